@@ -1,0 +1,28 @@
+/* Internal: the conv1d-tune command line. Each subcommand lives in its own autotune/cli_<name>.c. */
+#ifndef CONV1D_CLI_H
+#define CONV1D_CLI_H
+
+#include <stdio.h>
+
+#include "conv1d.h"
+
+/* Exit statuses of every subcommand. */
+enum { C1_EXIT_OK = 0, C1_EXIT_FAILURE = 1, C1_EXIT_USAGE = 2 };
+
+int c1_cli_main(int argc, char **argv);
+
+/* Subcommands: argv[0] is the subcommand's name; each handles --help itself. */
+int c1_cmd_describe(int argc, char **argv);
+int c1_cmd_list(int argc, char **argv);
+int c1_cmd_run(int argc, char **argv);
+int c1_cmd_bench(int argc, char **argv);
+int c1_cmd_hw(int argc, char **argv);
+
+/* "conv1d-tune SUB: <message>" on stderr; returns `code` so callers can `return c1_cli_error(...)`. */
+int c1_cli_error(int code, const char *sub, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parses --shape text and an optional --layout override ("nwc", "ncw" or NULL) into *d and validates it.
+ * On failure prints the reason and returns C1_EXIT_USAGE; else C1_EXIT_OK. */
+int c1_cli_shape(const char *sub, const char *shape, const char *layout, conv1d_desc *d);
+
+#endif

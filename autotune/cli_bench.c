@@ -1,0 +1,265 @@
+/*
+ * conv1d-tune bench: every applicable variant (or the named ones) checked and timed on one shape, in
+ * interleaved rounds, each variant in its own child process; a table sorted by time with GFLOP/s, GB/s,
+ * the fraction of this machine's roofline and the speedup over oneDNN, or CSV.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "hwinfo.h"
+#include "measure.h"
+#include "peaks.h"
+
+#define PEER_VARIANT "onednn"
+#define MAX_NAMED 64
+
+static const char *const bench_usage =
+    "usage: conv1d-tune bench --shape DESC [options]\n\n"
+    "Checks every applicable variant against the double-precision reference on fresh random data, times\n"
+    "the correct ones, and prints them sorted by median time.\n\n"
+    "  --shape DESC        canonical key=value or benchdnn descriptor (see conv1d-tune describe)\n"
+    "  --layout nwc|ncw    override the descriptor's layout\n"
+    "  --variant NAME      only this variant (repeatable); default: every registered one but the reference\n"
+    "  --threads N         OpenMP threads per variant (default: all cores)\n"
+    "  --budget S          timing seconds per variant, split over the rounds (default 1)\n"
+    "  --rounds R          interleaved rounds over the variants (default 3)\n"
+    "  --timeout S         wall-clock limit of one variant's child process (default 120)\n"
+    "  --seed N            data seed (default: from the clock; printed)\n"
+    "  --no-rotate         do not rotate buffer sets beyond the last-level cache\n"
+    "  --csv               CSV: variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err\n"
+    "  --help\n";
+
+typedef struct row {
+    const c1_variant *v;
+    c1_measurement m;   /* the first round's check, then the pooled timing */
+    int nsamples;
+    double *samples;    /* pooled over rounds */
+    c1_stats t;
+} row;
+
+/* Ceilings need OpenMP, which the parent never runs (its children are forked), so they are measured or
+ * loaded in a child too. */
+typedef struct peaks_arg {
+    const char *fingerprint;
+} peaks_arg;
+
+static int peaks_child(void *arg, void *shared)
+{
+    const peaks_arg *a = arg;
+    return c1_peaks_load_or_measure(a->fingerprint, (c1_peaks *)shared, false) == CONV1D_OK ? 0 : 1;
+}
+
+static bool load_peaks(const char *fingerprint, c1_peaks *out)
+{
+    c1_peaks *shared = c1_shared_alloc(sizeof *shared);
+    if (!shared) return false;
+    peaks_arg a = {fingerprint};
+    c1_outcome outcome;
+    char detail[128];
+    bool ok = c1_sandbox_run(peaks_child, &a, shared, 60, &outcome, detail, sizeof detail) == CONV1D_OK &&
+              outcome == C1_OUTCOME_OK;
+    if (ok) *out = *shared;
+    c1_shared_free(shared, sizeof *shared);
+    return ok;
+}
+
+static int by_time(const void *pa, const void *pb)
+{
+    const row *a = pa, *b = pb;
+    const bool oka = a->m.outcome == C1_OUTCOME_OK, okb = b->m.outcome == C1_OUTCOME_OK;
+    if (oka != okb) return oka ? -1 : 1;
+    if (!oka) return strcmp(a->v->name, b->v->name);
+    return (a->t.median > b->t.median) - (a->t.median < b->t.median);
+}
+
+int c1_cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"shape", required_argument, 0, 's'},   {"layout", required_argument, 0, 'l'},
+        {"variant", required_argument, 0, 'v'}, {"threads", required_argument, 0, 't'},
+        {"budget", required_argument, 0, 'b'},  {"rounds", required_argument, 0, 'r'},
+        {"timeout", required_argument, 0, 'T'}, {"seed", required_argument, 0, 'S'},
+        {"no-rotate", no_argument, 0, 'n'},     {"csv", no_argument, 0, 'c'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    const char *shape = NULL, *layout = NULL, *named[MAX_NAMED];
+    int nnamed = 0, rounds = 3;
+    bool csv = false, seeded = false;
+    unsigned long long seed = 0;
+    c1_measure_opts o;
+    c1_measure_opts_init(&o);
+    double budget = 1.0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        char *end = NULL;
+        switch (c) {
+        case 's': shape = optarg; break;
+        case 'l': layout = optarg; break;
+        case 'v':
+            if (nnamed == MAX_NAMED) return c1_cli_error(C1_EXIT_USAGE, "bench", "at most %d --variant.", MAX_NAMED);
+            named[nnamed++] = optarg;
+            break;
+        case 't':
+            o.threads = (int)strtol(optarg, &end, 10);
+            if (*end || o.threads < 1 || o.threads > 4096)
+                return c1_cli_error(C1_EXIT_USAGE, "bench", "--threads must be 1..4096, got '%s'.", optarg);
+            break;
+        case 'b':
+            budget = strtod(optarg, &end);
+            if (*end || !(budget > 0 && budget <= 3600))
+                return c1_cli_error(C1_EXIT_USAGE, "bench", "--budget must be in (0, 3600] seconds, got '%s'.",
+                                    optarg);
+            break;
+        case 'r':
+            rounds = (int)strtol(optarg, &end, 10);
+            if (*end || rounds < 1 || rounds > 100)
+                return c1_cli_error(C1_EXIT_USAGE, "bench", "--rounds must be 1..100, got '%s'.", optarg);
+            break;
+        case 'T':
+            o.timeout_s = strtod(optarg, &end);
+            if (*end || !(o.timeout_s > 0 && o.timeout_s <= 86400))
+                return c1_cli_error(C1_EXIT_USAGE, "bench", "--timeout must be in (0, 86400] seconds, got '%s'.",
+                                    optarg);
+            break;
+        case 'S':
+            seed = strtoull(optarg, &end, 0);
+            if (*end || !*optarg) return c1_cli_error(C1_EXIT_USAGE, "bench", "--seed must be an integer, got '%s'.", optarg);
+            seeded = true;
+            break;
+        case 'n': o.rotate = false; break;
+        case 'c': csv = true; break;
+        case 'h': fputs(bench_usage, stdout); return C1_EXIT_OK;
+        default: fputs(bench_usage, stderr); return C1_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) return c1_cli_error(C1_EXIT_USAGE, "bench", "unexpected argument '%s'.", argv[optind]);
+    conv1d_desc d;
+    int rc = c1_cli_shape("bench", shape, layout, &d);
+    if (rc != C1_EXIT_OK) return rc;
+
+    size_t nreg;
+    const c1_variant *reg = c1_variant_list(&nreg);
+    row *rows = calloc(nreg, sizeof *rows);
+    if (!rows) return c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
+    size_t nrows = 0;
+    for (int i = 0; i < nnamed; i++) {
+        const c1_variant *v = c1_variant_find(named[i]);
+        if (!v) {
+            free(rows);
+            return c1_cli_error(C1_EXIT_USAGE, "bench", "unknown variant '%s' (conv1d-tune list shows them).",
+                                named[i]);
+        }
+        rows[nrows++].v = v;
+    }
+    if (nnamed == 0)
+        for (size_t i = 0; i < nreg; i++)
+            /* The reference is the checker's yardstick, not a competitor: timed only when named. */
+            if (reg[i].device == C1_DEVICE_CPU && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
+
+    c1_hwinfo hw;
+    char fingerprint[17] = "unknown";
+    c1_peaks peaks = {0};
+    bool have_peaks = false;
+    if (c1_hw_collect(&hw) == CONV1D_OK) {
+        c1_hw_fingerprint(&hw, fingerprint);
+        o.llc_bytes = (double)c1_hw_cache_bytes(3);
+        have_peaks = load_peaks(fingerprint, &peaks);
+    }
+    if (!seeded) seed = (unsigned long long)time(NULL) ^ ((unsigned long long)clock() << 20);
+    o.budget_s = budget / rounds;
+
+    c1_problem p;
+    if (c1_problem_create(&d, seed, o.timeout_s, &p) != CONV1D_OK) {
+        free(rows);
+        return c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
+    }
+    rc = C1_EXIT_OK;
+    /* Rounds interleave the variants, so a slow drift of the machine touches all of them alike. */
+    for (int r = 0; r < rounds && rc == C1_EXIT_OK; r++)
+        for (size_t i = 0; i < nrows; i++) {
+            row *w = &rows[i];
+            if (r > 0 && w->m.outcome != C1_OUTCOME_OK) continue;
+            c1_measurement *m = malloc(sizeof *m);
+            if (!m || !(w->samples || (w->samples = malloc(sizeof(double) * C1_MAX_SAMPLES * rounds)))) {
+                free(m);
+                rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
+                break;
+            }
+            if (c1_measure(w->v, &p, &o, m) != CONV1D_OK) {
+                free(m);
+                rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
+                break;
+            }
+            /* A variant that stops being ok in a later round (a crash, a timeout) is reported so. */
+            if (r == 0 || m->outcome != C1_OUTCOME_OK) w->m = *m;
+            memcpy(w->samples + w->nsamples, m->samples, (size_t)m->nsamples * sizeof(double));
+            w->nsamples += m->nsamples;
+            free(m);
+        }
+    for (size_t i = 0; i < nrows; i++)
+        if (rows[i].m.outcome == C1_OUTCOME_OK && rows[i].nsamples > 0)
+            rows[i].t = c1_stats_compute(rows[i].samples, rows[i].nsamples);
+    qsort(rows, nrows, sizeof *rows, by_time);
+
+    const double flops = conv1d_desc_flops(&d), bytes = conv1d_desc_min_bytes(&d);
+    double peer_ms = 0;
+    for (size_t i = 0; i < nrows; i++)
+        if (strcmp(rows[i].v->name, PEER_VARIANT) == 0 && rows[i].m.outcome == C1_OUTCOME_OK)
+            peer_ms = rows[i].t.median;
+    char canon[CONV1D_DESC_TEXT_MAX];
+    conv1d_desc_format(&d, canon, sizeof canon);
+
+    if (csv) {
+        printf("variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err\n");
+        for (size_t i = 0; i < nrows && rc == C1_EXIT_OK; i++) {
+            const row *w = &rows[i];
+            printf("%s,%s,%s,%s,%s", w->v->name, w->v->family, c1_device_name(w->v->device),
+                   c1_precision_name(w->v->precision), c1_outcome_name(w->m.outcome));
+            if (w->m.outcome == C1_OUTCOME_OK)
+                printf(",%.6g,%.6g,%.6g,%.4g,%.4g,%.3g\n", w->t.median, w->t.p10, w->t.p90,
+                       flops / (w->t.median * 1e6), bytes / (w->t.median * 1e6), w->m.error.rel_max);
+            else if (w->m.outcome == C1_OUTCOME_WRONG)
+                printf(",,,,,,%.3g\n", w->m.error.bad_index >= 0 ? NAN : w->m.error.rel_max);
+            else
+                printf(",,,,,,\n");
+        }
+    } else if (rc == C1_EXIT_OK) {
+        printf("shape     %s\n", canon);
+        printf("work      %.4g GFLOP, %.4g MB moved at least, %.3g FLOP/byte\n", flops / 1e9, bytes / 1e6,
+               flops / bytes);
+        printf("machine   %s (%s), seed %llu, threads %d, buffer sets %d\n", fingerprint, hw.cpu_model, seed,
+               rows[0].m.threads, rows[0].m.buffer_sets);
+        if (have_peaks)
+            printf("ceilings  %.1f GFLOP/s fp32 FMA, %.1f GB/s copy (all cores)\n", peaks.fma_gflops_all,
+                   peaks.copy_gbs_all);
+        printf("\n%-26s %-11s %10s %10s %10s %9s %8s %6s %8s %9s  %s\n", "variant", "status", "median_ms", "p10_ms",
+               "p90_ms", "GFLOP/s", "GB/s", "%roof", "vs_" PEER_VARIANT, "rel_err", "impl / reason");
+        for (size_t i = 0; i < nrows; i++) {
+            const row *w = &rows[i];
+            if (w->m.outcome != C1_OUTCOME_OK) {
+                printf("%-26s %-11s %10s %10s %10s %9s %8s %6s %8s %9s  %s\n", w->v->name,
+                       c1_outcome_name(w->m.outcome), "-", "-", "-", "-", "-", "-", "-", "-", w->m.message);
+                continue;
+            }
+            const double gflops = flops / (w->t.median * 1e6), gbs = bytes / (w->t.median * 1e6);
+            char roof[16] = "-", vs[16] = "-";
+            if (have_peaks) {
+                const double ceiling = fmin(peaks.fma_gflops_all, flops / bytes * peaks.copy_gbs_all);
+                snprintf(roof, sizeof roof, "%.0f%%", 100 * gflops / ceiling);
+            }
+            if (peer_ms > 0) snprintf(vs, sizeof vs, "%.2fx", peer_ms / w->t.median);
+            printf("%-26s %-11s %10.4g %10.4g %10.4g %9.2f %8.2f %6s %8s %9.2g  %s\n", w->v->name, "ok",
+                   w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, vs, w->m.error.rel_max, w->m.impl);
+        }
+    }
+    for (size_t i = 0; i < nrows; i++) free(rows[i].samples);
+    free(rows);
+    c1_problem_destroy(&p);
+    return rc;
+}

@@ -1,0 +1,125 @@
+/*
+ * hwinfo.h: the machine a measurement ran on.
+ *
+ * c1_hw_collect fills a c1_hwinfo from hwloc (CPU, caches, NUMA), cpuid (ISA flags), uname, the build,
+ * oneDNN and, in CUDA builds, the CUDA runtime, driver, cuDNN and each GPU. c1_hw_fingerprint hashes only
+ * the parts that change performance, so results keyed by it stay valid across reboots, kernel updates and
+ * renamed hosts, and are not reused on a machine whose CPU, caches, ISA, oneDNN or GPU stack differ.
+ *
+ * The process-wide cache sizes (c1_hw_cache_bytes) are what kernels size their blocking from.
+ */
+#ifndef CONV1D_HWINFO_H
+#define CONV1D_HWINFO_H
+
+#include <stdint.h>
+
+#include "conv1d.h"
+
+/* ISA flags: X(NAME, bit, text). Bits are stable: they are hashed into the fingerprint by name, but code
+ * may store masks. */
+#define C1_HW_ISA_MAP(X)              \
+    X(SSE42, 0, "sse4.2")             \
+    X(AVX, 1, "avx")                  \
+    X(AVX2, 2, "avx2")                \
+    X(FMA, 3, "fma")                  \
+    X(AVX512F, 4, "avx512f")          \
+    X(AVX512BW, 5, "avx512bw")        \
+    X(AVX512VL, 6, "avx512vl")        \
+    X(AVX512DQ, 7, "avx512dq")        \
+    X(AVX512_BF16, 8, "avx512_bf16")  \
+    X(AVX512_VNNI, 9, "avx512_vnni")  \
+    X(AMX_TILE, 10, "amx_tile")       \
+    X(AMX_BF16, 11, "amx_bf16")       \
+    X(AMX_INT8, 12, "amx_int8")
+
+enum {
+#define C1_HW_ISA_ENUM_(name, bit, text) C1_ISA_##name = 1u << (bit),
+    C1_HW_ISA_MAP(C1_HW_ISA_ENUM_)
+#undef C1_HW_ISA_ENUM_
+};
+
+#define C1_HW_MAX_GPUS 16
+
+/* One cache level: the size of one instance (the smallest, on machines whose cores differ) and how many
+ * instances the machine has. size_bytes 0 means the level was not found. */
+typedef struct c1_hw_cache {
+    int64_t size_bytes;
+    int count;
+} c1_hw_cache;
+
+typedef struct c1_hw_gpu {
+    char name[256];
+    char uuid[48]; /* "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", as nvidia-smi prints it */
+    int sm_count;
+    int cc_major, cc_minor;
+    int64_t memory_bytes;
+    int64_t l2_bytes;
+} c1_hw_gpu;
+
+/* Plain data: copy it freely. Unknown strings are "unknown", unknown numbers -1. */
+typedef struct c1_hwinfo {
+    /* CPU */
+    char cpu_model[128];  /* hwloc "CPUModel", e.g. "AMD EPYC 9R14" */
+    char cpu_vendor[64];  /* "GenuineIntel", "AuthenticAMD", ... */
+    int cpu_family, cpu_model_number, cpu_stepping;
+    int packages, cores, pus;
+    c1_hw_cache l1d, l2, l3;
+    uint32_t isa; /* C1_ISA_* bits the CPU and OS both support */
+
+    /* memory */
+    int numa_nodes;
+    int64_t memory_bytes; /* installed (total), not free */
+
+    /* OS and build */
+    char os_name[64], os_release[128], os_version[256], os_machine[64], hostname[256];
+    char compiler[128];
+    char build_flags[512]; /* C1_BUILD_FLAGS when the build defines it, else "unknown" */
+    char hwloc_api_version[32]; /* hwloc_get_api_version(): the API level, which lags the release number */
+
+    /* oneDNN */
+    char onednn_version[32]; /* "3.2.0" */
+    char onednn_hash[64];
+    char onednn_isa[32]; /* what dnnl_get_effective_cpu_isa() dispatches to, e.g. "avx512_core_bf16" */
+
+    /* CUDA: cuda_compiled 0 means a build without CUDA; then the rest is zero/empty */
+    int cuda_compiled;
+    int cuda_driver_version;  /* CUDA's encoding, 1000*major + 10*minor; 0 when no driver is installed */
+    int cuda_runtime_version; /* same encoding */
+    int cudnn_version;        /* cudnnGetVersion(): 10000*major + 100*minor + patch for cuDNN 9 */
+    char cuda_error[256];     /* why there is no GPU ("" when gpu_count > 0 or without CUDA) */
+    int gpu_count;            /* GPUs listed in gpus[] (at most C1_HW_MAX_GPUS) */
+    c1_hw_gpu gpus[C1_HW_MAX_GPUS];
+} c1_hwinfo;
+
+/* Fills *hw. Fails (CONV1D_DEVICE_ERROR, sentence in conv1d_last_error) only when hwloc cannot describe
+ * the machine; a missing GPU or driver is not a failure (gpu_count 0, reason in cuda_error). Thread-safe;
+ * takes tens of milliseconds (hwloc topology discovery, CUDA initialisation). */
+conv1d_status c1_hw_collect(c1_hwinfo *hw);
+
+/* The fingerprint: FNV-1a 64-bit over the canonical text of the performance-relevant fields (see
+ * c1_hw_fingerprint_text), as 16 lower-case hex digits plus NUL. Thread-safe. */
+void c1_hw_fingerprint(const c1_hwinfo *hw, char out[17]);
+
+/* The text the fingerprint hashes, one "key=value" per line: CPU vendor, model, family and model number,
+ * packages, cores and PUs per package, L1d/L2/L3 sizes and counts, ISA flags, oneDNN version and ISA, and
+ * (only when a GPU is present) the CUDA driver, runtime and cuDNN versions and each GPU's name, SM count
+ * and compute capability. Kernel version, hostname, memory size and times are left out on purpose.
+ * Writes like snprintf and returns the length the full text needs. Thread-safe. */
+size_t c1_hw_fingerprint_text(const c1_hwinfo *hw, char *buf, size_t size);
+
+/* The whole record as one JSON object (no trailing newline), fingerprint included; *json is malloc'd and
+ * the caller frees it. CONV1D_OUT_OF_MEMORY on allocation failure. Thread-safe. */
+conv1d_status c1_hw_to_json(const c1_hwinfo *hw, char **json);
+
+/* The name of an ISA bit ("avx2"), or NULL for anything but exactly one known bit. */
+const char *c1_hw_isa_name(uint32_t bit);
+
+/* Size in bytes of one instance of the level-1 data, level-2 or level-3 cache of this machine, for
+ * sizing blocking. Never 0 for levels 1-3: when hwloc and sysconf both fail it returns a conservative
+ * default (32 KiB, 512 KiB, 8 MiB); 0 for any other level. Discovered once per process; thread-safe. */
+int64_t c1_hw_cache_bytes(int level);
+
+/* Physical cores this process may use (at least 1). Discovered once per process; thread-safe. */
+int c1_hw_cores(void);
+
+#endif

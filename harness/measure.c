@@ -1,0 +1,280 @@
+/* One variant on one problem: prepare, check against the reference, time; all inside a child process. */
+#include <hwloc.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conv1d_ref.h"
+#include "error.h"
+#include "measure.h"
+
+#define MAX_ROTATION_SETS 64
+#define ROTATION_MEMORY_CAP (1ull << 30)
+
+void c1_measure_opts_init(c1_measure_opts *o)
+{
+    *o = (c1_measure_opts){
+        .threads = 0,
+        .budget_s = 1.0,
+        .timeout_s = 120.0,
+        .target_ci = 0.03,
+        .min_repeats = 5,
+        .llc_bytes = 0,
+        .rotate = true,
+    };
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* splitmix64, so a recorded seed reproduces the data anywhere */
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1), never zero: a zero input could hide a missing term. */
+static void fill_random(float *p, int64_t n, uint64_t *s)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = (float)((double)(next_u64(s) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+        p[i] = v != 0.0f ? v : 0.5f;
+    }
+}
+
+static int ref_child(void *arg, void *shared)
+{
+    const c1_problem *p = arg;
+    c1_ref_conv1d_f64(&p->d, p->x, p->w, p->b, (double *)shared);
+    return 0;
+}
+
+void c1_problem_destroy(c1_problem *p)
+{
+    free(p->x);
+    free(p->w);
+    free(p->b);
+    c1_shared_free(p->ref, (size_t)conv1d_output_elems(&p->d) * sizeof(double));
+    memset(p, 0, sizeof *p);
+}
+
+conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double timeout_s, c1_problem *p)
+{
+    memset(p, 0, sizeof *p);
+    conv1d_status st = conv1d_desc_validate(d);
+    if (st != CONV1D_OK) return st;
+    p->d = *d;
+    p->seed = seed;
+    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
+    p->x = malloc((size_t)nx * sizeof(float));
+    p->w = malloc((size_t)nw * sizeof(float));
+    p->b = d->has_bias ? malloc((size_t)d->out_channels * sizeof(float)) : NULL;
+    p->ref = c1_shared_alloc((size_t)ny * sizeof(double));
+    if (!p->x || !p->w || (d->has_bias && !p->b) || !p->ref) {
+        c1_problem_destroy(p);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the test problem (%lld input, %lld output elements).",
+                       (long long)nx, (long long)ny);
+    }
+    uint64_t s = seed;
+    fill_random(p->x, nx, &s);
+    fill_random(p->w, nw, &s);
+    if (p->b) fill_random(p->b, d->out_channels, &s);
+
+    /* The parent never runs OpenMP code (a forked child of an OpenMP process can hang), so the reference,
+     * which uses every core, runs in a child of its own. */
+    c1_outcome outcome;
+    char detail[128];
+    st = c1_sandbox_run(ref_child, p, p->ref, timeout_s, &outcome, detail, sizeof detail);
+    if (st == CONV1D_OK && outcome != C1_OUTCOME_OK)
+        st = c1_fail(CONV1D_INTERNAL, "The reference computation did not finish: %s.", detail);
+    if (st != CONV1D_OK) c1_problem_destroy(p);
+    return st;
+}
+
+/* ---- the measurement child ---- */
+
+typedef struct child_args {
+    const c1_variant *v;
+    const c1_problem *p;
+    const c1_measure_opts *o;
+} child_args;
+
+static hwloc_topology_t topology; /* loaded in the parent, inherited by every child */
+
+/* Pins OpenMP thread t to core t (round-robin), so timings do not move between cores. */
+static void pin_threads(void)
+{
+    if (!topology) return;
+    const int cores = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE);
+    if (cores <= 0) return;
+#pragma omp parallel
+    {
+        hwloc_obj_t core = hwloc_get_obj_by_type(topology, HWLOC_OBJ_CORE, (unsigned)(omp_get_thread_num() % cores));
+        if (core) hwloc_set_cpubind(topology, core->cpuset, HWLOC_CPUBIND_THREAD);
+    }
+}
+
+static void set_message(c1_measurement *m, c1_outcome outcome, const char *prefix)
+{
+    m->outcome = outcome;
+    snprintf(m->message, sizeof m->message, "%s%s", prefix, conv1d_last_error());
+}
+
+static int measure_child(void *arg, void *shared)
+{
+    const child_args *a = arg;
+    const c1_variant *v = a->v;
+    const c1_problem *p = a->p;
+    const c1_measure_opts *o = a->o;
+    c1_measurement *m = shared;
+    const conv1d_desc *d = &p->d;
+    const double t_start = now_s();
+    m->outcome = C1_OUTCOME_FAILED;
+
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+    m->threads = omp_get_max_threads();
+    pin_threads();
+
+    conv1d_status st = c1_variant_applies(v, d);
+    if (st != CONV1D_OK) {
+        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
+        return 0;
+    }
+    void *state = NULL;
+    st = v->ops->prepare(v, d, p->w, p->b, &state);
+    if (st != CONV1D_OK) {
+        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
+        return 0;
+    }
+    if (v->ops->impl_info && v->ops->impl_info(state))
+        snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
+
+    const int64_t nx = conv1d_input_elems(d), ny = conv1d_output_elems(d);
+    const size_t xb = (size_t)nx * sizeof(float), yb = (size_t)ny * sizeof(float);
+    const size_t wsb = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
+
+    /* Enough input/output sets that cycling through them evicts the last-level cache. */
+    int sets = 1;
+    if (o->rotate && !o->check_only) {
+        const double llc = o->llc_bytes > 0 ? o->llc_bytes : 32.0 * 1024 * 1024;
+        const double per_set = (double)(xb + yb);
+        sets = (int)ceil(2.0 * llc / per_set);
+        if (sets < 1) sets = 1;
+        if (sets > MAX_ROTATION_SETS) sets = MAX_ROTATION_SETS;
+        while (sets > 1 && per_set * sets > ROTATION_MEMORY_CAP) sets--;
+    }
+    m->buffer_sets = sets;
+    float *xs = malloc(xb * (size_t)sets), *ys = malloc(yb * (size_t)sets);
+    void *ws = wsb ? malloc(wsb) : NULL;
+    double *samples = malloc(C1_MAX_SAMPLES * sizeof *samples);
+    if (!xs || !ys || (wsb && !ws) || !samples) {
+        m->outcome = C1_OUTCOME_FAILED;
+        snprintf(m->message, sizeof m->message, "Out of memory for %d buffer sets of %zu bytes.", sets, xb + yb);
+        goto done;
+    }
+    for (int s = 0; s < sets; s++) memcpy((char *)xs + s * xb, p->x, xb);
+
+    /* The check: poisoned output, one run, compared with the double reference. */
+    for (int64_t i = 0; i < ny; i++) ys[i] = NAN;
+    st = v->ops->run(state, xs, ys, ws);
+    if (st != CONV1D_OK) {
+        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "run: ");
+        goto done;
+    }
+    m->error = c1_compare(ys, p->ref, ny);
+    if (!c1_error_ok(m->error, c1_precision_tolerance(v->precision))) {
+        m->outcome = C1_OUTCOME_WRONG;
+        if (m->error.bad_index >= 0)
+            snprintf(m->message, sizeof m->message, "Output element %lld is %g (unwritten or not finite).",
+                     (long long)m->error.bad_index, (double)ys[m->error.bad_index]);
+        else
+            snprintf(m->message, sizeof m->message,
+                     "Error %.3g of max|ref| (relative L2 %.3g) exceeds the %s threshold %.1g.", m->error.rel_max,
+                     m->error.rel_l2, c1_precision_name(v->precision), c1_precision_tolerance(v->precision).rel_max);
+        goto done;
+    }
+    if (o->check_only) {
+        m->outcome = C1_OUTCOME_OK;
+        goto done;
+    }
+
+    /* Warm-up: at least two runs and 20 ms (or a tenth of the budget), which also sizes a sample. */
+    int next = 0, runs = 0;
+    const double warm_until = now_s() + fmin(0.02, o->budget_s / 10);
+    double t0 = now_s();
+    do {
+        v->ops->run(state, (const float *)((char *)xs + next * xb), (float *)((char *)ys + next * yb), ws);
+        next = (next + 1) % sets;
+        runs++;
+    } while (runs < 2 || now_s() < warm_until);
+    const double per_run = (now_s() - t0) / runs;
+    /* Kernels under 100 us are timed in groups, so the clock's resolution and overhead do not show. */
+    int group = per_run > 0 ? (int)ceil(1e-4 / per_run) : 1;
+    if (group < 1) group = 1;
+    m->runs_per_sample = group;
+
+    const double stop = now_s() + o->budget_s;
+    int n = 0;
+    while (n < C1_MAX_SAMPLES) {
+        t0 = now_s();
+        for (int g = 0; g < group; g++) {
+            v->ops->run(state, (const float *)((char *)xs + next * xb), (float *)((char *)ys + next * yb), ws);
+            next = (next + 1) % sets;
+        }
+        samples[n++] = (now_s() - t0) * 1e3 / group;
+        if (n >= o->min_repeats) {
+            if (now_s() > stop) break;
+            double tmp[C1_MAX_SAMPLES];
+            memcpy(tmp, samples, (size_t)n * sizeof *tmp);
+            c1_stats s = c1_stats_compute(tmp, n);
+            if ((s.ci_hi - s.ci_lo) / 2 <= o->target_ci * s.median && n >= 2 * o->min_repeats) break;
+        }
+    }
+    memcpy(m->samples, samples, (size_t)n * sizeof *samples);
+    m->nsamples = n;
+    m->time_ms = c1_stats_compute(samples, n);
+    m->outcome = C1_OUTCOME_OK;
+done:
+    m->wall_s = now_s() - t_start;
+    free(samples);
+    free(ws);
+    free(xs);
+    free(ys);
+    v->ops->release(state);
+    return 0;
+}
+
+conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m)
+{
+    memset(m, 0, sizeof *m);
+    m->error.bad_index = -1;
+    if (!topology && hwloc_topology_init(&topology) == 0 && hwloc_topology_load(topology) != 0) {
+        hwloc_topology_destroy(topology);
+        topology = NULL;
+    }
+    c1_measurement *shared = c1_shared_alloc(sizeof *shared);
+    if (!shared) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not map memory shared with the measurement child.");
+    child_args args = {v, p, o};
+    c1_outcome outcome;
+    char detail[160];
+    conv1d_status st = c1_sandbox_run(measure_child, &args, shared, o->timeout_s, &outcome, detail, sizeof detail);
+    if (st == CONV1D_OK) {
+        *m = *shared;
+        if (outcome != C1_OUTCOME_OK) {
+            m->outcome = outcome;
+            snprintf(m->message, sizeof m->message, "The measurement child %s.", detail);
+        }
+    }
+    c1_shared_free(shared, sizeof *shared);
+    return st;
+}

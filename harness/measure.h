@@ -1,0 +1,117 @@
+/*
+ * Internal: checking and timing one variant on one descriptor, isolated in a child process.
+ *
+ * The parent makes the problem once (c1_problem_create): seeded random inputs (never zero), the double
+ * reference computed in a child and shared through memory. Each measurement then forks a child that
+ * prepares the variant, runs it once on the problem with the output poisoned (NaN), compares with the
+ * reference, and only if correct times it. A crash, a hang past the wall-clock limit or a wrong answer
+ * becomes the variant's outcome; the parent and every other variant's result are untouched.
+ */
+#ifndef CONV1D_MEASURE_H
+#define CONV1D_MEASURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conv1d.h"
+#include "variant.h"
+
+/* What happened to a variant on a shape. Stored by name in the results DB: never renumber. */
+#define C1_OUTCOME_MAP(X)                                                                      \
+    X(OK, "ok")                   /* correct within its precision class, and timed */          \
+    X(WRONG, "wrong")             /* ran, but the output failed the check: never timed */       \
+    X(UNSUPPORTED, "unsupported") /* does not apply to this shape or machine */                 \
+    X(CRASHED, "crashed")         /* died on a signal (or exited) before reporting */           \
+    X(TIMEOUT, "timeout")         /* exceeded the wall-clock limit and was killed */            \
+    X(FAILED, "failed")           /* returned an error status, e.g. out of memory */
+
+typedef enum c1_outcome {
+#define C1_OUTCOME_ENUM_(name, text) C1_OUTCOME_##name,
+    C1_OUTCOME_MAP(C1_OUTCOME_ENUM_)
+#undef C1_OUTCOME_ENUM_
+} c1_outcome;
+
+const char *c1_outcome_name(c1_outcome o);
+
+/* Error thresholds of a precision class, against max|ref| (rel_max) and ||ref||_2 (rel_l2). */
+typedef struct c1_tolerance {
+    double rel_max, rel_l2;
+} c1_tolerance;
+c1_tolerance c1_precision_tolerance(c1_precision p);
+
+/* The result of comparing an output with the reference. */
+typedef struct c1_error {
+    double rel_max;     /* max|y - ref| / max|ref| */
+    double rel_l2;      /* ||y - ref||_2 / ||ref||_2 */
+    int64_t bad_index;  /* first NaN/Inf (unwritten: still the NaN poison) element, or -1 */
+} c1_error;
+
+/* Compares n outputs with the reference; y may contain NaN/Inf (reported through bad_index). */
+c1_error c1_compare(const float *y, const double *ref, int64_t n);
+/* true when e is within tolerance t and nothing is NaN/Inf. */
+bool c1_error_ok(c1_error e, c1_tolerance t);
+
+/* Order statistics of timing samples (milliseconds). */
+typedef struct c1_stats {
+    double median, p10, p90;
+    double ci_lo, ci_hi; /* distribution-free 95% confidence interval of the median */
+    int n;
+} c1_stats;
+/* Sorts s in place and fills the statistics; n >= 1. */
+c1_stats c1_stats_compute(double *s, int n);
+
+/* A problem shared by every measurement of one shape. */
+typedef struct c1_problem {
+    conv1d_desc d;
+    uint64_t seed;
+    float *x, *w, *b; /* b is NULL without bias */
+    double *ref;      /* shared mapping: filled by a child so the reference may use every core */
+} c1_problem;
+
+conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double timeout_s, c1_problem *p);
+void c1_problem_destroy(c1_problem *p);
+
+typedef struct c1_measure_opts {
+    int threads;          /* OpenMP threads inside the child; 0: all cores */
+    double budget_s;      /* timing budget for this variant (the check is extra) */
+    double timeout_s;     /* wall-clock limit of the child, check and timing included */
+    double target_ci;     /* stop once the 95% CI of the median is within +-target_ci of it (0.03) */
+    int min_repeats;      /* at least this many timed samples (5) */
+    double llc_bytes;     /* last-level cache size, for buffer rotation (0: 32 MiB) */
+    bool rotate;          /* rotate input/output sets whose total exceeds 2x the LLC */
+    bool check_only;      /* prepare + check, no timing */
+} c1_measure_opts;
+
+void c1_measure_opts_init(c1_measure_opts *o);
+
+#define C1_MAX_SAMPLES 2048
+
+typedef struct c1_measurement {
+    c1_outcome outcome;
+    c1_error error;
+    c1_stats time_ms;
+    int threads;
+    int buffer_sets;      /* input/output sets rotated through while timing */
+    int runs_per_sample;  /* runs averaged into one sample (short kernels) */
+    double wall_s;        /* the child's whole life */
+    char impl[128];       /* what a library chose (oneDNN impl_info), or "" */
+    char message[256];    /* why it was not ok, one sentence */
+    int nsamples;         /* the timed samples (ms), so interleaved rounds can be pooled */
+    double samples[C1_MAX_SAMPLES];
+} c1_measurement;
+
+/* Checks and (unless check_only) times v on p in a child process; always fills *m. Returns CONV1D_OK when
+ * the measurement itself worked (whatever the variant's outcome), an error when no child could run. */
+conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m);
+
+/* Runs fn(arg, shared) in a forked child with `shared` (shared_bytes, zeroed) visible to the parent;
+ * waits at most timeout_s. *outcome: OK when the child exited 0, CRASHED on a signal or other exit code,
+ * TIMEOUT when killed at the limit; *detail says which signal or code. */
+typedef int (*c1_child_fn)(void *arg, void *shared);
+conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double timeout_s, c1_outcome *outcome,
+                             char *detail, size_t detail_size);
+/* Shared anonymous memory for c1_sandbox_run (zeroed); NULL on failure. */
+void *c1_shared_alloc(size_t bytes);
+void c1_shared_free(void *p, size_t bytes);
+
+#endif

@@ -1,0 +1,69 @@
+"""conv1d-tune bench: the CSV contract, variant selection, and refusals."""
+import csv
+import io
+import os
+import subprocess
+
+import pytest
+
+TOOL = os.environ.get("CONV1D_TUNE", "build/bin/conv1d-tune")
+COLUMNS = "variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err"
+SHAPE = "batch=2,length=300,in_channels=16,out_channels=24,kernel_size=3,stride=2,pad_left=2,dilation=2,bias=1"
+
+
+def bench(*args):
+    return subprocess.run([TOOL, "bench", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("layout", ["nwc", "ncw"])
+def test_csv_contract(layout):
+    r = bench("--shape", SHAPE, "--layout", layout, "--csv", "--budget", "0.1", "--rounds", "2",
+              "--variant", "ref", "--variant", "onednn", "--variant", "onednn_any", "--seed", "7")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == COLUMNS
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert sorted(row["variant"] for row in rows) == ["onednn", "onednn_any", "ref"]
+    times = []
+    for row in rows:
+        assert row["status"] == "ok", row
+        assert row["device"] == "cpu" and row["precision"] == "fp32"
+        p10, med, p90 = float(row["p10_ms"]), float(row["median_ms"]), float(row["p90_ms"])
+        assert 0 < p10 <= med <= p90
+        assert float(row["gflops"]) > 0 and float(row["gbs"]) > 0
+        assert 0 <= float(row["rel_err"]) < 1e-4
+        times.append(med)
+    assert times == sorted(times), "rows are sorted by median time"
+
+
+def test_default_set_excludes_reference():
+    r = bench("--shape", SHAPE, "--csv", "--budget", "0.05", "--rounds", "1")
+    assert r.returncode == 0, r.stderr
+    names = [row["variant"] for row in csv.DictReader(io.StringIO(r.stdout))]
+    assert "ref" not in names and "onednn" in names
+
+
+def test_table_mentions_peer_and_roofline():
+    r = bench("--shape", SHAPE, "--budget", "0.05", "--rounds", "1")
+    assert r.returncode == 0, r.stderr
+    assert "vs_onednn" in r.stdout and "%roof" in r.stdout
+    assert "batch=2,length=300" in r.stdout
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--shape", SHAPE, "--variant", "nope"], "unknown variant 'nope'"),
+    (["--shape", "length=0"], "bad --shape"),
+    (["--variant", "ref"], "--shape DESC is required"),
+    (["--shape", SHAPE, "--threads", "0"], "--threads"),
+    (["--shape", SHAPE, "--budget", "-1"], "--budget"),
+    (["--shape", SHAPE, "--bogus"], "unrecognized option"),
+])
+def test_refusals(args, fragment):
+    r = bench(*args)
+    assert r.returncode == 2
+    assert fragment in r.stderr
+
+
+def test_help():
+    r = bench("--help")
+    assert r.returncode == 0 and "usage: conv1d-tune bench" in r.stdout

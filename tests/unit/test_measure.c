@@ -1,0 +1,142 @@
+/*
+ * The measuring instrument: the comparison catches an off-by-one, a NaN and an unwritten element; the
+ * statistics are right; a crashing, a hanging and a wrong variant are each reported with their outcome
+ * while the reference measured around them keeps its correct result.
+ */
+#include <string.h>
+
+#include "measure.h"
+#include "test_util.h"
+
+static void test_compare(void **state)
+{
+    const double ref[] = {1, -2, 3, 4};
+    c1_tolerance t = c1_precision_tolerance(C1_PREC_FP32);
+    float y[] = {1, -2, 3, 4};
+    assert_true(c1_error_ok(c1_compare(y, ref, 4), t));
+    y[2] = 3.0f * (1 + 1e-6f); /* rounding-sized error passes */
+    assert_true(c1_error_ok(c1_compare(y, ref, 4), t));
+    float shifted[] = {0, 1, -2, 3}; /* off by one position */
+    c1_error e = c1_compare(shifted, ref, 4);
+    assert_false(c1_error_ok(e, t));
+    assert_true(e.rel_max > 0.5);
+    float with_nan[] = {1, NAN, 3, 4};
+    e = c1_compare(with_nan, ref, 4);
+    assert_int_equal(e.bad_index, 1);
+    assert_false(c1_error_ok(e, t));
+    float with_inf[] = {1, -2, 3, INFINITY};
+    assert_int_equal(c1_compare(with_inf, ref, 4).bad_index, 3);
+    /* A looser class accepts what fp32 refuses. */
+    float tf32ish[] = {1, -2, 3, 4.004f};
+    assert_false(c1_error_ok(c1_compare(tf32ish, ref, 4), t));
+    assert_true(c1_error_ok(c1_compare(tf32ish, ref, 4), c1_precision_tolerance(C1_PREC_TF32)));
+}
+
+static void test_stats(void **state)
+{
+    double s[] = {5, 1, 4, 2, 3};
+    c1_stats st = c1_stats_compute(s, 5);
+    assert_true(st.median == 3 && st.n == 5);
+    assert_true(fabs(st.p10 - 1.4) < 1e-12 && fabs(st.p90 - 4.6) < 1e-12);
+    double one[] = {7};
+    st = c1_stats_compute(one, 1);
+    assert_true(st.median == 7 && st.p10 == 7 && st.p90 == 7 && st.ci_lo == 7 && st.ci_hi == 7);
+    /* 101 samples 0..100: the median's 95% interval spans ranks 50 -+ 0.98*sqrt(101), about [40, 61]. */
+    double many[101];
+    for (int i = 0; i < 101; i++) many[i] = 100 - i;
+    st = c1_stats_compute(many, 101);
+    assert_true(st.median == 50);
+    assert_true(st.ci_lo >= 39 && st.ci_lo <= 41 && st.ci_hi >= 60 && st.ci_hi <= 62);
+}
+
+static conv1d_desc small_desc(void)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.batch = 2, d.length = 50, d.in_channels = 6, d.out_channels = 4, d.kernel_size = 3, d.pad_left = 2;
+    d.stride = 2, d.dilation = 2, d.has_bias = 1, d.num_groups = 2;
+    return d;
+}
+
+static void measure(const char *name, const c1_problem *p, c1_measure_opts *o, c1_measurement *m)
+{
+    const c1_variant *v = c1_variant_find(name);
+    assert_non_null(v);
+    assert_int_equal(c1_measure(v, p, o, m), CONV1D_OK);
+}
+
+static void test_fault_isolation(void **state)
+{
+    conv1d_desc d = small_desc();
+    c1_problem p;
+    assert_int_equal(c1_problem_create(&d, 42, 30, &p), CONV1D_OK);
+    c1_measure_opts o;
+    c1_measure_opts_init(&o);
+    o.budget_s = 0.05;
+    o.timeout_s = 2.0;
+
+    const struct {
+        const char *name;
+        c1_outcome outcome;
+        const char *fragment;
+    } cases[] = {
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_crash", C1_OUTCOME_CRASHED, "signal 11"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_hang", C1_OUTCOME_TIMEOUT, "wall-clock limit"},
+        {"test_off_by_one", C1_OUTCOME_WRONG, "exceeds the fp32 threshold"},
+        {"test_nan", C1_OUTCOME_WRONG, "not finite"},
+        {"test_unwritten", C1_OUTCOME_WRONG, "unwritten"},
+        {"test_oom", C1_OUTCOME_FAILED, "out of memory"},
+        {"test_unsupported", C1_OUTCOME_UNSUPPORTED, "supports no shape"},
+        {"ref", C1_OUTCOME_OK, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        c1_measurement m;
+        measure(cases[i].name, &p, &o, &m);
+        if (m.outcome != cases[i].outcome)
+            fail_msg("%s: outcome %s, expected %s (%s)", cases[i].name, c1_outcome_name(m.outcome),
+                     c1_outcome_name(cases[i].outcome), m.message);
+        if (!strstr(m.message, cases[i].fragment))
+            fail_msg("%s: message '%s' lacks '%s'", cases[i].name, m.message, cases[i].fragment);
+        if (m.outcome == C1_OUTCOME_OK) {
+            assert_true(m.error.rel_max < 1e-6 && m.error.bad_index == -1);
+            assert_true(m.time_ms.n >= o.min_repeats && m.time_ms.median > 0);
+            assert_true(m.time_ms.p10 <= m.time_ms.median && m.time_ms.median <= m.time_ms.p90);
+            assert_true(m.threads >= 1 && m.buffer_sets >= 1 && m.runs_per_sample >= 1);
+        } else {
+            assert_true(m.time_ms.n == 0); /* never timed */
+        }
+        if (cases[i].outcome == C1_OUTCOME_TIMEOUT) assert_true(m.wall_s < o.timeout_s + 1);
+    }
+    c1_problem_destroy(&p);
+}
+
+/* The same seed gives the same data; a different seed different data; no input is zero. */
+static void test_problem_data(void **state)
+{
+    conv1d_desc d = small_desc();
+    c1_problem a, b, c;
+    assert_int_equal(c1_problem_create(&d, 1, 30, &a), CONV1D_OK);
+    assert_int_equal(c1_problem_create(&d, 1, 30, &b), CONV1D_OK);
+    assert_int_equal(c1_problem_create(&d, 2, 30, &c), CONV1D_OK);
+    const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
+    assert_memory_equal(a.x, b.x, (size_t)nx * sizeof(float));
+    assert_true(memcmp(a.x, c.x, (size_t)nx * sizeof(float)) != 0);
+    for (int64_t i = 0; i < nx; i++) assert_true(a.x[i] != 0.0f && a.x[i] >= -1 && a.x[i] < 1);
+    double sum = 0;
+    for (int64_t i = 0; i < ny; i++) sum += fabs(a.ref[i]);
+    assert_true(sum > 0);
+    c1_problem_destroy(&a), c1_problem_destroy(&b), c1_problem_destroy(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_problem_data),
+        cmocka_unit_test(test_fault_isolation),
+    };
+    return cmocka_run_group_tests_name("measure", tests, NULL, NULL);
+}

@@ -1,0 +1,112 @@
+/*
+ * The reference: direct convolution accumulating in double, every field, both layouts. It is what every
+ * other variant is checked against, so it favours obviousness over speed; it is also the runtime's last
+ * resort. Weights are copied at prepare so the caller's buffers need not outlive it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv1d_ref.h"
+#include "error.h"
+#include "variant.h"
+
+void c1_ref_conv1d_f64(const conv1d_desc *d, const float *x, const float *w, const float *bias, double *y)
+{
+    const int64_t L = d->length, OL = conv1d_output_length(d);
+    const int64_t C = d->in_channels, K = d->out_channels, G = d->num_groups;
+    const int64_t Cg = C / G, Kg = K / G, R = d->kernel_size;
+    const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
+
+    /* Each (n, k) row is independent; threads only shorten the wait for a large reference. */
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int64_t n = 0; n < d->batch; n++)
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t g = k / Kg;
+            for (int64_t o = 0; o < OL; o++) {
+                double acc = d->has_bias ? (double)bias[k] : 0.0;
+                for (int64_t r = 0; r < R; r++) {
+                    const int64_t i = o * d->stride - d->pad_left + r * d->dilation;
+                    if (i < 0 || i >= L) continue;
+                    for (int64_t c = 0; c < Cg; c++) {
+                        const int64_t ci = g * Cg + c;
+                        /* NWC: x[n][i][ci], w[r][c][k];  NCW: x[n][ci][i], w[k][c][r] */
+                        const double xv = nwc ? x[(n * L + i) * C + ci] : x[(n * C + ci) * L + i];
+                        const double wv = nwc ? w[(r * Cg + c) * K + k] : w[(k * Cg + c) * R + r];
+                        acc += xv * wv;
+                    }
+                }
+                if (nwc)
+                    y[(n * OL + o) * K + k] = acc;
+                else
+                    y[(n * K + k) * OL + o] = acc;
+            }
+        }
+}
+
+typedef struct ref_state {
+    conv1d_desc d;
+    float *w;
+    float *bias; /* NULL without bias */
+} ref_state;
+
+static conv1d_status ref_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    (void)v;
+    (void)d;
+    return CONV1D_OK;
+}
+
+static void ref_release(void *state)
+{
+    ref_state *s = state;
+    if (!s) return;
+    free(s->w);
+    free(s->bias);
+    free(s);
+}
+
+static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+                                 void **state)
+{
+    (void)v;
+    ref_state *s = calloc(1, sizeof *s);
+    if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the reference variant's state.");
+    s->d = *d;
+    size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(float);
+    s->w = malloc(wbytes);
+    if (d->has_bias) s->bias = malloc((size_t)d->out_channels * sizeof(float));
+    if (!s->w || (d->has_bias && !s->bias)) {
+        ref_release(s);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate %zu bytes for the reference variant's weights.",
+                       wbytes);
+    }
+    memcpy(s->w, w, wbytes);
+    if (d->has_bias) memcpy(s->bias, bias, (size_t)d->out_channels * sizeof(float));
+    *state = s;
+    return CONV1D_OK;
+}
+
+/* The double accumulators live in the caller's workspace, so run allocates nothing. */
+static size_t ref_workspace_bytes(const void *state)
+{
+    const ref_state *s = state;
+    return (size_t)conv1d_output_elems(&s->d) * sizeof(double);
+}
+
+static conv1d_status ref_run(const void *state, const float *x, float *y, void *workspace)
+{
+    const ref_state *s = state;
+    double *acc = workspace;
+    c1_ref_conv1d_f64(&s->d, x, s->w, s->bias, acc);
+    const int64_t n = conv1d_output_elems(&s->d);
+    for (int64_t i = 0; i < n; i++) y[i] = (float)acc[i];
+    return CONV1D_OK;
+}
+
+const c1_variant_ops c1_ref_ops = {
+    .supports = ref_supports,
+    .prepare = ref_prepare,
+    .workspace_bytes = ref_workspace_bytes,
+    .run = ref_run,
+    .release = ref_release,
+};

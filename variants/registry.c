@@ -1,0 +1,56 @@
+/* The variant registry: variants/variants.inc expanded into a table. */
+#include <string.h>
+
+#include "error.h"
+#include "variant.h"
+
+#define C1_VARIANT(name, family, dev, prec, ops, ...) extern const c1_variant_ops ops;
+#include "variants.inc"
+#ifdef C1_TEST_VARIANTS
+#include C1_TEST_VARIANTS
+#endif
+#undef C1_VARIANT
+
+static const c1_variant registry[] = {
+#define C1_VARIANT(name, family, dev, prec, ops, ...) \
+    {#name, family, C1_DEVICE_##dev, C1_PREC_##prec, &ops, {__VA_ARGS__}},
+#include "variants.inc"
+#ifdef C1_TEST_VARIANTS
+#include C1_TEST_VARIANTS
+#endif
+#undef C1_VARIANT
+};
+
+const c1_variant *c1_variant_list(size_t *count)
+{
+    *count = sizeof registry / sizeof registry[0];
+    return registry;
+}
+
+const c1_variant *c1_variant_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof registry / sizeof registry[0]; i++)
+        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+    return NULL;
+}
+
+conv1d_status c1_variant_applies(const c1_variant *v, const conv1d_desc *d)
+{
+    conv1d_status st = conv1d_desc_validate(d);
+    if (st != CONV1D_OK) return st;
+    if (v->ops->available && !v->ops->available())
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s is not available on this machine or build.", v->name);
+    return v->ops->supports(v, d);
+}
+
+const char *c1_device_name(c1_device dev) { return dev == C1_DEVICE_CUDA ? "cuda" : "cpu"; }
+
+const char *c1_precision_name(c1_precision prec)
+{
+    switch (prec) {
+    case C1_PREC_FP32: return "fp32";
+    case C1_PREC_TF32: return "tf32";
+    case C1_PREC_BF16: return "bf16";
+    }
+    return "unknown";
+}
