@@ -55,8 +55,7 @@ static void fill_random(float *p, int64_t n, uint64_t *s)
 static int ref_child(void *arg, void *shared)
 {
     const c1_problem *p = arg;
-    c1_ref_conv1d_f64(&p->d, p->x, p->w, p->b, (double *)shared);
-    return 0;
+    return c1_ref_conv1d_f64(&p->d, p->x, p->w, p->b, (double *)shared) == CONV1D_OK ? 0 : 1;
 }
 
 void c1_problem_destroy(c1_problem *p)

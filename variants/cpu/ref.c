@@ -10,42 +10,61 @@
 #include "error.h"
 #include "variant.h"
 
-void c1_ref_conv1d_f64(const conv1d_desc *d, const float *x, const float *w, const float *bias, double *y)
+/* Weights as double in [group][tap][channel of group][output channel of group], whatever the layout. */
+void c1_ref_pack_weights(const conv1d_desc *d, const float *w, double *wd)
+{
+    const int64_t K = d->out_channels, G = d->num_groups, Cg = d->in_channels / G, Kg = K / G, R = d->kernel_size;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t r = 0; r < R; r++) {
+                /* NWC: w[r][c][k];  NCW: w[k][c][r] */
+                const float v = d->layout == CONV1D_LAYOUT_NWC ? w[(r * Cg + c) * K + k] : w[(k * Cg + c) * R + r];
+                wd[((k / Kg * R + r) * Cg + c) * Kg + k % Kg] = v;
+            }
+}
+
+void c1_ref_conv1d_packed(const conv1d_desc *d, const float *x, const double *wd, const float *bias, double *y)
 {
     const int64_t L = d->length, OL = conv1d_output_length(d);
     const int64_t C = d->in_channels, K = d->out_channels, G = d->num_groups;
     const int64_t Cg = C / G, Kg = K / G, R = d->kernel_size;
     const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
-
-    /* Each (n, k) row is independent; threads only shorten the wait for a large reference. */
-#pragma omp parallel for collapse(2) schedule(dynamic)
+    /* y(n, k, o) lives at yo + k * ys: contiguous over k in NWC, strided by the output length in NCW. */
+#pragma omp parallel for collapse(2) schedule(static)
     for (int64_t n = 0; n < d->batch; n++)
-        for (int64_t k = 0; k < K; k++) {
-            const int64_t g = k / Kg;
-            for (int64_t o = 0; o < OL; o++) {
-                double acc = d->has_bias ? (double)bias[k] : 0.0;
+        for (int64_t o = 0; o < OL; o++) {
+            double *yo = nwc ? y + (n * OL + o) * K : y + n * K * OL + o;
+            const int64_t ys = nwc ? 1 : OL;
+            for (int64_t k = 0; k < K; k++) yo[k * ys] = d->has_bias ? (double)bias[k] : 0.0;
+            for (int64_t g = 0; g < G; g++)
                 for (int64_t r = 0; r < R; r++) {
                     const int64_t i = o * d->stride - d->pad_left + r * d->dilation;
-                    if (i < 0 || i >= L) continue;
+                    if (i < 0 || i >= L) continue; /* zero padding */
                     for (int64_t c = 0; c < Cg; c++) {
                         const int64_t ci = g * Cg + c;
-                        /* NWC: x[n][i][ci], w[r][c][k];  NCW: x[n][ci][i], w[k][c][r] */
                         const double xv = nwc ? x[(n * L + i) * C + ci] : x[(n * C + ci) * L + i];
-                        const double wv = nwc ? w[(r * Cg + c) * K + k] : w[(k * Cg + c) * R + r];
-                        acc += xv * wv;
+                        const double *wr = wd + ((g * R + r) * Cg + c) * Kg;
+                        double *yg = yo + g * Kg * ys;
+                        for (int64_t kk = 0; kk < Kg; kk++) yg[kk * ys] += xv * wr[kk];
                     }
                 }
-                if (nwc)
-                    y[(n * OL + o) * K + k] = acc;
-                else
-                    y[(n * K + k) * OL + o] = acc;
-            }
         }
+}
+
+conv1d_status c1_ref_conv1d_f64(const conv1d_desc *d, const float *x, const float *w, const float *bias, double *y)
+{
+    double *wd = malloc((size_t)conv1d_weight_elems(d) * sizeof *wd);
+    if (!wd) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the reference's %lld weights.",
+                            (long long)conv1d_weight_elems(d));
+    c1_ref_pack_weights(d, w, wd);
+    c1_ref_conv1d_packed(d, x, wd, bias, y);
+    free(wd);
+    return CONV1D_OK;
 }
 
 typedef struct ref_state {
     conv1d_desc d;
-    float *w;
+    double *w;   /* packed by c1_ref_pack_weights */
     float *bias; /* NULL without bias */
 } ref_state;
 
@@ -72,7 +91,7 @@ static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, cons
     ref_state *s = calloc(1, sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the reference variant's state.");
     s->d = *d;
-    size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(float);
+    size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(double);
     s->w = malloc(wbytes);
     if (d->has_bias) s->bias = malloc((size_t)d->out_channels * sizeof(float));
     if (!s->w || (d->has_bias && !s->bias)) {
@@ -80,7 +99,7 @@ static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, cons
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate %zu bytes for the reference variant's weights.",
                        wbytes);
     }
-    memcpy(s->w, w, wbytes);
+    c1_ref_pack_weights(d, w, s->w);
     if (d->has_bias) memcpy(s->bias, bias, (size_t)d->out_channels * sizeof(float));
     *state = s;
     return CONV1D_OK;
@@ -97,7 +116,7 @@ static conv1d_status ref_run(const void *state, const float *x, float *y, void *
 {
     const ref_state *s = state;
     double *acc = workspace;
-    c1_ref_conv1d_f64(&s->d, x, s->w, s->bias, acc);
+    c1_ref_conv1d_packed(&s->d, x, s->w, s->bias, acc);
     const int64_t n = conv1d_output_elems(&s->d);
     for (int64_t i = 0; i < n; i++) y[i] = (float)acc[i];
     return CONV1D_OK;
