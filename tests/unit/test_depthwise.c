@@ -1,0 +1,385 @@
+/* The depthwise variants: every one available here, against the double reference, on shapes derived from the
+ * kernels' tiling (vector width, channel and position blocks, interior versus clamped edges), on random
+ * depthwise descriptors, and refusing everything that is not depthwise. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#include "conv1d_ref.h"
+#include "depthwise.h"
+#include "variant.h"
+
+#define MAX_VARIANTS 8
+
+static const c1_variant *variants[MAX_VARIANTS];
+static size_t nvariants;
+
+static int setup(void **unused)
+{
+    size_t count;
+    const c1_variant *list = c1_variant_list(&count);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(list[i].family, "depthwise") == 0 && (!list[i].ops->available || list[i].ops->available())) {
+            assert_true(nvariants < MAX_VARIANTS);
+            variants[nvariants++] = &list[i];
+        }
+    return 0;
+}
+
+enum { PAD_NONE, PAD_SYMMETRIC, PAD_CAUSAL, PAD_ASYMMETRIC, PAD_LEFT_HEAVY, NPAD };
+
+/* A depthwise descriptor; padding that leaves no room for the kernel falls back to causal padding, which
+ * always fits. PAD_ASYMMETRIC pads the right by more than the kernel spans, so the last outputs read only
+ * padding (bias alone); PAD_LEFT_HEAVY does the same on the left. */
+static conv1d_desc dw_desc(int64_t batch, int64_t channels, int64_t mult, int64_t length, int64_t k, int64_t stride,
+                           int64_t dilation, int pad, int bias, conv1d_layout layout)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.batch = batch;
+    d.length = length;
+    d.in_channels = d.num_groups = channels;
+    d.out_channels = channels * mult;
+    d.kernel_size = k;
+    d.stride = stride;
+    d.dilation = dilation;
+    const int64_t span = dilation * (k - 1);
+    switch (pad) {
+    case PAD_SYMMETRIC: d.pad_left = d.pad_right = span / 2; break;
+    case PAD_CAUSAL: d.pad_left = span; break;
+    case PAD_ASYMMETRIC: d.pad_left = 1; d.pad_right = span + 2; break;
+    case PAD_LEFT_HEAVY: d.pad_left = span + 3; d.pad_right = 0; break;
+    default: break;
+    }
+    d.has_bias = bias;
+    d.layout = layout;
+    if (conv1d_desc_validate(&d) != CONV1D_OK) {
+        d.pad_left = span;
+        d.pad_right = 0;
+    }
+    assert_int_equal(conv1d_desc_validate(&d), CONV1D_OK);
+    return d;
+}
+
+/* The vector variants take a channel multiplier only in NCW; the portable one takes it everywhere. */
+static bool should_apply(const c1_variant *v, const conv1d_desc *d)
+{
+    return !(d->layout == CONV1D_LAYOUT_NWC && d->out_channels != d->in_channels &&
+             strcmp(v->name, "depthwise__c") != 0);
+}
+
+static void describe(const conv1d_desc *d, char *text, size_t size) { conv1d_desc_format(d, text, size); }
+
+/* Fresh random weights, bias and input for one descriptor, and the reference output, shared by the variants. */
+typedef struct problem {
+    const conv1d_desc *d;
+    float *w, *bias, *x;
+    double *ref;
+} problem;
+
+/* Prepares v, runs it into a NaN-poisoned y, and checks max|y - ref| / max|ref| < 1e-5 with every output
+ * finite. */
+static void check_variant(const c1_variant *v, const problem *p)
+{
+    const conv1d_desc *d = p->d;
+    char text[CONV1D_DESC_TEXT_MAX];
+    conv1d_status st = c1_variant_applies(v, d);
+    if (!should_apply(v, d)) {
+        describe(d, text, sizeof text);
+        if (st != CONV1D_UNSUPPORTED) fail_msg("%s should not apply to %s", v->name, text);
+        return;
+    }
+    if (st != CONV1D_OK) {
+        describe(d, text, sizeof text);
+        fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
+    }
+    void *state = NULL;
+    if (v->ops->prepare(v, d, p->w, p->bias, &state) != CONV1D_OK)
+        fail_msg("%s prepare failed: %s", v->name, conv1d_last_error());
+    const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
+    void *ws = ws_bytes ? malloc(ws_bytes) : NULL;
+    if (ws_bytes) memset(ws, 0xff, ws_bytes);
+
+    const int64_t ny = conv1d_output_elems(d);
+    float *y = malloc((size_t)ny * sizeof *y);
+    assert_non_null(y);
+    for (int64_t i = 0; i < ny; i++) y[i] = NAN;
+    if (v->ops->run(state, p->x, y, ws) != CONV1D_OK) fail_msg("%s run failed: %s", v->name, conv1d_last_error());
+
+    double max_ref = 0, max_err = 0;
+    for (int64_t i = 0; i < ny; i++) {
+        if (!isfinite(y[i])) {
+            describe(d, text, sizeof text);
+            fail_msg("%s left %g at %lld of %lld on %s", v->name, (double)y[i], (long long)i, (long long)ny, text);
+        }
+        max_ref = fmax(max_ref, fabs(p->ref[i]));
+        max_err = fmax(max_err, fabs(y[i] - p->ref[i]));
+    }
+    if (max_err > 1e-5 * fmax(max_ref, 1e-30)) {
+        describe(d, text, sizeof text);
+        fail_msg("%s on %s: max error %g, max |ref| %g", v->name, text, max_err, max_ref);
+    }
+    v->ops->release(state);
+    free(ws);
+    free(y);
+}
+
+static int checks;
+
+static void check_all(const conv1d_desc *d, uint64_t *rng)
+{
+    problem p = {.d = d};
+    p.w = tu_random_floats(rng, conv1d_weight_elems(d));
+    p.bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
+    p.x = tu_random_floats(rng, conv1d_input_elems(d));
+    p.ref = malloc((size_t)conv1d_output_elems(d) * sizeof *p.ref);
+    assert_non_null(p.ref);
+    c1_ref_conv1d_f64(d, p.x, p.w, p.bias, p.ref);
+    for (size_t i = 0; i < nvariants; i++) check_variant(variants[i], &p);
+    free(p.w);
+    free(p.bias);
+    free(p.x);
+    free(p.ref);
+    checks++;
+}
+
+static const int64_t channel_counts[] = {1, 7, 15, 16, 17, 31, 32, 33, 64 + 5};
+static const int64_t kernel_sizes[] = {1, 2, 3, 4, 5, 31, 33};
+#define NCHANNELS (int)(sizeof channel_counts / sizeof channel_counts[0])
+#define NKERNELS (int)(sizeof kernel_sizes / sizeof kernel_sizes[0])
+
+static void test_registered(void **unused)
+{
+    assert_non_null(c1_variant_find("depthwise__c"));
+    assert_non_null(c1_variant_find("depthwise__avx2"));
+    assert_non_null(c1_variant_find("depthwise__avx512"));
+    /* The portable variant is always there; the vector ones whenever the CPU has their ISA. */
+    bool has_c = false;
+    for (size_t i = 0; i < nvariants; i++) has_c |= strcmp(variants[i]->name, "depthwise__c") == 0;
+    assert_true(has_c);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        assert_true(nvariants == 3);
+    for (size_t i = 0; i < nvariants; i++) print_message("checking %s\n", variants[i]->name);
+}
+
+/* Every channel count (below, at and above the AVX2 and AVX-512 vector widths, with remainders) with every
+ * length 1..40, both layouts; kernel, stride, dilation, padding, bias and batch cycle through their values. */
+static void test_channels_and_lengths(void **unused)
+{
+    uint64_t rng = 0xd3e9ull;
+    int idx = 0;
+    for (int c = 0; c < NCHANNELS; c++)
+        for (int64_t length = 1; length <= 40; length++)
+            for (int layout = 0; layout < 2; layout++, idx++) {
+                const conv1d_desc d = dw_desc(1 + (idx / 7) % 3, channel_counts[c], 1, length,
+                                              kernel_sizes[idx % NKERNELS], 1 + idx % 3, 1 + (idx / 3) % 3,
+                                              idx % NPAD, (idx / 5) & 1, (conv1d_layout)layout);
+                check_all(&d, &rng);
+            }
+}
+
+/* Every kernel size, stride, dilation and padding, both layouts, with about one NWC position block of
+ * outputs (one below, at, above, and two blocks plus a remainder). */
+static void test_kernel_stride_dilation_padding(void **unused)
+{
+    uint64_t rng = 0x6e71ull;
+    const int64_t PB = C1_DW_NWC_POS_BLOCK, targets[] = {PB - 1, PB, PB + 1, 2 * PB + 3};
+    int idx = 0;
+    for (int k = 0; k < NKERNELS; k++)
+        for (int64_t stride = 1; stride <= 3; stride++)
+            for (int64_t dilation = 1; dilation <= 3; dilation++)
+                for (int pad = 0; pad < NPAD; pad++)
+                    for (int layout = 0; layout < 2; layout++, idx++) {
+                        /* The input length that gives the target output length without padding. */
+                        const int64_t out = targets[idx % 4], r = kernel_sizes[k];
+                        const int64_t length = (out - 1) * stride + dilation * (r - 1) + 1;
+                        const conv1d_desc d = dw_desc(1 + idx % 2, channel_counts[idx % NCHANNELS], 1, length, r,
+                                                      stride, dilation, pad, (idx / 2) & 1, (conv1d_layout)layout);
+                        check_all(&d, &rng);
+                    }
+}
+
+/* Work-item boundaries: NWC position and channel blocks, NCW position blocks, each at -1, 0, +1. */
+static void test_block_edges(void **unused)
+{
+    uint64_t rng = 0xb10cull;
+    const int64_t PB = C1_DW_NWC_POS_BLOCK, NPB = C1_DW_NCW_POS_BLOCK;
+    const int64_t nwc_lengths[] = {PB - 1, PB, PB + 1, 2 * PB + 1};
+    const int64_t kernels[] = {4, 31, 87};
+    for (int k = 0; k < 3; k++) {
+        const int64_t R = kernels[k], CB = c1_dw_nwc_max_channel_block(R);
+        const int64_t nwc_channels[] = {CB - 1, CB, CB + 1, 2 * CB + 1};
+        /* Channel blocks with one position block and a bit, then position blocks with two channel blocks. */
+        const int pad = k == 0 ? PAD_CAUSAL : PAD_SYMMETRIC;
+        for (int i = 0; i < 4; i++) {
+            conv1d_desc d = dw_desc(1, nwc_channels[i], 1, PB + 1, R, 1, 1, pad, i & 1, CONV1D_LAYOUT_NWC);
+            check_all(&d, &rng);
+            d = dw_desc(1 + i % 2, CB + 1, 1, nwc_lengths[i], R, 1, 1, pad, (i + 1) & 1, CONV1D_LAYOUT_NWC);
+            check_all(&d, &rng);
+        }
+    }
+    /* Even splits: never wider than the widest block, as few blocks as it allows. */
+    for (int64_t c = 1; c <= 3000; c++)
+        for (int k = 0; k < 3; k++) {
+            const int64_t max = c1_dw_nwc_max_channel_block(kernels[k]), cb = c1_dw_nwc_channel_block(c, kernels[k]);
+            assert_true(cb % 16 == 0 && cb <= max && cb > 0);
+            assert_int_equal((c + cb - 1) / cb, (c + max - 1) / max);
+        }
+    const int64_t ncw_lengths[] = {NPB - 1, NPB, NPB + 1, 2 * NPB + 1};
+    for (int i = 0; i < 4; i++)
+        for (int64_t stride = 1; stride <= 2; stride++) {
+            conv1d_desc d = dw_desc(2, 3, 1, ncw_lengths[i] * stride, 4, stride, 1, PAD_CAUSAL, 1, CONV1D_LAYOUT_NCW);
+            check_all(&d, &rng);
+            d = dw_desc(1, 2, 1, ncw_lengths[i] * stride + 30, 31, stride, 1, PAD_NONE, 1, CONV1D_LAYOUT_NCW);
+            check_all(&d, &rng);
+        }
+}
+
+/* Layers of the models the family is for: Mamba (k=4 causal), QuartzNet and Conformer (k=31..87). */
+static void test_model_shapes(void **unused)
+{
+    uint64_t rng = 0x3a3bull;
+    for (int layout = 0; layout < 2; layout++) {
+        const conv1d_layout l = (conv1d_layout)layout;
+        conv1d_desc d = dw_desc(2, 256, 1, 600, 4, 1, 1, PAD_CAUSAL, 1, l);
+        check_all(&d, &rng);
+        d = dw_desc(1, 144, 1, 500, 31, 1, 1, PAD_SYMMETRIC, 1, l);
+        check_all(&d, &rng);
+        d = dw_desc(1, 80, 1, 400, 87, 1, 1, PAD_SYMMETRIC, 0, l);
+        check_all(&d, &rng);
+        d = dw_desc(1, 96, 1, 401, 33, 2, 1, PAD_SYMMETRIC, 1, l);
+        check_all(&d, &rng);
+    }
+}
+
+/* A channel multiplier: every variant in NCW, only the portable one in NWC (the others refuse it). */
+static void test_channel_multiplier(void **unused)
+{
+    uint64_t rng = 0x3017ull;
+    const int64_t channels[] = {1, 7, 17, 33};
+    int idx = 0;
+    for (int c = 0; c < 4; c++)
+        for (int64_t mult = 2; mult <= 3; mult++)
+            for (int layout = 0; layout < 2; layout++, idx++) {
+                const conv1d_desc d = dw_desc(1 + idx % 2, channels[c], mult, 37 + idx, kernel_sizes[idx % NKERNELS],
+                                              1 + idx % 2, 1 + idx % 3, idx % NPAD, idx & 1, (conv1d_layout)layout);
+                check_all(&d, &rng);
+            }
+}
+
+static void test_random_depthwise(void **unused)
+{
+    uint64_t rng = 0xd1ceull;
+    for (int i = 0; i < 100; i++) {
+        const int64_t mult = tu_range(&rng, 0, 3) == 0 ? tu_range(&rng, 2, 3) : 1;
+        const int64_t k = tu_range(&rng, 0, 3) == 0 ? tu_range(&rng, 6, 40) : tu_range(&rng, 1, 5);
+        const conv1d_desc d = dw_desc(tu_range(&rng, 1, 3), tu_range(&rng, 1, 80), mult, tu_range(&rng, 1, 300), k,
+                                      tu_range(&rng, 1, 3), tu_range(&rng, 1, 3), (int)tu_range(&rng, 0, NPAD - 1),
+                                      (int)tu_range(&rng, 0, 1), (conv1d_layout)tu_range(&rng, 0, 1));
+        check_all(&d, &rng);
+    }
+}
+
+typedef struct worker {
+    const c1_variant *v;
+    const void *state;
+    const float *x;
+    float *y;
+    conv1d_status st;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *t = arg;
+    for (int r = 0; r < 5 && t->st == CONV1D_OK; r++) t->st = t->v->ops->run(t->state, t->x, t->y, NULL);
+    return NULL;
+}
+
+/* Two threads run one prepared state at once; both get the single-threaded result bit for bit. */
+static void test_concurrent_runs(void **unused)
+{
+    uint64_t rng = 0xc0c0ull;
+    for (int layout = 0; layout < 2; layout++) {
+        const conv1d_desc d = dw_desc(2, 96, 1, 700, 4, 1, 1, PAD_CAUSAL, 1, (conv1d_layout)layout);
+        const int64_t ny = conv1d_output_elems(&d);
+        float *x = tu_random_floats(&rng, conv1d_input_elems(&d));
+        float *w = tu_random_floats(&rng, conv1d_weight_elems(&d));
+        float *bias = tu_random_floats(&rng, d.out_channels);
+        for (size_t i = 0; i < nvariants; i++) {
+            const c1_variant *v = variants[i];
+            void *state = NULL;
+            assert_int_equal(v->ops->prepare(v, &d, w, bias, &state), CONV1D_OK);
+            assert_true(!v->ops->workspace_bytes || v->ops->workspace_bytes(state) == 0);
+            float *expect = tu_random_floats(&rng, ny);
+            assert_int_equal(v->ops->run(state, x, expect, NULL), CONV1D_OK);
+            worker t[2];
+            pthread_t tid[2];
+            for (int j = 0; j < 2; j++) {
+                t[j] = (worker){.v = v, .state = state, .x = x, .y = tu_random_floats(&rng, ny)};
+                assert_int_equal(pthread_create(&tid[j], NULL, worker_main, &t[j]), 0);
+            }
+            for (int j = 0; j < 2; j++) {
+                assert_int_equal(pthread_join(tid[j], NULL), 0);
+                assert_int_equal(t[j].st, CONV1D_OK);
+                assert_memory_equal(t[j].y, expect, (size_t)ny * sizeof *expect);
+                free(t[j].y);
+            }
+            free(expect);
+            v->ops->release(state);
+        }
+        free(x);
+        free(w);
+        free(bias);
+    }
+    /* Releasing nothing is a no-op. */
+    c1_variant_find("depthwise__c")->ops->release(NULL);
+}
+
+/* Anything but num_groups == in_channels is refused with a sentence that says why. */
+static void test_refuses_non_depthwise(void **unused)
+{
+    uint64_t rng = 0x0dd5ull;
+    int refused = 0;
+    while (refused < 50) {
+        const conv1d_desc d = tu_random_desc(&rng);
+        if (d.num_groups == d.in_channels) continue;
+        for (size_t i = 0; i < nvariants; i++) {
+            assert_int_equal(c1_variant_applies(variants[i], &d), CONV1D_UNSUPPORTED);
+            assert_non_null(strstr(conv1d_last_error(), "needs num_groups == in_channels"));
+        }
+        refused++;
+    }
+    conv1d_desc d = dw_desc(1, 64, 1, 100, 3, 1, 1, PAD_SYMMETRIC, 0, CONV1D_LAYOUT_NWC);
+    d.num_groups = 1;
+    const c1_variant *c = c1_variant_find("depthwise__c");
+    assert_int_equal(c1_variant_applies(c, &d), CONV1D_UNSUPPORTED);
+    assert_string_equal(conv1d_last_error(),
+                        "Variant depthwise__c needs num_groups == in_channels, got 1 group for 64 channels.");
+    /* The vector variants name the channel multiplier they refuse in NWC. */
+    d = dw_desc(1, 8, 2, 100, 3, 1, 1, PAD_SYMMETRIC, 0, CONV1D_LAYOUT_NWC);
+    for (size_t i = 0; i < nvariants; i++)
+        if (!should_apply(variants[i], &d)) {
+            assert_int_equal(c1_variant_applies(variants[i], &d), CONV1D_UNSUPPORTED);
+            assert_non_null(strstr(conv1d_last_error(), "only in the NCW layout"));
+        }
+    print_message("%d descriptors checked on %zu variants\n", checks, nvariants);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registered),
+        cmocka_unit_test(test_channels_and_lengths),
+        cmocka_unit_test(test_kernel_stride_dilation_padding),
+        cmocka_unit_test(test_block_edges),
+        cmocka_unit_test(test_model_shapes),
+        cmocka_unit_test(test_channel_multiplier),
+        cmocka_unit_test(test_random_depthwise),
+        cmocka_unit_test(test_concurrent_runs),
+        cmocka_unit_test(test_refuses_non_depthwise),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

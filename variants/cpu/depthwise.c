@@ -1,0 +1,207 @@
+/*
+ * Depthwise convolutions (num_groups == in_channels), one variant per ISA, each for both layouts:
+ *
+ *   depthwise__avx512, depthwise__avx2 (p0 = 2, 1)  vector kernels in depthwise_avx512.c / depthwise_avx2.c
+ *   depthwise__c                       (p0 = 0)      portable C for the baseline x86-64, auto-vectorised
+ *
+ * NWC vectorises over channels: each output position accumulates its taps' input rows (contiguous channels)
+ * times the taps' weight vectors. NCW vectorises over positions: each (batch, channel) row is a 1-D signal
+ * convolved with its own taps. Padding is never materialised: each output position's taps are clamped to the
+ * input, so every tensor is read or written once and there is no workspace.
+ *
+ * A channel multiplier (out_channels = m * in_channels) is supported in NCW by every variant (a row just
+ * reads input row k / m), in NWC only by depthwise__c: the vector kernels would need the input channels
+ * spread across lanes, which costs more than it saves.
+ *
+ * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block; sizes in
+ * depthwise.h), NCW (batch, channel, position block). The state is read-only after prepare, so concurrent
+ * runs are safe.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "depthwise.h"
+#include "error.h"
+#include "variant.h"
+
+enum { DW_C = 0, DW_AVX2 = 1, DW_AVX512 = 2 };
+
+/* Below this many multiply-adds a run stays on the calling thread (tens of microseconds of work). */
+#define C1_DW_MIN_PARALLEL_FMAS 65536.0
+
+typedef void (*nwc_kernel)(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                           int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+typedef void (*ncw_kernel)(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0,
+                           int64_t o1);
+
+typedef struct dw_state {
+    c1_dw_geom g;
+    int64_t batch;
+    conv1d_layout layout;
+    nwc_kernel nwc;
+    ncw_kernel ncw;
+    int64_t nwc_channel_block;
+    float *w;    /* the caller's weights, already in the order the kernels read */
+    float *bias; /* out_channels values, zeros without bias, so no kernel tests for it */
+} dw_state;
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* --- portable kernels ------------------------------------------------------------------------------------ */
+
+/* NWC, any channel multiplier: output channels [k0, k1) of positions [o0, o1). The output row is the
+ * accumulator; it stays in L1 while the taps are added, and the channel loop is what vectorises. */
+static void nwc_c(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                  int64_t o0, int64_t o1, int64_t k0, int64_t k1)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult;
+    const float *xn = x + n * g->length * C;
+    for (int64_t o = o0; o < o1; o++) {
+        float *restrict yo = y + (n * g->out_length + o) * K;
+        for (int64_t k = k0; k < k1; k++) yo[k] = bias[k];
+        int64_t r0, r1;
+        c1_dw_taps(g, o, &r0, &r1);
+        for (int64_t r = r0; r < r1; r++) {
+            const float *restrict xr = xn + (o * g->stride - g->pad_left + r * g->dilation) * C;
+            const float *restrict wr = w + r * K;
+            /* omp simd: -O2's cost model would not vectorise a loop of unknown trip count at all */
+            if (M == 1) {
+#pragma omp simd
+                for (int64_t k = k0; k < k1; k++) yo[k] += xr[k] * wr[k];
+            } else {
+#pragma omp simd
+                for (int64_t k = k0; k < k1; k++) yo[k] += xr[k / M] * wr[k];
+            }
+        }
+    }
+}
+
+/* NCW: tap by tap over the row (c1_dw_ncw_row_taps), which the compiler vectorises over positions. */
+static void ncw_c(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1)
+{
+    c1_dw_ncw_row_taps(g, x, w, b, y, o0, o1);
+}
+
+/* --- variant ops ------------------------------------------------------------------------------------------ */
+
+static bool avx512_available(void)
+{
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+}
+
+static bool avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+
+static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    if (d->dtype != CONV1D_F32)
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s supports only f32, got dtype %d.", v->name, (int)d->dtype);
+    if (d->num_groups != d->in_channels)
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
+                       "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
+                       (long long)d->in_channels);
+    if (v->params[0] != DW_C && d->layout == CONV1D_LAYOUT_NWC && d->out_channels != d->in_channels)
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s supports a channel multiplier (out_channels %lld for %lld "
+                       "in_channels) only in the NCW layout.", v->name, (long long)d->out_channels,
+                       (long long)d->in_channels);
+    return CONV1D_OK;
+}
+
+static void dw_release(void *state)
+{
+    dw_state *s = state;
+    if (!s) return;
+    free(s->w);
+    free(s->bias);
+    free(s);
+}
+
+static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+                                void **state)
+{
+    dw_state *s = calloc(1, sizeof *s);
+    if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the state of variant %s.", v->name);
+    const int64_t L = d->length, OL = conv1d_output_length(d), R = d->kernel_size, S = d->stride;
+    const int64_t D = d->dilation, PL = d->pad_left, K = d->out_channels;
+    c1_dw_geom *g = &s->g;
+    *g = (c1_dw_geom){.length = L, .out_length = OL, .in_channels = d->in_channels, .out_channels = K,
+                      .mult = K / d->in_channels, .kernel_size = R, .stride = S, .dilation = D, .pad_left = PL};
+    const int64_t last = L - 1 + PL - (R - 1) * D; /* the largest o*S whose last tap is still inside */
+    g->full_hi = last < 0 ? 0 : min64(OL, last / S + 1);
+    g->full_lo = min64((PL + S - 1) / S, g->full_hi);
+    s->batch = d->batch;
+    s->nwc_channel_block = c1_dw_nwc_channel_block(K, R);
+    s->layout = d->layout;
+    switch (v->params[0]) {
+    case DW_AVX512: s->nwc = c1_dw_nwc_avx512; s->ncw = c1_dw_ncw_avx512; break;
+    case DW_AVX2: s->nwc = c1_dw_nwc_avx2; s->ncw = c1_dw_ncw_avx2; break;
+    default: s->nwc = nwc_c; s->ncw = ncw_c; break;
+    }
+    const size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(float);
+    s->w = malloc(wbytes);
+    s->bias = calloc((size_t)K, sizeof(float));
+    if (!s->w || !s->bias) {
+        dw_release(s);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate %zu bytes for the weights of variant %s.",
+                       wbytes + (size_t)K * sizeof(float), v->name);
+    }
+    memcpy(s->w, w, wbytes);
+    if (d->has_bias) memcpy(s->bias, bias, (size_t)K * sizeof(float));
+    *state = s;
+    return CONV1D_OK;
+}
+
+static conv1d_status dw_run(const void *state, const float *x, float *y, void *workspace)
+{
+    (void)workspace;
+    const dw_state *s = state;
+    const c1_dw_geom *g = &s->g;
+    const int64_t N = s->batch, OL = g->out_length, K = g->out_channels;
+    /* A small layer runs on the calling thread: waking the team would cost more than the layer. */
+    const bool team = (double)N * (double)OL * (double)K * (double)g->kernel_size >= C1_DW_MIN_PARALLEL_FMAS;
+    if (s->layout == CONV1D_LAYOUT_NWC) {
+        const int64_t PB = C1_DW_NWC_POS_BLOCK, CB = s->nwc_channel_block;
+        const int64_t npb = (OL + PB - 1) / PB, ncb = (K + CB - 1) / CB;
+#pragma omp parallel for collapse(3) schedule(static) if (team)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t pb = 0; pb < npb; pb++)
+                for (int64_t cb = 0; cb < ncb; cb++)
+                    s->nwc(g, x, s->w, s->bias, y, n, pb * PB, min64(OL, pb * PB + PB), cb * CB,
+                           min64(K, cb * CB + CB));
+    } else {
+        const int64_t PB = C1_DW_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
+        const int64_t L = g->length, C = g->in_channels, R = g->kernel_size, M = g->mult;
+#pragma omp parallel for collapse(3) schedule(static) if (team)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t pb = 0; pb < npb; pb++)
+                    s->ncw(g, x + (n * C + k / M) * L, s->w + k * R, s->bias[k], y + (n * K + k) * OL, pb * PB,
+                           min64(OL, pb * PB + PB));
+    }
+    return CONV1D_OK;
+}
+
+const c1_variant_ops c1_depthwise_avx512_ops = {
+    .available = avx512_available,
+    .supports = dw_supports,
+    .prepare = dw_prepare,
+    .run = dw_run,
+    .release = dw_release,
+};
+
+const c1_variant_ops c1_depthwise_avx2_ops = {
+    .available = avx2_available,
+    .supports = dw_supports,
+    .prepare = dw_prepare,
+    .run = dw_run,
+    .release = dw_release,
+};
+
+const c1_variant_ops c1_depthwise_c_ops = {
+    .supports = dw_supports,
+    .prepare = dw_prepare,
+    .run = dw_run,
+    .release = dw_release,
+};

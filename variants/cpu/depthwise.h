@@ -1,0 +1,102 @@
+/*
+ * Internal: the depthwise family's shared geometry and the per-ISA kernels behind it (depthwise.c holds
+ * the variant ops, depthwise_avx512.c and depthwise_avx2.c the vector kernels).
+ *
+ * Depthwise here means num_groups == in_channels; out_channels = in_channels * mult, and output channel k
+ * reads input channel k / mult. Weights need no packing: NWC's (kernel_size, 1, out_channels) is already
+ * [tap][channel] and NCW's (out_channels, 1, kernel_size) is already one row of taps per output channel.
+ */
+#ifndef CONV1D_DEPTHWISE_H
+#define CONV1D_DEPTHWISE_H
+
+#include <stdint.h>
+
+#include "conv1d.h"
+
+/* NWC work item: up to this many output positions by one channel block. */
+#define C1_DW_NWC_POS_BLOCK 128
+/* NWC channel blocks are as wide as possible, so each input row is read in long contiguous runs the hardware
+ * prefetchers follow (narrow blocks read every row at a stride of C floats, which for C a multiple of 1 KiB
+ * piles the rows into a few L1 sets), while the block's weights (kernel_size x block floats) stay within
+ * about an L1's worth of bytes; never narrower than 64 channels. */
+#define C1_DW_NWC_WEIGHT_BYTES 32768
+
+/* The widest NWC channel block for a kernel size: a multiple of 16. */
+static inline int64_t c1_dw_nwc_max_channel_block(int64_t kernel_size)
+{
+    const int64_t cb = C1_DW_NWC_WEIGHT_BYTES / (int64_t)(4 * kernel_size) / 16 * 16;
+    return cb < 64 ? 64 : cb;
+}
+
+/* The NWC channel block for a layer: the channels split evenly into as few blocks as the widest allows,
+ * rounded up to a multiple of 16 (the last block takes what is left). */
+static inline int64_t c1_dw_nwc_channel_block(int64_t channels, int64_t kernel_size)
+{
+    const int64_t max = c1_dw_nwc_max_channel_block(kernel_size), blocks = (channels + max - 1) / max;
+    return ((channels + blocks - 1) / blocks + 15) / 16 * 16;
+}
+
+/* NCW work item: this many output positions of one (batch, channel) row, so long rows still split. */
+#define C1_DW_NCW_POS_BLOCK 2048
+
+typedef struct c1_dw_geom {
+    int64_t length, out_length, in_channels, out_channels, mult;
+    int64_t kernel_size, stride, dilation, pad_left;
+    /* [full_lo, full_hi): the output positions whose taps all fall inside the input (possibly empty). */
+    int64_t full_lo, full_hi;
+} c1_dw_geom;
+
+/* The taps [*r0, *r1) of output position o that fall inside the input; empty when *r0 >= *r1. */
+static inline void c1_dw_taps(const c1_dw_geom *g, int64_t o, int64_t *r0, int64_t *r1)
+{
+    const int64_t i0 = o * g->stride - g->pad_left, last = g->length - 1 - i0;
+    const int64_t lo = i0 >= 0 ? 0 : (-i0 + g->dilation - 1) / g->dilation;
+    const int64_t hi = last < 0 ? 0 : last / g->dilation + 1;
+    *r0 = lo;
+    *r1 = hi < g->kernel_size ? hi : g->kernel_size;
+}
+
+/* Outputs [o0, o1) of one NCW row: y[o] = b + sum_r w[r] * x[o*stride - pad_left + r*dilation] over the taps
+ * inside the input. Tap by tap, each over the outputs whose input it reaches, so the inner loop is an axpy the
+ * compiler vectorises and no output waits on a chain of dependent adds: the edges of every vector kernel, the
+ * strides they have no vector path for, and the whole of the portable one. */
+static inline void c1_dw_ncw_row_taps(const c1_dw_geom *g, const float *restrict x, const float *restrict w,
+                                      float b, float *restrict y, int64_t o0, int64_t o1)
+{
+    const int64_t S = g->stride, L = g->length;
+    for (int64_t o = o0; o < o1; o++) y[o] = b;
+    for (int64_t r = 0; r < g->kernel_size; r++) {
+        const int64_t shift = r * g->dilation - g->pad_left; /* output o reads input o*S + shift */
+        int64_t lo = shift >= 0 ? 0 : (-shift + S - 1) / S;
+        int64_t hi = L - 1 - shift < 0 ? 0 : (L - 1 - shift) / S + 1;
+        lo = lo < o0 ? o0 : lo;
+        hi = hi > o1 ? o1 : hi;
+        if (lo >= hi) continue;
+        const float *restrict xr = x + (lo * S + shift);
+        float *restrict yr = y + lo;
+        const float wr = w[r];
+        const int64_t n = hi - lo;
+        /* omp simd: -O2's cost model would not vectorise a loop of unknown trip count at all */
+        if (S == 1) {
+#pragma omp simd
+            for (int64_t i = 0; i < n; i++) yr[i] += xr[i] * wr;
+        } else {
+#pragma omp simd
+            for (int64_t i = 0; i < n; i++) yr[i] += xr[i * S] * wr;
+        }
+    }
+}
+
+/*
+ * The vector kernels. nwc: batch n, output positions [o0, o1), channels [c0, c1) (mult must be 1);
+ * x and y are the whole tensors, w the (kernel_size, channels) weights, bias one value per channel (zeros
+ * without bias). ncw: outputs [o0, o1) of one row; x, w, y point at that row's input, taps and output.
+ */
+void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                      int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw_ncw_avx512(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
+void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                    int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
+
+#endif

@@ -1,0 +1,278 @@
+/* Depthwise kernels for AVX2 + FMA (ymm, 8 floats); called only when the CPU has avx2 and fma. */
+#include <immintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "depthwise.h"
+
+#define VL 8
+#define INLINE static inline __attribute__((always_inline))
+
+static inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* The first n lanes set (none for n <= 0, all for n >= VL); AVX2's masked loads and stores read each lane's
+ * sign bit. */
+static inline __m256i lanes(int64_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Plain loads for whole vectors; masked ones, which never touch the lanes left out, for the channel tail.
+ * `full` is a constant at every call, so each kernel is compiled twice, once without any masking. */
+INLINE __m256 load(const float *p, bool full, __m256i m)
+{
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+INLINE void store(float *p, __m256 v, bool full, __m256i m)
+{
+    if (full)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, m, v);
+}
+
+/* One NWC output position, its taps clamped to the input: the edges and the leftovers of the interior. */
+INLINE void nwc_one(const c1_dw_geom *g, const float *xn, const float *wc, __m256 b, float *yo, int64_t o,
+                    bool full, __m256i m)
+{
+    const int64_t C = g->in_channels, step = g->dilation * C;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const float *xp = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
+    /* Even and odd taps in two chains, so a long kernel is not one chain of dependent FMAs. */
+    __m256 acc = b, odd = _mm256_setzero_ps();
+    int64_t r = r0;
+    for (; r + 2 <= r1; r += 2, xp += 2 * step) {
+        acc = _mm256_fmadd_ps(load(xp, full, m), load(wc + r * C, full, m), acc);
+        odd = _mm256_fmadd_ps(load(xp + step, full, m), load(wc + (r + 1) * C, full, m), odd);
+    }
+    if (r < r1) acc = _mm256_fmadd_ps(load(xp, full, m), load(wc + r * C, full, m), acc);
+    store(yo, _mm256_add_ps(acc, odd), full, m);
+}
+
+/* Eight output positions of one vector of channels, all taps inside the input (xp, wc, yo at that vector). Eight
+ * positions share each tap's weight load, and eight independent chains hide the FMA latency. */
+INLINE void nwc_eight(const c1_dw_geom *g, const float *xp, const float *wc, __m256 b, float *yo, bool full,
+                      __m256i m)
+{
+    const int64_t C = g->in_channels, step = g->dilation * C, sc = g->stride * C;
+    __m256 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+    for (int64_t r = 0; r < g->kernel_size; r++, xp += step) {
+        const __m256 wv = load(wc + r * C, full, m);
+        a0 = _mm256_fmadd_ps(load(xp, full, m), wv, a0);
+        a1 = _mm256_fmadd_ps(load(xp + sc, full, m), wv, a1);
+        a2 = _mm256_fmadd_ps(load(xp + 2 * sc, full, m), wv, a2);
+        a3 = _mm256_fmadd_ps(load(xp + 3 * sc, full, m), wv, a3);
+        a4 = _mm256_fmadd_ps(load(xp + 4 * sc, full, m), wv, a4);
+        a5 = _mm256_fmadd_ps(load(xp + 5 * sc, full, m), wv, a5);
+        a6 = _mm256_fmadd_ps(load(xp + 6 * sc, full, m), wv, a6);
+        a7 = _mm256_fmadd_ps(load(xp + 7 * sc, full, m), wv, a7);
+    }
+    store(yo, a0, full, m);
+    store(yo + C, a1, full, m);
+    store(yo + 2 * C, a2, full, m);
+    store(yo + 3 * C, a3, full, m);
+    store(yo + 4 * C, a4, full, m);
+    store(yo + 5 * C, a5, full, m);
+    store(yo + 6 * C, a6, full, m);
+    store(yo + 7 * C, a7, full, m);
+}
+
+/* Six positions for stride 1 and dilation 1, where position p at tap r reads input row p + r: the six rows of
+ * one tap are the previous tap's shifted by one, so each tap loads one new row and its weights for six FMAs.
+ * Six, not eight: six accumulators and a window of six rows fit the sixteen ymm registers. */
+INLINE void nwc_six_slide(const c1_dw_geom *g, const float *xp, const float *wc, __m256 b, float *yo, bool full,
+                          __m256i m)
+{
+    const int64_t C = g->in_channels;
+    __m256 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b;
+    __m256 x0 = load(xp, full, m), x1 = load(xp + C, full, m), x2 = load(xp + 2 * C, full, m);
+    __m256 x3 = load(xp + 3 * C, full, m), x4 = load(xp + 4 * C, full, m);
+    xp += 5 * C;
+    for (int64_t r = 0; r < g->kernel_size; r++, xp += C) {
+        const __m256 x5 = load(xp, full, m), wv = load(wc + r * C, full, m);
+        a0 = _mm256_fmadd_ps(x0, wv, a0);
+        a1 = _mm256_fmadd_ps(x1, wv, a1);
+        a2 = _mm256_fmadd_ps(x2, wv, a2);
+        a3 = _mm256_fmadd_ps(x3, wv, a3);
+        a4 = _mm256_fmadd_ps(x4, wv, a4);
+        a5 = _mm256_fmadd_ps(x5, wv, a5);
+        x0 = x1;
+        x1 = x2;
+        x2 = x3;
+        x3 = x4;
+        x4 = x5;
+    }
+    store(yo, a0, full, m);
+    store(yo + C, a1, full, m);
+    store(yo + 2 * C, a2, full, m);
+    store(yo + 3 * C, a3, full, m);
+    store(yo + 4 * C, a4, full, m);
+    store(yo + 5 * C, a5, full, m);
+}
+
+/* One output position over channels [c0, c1), taps clamped: the edges and the leftovers of the interior. */
+INLINE void nwc_row(const c1_dw_geom *g, const float *xn, const float *w, const float *bias, float *yo, int64_t o,
+                    int64_t c0, int64_t c1, __m256i tail)
+{
+    const __m256i all = _mm256_set1_epi32(-1);
+    int64_t c = c0;
+    for (; c + VL <= c1; c += VL) nwc_one(g, xn + c, w + c, _mm256_loadu_ps(bias + c), yo + c, o, true, all);
+    if (c < c1) nwc_one(g, xn + c, w + c, _mm256_maskload_ps(bias + c, tail), yo + c, o, false, tail);
+}
+
+/* Positions outermost, channels innermost: each input row is read as one contiguous run of the block's
+ * channels. Sweeping positions one vector of channels at a time would instead touch a single cache line
+ * per row at a stride of C floats, which for large power-of-two-ish C lands every row in the same few L1
+ * sets. */
+void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                    int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels;
+    const float *xn = x + n * g->length * C;
+    float *yn = y + n * g->out_length * C;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const int64_t cfull = c0 + (c1 - c0) / VL * VL;
+    const __m256i all = _mm256_set1_epi32(-1), tail = lanes(c1 - cfull);
+    int64_t o = o0;
+    for (; o < f0; o++) nwc_row(g, xn, w, bias, yn + o * C, o, c0, c1, tail);
+    if (g->stride == 1 && g->dilation == 1)
+        for (; o + 6 <= f1; o += 6) {
+            const float *xo = xn + (o - g->pad_left) * C;
+            float *yo = yn + o * C;
+            for (int64_t c = c0; c < cfull; c += VL)
+                nwc_six_slide(g, xo + c, w + c, _mm256_loadu_ps(bias + c), yo + c, true, all);
+            if (cfull < c1)
+                nwc_six_slide(g, xo + cfull, w + cfull, _mm256_maskload_ps(bias + cfull, tail), yo + cfull, false,
+                              tail);
+        }
+    else
+        for (; o + 8 <= f1; o += 8) {
+            const float *xo = xn + (o * g->stride - g->pad_left) * C;
+            float *yo = yn + o * C;
+            for (int64_t c = c0; c < cfull; c += VL)
+                nwc_eight(g, xo + c, w + c, _mm256_loadu_ps(bias + c), yo + c, true, all);
+            if (cfull < c1)
+                nwc_eight(g, xo + cfull, w + cfull, _mm256_maskload_ps(bias + cfull, tail), yo + cfull, false, tail);
+        }
+    for (; o < o1; o++) nwc_row(g, xn, w, bias, yn + o * C, o, c0, c1, tail);
+}
+
+/* n (1..8) outputs at stride 2 from x[0], x[2], ..., x[2n-2]. The second load starts at x[7] so that a whole
+ * vector reads nothing past x[14]; the shuffle keeps x[0,2,8,10 | 4,6,12,14] and the lane permute puts them in
+ * order. Partial vectors mask their loads. */
+INLINE __m256 load_even(const float *x, int64_t n, bool full)
+{
+    __m256 lo, hi;
+    if (full) {
+        lo = _mm256_loadu_ps(x);
+        hi = _mm256_loadu_ps(x + 7);
+    } else {
+        const int64_t need = 2 * n - 1;
+        lo = _mm256_maskload_ps(x, lanes(need < VL ? need : VL));
+        hi = _mm256_maskload_ps(x + 7, lanes(need > 7 ? need - 7 : 0));
+    }
+    const __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* NCW at stride 2: as stride 1, each vector of inputs assembled from two loads by shuffles (no gathers). */
+static void ncw_stride2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0,
+                        int64_t o1)
+{
+    const int64_t R = g->kernel_size, D = g->dilation;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const __m256 bv = _mm256_set1_ps(b);
+    c1_dw_ncw_row_taps(g, x, w, b, y, o0, f0);
+    int64_t o = f0;
+    for (; o + 4 * VL <= f1; o += 4 * VL) {
+        __m256 a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+        const float *xp = x + 2 * o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D) {
+            const __m256 wv = _mm256_broadcast_ss(w + r);
+            a0 = _mm256_fmadd_ps(load_even(xp, VL, true), wv, a0);
+            a1 = _mm256_fmadd_ps(load_even(xp + 2 * VL, VL, true), wv, a1);
+            a2 = _mm256_fmadd_ps(load_even(xp + 4 * VL, VL, true), wv, a2);
+            a3 = _mm256_fmadd_ps(load_even(xp + 6 * VL, VL, true), wv, a3);
+        }
+        _mm256_storeu_ps(y + o, a0);
+        _mm256_storeu_ps(y + o + VL, a1);
+        _mm256_storeu_ps(y + o + 2 * VL, a2);
+        _mm256_storeu_ps(y + o + 3 * VL, a3);
+    }
+    for (; o + VL <= f1; o += VL) {
+        __m256 acc = bv;
+        const float *xp = x + 2 * o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D)
+            acc = _mm256_fmadd_ps(load_even(xp, VL, true), _mm256_broadcast_ss(w + r), acc);
+        _mm256_storeu_ps(y + o, acc);
+    }
+    if (o < f1) {
+        const int64_t n = f1 - o;
+        __m256 acc = bv;
+        const float *xp = x + 2 * o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D)
+            acc = _mm256_fmadd_ps(load_even(xp, n, false), _mm256_broadcast_ss(w + r), acc);
+        _mm256_maskstore_ps(y + o, lanes(n), acc);
+    }
+    c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
+}
+
+void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1)
+{
+    if (g->stride == 2) {
+        ncw_stride2(g, x, w, b, y, o0, o1);
+        return;
+    }
+    if (g->stride != 1) {
+        c1_dw_ncw_row_taps(g, x, w, b, y, o0, o1);
+        return;
+    }
+    const int64_t R = g->kernel_size, D = g->dilation;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const __m256 bv = _mm256_set1_ps(b);
+    c1_dw_ncw_row_taps(g, x, w, b, y, o0, f0);
+    int64_t o = f0;
+    /* 64 outputs per pass: each broadcast tap feeds eight vectors (unaligned loads at o + r*D). */
+    for (; o + 8 * VL <= f1; o += 8 * VL) {
+        __m256 a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv;
+        const float *xp = x + o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D) {
+            const __m256 wv = _mm256_broadcast_ss(w + r);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xp), wv, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + VL), wv, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 2 * VL), wv, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 3 * VL), wv, a3);
+            a4 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 4 * VL), wv, a4);
+            a5 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 5 * VL), wv, a5);
+            a6 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 6 * VL), wv, a6);
+            a7 = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 7 * VL), wv, a7);
+        }
+        _mm256_storeu_ps(y + o, a0);
+        _mm256_storeu_ps(y + o + VL, a1);
+        _mm256_storeu_ps(y + o + 2 * VL, a2);
+        _mm256_storeu_ps(y + o + 3 * VL, a3);
+        _mm256_storeu_ps(y + o + 4 * VL, a4);
+        _mm256_storeu_ps(y + o + 5 * VL, a5);
+        _mm256_storeu_ps(y + o + 6 * VL, a6);
+        _mm256_storeu_ps(y + o + 7 * VL, a7);
+    }
+    for (; o + VL <= f1; o += VL) {
+        __m256 acc = bv;
+        const float *xp = x + o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(xp), _mm256_broadcast_ss(w + r), acc);
+        _mm256_storeu_ps(y + o, acc);
+    }
+    /* The last partial vector of the interior; masked lanes load nothing. */
+    if (o < f1) {
+        const __m256i m = lanes(f1 - o);
+        __m256 acc = bv;
+        const float *xp = x + o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D)
+            acc = _mm256_fmadd_ps(_mm256_maskload_ps(xp, m), _mm256_broadcast_ss(w + r), acc);
+        _mm256_maskstore_ps(y + o, m, acc);
+    }
+    c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
+}

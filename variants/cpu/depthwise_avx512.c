@@ -1,0 +1,232 @@
+/* Depthwise kernels for AVX-512 (zmm, 16 floats); called only when the CPU has avx512f/bw/vl/dq. */
+#include <immintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "depthwise.h"
+
+#define VL 16
+
+static inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static inline __mmask16 lanes(int64_t n) { return n >= VL ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+
+/* One NWC output position, its taps clamped to the input: the edges and the leftovers of the interior. */
+static inline void nwc_one(const c1_dw_geom *g, const float *xn, const float *wc, __m512 b, float *yo, int64_t o,
+                           __mmask16 m)
+{
+    const int64_t C = g->in_channels, step = g->dilation * C;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const float *xp = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
+    /* Even and odd taps in two chains, so a long kernel is not one chain of dependent FMAs. */
+    __m512 acc = b, odd = _mm512_setzero_ps();
+    int64_t r = r0;
+    for (; r + 2 <= r1; r += 2, xp += 2 * step) {
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * C), acc);
+        odd = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + step), _mm512_maskz_loadu_ps(m, wc + (r + 1) * C), odd);
+    }
+    if (r < r1) acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * C), acc);
+    _mm512_mask_storeu_ps(yo, m, _mm512_add_ps(acc, odd));
+}
+
+/* Eight output positions of one vector of channels, all taps inside the input (xp, wc, yo at that vector). Eight
+ * positions share each tap's weight load, and eight independent chains hide the FMA latency. */
+static inline void nwc_eight(const c1_dw_geom *g, const float *xp, const float *wc, __m512 b, float *yo, __mmask16 m)
+{
+    const int64_t C = g->in_channels, step = g->dilation * C, sc = g->stride * C;
+    __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+    for (int64_t r = 0; r < g->kernel_size; r++, xp += step) {
+        const __m512 wv = _mm512_maskz_loadu_ps(m, wc + r * C);
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), wv, a0);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + sc), wv, a1);
+        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * sc), wv, a2);
+        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * sc), wv, a3);
+        a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 4 * sc), wv, a4);
+        a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 5 * sc), wv, a5);
+        a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 6 * sc), wv, a6);
+        a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 7 * sc), wv, a7);
+    }
+    _mm512_mask_storeu_ps(yo, m, a0);
+    _mm512_mask_storeu_ps(yo + C, m, a1);
+    _mm512_mask_storeu_ps(yo + 2 * C, m, a2);
+    _mm512_mask_storeu_ps(yo + 3 * C, m, a3);
+    _mm512_mask_storeu_ps(yo + 4 * C, m, a4);
+    _mm512_mask_storeu_ps(yo + 5 * C, m, a5);
+    _mm512_mask_storeu_ps(yo + 6 * C, m, a6);
+    _mm512_mask_storeu_ps(yo + 7 * C, m, a7);
+}
+
+/* nwc_eight for stride 1 and dilation 1, where position p at tap r reads input row p + r: the eight rows of one
+ * tap are the previous tap's shifted by one, so each tap loads one new row and its weights for eight FMAs
+ * (instead of nine loads), which is what decides the speed once the kernel is long. */
+static inline void nwc_eight_slide(const c1_dw_geom *g, const float *xp, const float *wc, __m512 b, float *yo,
+                                   __mmask16 m)
+{
+    const int64_t C = g->in_channels;
+    __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+    __m512 x0 = _mm512_maskz_loadu_ps(m, xp), x1 = _mm512_maskz_loadu_ps(m, xp + C);
+    __m512 x2 = _mm512_maskz_loadu_ps(m, xp + 2 * C), x3 = _mm512_maskz_loadu_ps(m, xp + 3 * C);
+    __m512 x4 = _mm512_maskz_loadu_ps(m, xp + 4 * C), x5 = _mm512_maskz_loadu_ps(m, xp + 5 * C);
+    __m512 x6 = _mm512_maskz_loadu_ps(m, xp + 6 * C);
+    xp += 7 * C;
+    for (int64_t r = 0; r < g->kernel_size; r++, xp += C) {
+        const __m512 x7 = _mm512_maskz_loadu_ps(m, xp), wv = _mm512_maskz_loadu_ps(m, wc + r * C);
+        a0 = _mm512_fmadd_ps(x0, wv, a0);
+        a1 = _mm512_fmadd_ps(x1, wv, a1);
+        a2 = _mm512_fmadd_ps(x2, wv, a2);
+        a3 = _mm512_fmadd_ps(x3, wv, a3);
+        a4 = _mm512_fmadd_ps(x4, wv, a4);
+        a5 = _mm512_fmadd_ps(x5, wv, a5);
+        a6 = _mm512_fmadd_ps(x6, wv, a6);
+        a7 = _mm512_fmadd_ps(x7, wv, a7);
+        x0 = x1;
+        x1 = x2;
+        x2 = x3;
+        x3 = x4;
+        x4 = x5;
+        x5 = x6;
+        x6 = x7;
+    }
+    _mm512_mask_storeu_ps(yo, m, a0);
+    _mm512_mask_storeu_ps(yo + C, m, a1);
+    _mm512_mask_storeu_ps(yo + 2 * C, m, a2);
+    _mm512_mask_storeu_ps(yo + 3 * C, m, a3);
+    _mm512_mask_storeu_ps(yo + 4 * C, m, a4);
+    _mm512_mask_storeu_ps(yo + 5 * C, m, a5);
+    _mm512_mask_storeu_ps(yo + 6 * C, m, a6);
+    _mm512_mask_storeu_ps(yo + 7 * C, m, a7);
+}
+
+/* Positions outermost, channels innermost: each input row is read as one contiguous run of the block's
+ * channels. Sweeping positions one vector of channels at a time would instead touch a single cache line
+ * per row at a stride of C floats, which for large power-of-two-ish C lands every row in the same few L1
+ * sets. */
+void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                      int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels;
+    const float *xn = x + n * g->length * C;
+    float *yn = y + n * g->out_length * C;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    int64_t o = o0;
+    for (; o < f0; o++)
+        for (int64_t c = c0; c < c1; c += VL) {
+            const __mmask16 m = lanes(c1 - c);
+            nwc_one(g, xn + c, w + c, _mm512_maskz_loadu_ps(m, bias + c), yn + o * C + c, o, m);
+        }
+    const bool slide = g->stride == 1 && g->dilation == 1;
+    for (; o + 8 <= f1; o += 8) {
+        const float *xo = xn + (o * g->stride - g->pad_left) * C;
+        for (int64_t c = c0; c < c1; c += VL) {
+            const __mmask16 m = lanes(c1 - c);
+            const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
+            if (slide)
+                nwc_eight_slide(g, xo + c, w + c, b, yn + o * C + c, m);
+            else
+                nwc_eight(g, xo + c, w + c, b, yn + o * C + c, m);
+        }
+    }
+    for (; o < o1; o++)
+        for (int64_t c = c0; c < c1; c += VL) {
+            const __mmask16 m = lanes(c1 - c);
+            nwc_one(g, xn + c, w + c, _mm512_maskz_loadu_ps(m, bias + c), yn + o * C + c, o, m);
+        }
+}
+
+/* n (1..16) outputs at stride 2 from x[0], x[2], ..., x[2n-2]: two masked loads (never past x[2n-2]) and one
+ * two-source permute that keeps the even elements. */
+static inline __m512 load_even(const float *x, int64_t n, __m512i even)
+{
+    const int64_t need = 2 * n - 1;
+    const __m512 lo = _mm512_maskz_loadu_ps(lanes(need), x);
+    const __m512 hi = _mm512_maskz_loadu_ps(need > VL ? lanes(need - VL) : 0, x + VL);
+    return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+/* NCW at stride 2: as stride 1, each vector of inputs assembled from two loads by a permute (no gathers). */
+static void ncw_stride2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0,
+                        int64_t o1)
+{
+    const int64_t R = g->kernel_size, D = g->dilation;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512 bv = _mm512_set1_ps(b);
+    c1_dw_ncw_row_taps(g, x, w, b, y, o0, f0);
+    int64_t o = f0;
+    for (; o + 4 * VL <= f1; o += 4 * VL) {
+        __m512 a0 = bv, a1 = bv, a2 = bv, a3 = bv;
+        const float *xp = x + 2 * o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D) {
+            const __m512 wv = _mm512_set1_ps(w[r]);
+            a0 = _mm512_fmadd_ps(load_even(xp, VL, even), wv, a0);
+            a1 = _mm512_fmadd_ps(load_even(xp + 2 * VL, VL, even), wv, a1);
+            a2 = _mm512_fmadd_ps(load_even(xp + 4 * VL, VL, even), wv, a2);
+            a3 = _mm512_fmadd_ps(load_even(xp + 6 * VL, VL, even), wv, a3);
+        }
+        _mm512_storeu_ps(y + o, a0);
+        _mm512_storeu_ps(y + o + VL, a1);
+        _mm512_storeu_ps(y + o + 2 * VL, a2);
+        _mm512_storeu_ps(y + o + 3 * VL, a3);
+    }
+    for (; o < f1; o += VL) {
+        const int64_t n = f1 - o < VL ? f1 - o : VL;
+        __m512 acc = bv;
+        const float *xp = x + 2 * o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D)
+            acc = _mm512_fmadd_ps(load_even(xp, n, even), _mm512_set1_ps(w[r]), acc);
+        _mm512_mask_storeu_ps(y + o, lanes(n), acc);
+    }
+    c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
+}
+
+void c1_dw_ncw_avx512(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1)
+{
+    if (g->stride == 2) {
+        ncw_stride2(g, x, w, b, y, o0, o1);
+        return;
+    }
+    if (g->stride != 1) {
+        c1_dw_ncw_row_taps(g, x, w, b, y, o0, o1);
+        return;
+    }
+    const int64_t R = g->kernel_size, D = g->dilation;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const __m512 bv = _mm512_set1_ps(b);
+    c1_dw_ncw_row_taps(g, x, w, b, y, o0, f0);
+    int64_t o = f0;
+    /* 128 outputs per pass: each broadcast tap feeds eight vectors (unaligned loads at o + r*D). */
+    for (; o + 8 * VL <= f1; o += 8 * VL) {
+        __m512 a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv;
+        const float *xp = x + o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D) {
+            const __m512 wv = _mm512_set1_ps(w[r]);
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xp), wv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + VL), wv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 2 * VL), wv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 3 * VL), wv, a3);
+            a4 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 4 * VL), wv, a4);
+            a5 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 5 * VL), wv, a5);
+            a6 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 6 * VL), wv, a6);
+            a7 = _mm512_fmadd_ps(_mm512_loadu_ps(xp + 7 * VL), wv, a7);
+        }
+        _mm512_storeu_ps(y + o, a0);
+        _mm512_storeu_ps(y + o + VL, a1);
+        _mm512_storeu_ps(y + o + 2 * VL, a2);
+        _mm512_storeu_ps(y + o + 3 * VL, a3);
+        _mm512_storeu_ps(y + o + 4 * VL, a4);
+        _mm512_storeu_ps(y + o + 5 * VL, a5);
+        _mm512_storeu_ps(y + o + 6 * VL, a6);
+        _mm512_storeu_ps(y + o + 7 * VL, a7);
+    }
+    /* The rest of the interior a vector at a time; masked lanes load nothing, so the last may be partial. */
+    for (; o < f1; o += VL) {
+        const __mmask16 m = lanes(f1 - o);
+        __m512 acc = bv;
+        const float *xp = x + o - g->pad_left;
+        for (int64_t r = 0; r < R; r++, xp += D)
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_set1_ps(w[r]), acc);
+        _mm512_mask_storeu_ps(y + o, m, acc);
+    }
+    c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
+}

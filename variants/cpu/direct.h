@@ -1,0 +1,56 @@
+/*
+ * Internal: the blocked direct convolution family (variants/cpu/direct*.c).
+ *
+ * One micro-kernel call computes a tile of `rows` output positions x NR output channels of one group, over a
+ * run of `taps` kernel taps and `kc` input channels, in registers. The driver (direct.c) packs the weights,
+ * blocks over positions, output-channel blocks and input-channel blocks, and calls the per-ISA kernels
+ * (direct_avx512.c, direct_avx2.c, or the portable ones in direct.c) through the tables declared here.
+ */
+#ifndef CONV1D_DIRECT_H
+#define CONV1D_DIRECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest register tile any kernel table provides. */
+#define C1_DIRECT_MAX_MR 16
+
+/* One micro-kernel call. Strides are in floats. Row m, tap r, channel c reads x[m*x_row + r*x_tap + c] and
+ * the NR weights at w[r*w_tap + c*NR]; it writes y[m*y_row + j] for j < nvalid only, or with ncw set,
+ * y[j*y_row + m]. */
+typedef struct c1_direct_tile {
+    const float *x;    /* row 0, first tap, first channel */
+    const float *w;    /* packed weights of the first tap and channel: NR floats per channel */
+    const float *init; /* NR starting values (bias or zeros), or NULL to add onto what y holds */
+    float *y;          /* row 0, first output channel of the block */
+    ptrdiff_t x_row, x_tap, w_tap, y_row;
+    int64_t taps, kc; /* taps may be 0: the tile is then just init (or y unchanged) */
+    int nvalid;       /* output channels of the block to store, 1..NR */
+    int stream;       /* 1 (AVX-512 only): nvalid == NR and y rows 64-byte aligned; store with non-temporal stores */
+    int ncw;          /* 1 (AVX-512 only, init set): store transposed, channels first */
+} c1_direct_tile;
+
+typedef void (*c1_direct_ukr)(const c1_direct_tile *t);
+
+/* The kernels of one register tile: ukr[rows - 1] handles 1 <= rows <= mr. */
+typedef struct c1_direct_kernels {
+    int mr, nr;
+    c1_direct_ukr ukr[C1_DIRECT_MAX_MR];
+} c1_direct_kernels;
+
+/* The kernel table for an mr x nr tile in each ISA file, or NULL when that file has no such tile. Callable on
+ * any CPU; the kernels themselves only after the ISA check. */
+const c1_direct_kernels *c1_direct_avx512_kernels(int mr, int nr);
+const c1_direct_kernels *c1_direct_avx2_kernels(int mr, int nr);
+
+/* dst[c*ds + r] = src[r*ss + c] for r < rows, c < cols (strides in floats); the AVX2 one only after its CPU check. */
+typedef void (*c1_direct_transpose_fn)(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int64_t rows,
+                                       int64_t cols);
+void c1_direct_avx2_transpose(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int64_t rows, int64_t cols);
+
+/* Test hook: forces the input-channel block (kc), the position block (ob) and the output-channel blocks per task
+ * (kbc) of states prepared after the call; 0 restores the cache-derived choice. Not thread-safe against
+ * concurrent prepare(). */
+void c1_direct_test_blocking(int64_t kc, int64_t ob, int64_t kbc);
+
+#endif
