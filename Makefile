@@ -3,7 +3,7 @@
 #   make deps     install every dependency (Debian packages, oneDNN from PyPI, Python packages); idempotent
 #   make          libconv1d (static and shared) and the conv1d-tune program
 #   make test     deps, build, then every test (C unit tests with cmocka, CLI tests with pytest)
-#   make tune     deps, build, then measure the default suite on this machine (results/tune/)
+#   make tune     deps, build, then sweep the default suite on this machine into the results database
 #   make bench    deps, build, then the small real-model suite against oneDNN (results/bench/)
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file, conv1d-tune
 #
@@ -170,10 +170,12 @@ cli-tests: $(TOOL)
 	$(Q)CONV1D_TUNE=$(abspath $(TOOL)) $(PYTHON) -m pytest -q tests/cli
 
 # --- main job, benchmarks, install --------------------------------------------------------------------
-# Until the SQLite tuner lands, the main job measures the default suite with the bench harness.
+# The main job: the default suite in both layouts into the default DB ($$CONV1D_DB or results/conv1d.db),
+# then the winners with their speedup over oneDNN. Re-running resumes; TUNE_ARGS="--force" re-measures.
 tune: deps
 	@$(MAKE) --no-print-directory all
-	scripts/bench.sh $(TOOL) autotune/suites/default.suite results/tune $(BENCH_ARGS)
+	$(TOOL) sweep --suite autotune/suites/default.suite --layout both --budget 1.5 $(TUNE_ARGS)
+	$(TOOL) winners
 
 # `make bench BENCH_ARGS="--threads 1"` passes options to every `conv1d-tune bench`.
 bench: deps

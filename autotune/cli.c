@@ -13,6 +13,10 @@ static const struct {
     {"describe", c1_cmd_describe, "canonical form, output length, FLOPs, bytes and intensity of a shape"},
     {"list", c1_cmd_list, "the registered variants"},
     {"run", c1_cmd_run, "one convolution on .npy files"},
+    {"sweep", c1_cmd_sweep, "tune a suite of shapes into the results database (resumable)"},
+    {"winners", c1_cmd_winners, "the stored winner per shape, with the speedup over the peer"},
+    {"merge", c1_cmd_merge, "merge results databases (shards, other machines) into one"},
+    {"diff", c1_cmd_diff, "compare the winners of two results databases"},
     {"bench", c1_cmd_bench, "check and time every applicable variant on one shape"},
     {"hw", c1_cmd_hw, "this machine: fingerprint, CPU, caches, ISA, libraries, GPUs, ceilings"},
 };

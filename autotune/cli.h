@@ -16,6 +16,10 @@ int c1_cmd_describe(int argc, char **argv);
 int c1_cmd_list(int argc, char **argv);
 int c1_cmd_run(int argc, char **argv);
 int c1_cmd_bench(int argc, char **argv);
+int c1_cmd_sweep(int argc, char **argv);
+int c1_cmd_winners(int argc, char **argv);
+int c1_cmd_merge(int argc, char **argv);
+int c1_cmd_diff(int argc, char **argv);
 int c1_cmd_hw(int argc, char **argv);
 
 /* "conv1d-tune SUB: <message>" on stderr; returns `code` so callers can `return c1_cli_error(...)`. */

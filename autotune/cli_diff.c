@@ -1,0 +1,286 @@
+/*
+ * conv1d-tune diff: compares the current winners of two results databases per (hardware, shape, device,
+ * precision): same, faster or slower (B against A), a changed winning variant, and keys present in only one.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "store.h"
+
+#define CSV_HEADER "shape,device,precision,hardware,variant_a,median_ms_a,variant_b,median_ms_b,ratio,status"
+#define DEFAULT_THRESHOLD 0.05
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: conv1d-tune diff A.db B.db [--threshold T] [--csv]\n\n"
+               "Compares the current (non-stale) winners of two results databases for each hardware\n"
+               "fingerprint, shape, device and precision class, B against A. A pair is 'same' when the [p10, p90]\n"
+               "time ranges overlap or the medians differ by at most T relative to A; otherwise B is 'faster' or\n"
+               "'slower'. A changed winning variant is reported too, and so is what only one side has\n"
+               "('only_a', 'only_b'). Where several builds hold a current winner for one key (merged files),\n"
+               "the latest decided one is compared. The table ends with the line\n"
+               "  N same, N faster, N slower, N only in A, N only in B\n\n"
+               "options:\n"
+               "  --threshold T   relative change still counted as the same (default %g, i.e. %g%%)\n"
+               "  --csv           CSV with the header\n"
+               "                  " CSV_HEADER "\n"
+               "                  (ratio = median_ms_b / median_ms_a; the shape is always quoted)\n"
+               "  --help          this text\n\n"
+               "exit status: 0 whatever the comparison finds (regressions included: read the status column to\n"
+               "gate on them), 1 a database cannot be read, 2 usage error\n",
+            DEFAULT_THRESHOLD, 100 * DEFAULT_THRESHOLD);
+}
+
+typedef struct winner {
+    char *hardware, *shape, *device, *precision, *variant;
+    double median, p10, p90; /* NaN when unknown */
+} winner;
+
+typedef struct side {
+    winner *w;
+    size_t n;
+} side;
+
+static void side_free(side *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->w[i].hardware);
+        free(s->w[i].shape);
+        free(s->w[i].device);
+        free(s->w[i].precision);
+        free(s->w[i].variant);
+    }
+    free(s->w);
+    memset(s, 0, sizeof *s);
+}
+
+static char *text_col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return strdup(t ? (const char *)t : "");
+}
+
+static double num_col(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Orders winners by (hardware, shape, device, precision): the order both lists are read in. */
+static int cmp_key(const winner *a, const winner *b)
+{
+    int c = strcmp(a->hardware, b->hardware);
+    if (!c) c = strcmp(a->shape, b->shape);
+    if (!c) c = strcmp(a->device, b->device);
+    if (!c) c = strcmp(a->precision, b->precision);
+    return c;
+}
+
+/* Loads the current winners of path; on failure prints the reason and returns false. */
+static bool load(const char *path, side *out)
+{
+    memset(out, 0, sizeof *out);
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        c1_cli_error(C1_EXIT_FAILURE, "diff", "no results database at %s.", path);
+        return false;
+    }
+    c1_store s;
+    if (c1_store_open(&s, path, false) != CONV1D_OK) {
+        c1_cli_error(C1_EXIT_FAILURE, "diff", "%s", conv1d_last_error());
+        return false;
+    }
+    /* Several builds can hold a current winner for one key (merged files): the latest decision counts. The
+     * BINARY collation orders text as strcmp does, which the merge below relies on. */
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(s.db,
+                                 "SELECT h.fingerprint, sh.key, w.device, w.precision, w.variant, w.median_ms, "
+                                 "w.p10_ms, w.p90_ms FROM winners w JOIN shapes sh ON sh.id = w.shape_id "
+                                 "JOIN hardware h ON h.id = w.hardware_id WHERE w.stale = 0 "
+                                 "ORDER BY h.fingerprint, sh.key, w.device, w.precision, w.decided DESC, "
+                                 "w.median_ms",
+                                 -1, &st, NULL) == SQLITE_OK;
+    size_t cap = 0;
+    int step = SQLITE_DONE;
+    while (ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->n == cap) {
+            winner *grown = realloc(out->w, (cap = cap ? 2 * cap : 64) * sizeof *grown);
+            if (!grown) {
+                ok = false;
+                break;
+            }
+            out->w = grown;
+        }
+        winner *w = &out->w[out->n++];
+        *w = (winner){text_col(st, 0), text_col(st, 1), text_col(st, 2), text_col(st, 3), text_col(st, 4),
+                      num_col(st, 5), num_col(st, 6), num_col(st, 7)};
+        if (!w->hardware || !w->shape || !w->device || !w->precision || !w->variant) {
+            ok = false;
+            break;
+        }
+        if (out->n > 1 && cmp_key(&out->w[out->n - 2], w) == 0) { /* an older decision for the same key */
+            free(w->hardware);
+            free(w->shape);
+            free(w->device);
+            free(w->precision);
+            free(w->variant);
+            out->n--;
+        }
+    }
+    if (ok && step != SQLITE_DONE) ok = false;
+    if (!ok) {
+        c1_cli_error(C1_EXIT_FAILURE, "diff", "cannot read the winners of %s: %s", path, sqlite3_errmsg(s.db));
+        side_free(out);
+    }
+    sqlite3_finalize(st);
+    c1_store_close(&s);
+    return ok;
+}
+
+enum { S_SAME, S_FASTER, S_SLOWER, S_ONLY_A, S_ONLY_B, NSTATUS };
+static const char *const status_name[NSTATUS] = {"same", "faster", "slower", "only_a", "only_b"};
+
+static int compare(const winner *a, const winner *b, double threshold, double *ratio)
+{
+    *ratio = b->median / a->median;
+    /* Overlapping ranges: the two cannot be told apart at this measurement's noise. */
+    const bool ranges = !isnan(a->p10) && !isnan(a->p90) && !isnan(b->p10) && !isnan(b->p90);
+    if (ranges && fmax(a->p10, b->p10) <= fmin(a->p90, b->p90)) return S_SAME;
+    if (!isfinite(*ratio) || fabs(*ratio - 1) <= threshold) return S_SAME;
+    return *ratio < 1 ? S_FASTER : S_SLOWER;
+}
+
+static void csv_field(const char *s, bool force_quote)
+{
+    if (force_quote || strpbrk(s, ",\"\r\n")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"') putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+}
+
+static void fmt_ms(char buf[32], double ms, const char *none)
+{
+    if (isnan(ms))
+        snprintf(buf, 32, "%s", none);
+    else
+        snprintf(buf, 32, "%.6g", ms);
+}
+
+int c1_cmd_diff(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"threshold", required_argument, NULL, 't'},
+        {"csv", no_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    double threshold = DEFAULT_THRESHOLD;
+    bool csv = false;
+    int c;
+    optind = 0; /* glibc: start over, so a subcommand can be run more than once per process */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 't':
+            threshold = strtod(optarg, &end);
+            if (end == optarg || *end || !(threshold >= 0 && threshold < 100))
+                return c1_cli_error(C1_EXIT_USAGE, "diff", "--threshold must be a number in [0, 100), got '%s'.",
+                                    optarg);
+            break;
+        case 'c': csv = true; break;
+        case 'h': usage(stdout); return C1_EXIT_OK;
+        case ':': return c1_cli_error(C1_EXIT_USAGE, "diff", "%s needs a value.", argv[optind - 1]);
+        default:
+            return c1_cli_error(C1_EXIT_USAGE, "diff", "unknown option '%s' (see --help).", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return c1_cli_error(C1_EXIT_USAGE, "diff", "name exactly two databases, A and B (see --help).");
+    const char *path_a = argv[optind], *path_b = argv[optind + 1];
+
+    side a, b;
+    if (!load(path_a, &a)) return C1_EXIT_FAILURE;
+    if (!load(path_b, &b)) {
+        side_free(&a);
+        return C1_EXIT_FAILURE;
+    }
+
+    /* Both lists are sorted by key: one merge pass pairs them. */
+    int count[NSTATUS] = {0}, changed = 0;
+    int wv = (int)strlen("variant"), wh = (int)strlen("hardware");
+    for (int pass = csv ? 1 : 0; pass < 2; pass++) {
+        if (pass == 1 && csv) printf("%s\n", CSV_HEADER);
+        if (pass == 1 && !csv)
+            printf("%-7s  %8s  %11s  %11s  %-*s  %-*s  %s\n", "status", "ratio", "median_ms_a", "median_ms_b", wv,
+                   "variant", wh, "hardware", "shape");
+        size_t i = 0, j = 0;
+        while (i < a.n || j < b.n) {
+            const int order = i == a.n ? 1 : j == b.n ? -1 : cmp_key(&a.w[i], &b.w[j]);
+            const winner *wa = order <= 0 ? &a.w[i++] : NULL, *wb = order >= 0 ? &b.w[j++] : NULL;
+            const winner *k = wa ? wa : wb;
+            double ratio = NAN;
+            const int status = wa && wb ? compare(wa, wb, threshold, &ratio) : wa ? S_ONLY_A : S_ONLY_B;
+            const bool variant_changed = wa && wb && strcmp(wa->variant, wb->variant) != 0;
+            char variant[160];
+            if (variant_changed)
+                snprintf(variant, sizeof variant, "%s -> %s", wa->variant, wb->variant);
+            else
+                snprintf(variant, sizeof variant, "%s", k->variant);
+            if (pass == 0) { /* widths for the table */
+                if ((int)strlen(variant) > wv) wv = (int)strlen(variant);
+                if ((int)strlen(k->hardware) > wh) wh = (int)strlen(k->hardware);
+                continue;
+            }
+            count[status]++;
+            changed += variant_changed;
+            char ma[32], mb[32], r[32];
+            fmt_ms(ma, wa ? wa->median : NAN, csv ? "" : "-");
+            fmt_ms(mb, wb ? wb->median : NAN, csv ? "" : "-");
+            if (isfinite(ratio))
+                snprintf(r, sizeof r, csv ? "%.6g" : "%.3fx", ratio);
+            else
+                snprintf(r, sizeof r, "%s", csv ? "" : "-");
+            if (csv) {
+                csv_field(k->shape, true);
+                putchar(',');
+                csv_field(k->device, false);
+                putchar(',');
+                csv_field(k->precision, false);
+                putchar(',');
+                csv_field(k->hardware, false);
+                putchar(',');
+                csv_field(wa ? wa->variant : "", false);
+                printf(",%s,", ma);
+                csv_field(wb ? wb->variant : "", false);
+                printf(",%s,%s,%s\n", mb, r, status_name[status]);
+            } else {
+                printf("%-7s  %8s  %11s  %11s  %-*s  %-*s  %s\n", status_name[status], r, ma, mb, wv, variant, wh,
+                       k->hardware, k->shape);
+            }
+        }
+    }
+    if (!csv) {
+        if (a.n + b.n == 0) printf("(no current winners on either side)\n");
+        printf("\nA = %s, B = %s, threshold %g\n", path_a, path_b, threshold);
+        if (changed) printf("%d winner%s changed variant\n", changed, changed == 1 ? "" : "s");
+        printf("%d same, %d faster, %d slower, %d only in A, %d only in B\n", count[S_SAME], count[S_FASTER],
+               count[S_SLOWER], count[S_ONLY_A], count[S_ONLY_B]);
+    }
+    side_free(&a);
+    side_free(&b);
+    return C1_EXIT_OK;
+}

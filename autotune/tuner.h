@@ -1,0 +1,41 @@
+/* Internal: searching a shape's variants within a budget, and choosing the winner with statistics. */
+#ifndef CONV1D_TUNER_H
+#define CONV1D_TUNER_H
+
+#include <stdbool.h>
+
+#include "measure.h"
+#include "variant.h"
+
+typedef enum c1_strategy {
+    C1_STRATEGY_AUTO,       /* exhaustive for up to 16 candidates, else halving */
+    C1_STRATEGY_EXHAUSTIVE, /* every candidate, the budget split evenly */
+    C1_STRATEGY_RANDOM,     /* candidates in random order until the budget is spent */
+    C1_STRATEGY_HALVING     /* successive halving: all briefly, the faster half again with twice the time */
+} c1_strategy;
+
+/* "auto", "exhaustive", "random", "halving" -> strategy; false for anything else. */
+bool c1_strategy_parse(const char *name, c1_strategy *out);
+const char *c1_strategy_name(c1_strategy s);
+
+typedef struct c1_candidate {
+    const c1_variant *v;
+    c1_measurement m; /* the candidate's last (longest) measurement */
+    bool measured;
+} c1_candidate;
+
+/* Measures candidates on p by `strategy` within budget_s seconds of timing (checks and process start-up
+ * are extra). Every candidate that was measured has `measured` set. CONV1D_OK unless a child could not
+ * be started at all. *stop, when set by a signal handler, ends the search early. */
+conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_strategy strategy, double budget_s,
+                            const c1_measure_opts *base, uint64_t seed, volatile int *stop);
+
+/* Families from simplest to most machinery; a tie goes to the simpler. */
+int c1_family_rank(const char *family);
+
+/* The winner among measured, ok candidates of precision class `prec`: the fastest median; when the 95%
+ * intervals of the median of the fastest and others overlap, the simplest family among those, then the
+ * smallest error. -1 when none is ok. *tie tells whether any other candidate overlapped the choice. */
+int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie);
+
+#endif

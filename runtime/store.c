@@ -1,0 +1,359 @@
+/* The results database: schema, migrations, and the few statements the tuner and runtime need. */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "store.h"
+
+/* Migrations: migrations[v] takes a database from user_version v to v + 1. Append, never edit. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema */
+    "CREATE TABLE hardware ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL UNIQUE,"
+    "  record TEXT NOT NULL,"
+    "  fma_gflops_1core REAL, fma_gflops_all REAL, copy_gbs_1core REAL, copy_gbs_all REAL,"
+    "  first_seen TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));"
+    "CREATE TABLE builds ("
+    "  id INTEGER PRIMARY KEY,"
+    "  signature TEXT NOT NULL UNIQUE,"
+    "  version TEXT NOT NULL, compiler TEXT NOT NULL, onednn TEXT, cuda TEXT, cudnn TEXT,"
+    "  variants TEXT NOT NULL);"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  hardware_id INTEGER NOT NULL REFERENCES hardware(id),"
+    "  build_id INTEGER NOT NULL REFERENCES builds(id),"
+    "  args TEXT NOT NULL,"
+    "  started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    "  ended TEXT,"
+    "  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'interrupted', 'failed')));"
+    "CREATE TABLE shapes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL UNIQUE,"
+    "  batch INTEGER NOT NULL, length INTEGER NOT NULL, in_channels INTEGER NOT NULL,"
+    "  out_channels INTEGER NOT NULL, kernel_size INTEGER NOT NULL, stride INTEGER NOT NULL,"
+    "  pad_left INTEGER NOT NULL, pad_right INTEGER NOT NULL, dilation INTEGER NOT NULL,"
+    "  num_groups INTEGER NOT NULL, has_bias INTEGER NOT NULL, layout TEXT NOT NULL, dtype TEXT NOT NULL);"
+    "CREATE TABLE measurements ("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),"
+    "  shape_id INTEGER NOT NULL REFERENCES shapes(id),"
+    "  hardware_id INTEGER NOT NULL REFERENCES hardware(id),"
+    "  build_id INTEGER NOT NULL REFERENCES builds(id),"
+    "  variant TEXT NOT NULL, family TEXT NOT NULL, device TEXT NOT NULL, precision TEXT NOT NULL,"
+    "  status TEXT NOT NULL, message TEXT, rel_err REAL, rel_l2 REAL,"
+    "  median_ms REAL, p10_ms REAL, p90_ms REAL, ci_lo_ms REAL, ci_hi_ms REAL,"
+    "  repeats INTEGER, threads INTEGER, buffer_sets INTEGER, seed INTEGER, impl TEXT, wall_s REAL,"
+    "  measured TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));"
+    "CREATE INDEX measurements_by_shape ON measurements(hardware_id, build_id, shape_id, device);"
+    "CREATE TABLE winners ("
+    "  hardware_id INTEGER NOT NULL REFERENCES hardware(id),"
+    "  build_id INTEGER NOT NULL REFERENCES builds(id),"
+    "  shape_id INTEGER NOT NULL REFERENCES shapes(id),"
+    "  device TEXT NOT NULL, precision TEXT NOT NULL, variant TEXT NOT NULL,"
+    "  median_ms REAL NOT NULL, p10_ms REAL, p90_ms REAL,"
+    "  peer_variant TEXT, peer_median_ms REAL,"
+    "  tie INTEGER NOT NULL DEFAULT 0, stale INTEGER NOT NULL DEFAULT 0,"
+    "  run_id INTEGER REFERENCES runs(id),"
+    "  decided TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    "  PRIMARY KEY (hardware_id, build_id, shape_id, device, precision));",
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == C1_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+const char *c1_store_default_path(void)
+{
+    const char *env = getenv("CONV1D_DB");
+    return env && *env ? env : "results/conv1d.db";
+}
+
+static conv1d_status db_fail(c1_store *s, const char *what)
+{
+    return c1_fail(CONV1D_DB_ERROR, "Results database %s: %s failed: %s.", s->path, what,
+                   s->db ? sqlite3_errmsg(s->db) : "no connection");
+}
+
+static conv1d_status exec(c1_store *s, const char *sql, const char *what)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? CONV1D_OK : db_fail(s, what);
+}
+
+static conv1d_status migrate(c1_store *s, bool writable)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, "reading the schema version");
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version < 0) return db_fail(s, "reading the schema version");
+    if (version > C1_STORE_SCHEMA_VERSION)
+        return c1_fail(CONV1D_DB_ERROR, "Results database %s has schema version %d, newer than this build's %d.",
+                       s->path, version, C1_STORE_SCHEMA_VERSION);
+    if (version == C1_STORE_SCHEMA_VERSION) return CONV1D_OK;
+    if (!writable)
+        return c1_fail(CONV1D_DB_ERROR, "Results database %s has schema version %d and is opened read-only.",
+                       s->path, version);
+    conv1d_status rc = c1_store_begin(s);
+    /* Re-read under the write lock: another process may have migrated meanwhile. */
+    if (rc == CONV1D_OK && sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : version;
+        sqlite3_finalize(st);
+    }
+    for (; rc == CONV1D_OK && version < C1_STORE_SCHEMA_VERSION; version++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
+        if ((rc = exec(s, migrations[version], "migrating the schema")) == CONV1D_OK)
+            rc = exec(s, pragma, "setting the schema version");
+    }
+    if (rc != CONV1D_OK) {
+        c1_store_rollback(s);
+        return rc;
+    }
+    return c1_store_commit(s);
+}
+
+conv1d_status c1_store_open(c1_store *s, const char *path, bool create)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    const int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        conv1d_status rc = db_fail(s, "opening");
+        c1_store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, C1_STORE_BUSY_TIMEOUT_MS);
+    /* The first read tells a database from any other file; WAL lets readers and a writer coexist. */
+    conv1d_status rc = exec(s, "SELECT count(*) FROM sqlite_master", "reading");
+    if (rc == CONV1D_OK && create) rc = exec(s, "PRAGMA journal_mode = WAL", "enabling WAL");
+    if (rc == CONV1D_OK) rc = exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+    if (rc == CONV1D_OK) rc = migrate(s, create);
+    if (rc != CONV1D_OK) c1_store_close(s);
+    return rc;
+}
+
+void c1_store_close(c1_store *s)
+{
+    if (s->db) sqlite3_close_v2(s->db);
+    s->db = NULL;
+}
+
+conv1d_status c1_store_begin(c1_store *s) { return exec(s, "BEGIN IMMEDIATE", "starting a transaction"); }
+conv1d_status c1_store_commit(c1_store *s) { return exec(s, "COMMIT", "committing"); }
+void c1_store_rollback(c1_store *s) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); }
+
+/* ---- statement helpers: bind by position from a small tagged list ---- */
+
+typedef struct arg {
+    char type; /* 'i' int64, 'd' double (NaN -> NULL), 's' text (NULL -> NULL) */
+    int64_t i;
+    double d;
+    const char *s;
+} arg;
+#define AI(v) ((arg){.type = 'i', .i = (v)})
+#define AD(v) ((arg){.type = 'd', .d = (v)})
+#define AS(v) ((arg){.type = 's', .s = (v)})
+
+static conv1d_status prepare_bind(c1_store *s, const char *sql, const arg *args, int n, sqlite3_stmt **st,
+                                  const char *what)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) return db_fail(s, what);
+    for (int i = 0; i < n; i++) {
+        int rc;
+        if (args[i].type == 'i')
+            rc = sqlite3_bind_int64(*st, i + 1, args[i].i);
+        else if (args[i].type == 'd')
+            rc = isnan(args[i].d) ? sqlite3_bind_null(*st, i + 1) : sqlite3_bind_double(*st, i + 1, args[i].d);
+        else
+            rc = args[i].s ? sqlite3_bind_text(*st, i + 1, args[i].s, -1, SQLITE_TRANSIENT)
+                           : sqlite3_bind_null(*st, i + 1);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(*st);
+            return db_fail(s, what);
+        }
+    }
+    return CONV1D_OK;
+}
+
+/* Runs a statement that returns no rows. */
+static conv1d_status run(c1_store *s, const char *sql, const arg *args, int n, const char *what)
+{
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s, sql, args, n, &st, what);
+    if (rc != CONV1D_OK) return rc;
+    rc = sqlite3_step(st) == SQLITE_DONE ? CONV1D_OK : db_fail(s, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Runs a query for one integer; CONV1D_NOT_FOUND without a row. */
+static conv1d_status query_int(c1_store *s, const char *sql, const arg *args, int n, int64_t *out, const char *what)
+{
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s, sql, args, n, &st, what);
+    if (rc != CONV1D_OK) return rc;
+    const int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = step == SQLITE_DONE ? CONV1D_NOT_FOUND : db_fail(s, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* INSERT ... ON CONFLICT DO NOTHING, then the id by the natural key. */
+static conv1d_status upsert_id(c1_store *s, const char *insert, const arg *args, int n, const char *select,
+                               const arg *key, int64_t *id, const char *what)
+{
+    conv1d_status rc = run(s, insert, args, n, what);
+    if (rc == CONV1D_OK) rc = query_int(s, select, key, 1, id, what);
+    return rc == CONV1D_NOT_FOUND ? db_fail(s, what) : rc;
+}
+
+conv1d_status c1_store_hardware_id(c1_store *s, const c1_store_hardware *hw, int64_t *id)
+{
+    const arg a[] = {AS(hw->fingerprint),    AS(hw->record_json),    AD(hw->fma_gflops_1core),
+                     AD(hw->fma_gflops_all), AD(hw->copy_gbs_1core), AD(hw->copy_gbs_all)};
+    /* Ceilings measured later (or again) replace unknown ones. */
+    conv1d_status rc = run(s,
+                           "INSERT INTO hardware (fingerprint, record, fma_gflops_1core, fma_gflops_all, "
+                           "copy_gbs_1core, copy_gbs_all) VALUES (?1, ?2, nullif(?3, 0), nullif(?4, 0), "
+                           "nullif(?5, 0), nullif(?6, 0)) ON CONFLICT (fingerprint) DO UPDATE SET "
+                           "fma_gflops_1core = coalesce(excluded.fma_gflops_1core, fma_gflops_1core), "
+                           "fma_gflops_all = coalesce(excluded.fma_gflops_all, fma_gflops_all), "
+                           "copy_gbs_1core = coalesce(excluded.copy_gbs_1core, copy_gbs_1core), "
+                           "copy_gbs_all = coalesce(excluded.copy_gbs_all, copy_gbs_all)",
+                           a, 6, "recording the hardware");
+    if (rc == CONV1D_OK)
+        rc = query_int(s, "SELECT id FROM hardware WHERE fingerprint = ?1", a, 1, id, "finding the hardware");
+    return rc == CONV1D_NOT_FOUND ? db_fail(s, "finding the hardware") : rc;
+}
+
+conv1d_status c1_store_build_id(c1_store *s, const c1_store_build *b, int64_t *id)
+{
+    const arg a[] = {AS(b->signature), AS(b->version), AS(b->compiler), AS(b->onednn),
+                     AS(b->cuda),      AS(b->cudnn),   AS(b->variants)};
+    return upsert_id(s,
+                     "INSERT INTO builds (signature, version, compiler, onednn, cuda, cudnn, variants) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (signature) DO NOTHING",
+                     a, 7, "SELECT id FROM builds WHERE signature = ?1", a, id, "recording the build");
+}
+
+conv1d_status c1_store_shape_id(c1_store *s, const conv1d_desc *d, int64_t *id)
+{
+    char key[CONV1D_DESC_TEXT_MAX];
+    conv1d_desc_format(d, key, sizeof key);
+    const arg a[] = {AS(key),
+                     AI(d->batch),
+                     AI(d->length),
+                     AI(d->in_channels),
+                     AI(d->out_channels),
+                     AI(d->kernel_size),
+                     AI(d->stride),
+                     AI(d->pad_left),
+                     AI(d->pad_right),
+                     AI(d->dilation),
+                     AI(d->num_groups),
+                     AI(d->has_bias),
+                     AS(d->layout == CONV1D_LAYOUT_NCW ? "ncw" : "nwc"),
+                     AS("f32")};
+    return upsert_id(s,
+                     "INSERT INTO shapes (key, batch, length, in_channels, out_channels, kernel_size, stride, "
+                     "pad_left, pad_right, dilation, num_groups, has_bias, layout, dtype) VALUES (?1, ?2, ?3, ?4, "
+                     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (key) DO NOTHING",
+                     a, 14, "SELECT id FROM shapes WHERE key = ?1", a, id, "recording the shape");
+}
+
+conv1d_status c1_store_run_start(c1_store *s, int64_t hardware_id, int64_t build_id, const char *args,
+                                 int64_t *run_id)
+{
+    const arg a[] = {AI(hardware_id), AI(build_id), AS(args)};
+    conv1d_status rc = run(s, "INSERT INTO runs (hardware_id, build_id, args, status) VALUES (?1, ?2, ?3, 'running')",
+                           a, 3, "recording the run");
+    if (rc == CONV1D_OK) *run_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+conv1d_status c1_store_run_finish(c1_store *s, int64_t run_id, const char *status)
+{
+    const arg a[] = {AS(status), AI(run_id)};
+    return run(s, "UPDATE runs SET status = ?1, ended = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?2", a, 2,
+               "finishing the run");
+}
+
+conv1d_status c1_store_mark_stale(c1_store *s, int64_t hardware_id, int64_t build_id)
+{
+    const arg a[] = {AI(hardware_id), AI(build_id)};
+    return run(s, "UPDATE winners SET stale = 1 WHERE hardware_id = ?1 AND build_id <> ?2 AND stale = 0", a, 2,
+               "marking old winners stale");
+}
+
+conv1d_status c1_store_shape_done(c1_store *s, int64_t hardware_id, int64_t build_id, int64_t shape_id,
+                                  const char *device, bool *done)
+{
+    const arg a[] = {AI(hardware_id), AI(build_id), AI(shape_id), AS(device)};
+    int64_t one = 0;
+    conv1d_status rc = query_int(s,
+                                 "SELECT 1 FROM measurements WHERE hardware_id = ?1 AND build_id = ?2 AND "
+                                 "shape_id = ?3 AND device = ?4 LIMIT 1",
+                                 a, 4, &one, "looking up finished shapes");
+    *done = rc == CONV1D_OK;
+    return rc == CONV1D_NOT_FOUND ? CONV1D_OK : rc;
+}
+
+conv1d_status c1_store_add_measurement(c1_store *s, const c1_store_measurement *m)
+{
+    const arg a[] = {AI(m->run_id),    AI(m->shape_id),  AI(m->hardware_id), AI(m->build_id),
+                     AS(m->variant),   AS(m->family),    AS(m->device),      AS(m->precision),
+                     AS(m->status),    AS(m->message),   AD(m->rel_err),     AD(m->rel_l2),
+                     AD(m->median_ms), AD(m->p10_ms),    AD(m->p90_ms),      AD(m->ci_lo_ms),
+                     AD(m->ci_hi_ms),  AI(m->repeats),   AI(m->threads),     AI(m->buffer_sets),
+                     AI((int64_t)m->seed), AS(m->impl),  AD(m->wall_s)};
+    return run(s,
+               "INSERT INTO measurements (run_id, shape_id, hardware_id, build_id, variant, family, device, "
+               "precision, status, message, rel_err, rel_l2, median_ms, p10_ms, p90_ms, ci_lo_ms, ci_hi_ms, repeats, "
+               "threads, buffer_sets, seed, impl, wall_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+               "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+               a, 23, "recording a measurement");
+}
+
+conv1d_status c1_store_set_winner(c1_store *s, const c1_store_winner *w)
+{
+    const arg a[] = {AI(w->hardware_id),  AI(w->build_id),   AI(w->shape_id),  AS(w->device),
+                     AS(w->precision),    AS(w->variant),    AD(w->median_ms), AD(w->p10_ms),
+                     AD(w->p90_ms),       AS(w->peer_variant), AD(w->peer_median_ms), AI(w->tie),
+                     AI(w->run_id)};
+    return run(s,
+               "INSERT OR REPLACE INTO winners (hardware_id, build_id, shape_id, device, precision, variant, "
+               "median_ms, p10_ms, p90_ms, peer_variant, peer_median_ms, tie, stale, run_id) VALUES (?1, ?2, ?3, "
+               "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13)",
+               a, 13, "recording a winner");
+}
+
+conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   const char *shape_key, const char *device, const char *precision,
+                                   char *variant, size_t variant_size)
+{
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(shape_key), AS(device), AS(precision)};
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s,
+                                    "SELECT w.variant FROM winners w JOIN hardware h ON h.id = w.hardware_id "
+                                    "JOIN builds b ON b.id = w.build_id JOIN shapes sh ON sh.id = w.shape_id "
+                                    "WHERE h.fingerprint = ?1 AND b.signature = ?2 AND sh.key = ?3 AND "
+                                    "w.device = ?4 AND w.precision = ?5 AND w.stale = 0",
+                                    a, 5, &st, "looking up a winner");
+    if (rc != CONV1D_OK) return rc;
+    const int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 0);
+        snprintf(variant, variant_size, "%s", name ? (const char *)name : "");
+    } else {
+        rc = step == SQLITE_DONE ? c1_fail(CONV1D_NOT_FOUND, "No winner for %s on this machine and build.", shape_key)
+                                 : db_fail(s, "looking up a winner");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

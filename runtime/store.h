@@ -1,0 +1,114 @@
+/*
+ * Internal: the results database (SQLite), one schema for the tuner that writes it and the runtime that
+ * reads it. The database is a cache of measurements: losing it loses time, never correctness.
+ *
+ * Schema (PRAGMA user_version = C1_STORE_SCHEMA_VERSION; older files are migrated forward on open):
+ *
+ *   hardware     (id, fingerprint UNIQUE, record JSON, fma_gflops_1core, fma_gflops_all, copy_gbs_1core,
+ *                 copy_gbs_all, first_seen)
+ *   builds       (id, signature UNIQUE, version, compiler, onednn, cuda, cudnn, variants)
+ *                 signature: hash of the library version, compiler, oneDNN/CUDA/cuDNN versions and the
+ *                 variant set (names and parameters), so a rebuilt binary never trusts old winners
+ *   runs         (id, hardware_id, build_id, args, started, ended, status running|done|interrupted|failed)
+ *   shapes       (id, key UNIQUE = canonical descriptor text, the descriptor's fields, layout, dtype)
+ *   measurements (id, run_id, shape_id, hardware_id, build_id, variant, family, device, precision, status,
+ *                 message, rel_err, rel_l2, median_ms, p10_ms, p90_ms, ci_lo_ms, ci_hi_ms, repeats,
+ *                 threads, buffer_sets, seed, impl, wall_s, measured)
+ *                 every variant and parameter point tried, whatever its outcome
+ *   winners      (hardware_id, build_id, shape_id, device, precision, variant, median_ms, p10_ms, p90_ms,
+ *                 peer_variant, peer_median_ms, tie, stale, run_id, decided)
+ *                 PRIMARY KEY (hardware_id, build_id, shape_id, device, precision); stale = 1 once a
+ *                 newer build has swept on the same hardware (kept, not deleted)
+ *
+ * Concurrency: WAL journal and a busy timeout, so several sweeps on one file wait for each other instead
+ * of failing; each shape's rows are written in one transaction, so a killed sweep leaves whole shapes.
+ * Times are UTC ISO-8601 text. All SQL is parameterized.
+ */
+#ifndef CONV1D_STORE_H
+#define CONV1D_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conv1d.h"
+
+#define C1_STORE_SCHEMA_VERSION 1
+#define C1_STORE_BUSY_TIMEOUT_MS 60000
+
+typedef struct sqlite3 sqlite3;
+
+typedef struct c1_store {
+    sqlite3 *db;
+    char path[1024];
+} c1_store;
+
+/* The DB path a tool uses when given none: $CONV1D_DB if set and non-empty, else results/conv1d.db. */
+const char *c1_store_default_path(void);
+
+/* Opens (creating when `create`) and migrates the database; read-only when !create. Fails with
+ * CONV1D_DB_ERROR and a sentence for a file that is not a database, is corrupt, is from a newer schema,
+ * or cannot be opened. */
+conv1d_status c1_store_open(c1_store *s, const char *path, bool create);
+void c1_store_close(c1_store *s);
+
+/* Transactions: BEGIN IMMEDIATE (waits for other writers up to the busy timeout), COMMIT, ROLLBACK. */
+conv1d_status c1_store_begin(c1_store *s);
+conv1d_status c1_store_commit(c1_store *s);
+void c1_store_rollback(c1_store *s);
+
+/* Ids of rows keyed by natural keys, inserted when missing. */
+typedef struct c1_store_hardware {
+    const char *fingerprint;
+    const char *record_json;
+    double fma_gflops_1core, fma_gflops_all, copy_gbs_1core, copy_gbs_all; /* 0: unknown */
+} c1_store_hardware;
+conv1d_status c1_store_hardware_id(c1_store *s, const c1_store_hardware *hw, int64_t *id);
+
+typedef struct c1_store_build {
+    const char *signature, *version, *compiler, *onednn, *cuda, *cudnn, *variants;
+} c1_store_build;
+conv1d_status c1_store_build_id(c1_store *s, const c1_store_build *b, int64_t *id);
+
+conv1d_status c1_store_shape_id(c1_store *s, const conv1d_desc *d, int64_t *id);
+
+/* A run: started now with status 'running'; finished sets ended and the final status. */
+conv1d_status c1_store_run_start(c1_store *s, int64_t hardware_id, int64_t build_id, const char *args,
+                                 int64_t *run_id);
+conv1d_status c1_store_run_finish(c1_store *s, int64_t run_id, const char *status);
+
+/* Marks this hardware's winners of other builds stale. */
+conv1d_status c1_store_mark_stale(c1_store *s, int64_t hardware_id, int64_t build_id);
+
+/* True when the shape already has measurements for this hardware, build and device (a finished shape). */
+conv1d_status c1_store_shape_done(c1_store *s, int64_t hardware_id, int64_t build_id, int64_t shape_id,
+                                  const char *device, bool *done);
+
+typedef struct c1_store_measurement {
+    int64_t run_id, shape_id, hardware_id, build_id;
+    const char *variant, *family, *device, *precision, *status, *message, *impl;
+    double rel_err, rel_l2;                              /* NaN: none (stored as NULL) */
+    double median_ms, p10_ms, p90_ms, ci_lo_ms, ci_hi_ms; /* NaN when not timed */
+    int repeats, threads, buffer_sets;
+    uint64_t seed;
+    double wall_s;
+} c1_store_measurement;
+conv1d_status c1_store_add_measurement(c1_store *s, const c1_store_measurement *m);
+
+typedef struct c1_store_winner {
+    int64_t hardware_id, build_id, shape_id, run_id;
+    const char *device, *precision, *variant;
+    double median_ms, p10_ms, p90_ms;
+    const char *peer_variant; /* NULL: no peer measured */
+    double peer_median_ms;    /* NaN: none */
+    bool tie;
+} c1_store_winner;
+/* Inserts or replaces the winner of (hardware, build, shape, device, precision), not stale. */
+conv1d_status c1_store_set_winner(c1_store *s, const c1_store_winner *w);
+
+/* The runtime's lookup: the winner's variant name for this machine and build (stale rows excluded).
+ * CONV1D_NOT_FOUND when there is none. `variant` gets a copy of the name. */
+conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   const char *shape_key, const char *device, const char *precision,
+                                   char *variant, size_t variant_size);
+
+#endif
