@@ -109,23 +109,6 @@ static int info_int(hwloc_obj_t obj, const char *name)
     return *end == '\0' && v >= 0 && v <= 1 << 30 ? (int)v : -1;
 }
 
-/* Smallest instance size and instance count of one cache type. */
-static c1_hw_cache cache_level(hwloc_topology_t topo, hwloc_obj_type_t type)
-{
-    c1_hw_cache c = {0, 0};
-    int n = hwloc_get_nbobjs_by_type(topo, type);
-    for (int i = 0; i < n; i++) {
-        hwloc_obj_t o = hwloc_get_obj_by_type(topo, type, i);
-        if (!o || !o->attr) continue;
-        if (type == HWLOC_OBJ_L1CACHE && o->attr->cache.type == HWLOC_OBJ_CACHE_INSTRUCTION) continue;
-        int64_t size = (int64_t)o->attr->cache.size;
-        if (size <= 0) continue;
-        if (c.size_bytes == 0 || size < c.size_bytes) c.size_bytes = size;
-        c.count++;
-    }
-    return c;
-}
-
 /* Fills the CPU, cache and memory fields. */
 static conv1d_status fill_topology(c1_hwinfo *hw)
 {
@@ -162,61 +145,12 @@ static conv1d_status fill_topology(c1_hwinfo *hw)
     hw->cpu_model_number = info_int(info_obj, "CPUModelNumber");
     hw->cpu_stepping = info_int(info_obj, "CPUStepping");
 
-    hw->l1d = cache_level(topo, HWLOC_OBJ_L1CACHE);
-    hw->l2 = cache_level(topo, HWLOC_OBJ_L2CACHE);
-    hw->l3 = cache_level(topo, HWLOC_OBJ_L3CACHE);
+    hw->l1d = c1_hw_cache_level(topo, HWLOC_OBJ_L1CACHE);
+    hw->l2 = c1_hw_cache_level(topo, HWLOC_OBJ_L2CACHE);
+    hw->l3 = c1_hw_cache_level(topo, HWLOC_OBJ_L3CACHE);
     hw->memory_bytes = root->total_memory > 0 ? (int64_t)root->total_memory : -1;
     hwloc_topology_destroy(topo);
     return CONV1D_OK;
-}
-
-/* ---- process-wide cache sizes ------------------------------------------------------------------------- */
-
-static pthread_once_t process_once = PTHREAD_ONCE_INIT;
-static int64_t process_cache[4];
-static int process_cores = 1;
-
-static void process_init(void)
-{
-    static const int64_t fallback[4] = {0, 32 << 10, 512 << 10, 8 << 20};
-    static const int sc_names[4] = {0, _SC_LEVEL1_DCACHE_SIZE, _SC_LEVEL2_CACHE_SIZE, _SC_LEVEL3_CACHE_SIZE};
-    /* A failed discovery falls back silently: keep whatever sentence the calling thread already had. */
-    char saved[512];
-    snprintf(saved, sizeof saved, "%s", conv1d_last_error());
-    c1_hwinfo *hw = calloc(1, sizeof *hw);
-    bool ok = hw && fill_topology(hw) == CONV1D_OK;
-    if (ok) {
-        process_cache[1] = hw->l1d.size_bytes;
-        process_cache[2] = hw->l2.size_bytes;
-        process_cache[3] = hw->l3.size_bytes;
-        process_cores = hw->cores;
-    } else {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        process_cores = n > 0 ? (int)n : 1;
-    }
-    free(hw);
-    if (saved[0])
-        c1_fail(CONV1D_OK, "%s", saved);
-    else
-        c1_clear_error();
-    for (int level = 1; level <= 3; level++) {
-        if (process_cache[level] > 0) continue;
-        long v = sysconf(sc_names[level]);
-        process_cache[level] = v > 0 ? v : fallback[level];
-    }
-}
-
-int64_t c1_hw_cache_bytes(int level)
-{
-    if (level < 1 || level > 3) return 0;
-    pthread_once(&process_once, process_init);
-    return process_cache[level];
-}
-
-int c1_hw_cores(void)
-{
-    pthread_once(&process_once, process_init);
-    return process_cores;
 }
 
 /* ---- oneDNN and CUDA ---------------------------------------------------------------------------------- */

@@ -6,7 +6,7 @@
  * the parts that change performance, so results keyed by it stay valid across reboots, kernel updates and
  * renamed hosts, and are not reused on a machine whose CPU, caches, ISA, oneDNN or GPU stack differ.
  *
- * The process-wide cache sizes (c1_hw_cache_bytes) are what kernels size their blocking from.
+ * The process-wide cache sizes that kernels size their blocking from live in the runtime (cpu_caches.h).
  */
 #ifndef CONV1D_HWINFO_H
 #define CONV1D_HWINFO_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "conv1d.h"
+#include "cpu_caches.h"
 
 /* ISA flags: X(NAME, bit, text). Bits are stable: they are hashed into the fingerprint by name, but code
  * may store masks. */
@@ -39,13 +40,6 @@ enum {
 };
 
 #define C1_HW_MAX_GPUS 16
-
-/* One cache level: the size of one instance (the smallest, on machines whose cores differ) and how many
- * instances the machine has. size_bytes 0 means the level was not found. */
-typedef struct c1_hw_cache {
-    int64_t size_bytes;
-    int count;
-} c1_hw_cache;
 
 typedef struct c1_hw_gpu {
     char name[256];
@@ -113,13 +107,5 @@ conv1d_status c1_hw_to_json(const c1_hwinfo *hw, char **json);
 
 /* The name of an ISA bit ("avx2"), or NULL for anything but exactly one known bit. */
 const char *c1_hw_isa_name(uint32_t bit);
-
-/* Size in bytes of one instance of the level-1 data, level-2 or level-3 cache of this machine, for
- * sizing blocking. Never 0 for levels 1-3: when hwloc and sysconf both fail it returns a conservative
- * default (32 KiB, 512 KiB, 8 MiB); 0 for any other level. Discovered once per process; thread-safe. */
-int64_t c1_hw_cache_bytes(int level);
-
-/* Physical cores this process may use (at least 1). Discovered once per process; thread-safe. */
-int c1_hw_cores(void);
 
 #endif

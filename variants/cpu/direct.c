@@ -42,12 +42,8 @@
 
 #include "direct.h"
 #include "error.h"
-#include "hwinfo.h"
+#include "cpu_caches.h"
 #include "variant.h"
-
-/* hwinfo lives with the harness: the library uses its cache sizes when linked with it and asks sysconf
- * otherwise, so libconv1d does not depend on hwloc. */
-#pragma weak c1_hw_cache_bytes
 
 #define WS_ALIGN 64
 
@@ -153,9 +149,7 @@ static size_t align_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALI
 
 static int64_t l2_bytes(void)
 {
-    if (c1_hw_cache_bytes) return c1_hw_cache_bytes(2);
-    long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    return v > 0 ? v : 512 * 1024;
+    return c1_hw_cache_bytes(2);
 }
 
 static bool avx512_available(void)
