@@ -30,7 +30,14 @@ int c1_family_rank(const char *family)
     return (int)(sizeof order / sizeof order[0]);
 }
 
-static bool overlaps(const c1_stats *a, const c1_stats *b) { return a->ci_lo <= b->ci_hi && b->ci_lo <= a->ci_hi; }
+/* Two timings are a tie when their medians' 95% intervals overlap and the medians are within
+ * C1_TIE_TOLERANCE of each other: overlap alone is too generous when a noisy machine and a short budget
+ * make the intervals wide. */
+static bool tied(const c1_stats *a, const c1_stats *fastest)
+{
+    return a->ci_lo <= fastest->ci_hi && fastest->ci_lo <= a->ci_hi &&
+           a->median <= fastest->median * (1 + C1_TIE_TOLERANCE);
+}
 
 int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie)
 {
@@ -44,7 +51,7 @@ int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie)
     int best = fastest;
     for (int i = 0; i < n; i++) {
         if (i == fastest || !c[i].measured || c[i].m.outcome != C1_OUTCOME_OK || c[i].v->precision != prec) continue;
-        if (!overlaps(&c[i].m.time_ms, &c[fastest].m.time_ms)) continue;
+        if (!tied(&c[i].m.time_ms, &c[fastest].m.time_ms)) continue;
         *tie = true;
         const int ri = c1_family_rank(c[i].v->family), rb = c1_family_rank(c[best].v->family);
         if (ri < rb || (ri == rb && c[i].m.error.rel_max < c[best].m.error.rel_max)) best = i;

@@ -33,9 +33,12 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
 /* Families from simplest to most machinery; a tie goes to the simpler. */
 int c1_family_rank(const char *family);
 
-/* The winner among measured, ok candidates of precision class `prec`: the fastest median; when the 95%
- * intervals of the median of the fastest and others overlap, the simplest family among those, then the
- * smallest error. -1 when none is ok. *tie tells whether any other candidate overlapped the choice. */
+/* Largest relative gap between two medians that can still be a tie. */
+#define C1_TIE_TOLERANCE 0.03
+
+/* The winner among measured, ok candidates of precision class `prec`: the fastest median; among the
+ * candidates tied with it (95% intervals of the median overlap and medians within C1_TIE_TOLERANCE), the
+ * simplest family, then the smallest error. -1 when none is ok. *tie tells whether any candidate tied. */
 int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie);
 
 #endif

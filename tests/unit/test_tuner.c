@@ -31,7 +31,12 @@ static void test_choose_winner(void **state)
     c[0] = timed(&direct, 1.02, 0.05, 1e-7);
     assert_int_equal(c1_choose_winner(c, 2, C1_PREC_FP32, &tie), 0);
     assert_true(tie);
+    /* overlapping intervals but medians 10% apart: no tie, the faster wins */
+    c[0] = timed(&direct, 1.10, 0.2, 1e-7);
+    assert_int_equal(c1_choose_winner(c, 2, C1_PREC_FP32, &tie), 1);
+    assert_false(tie);
     /* same family overlapping: the more accurate */
+    c[0] = timed(&direct, 1.02, 0.05, 1e-7);
     c[1] = timed(&direct_b, 1.0, 0.05, 1e-8);
     assert_int_equal(c1_choose_winner(c, 2, C1_PREC_FP32, &tie), 1);
     assert_true(tie);
