@@ -62,6 +62,20 @@ int c1_cli_error(int code, const char *sub, const char *fmt, ...)
     return code;
 }
 
+void c1_cli_csv_field(FILE *f, const char *s, bool force_quote)
+{
+    if (!force_quote && !strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 int c1_cli_shape(const char *sub, const char *shape, const char *layout, conv1d_desc *d)
 {
     if (!shape) return c1_cli_error(C1_EXIT_USAGE, sub, "--shape DESC is required.");

@@ -2,6 +2,7 @@
 #ifndef CONV1D_CLI_H
 #define CONV1D_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "conv1d.h"
@@ -24,6 +25,10 @@ int c1_cmd_hw(int argc, char **argv);
 
 /* "conv1d-tune SUB: <message>" on stderr; returns `code` so callers can `return c1_cli_error(...)`. */
 int c1_cli_error(int code, const char *sub, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes one CSV field (RFC 4180: quoted when asked or when it holds a comma, quote or line break;
+ * quotes doubled). */
+void c1_cli_csv_field(FILE *f, const char *s, bool force_quote);
 
 /* Parses --shape text and an optional --layout override ("nwc", "ncw" or NULL) into *d and validates it.
  * On failure prints the reason and returns C1_EXIT_USAGE; else C1_EXIT_OK. */

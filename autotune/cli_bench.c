@@ -43,32 +43,6 @@ typedef struct row {
     c1_stats t;
 } row;
 
-/* Ceilings need OpenMP, which the parent never runs (its children are forked), so they are measured or
- * loaded in a child too. */
-typedef struct peaks_arg {
-    const char *fingerprint;
-} peaks_arg;
-
-static int peaks_child(void *arg, void *shared)
-{
-    const peaks_arg *a = arg;
-    return c1_peaks_load_or_measure(a->fingerprint, (c1_peaks *)shared, false) == CONV1D_OK ? 0 : 1;
-}
-
-static bool load_peaks(const char *fingerprint, c1_peaks *out)
-{
-    c1_peaks *shared = c1_shared_alloc(sizeof *shared);
-    if (!shared) return false;
-    peaks_arg a = {fingerprint};
-    c1_outcome outcome;
-    char detail[128];
-    bool ok = c1_sandbox_run(peaks_child, &a, shared, 60, &outcome, detail, sizeof detail) == CONV1D_OK &&
-              outcome == C1_OUTCOME_OK;
-    if (ok) *out = *shared;
-    c1_shared_free(shared, sizeof *shared);
-    return ok;
-}
-
 static int by_time(const void *pa, const void *pb)
 {
     const row *a = pa, *b = pb;
@@ -169,7 +143,7 @@ int c1_cmd_bench(int argc, char **argv)
     if (c1_hw_collect(&hw) == CONV1D_OK) {
         c1_hw_fingerprint(&hw, fingerprint);
         o.llc_bytes = (double)c1_hw_cache_bytes(3);
-        have_peaks = load_peaks(fingerprint, &peaks);
+        have_peaks = c1_peaks_load_isolated(fingerprint, &peaks);
     }
     if (!seeded) seed = (unsigned long long)time(NULL) ^ ((unsigned long long)clock() << 20);
     o.budget_s = budget / rounds;

@@ -157,19 +157,6 @@ static int compare(const winner *a, const winner *b, double threshold, double *r
     return *ratio < 1 ? S_FASTER : S_SLOWER;
 }
 
-static void csv_field(const char *s, bool force_quote)
-{
-    if (force_quote || strpbrk(s, ",\"\r\n")) {
-        putchar('"');
-        for (; *s; s++) {
-            if (*s == '"') putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
-}
 
 static void fmt_ms(char buf[32], double ms, const char *none)
 {
@@ -255,17 +242,17 @@ int c1_cmd_diff(int argc, char **argv)
             else
                 snprintf(r, sizeof r, "%s", csv ? "" : "-");
             if (csv) {
-                csv_field(k->shape, true);
+                c1_cli_csv_field(stdout, k->shape, true);
                 putchar(',');
-                csv_field(k->device, false);
+                c1_cli_csv_field(stdout, k->device, false);
                 putchar(',');
-                csv_field(k->precision, false);
+                c1_cli_csv_field(stdout, k->precision, false);
                 putchar(',');
-                csv_field(k->hardware, false);
+                c1_cli_csv_field(stdout, k->hardware, false);
                 putchar(',');
-                csv_field(wa ? wa->variant : "", false);
+                c1_cli_csv_field(stdout, wa ? wa->variant : "", false);
                 printf(",%s,", ma);
-                csv_field(wb ? wb->variant : "", false);
+                c1_cli_csv_field(stdout, wb ? wb->variant : "", false);
                 printf(",%s,%s,%s\n", mb, r, status_name[status]);
             } else {
                 printf("%-7s  %8s  %11s  %11s  %-*s  %-*s  %s\n", status_name[status], r, ma, mb, wv, variant, wh,

@@ -53,17 +53,7 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
-static int peaks_child(void *arg, void *shared)
-{
-    return c1_peaks_load_or_measure((const char *)arg, (c1_peaks *)shared, false) == CONV1D_OK ? 0 : 1;
-}
 
 /* Progress: a redrawn bar on a terminal, one plain line per shape otherwise. */
 static void progress(bool tty, size_t done, size_t total, double elapsed, const char *line)
@@ -134,7 +124,7 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
 
     const uint64_t seed = mix_seed(x->seed, key);
     c1_problem p;
-    const double t0 = now_s();
+    const double t0 = c1_now_s();
     rc = c1_problem_create(d, seed, x->opts.timeout_s, &p);
     if (rc == CONV1D_OK) {
         rc = c1_tune_shape(cand, n, &p, x->strategy, x->budget_s, &x->opts, seed, &stop_flag);
@@ -215,7 +205,7 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
                                 PEER_VARIANT);
     }
     if (written >= 0 && (size_t)written < size)
-        snprintf(summary + written, size - written, " [%d variants, %.1f s]", n, now_s() - t0);
+        snprintf(summary + written, size - written, " [%d variants, %.1f s]", n, c1_now_s() - t0);
     free(cand);
     if (rc != CONV1D_OK) {
         c1_store_rollback(&x->store);
@@ -367,13 +357,7 @@ int c1_cmd_sweep(int argc, char **argv)
     c1_hw_fingerprint(&hw, fingerprint);
     x.opts.llc_bytes = (double)c1_hw_cache_bytes(3);
     c1_peaks peaks = {0};
-    c1_peaks *shared = c1_shared_alloc(sizeof *shared);
-    c1_outcome outcome;
-    char detail[128];
-    if (shared && c1_sandbox_run(peaks_child, fingerprint, shared, 60, &outcome, detail, sizeof detail) == CONV1D_OK &&
-        outcome == C1_OUTCOME_OK)
-        peaks = *shared;
-    c1_shared_free(shared, sizeof *shared);
+    c1_peaks_load_isolated(fingerprint, &peaks); /* unknown ceilings are stored as NULL */
 
     const c1_build_info *bi = c1_build_info_get();
     if (!db_path) db_path = c1_store_default_path();
@@ -414,14 +398,14 @@ int c1_cmd_sweep(int argc, char **argv)
         if ((long)(i % shard_n) == shard_i - 1) total += (size_t)want_cpu + (size_t)want_cuda;
     fprintf(stderr, "sweep: %zu shape-device pairs into %s (machine %s, build %s, strategy %s, %.2g s per shape)\n",
             total, db_path, fingerprint, bi->signature, c1_strategy_name(x.strategy), x.budget_s);
-    const double start = now_s();
+    const double start = c1_now_s();
     size_t done = 0, measured = 0, skipped_count = 0;
     bool out_of_budget = false;
     for (size_t i = 0; i < suite.count && st == CONV1D_OK && !stop_flag && !out_of_budget; i++) {
         if ((long)(i % shard_n) != shard_i - 1) continue;
         for (int dev = 0; dev < 2 && st == CONV1D_OK && !stop_flag; dev++) {
             if ((dev == 0 && !want_cpu) || (dev == 1 && !want_cuda)) continue;
-            if (now_s() - start > total_budget) {
+            if (c1_now_s() - start > total_budget) {
                 out_of_budget = true;
                 break;
             }
@@ -432,7 +416,7 @@ int c1_cmd_sweep(int argc, char **argv)
             if (st != CONV1D_OK || stop_flag) break;
             done++;
             skipped ? skipped_count++ : measured++;
-            progress(tty, done, total, now_s() - start, summary);
+            progress(tty, done, total, c1_now_s() - start, summary);
         }
     }
     sigaction(SIGINT, &old_int, NULL);
@@ -447,7 +431,7 @@ int c1_cmd_sweep(int argc, char **argv)
     c1_store_close(&x.store);
     c1_suite_free(&suite);
     fprintf(stderr, "sweep: %s: %zu measured, %zu already finished, %zu left, %.1f s\n", status, measured,
-            skipped_count, total - done, now_s() - start);
+            skipped_count, total - done, c1_now_s() - start);
     if (st != CONV1D_OK) return c1_cli_error(C1_EXIT_FAILURE, "sweep", "%s", err);
     if (interrupted) return 128 + interrupted;
     if (out_of_budget) fprintf(stderr, "sweep: --total-budget reached; run the same command again to continue.\n");

@@ -41,19 +41,10 @@ static void usage(FILE *f)
                "exit status: 0 ok, 1 unreadable database, 2 usage error or no database at PATH\n");
 }
 
-/* RFC 4180: a field is quoted when asked or when it holds a comma, quote or line break; quotes double. */
+/* One CSV field followed by a comma, or by the line's end. */
 static void csv_field(const char *s, bool force_quote, bool last)
 {
-    if (force_quote || strpbrk(s, ",\"\r\n")) {
-        putchar('"');
-        for (; *s; s++) {
-            if (*s == '"') putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
+    c1_cli_csv_field(stdout, s, force_quote);
     putchar(last ? '\n' : ',');
 }
 

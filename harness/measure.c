@@ -27,12 +27,6 @@ void c1_measure_opts_init(c1_measure_opts *o)
     };
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* splitmix64, so a recorded seed reproduces the data anywhere */
 static uint64_t next_u64(uint64_t *s)
@@ -137,7 +131,7 @@ static int measure_child(void *arg, void *shared)
     const c1_measure_opts *o = a->o;
     c1_measurement *m = shared;
     const conv1d_desc *d = &p->d;
-    const double t_start = now_s();
+    const double t_start = c1_now_s();
     m->outcome = C1_OUTCOME_FAILED;
 
     if (o->threads > 0) omp_set_num_threads(o->threads);
@@ -209,30 +203,30 @@ static int measure_child(void *arg, void *shared)
 
     /* Warm-up: at least two runs and 20 ms (or a tenth of the budget), which also sizes a sample. */
     int next = 0, runs = 0;
-    const double warm_until = now_s() + fmin(0.02, o->budget_s / 10);
-    double t0 = now_s();
+    const double warm_until = c1_now_s() + fmin(0.02, o->budget_s / 10);
+    double t0 = c1_now_s();
     do {
         v->ops->run(state, (const float *)((char *)xs + next * xb), (float *)((char *)ys + next * yb), ws);
         next = (next + 1) % sets;
         runs++;
-    } while (runs < 2 || now_s() < warm_until);
-    const double per_run = (now_s() - t0) / runs;
+    } while (runs < 2 || c1_now_s() < warm_until);
+    const double per_run = (c1_now_s() - t0) / runs;
     /* Kernels under 100 us are timed in groups, so the clock's resolution and overhead do not show. */
     int group = per_run > 0 ? (int)ceil(1e-4 / per_run) : 1;
     if (group < 1) group = 1;
     m->runs_per_sample = group;
 
-    const double stop = now_s() + o->budget_s;
+    const double stop = c1_now_s() + o->budget_s;
     int n = 0;
     while (n < C1_MAX_SAMPLES) {
-        t0 = now_s();
+        t0 = c1_now_s();
         for (int g = 0; g < group; g++) {
             v->ops->run(state, (const float *)((char *)xs + next * xb), (float *)((char *)ys + next * yb), ws);
             next = (next + 1) % sets;
         }
-        samples[n++] = (now_s() - t0) * 1e3 / group;
+        samples[n++] = (c1_now_s() - t0) * 1e3 / group;
         if (n >= o->min_repeats) {
-            if (now_s() > stop) break;
+            if (c1_now_s() > stop) break;
             double tmp[C1_MAX_SAMPLES];
             memcpy(tmp, samples, (size_t)n * sizeof *tmp);
             c1_stats s = c1_stats_compute(tmp, n);
@@ -244,7 +238,7 @@ static int measure_child(void *arg, void *shared)
     m->time_ms = c1_stats_compute(samples, n);
     m->outcome = C1_OUTCOME_OK;
 done:
-    m->wall_s = now_s() - t_start;
+    m->wall_s = c1_now_s() - t_start;
     free(samples);
     free(ws);
     free(xs);

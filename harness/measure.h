@@ -104,6 +104,9 @@ typedef struct c1_measurement {
  * the measurement itself worked (whatever the variant's outcome), an error when no child could run. */
 conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m);
 
+/* Seconds on the monotonic clock. */
+double c1_now_s(void);
+
 /* Runs fn(arg, shared) in a forked child with `shared` (shared_bytes, zeroed) visible to the parent;
  * waits at most timeout_s. *outcome: OK when the child exited 0, CRASHED on a signal or other exit code,
  * TIMEOUT when killed at the limit; *detail says which signal or code. */

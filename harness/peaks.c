@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <hwloc.h>
+
+#include "measure.h"
 #include <omp.h>
 #include <xmmintrin.h>
 
@@ -84,21 +86,15 @@ static kernels pick_kernels(void)
 
 const char *c1_peaks_fma_isa(void) { return pick_kernels().isa; }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Rounds per trial so that one trial on one core takes about trial_s. */
 static int64_t calibrate(fma_kernel k, double trial_s)
 {
     int64_t iters = 1024;
     for (;;) {
-        double t0 = now_s();
+        double t0 = c1_now_s();
         fma_sink += k(iters, FMA_MUL, FMA_ADD);
-        double dt = now_s() - t0;
+        double dt = c1_now_s() - t0;
         if (dt > 2e-3 || iters > ((int64_t)1 << 40)) {
             double n = (double)iters * trial_s / (dt > 0 ? dt : 1e-9);
             return n < 1024 ? 1024 : n > 1e15 ? (int64_t)1e15 : (int64_t)n;
@@ -214,9 +210,9 @@ conv1d_status c1_peaks_measure(double seconds, c1_peaks *p)
     int64_t iters = calibrate(kernel, b.fma_trial_s);
     double fma1 = 0;
     for (int t = 0; t < b.fma_trials; t++) {
-        double t0 = now_s();
+        double t0 = c1_now_s();
         fma_sink += kernel(iters, FMA_MUL, FMA_ADD);
-        double g = (double)iters * flops_per_iter / (now_s() - t0) * 1e-9;
+        double g = (double)iters * flops_per_iter / (c1_now_s() - t0) * 1e-9;
         if (g > fma1) fma1 = g;
     }
 
@@ -240,12 +236,12 @@ conv1d_status c1_peaks_measure(double seconds, c1_peaks *p)
         float local = 0;
         for (int t = 0; t < b.fma_trials; t++) {
 #pragma omp single
-            t0 = now_s();
+            t0 = c1_now_s();
             local += kernel(iters, FMA_MUL, FMA_ADD);
 #pragma omp barrier
 #pragma omp single
             {
-                double g = (double)nt * (double)iters * flops_per_iter / (now_s() - t0) * 1e-9;
+                double g = (double)nt * (double)iters * flops_per_iter / (c1_now_s() - t0) * 1e-9;
                 if (g > fma_all) fma_all = g;
                 threads = nt;
             }
@@ -258,22 +254,22 @@ conv1d_status c1_peaks_measure(double seconds, c1_peaks *p)
         memset(dst + lo, 0, hi - lo);
 #pragma omp barrier
 #pragma omp single
-        copy_start = now_s();
+        copy_start = c1_now_s();
         while (!done) {
             for (int m = 0; m < 2; m++) {
 #pragma omp single
-                t0 = now_s();
+                t0 = c1_now_s();
                 copies[m](dst + lo, src + lo, hi - lo);
                 clobber(dst);
 #pragma omp barrier
 #pragma omp single
                 {
-                    double g = copy_gbs(bytes, now_s() - t0);
+                    double g = copy_gbs(bytes, c1_now_s() - t0);
                     if (g > copy_all) copy_all = g;
                     if (m == 1) {
                         trial++;
                         done = trial >= b.copy_max_trials ||
-                               (trial >= b.copy_min_trials && now_s() - copy_start >= b.copy_s);
+                               (trial >= b.copy_min_trials && c1_now_s() - copy_start >= b.copy_s);
                     }
                 }
             }
@@ -287,16 +283,16 @@ conv1d_status c1_peaks_measure(double seconds, c1_peaks *p)
     }
 
     /* One core copying the whole buffer. */
-    double copy1 = 0, start = now_s();
+    double copy1 = 0, start = c1_now_s();
     for (int t = 0; t < b.copy_max_trials; t++) {
         for (int m = 0; m < 2; m++) {
-            double c0 = now_s();
+            double c0 = c1_now_s();
             copies[m](dst, src, bytes);
             clobber(dst);
-            double g = copy_gbs(bytes, now_s() - c0);
+            double g = copy_gbs(bytes, c1_now_s() - c0);
             if (g > copy1) copy1 = g;
         }
-        if (t + 1 >= b.copy_min_trials && now_s() - start >= b.copy_s) break;
+        if (t + 1 >= b.copy_min_trials && c1_now_s() - start >= b.copy_s) break;
     }
 
     free(src);
@@ -530,4 +526,25 @@ conv1d_status c1_peaks_to_json(const c1_peaks *p, char **json)
     snprintf(out, (size_t)n + 1, fmt, num[0], num[1], num[2], num[3], p->threads, isa);
     *json = out;
     return CONV1D_OK;
+}
+
+/* ---- from a process that must not run OpenMP itself --------------------------------------------------- */
+
+static int load_child(void *arg, void *shared)
+{
+    return c1_peaks_load_or_measure((const char *)arg, (c1_peaks *)shared, false) == CONV1D_OK ? 0 : 1;
+}
+
+bool c1_peaks_load_isolated(const char *fingerprint, c1_peaks *p)
+{
+    c1_peaks *shared = c1_shared_alloc(sizeof *shared);
+    if (!shared) return false;
+    c1_outcome outcome;
+    char detail[128];
+    const bool ok = c1_sandbox_run(load_child, (void *)fingerprint, shared, 60, &outcome, detail, sizeof detail) ==
+                        CONV1D_OK &&
+                    outcome == C1_OUTCOME_OK;
+    if (ok) *p = *shared;
+    c1_shared_free(shared, sizeof *shared);
+    return ok;
 }

@@ -72,4 +72,8 @@ float c1_peaks_fma_avx2(int64_t iters, float mul, float add);
 void c1_peaks_copy_nt_avx512(void *dst, const void *src, size_t bytes);
 void c1_peaks_copy_nt_avx2(void *dst, const void *src, size_t bytes);
 
+/* c1_peaks_load_or_measure in a child process, for callers that fork measurement children and so must
+ * not start OpenMP themselves (a forked child of an OpenMP process can hang). false if it failed. */
+bool c1_peaks_load_isolated(const char *fingerprint, c1_peaks *p);
+
 #endif

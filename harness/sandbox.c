@@ -22,7 +22,7 @@ void c1_shared_free(void *p, size_t bytes)
     if (p) munmap(p, bytes ? bytes : 1);
 }
 
-static double now_s(void)
+double c1_now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -43,13 +43,13 @@ conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double tim
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
         _exit(fn(arg, shared) == 0 ? 0 : 3);
     }
-    const double deadline = now_s() + timeout_s;
+    const double deadline = c1_now_s() + timeout_s;
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) break;
         if (r < 0 && errno != EINTR) return c1_fail(CONV1D_INTERNAL, "waitpid failed: %s.", strerror(errno));
-        if (now_s() > deadline) {
+        if (c1_now_s() > deadline) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
             }
@@ -58,7 +58,7 @@ conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double tim
             return CONV1D_OK;
         }
         /* Poll quickly at first (most children are short), then every 5 ms. */
-        struct timespec nap = {0, now_s() + timeout_s - deadline < 0.05 ? 200000 : 5000000};
+        struct timespec nap = {0, c1_now_s() + timeout_s - deadline < 0.05 ? 200000 : 5000000};
         nanosleep(&nap, NULL);
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
