@@ -5,10 +5,15 @@
 #   make test     deps, build, then every test (C unit tests with cmocka, CLI tests with pytest)
 #   make tune     deps, build, then sweep the default suite on this machine into the results database
 #   make bench    deps, build, then the small real-model suite against oneDNN (results/bench/)
+#   make report   the performance report of a results DB: make report [DB=...] [OUT=...] (results/report/)
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file, conv1d-tune
+#   make valgrind the in-process unit tests under valgrind memcheck
+#   make fuzz     libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each; make fuzz-smoke: 10 s each
+#   make examples-test  install into build/stage, build examples/ with pkg-config alone, run (part of check)
 #
 # Switches: DNNL_ROOT=/path (your own oneDNN 3.x), CUDA=0 (no CUDA even when nvcc exists), SAN=1
-# (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands).
+# (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands), TUNED=tuned.c (winners exported by
+# `conv1d-tune export`, compiled into libconv1d).
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
@@ -16,7 +21,8 @@ BUILD ?= build
 PYTHON ?= python3
 
 # --- dependencies -------------------------------------------------------------------------------------
-APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3 libcmocka-dev
+# chromium: the report test renders index.html headless and checks that every figure loads.
+APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3 libcmocka-dev chromium
 PY_PKGS := numpy matplotlib pytest
 # oneDNN 3.x from Intel's PyPI packages. The newest `onednn` wheels link libsycl and TBB (a SYCL runtime);
 # onednn-cpu-gomp 2023.2.0 (oneDNN 3.2) is the newest build against GNU OpenMP with neither.
@@ -43,6 +49,27 @@ ifeq ($(SAN),1)
 BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 BUILD := build-san
+# How the tests run a sanitized build. Reports go to files under $(BUILD)/san-logs/<suite>/ rather than
+# only to stderr: a sanitizer report in a forked measurement child reaches the harness as nothing more than
+# a "crashed" variant, and one in a CLI test expecting exit status 1 would pass unnoticed, so each suite
+# fails when its log folder is not empty afterwards (and prints what is there). Leak checking is on for
+# every process (the sandbox's children end with _exit, which skips it). The suppression files in
+# tests/sanitizer/ say why each entry exists.
+SAN_SUPP := $(CURDIR)/tests/sanitizer
+SAN_LOGS = $(abspath $(BUILD))/san-logs
+san_env = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:$\
+check_initialization_order=1:log_path=$(SAN_LOGS)/$(1)/asan \
+    LSAN_OPTIONS=suppressions=$(SAN_SUPP)/lsan.supp:print_suppressions=0 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(SAN_SUPP)/ubsan.supp:$\
+log_path=$(SAN_LOGS)/$(1)/ubsan
+# World-writable: some fault tests run the tool as an unprivileged user, whose reports must land here too.
+san_logs_clear = @rm -rf $(BUILD)/san-logs/$(1) && mkdir -p -m 1777 $(BUILD)/san-logs/$(1)
+san_logs_check = if [ -n "$$(ls -A $(BUILD)/san-logs/$(1))" ]; then \
+    echo "FAILED: sanitizer reports in $(BUILD)/san-logs/$(1):"; head -n 60 $(BUILD)/san-logs/$(1)/*; fail=1; fi
+else
+san_env :=
+san_logs_clear :=
+san_logs_check = true
 endif
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
@@ -60,14 +87,17 @@ ISA_AVX2 := -mavx2 -mfma
 Q := $(if $(V),,@)
 
 # --- sources ------------------------------------------------------------------------------------------
-LIB_SRC := $(wildcard runtime/*.c) $(wildcard variants/*.c) $(wildcard variants/cpu/*.c)
+# runtime/tuned_default.c is compiled as $(OBJ)/runtime/tuned_table.o, or TUNED=file in its place (below).
+LIB_SRC := $(filter-out runtime/tuned_default.c,$(wildcard runtime/*.c)) $(wildcard variants/*.c) \
+    $(wildcard variants/cpu/*.c)
 LIB_CU := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.cu))
 LIB_CU_C := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.c))
 TOOL_SRC := $(wildcard harness/*.c) $(filter-out autotune/main.c,$(wildcard autotune/*.c))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 
 OBJ = $(BUILD)/obj
-LIB_OBJ := $(LIB_SRC:%.c=$(OBJ)/%.o) $(LIB_CU_C:%.c=$(OBJ)/%.o) $(LIB_CU:%.cu=$(OBJ)/%.cu.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(OBJ)/%.o) $(LIB_CU_C:%.c=$(OBJ)/%.o) $(LIB_CU:%.cu=$(OBJ)/%.cu.o) \
+    $(OBJ)/runtime/tuned_table.o
 TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ)/%.o)
 # Test binaries see the test-only variants (crashing, hanging, wrong) through a second registry object.
 TEST_REGISTRY := $(OBJ)/tests/registry_with_test_variants.o
@@ -80,8 +110,8 @@ STATIC_LIB := $(BUILD)/lib/libconv1d.a
 SHARED_LIB := $(BUILD)/lib/libconv1d.so.0.1.0
 TOOL := $(BUILD)/bin/conv1d-tune
 
-.PHONY: all deps deps-apt deps-python deps-onednn test check unit-tests cli-tests tune bench install clean \
-    lib tool
+.PHONY: all deps deps-apt deps-python deps-onednn test check unit-tests cli-tests tune bench report install \
+    clean lib tool
 .DEFAULT_GOAL := all
 
 all: lib tool
@@ -159,15 +189,18 @@ test: deps
 	@$(MAKE) --no-print-directory check
 
 # Runs every suite even when one fails, then fails if any did.
-check: unit-tests cli-tests
+check: unit-tests cli-tests examples-test
 
 unit-tests: $(TEST_BIN)
+	$(call san_logs_clear,unit)
 	@fail=0; for t in $(TEST_BIN); do \
-	    echo "== $$t"; $$t || { echo "FAILED: $$t"; fail=1; }; \
-	done; exit $$fail
+	    echo "== $$t"; $(call san_env,unit) $$t || { echo "FAILED: $$t"; fail=1; }; \
+	done; $(call san_logs_check,unit); exit $$fail
 
 cli-tests: $(TOOL)
-	$(Q)CONV1D_TUNE=$(abspath $(TOOL)) $(PYTHON) -m pytest -q tests/cli
+	$(call san_logs_clear,cli)
+	$(Q)fail=0; CONV1D_TUNE=$(abspath $(TOOL)) $(call san_env,cli) $(PYTHON) -m pytest -q tests/cli || fail=1; \
+	    $(call san_logs_check,cli); exit $$fail
 
 # --- main job, benchmarks, install --------------------------------------------------------------------
 # The main job: the default suite in both layouts into the default DB ($$CONV1D_DB or results/conv1d.db),
@@ -191,9 +224,120 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libconv1d.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' -e 's|@DNNL_LIB@|$(DNNL_ROOT)/lib|g' \
-	    conv1d.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/conv1d.pc
+	    -e 's|@CUDA_LIBS@|$(CUDA_PC_LIBS)|g' conv1d.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/conv1d.pc
+
+# --- libconv1d dispatcher -----------------------------------------------------------------------------
+# `make TUNED=tuned.c` compiles a table written by `conv1d-tune export` into the library in place of the
+# empty runtime/tuned_default.c. The stamp file remembers which source the object came from, so switching
+# TUNED (or dropping it) rebuilds the object and the libraries.
+TUNED_SRC := $(if $(TUNED),$(TUNED),runtime/tuned_default.c)
+TUNED_STAMP := $(BUILD)/tuned-source
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(TUNED_STAMP) 2>/dev/null)" = "$(abspath $(TUNED_SRC))" ] || \
+    echo "$(abspath $(TUNED_SRC))" > $(TUNED_STAMP); })
+
+$(OBJ)/runtime/tuned_table.o: $(TUNED_SRC) $(TUNED_STAMP)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC    $< (tuned table)")
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# A CUDA build's library also needs the CUDA runtime when linked statically (pkg-config --static).
+comma := ,
+CUDA_PC_LIBS := $(if $(filter 1,$(CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcudart -lcudnn)
+
+# What a user does: install into a staging prefix, build examples/conv1d_example.c against it with
+# pkg-config alone, run it (it checks the dispatcher's result against a naive loop).
+STAGE := $(abspath $(BUILD))/stage
+.PHONY: examples-test
+examples-test: all
+	$(Q)rm -rf $(STAGE) && $(MAKE) --no-print-directory install PREFIX=$(STAGE) >/dev/null
+	$(if $(Q),@echo "  CC    examples/conv1d_example.c (pkg-config conv1d from $(STAGE))")
+	$(Q)export PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig && \
+	    $(CC) -std=gnu11 $(WARN) -Werror $(SAN_LDFLAGS) -o $(STAGE)/conv1d_example examples/conv1d_example.c \
+	        $$(pkg-config --cflags --libs conv1d) -lm
+	$(call san_logs_clear,examples)
+	$(Q)fail=0; $(call san_env,examples) $(STAGE)/conv1d_example || fail=1; \
+	    $(call san_logs_check,examples); exit $$fail
+
+# --- fuzzing and sanitizers ---------------------------------------------------------------------------
+# `make test SAN=1` is the sanitized test run (see SAN above). `make valgrind` runs the unit tests that
+# exercise the library in-process (no forked measurement children) under memcheck. `make fuzz` builds the
+# libFuzzer targets of tests/fuzz/ with clang into build-fuzz/ and runs each for FUZZ_SECONDS; `make
+# fuzz-smoke` runs each for 10 s (CI). New inputs go to build-fuzz/corpus/<target>/, the committed seeds in
+# tests/fuzz/corpus/<target>/ are only read; a crash leaves its input as build-fuzz/crash-* and fails.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+    -fno-omit-frame-pointer $(WARN) -Iinclude -Iruntime -Iautotune
+FUZZ_TARGETS := fuzz_desc_parse fuzz_npy fuzz_suite fuzz_store
+# Each target is built from the few library sources it needs, so no oneDNN, hwloc or OpenMP is involved.
+FUZZ_COMMON := runtime/status.c runtime/desc.c runtime/desc_text.c
+FUZZ_SRC_fuzz_desc_parse := $(FUZZ_COMMON)
+FUZZ_SRC_fuzz_npy := $(FUZZ_COMMON) autotune/npy.c
+FUZZ_SRC_fuzz_suite := $(FUZZ_COMMON) autotune/suite.c
+FUZZ_SRC_fuzz_store := $(FUZZ_COMMON) runtime/store.c
+FUZZ_LIBS_fuzz_store := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+FUZZ_APT_PKGS := clang libclang-rt-14-dev
+# Only what memcheck can run in reasonable time: the harness tests fork measurement children by design.
+VALGRIND_TESTS := test_desc test_desc_text test_npy test_ref test_depthwise test_direct test_onednn
+# --vex-guest-max-insns: oneDNN's JIT kernels otherwise exhaust VEX's translation buffer ("VEX temporary
+# storage exhausted"). Valgrind reports no AVX-512, so the variants run their AVX2 and portable paths.
+VALGRIND := valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+    --show-leak-kinds=definite --track-origins=yes --vex-guest-max-insns=10 \
+    --suppressions=tests/sanitizer/valgrind.supp --quiet
+
+.PHONY: deps-fuzz deps-valgrind fuzz fuzz-smoke fuzz-build valgrind
+
+deps-fuzz deps-valgrind: APT_PKGS = $(if $(filter deps-fuzz,$@),$(FUZZ_APT_PKGS),valgrind)
+deps-fuzz deps-valgrind:
+	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing Debian packages:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing \
+	        >/dev/null || exit 1; \
+	fi
+
+define FUZZ_RULE
+$(FUZZ_BUILD)/$(1): tests/fuzz/$(1).c $(FUZZ_SRC_$(1)) $(wildcard runtime/*.h autotune/*.h include/*.h) | deps-fuzz
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@echo "  FUZZ  $$@")
+	$$(Q)$$(FUZZ_CC) $$(FUZZ_CFLAGS) -o $$@ $$< $(FUZZ_SRC_$(1)) $(FUZZ_LIBS_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+
+# -timeout: an input running over 10 s is a hang; -rss_limit_mb: one using over 2 GiB is a memory bug.
+fuzz: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t; echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	    $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	        > $(FUZZ_BUILD)/$$t.log 2>&1 || { tail -n 40 $(FUZZ_BUILD)/$$t.log; echo "FAILED: $$t"; fail=1; }; \
+	    grep -E '^(Done|stat::number_of_executed_units)' $(FUZZ_BUILD)/$$t.log | tail -n 1; \
+	done; exit $$fail
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+valgrind: deps deps-valgrind
+	@$(MAKE) --no-print-directory SAN= $(VALGRIND_TESTS:%=build/tests/%)
+	@fail=0; for t in $(VALGRIND_TESTS); do \
+	    echo "== valgrind build/tests/$$t"; \
+	    $(VALGRIND) build/tests/$$t >/dev/null || { echo "FAILED: $$t"; fail=1; }; \
+	done; exit $$fail
+
+# --- reports ---
+# `make report [DB=...] [OUT=...] [REPORT_ARGS="--baseline OLD.db"]`: the performance report of a results DB
+# (index.html, figures as PNG and SVG, winners.csv). DB defaults to $$CONV1D_DB, else results/conv1d.db; OUT to
+# results/report. Only this section reads DB and OUT, through REPORT_DB and REPORT_OUT.
+REPORT_DB = $(or $(DB),$(CONV1D_DB),results/conv1d.db)
+REPORT_OUT = $(or $(OUT),results/report)
+report: deps
+	$(PYTHON) scripts/report.py --db $(REPORT_DB) --out $(REPORT_OUT) $(REPORT_ARGS)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

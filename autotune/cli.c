@@ -1,6 +1,8 @@
 /* conv1d-tune: subcommand dispatch and helpers shared by the subcommands. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -19,6 +21,8 @@ static const struct {
     {"diff", c1_cmd_diff, "compare the winners of two results databases"},
     {"bench", c1_cmd_bench, "check and time every applicable variant on one shape"},
     {"hw", c1_cmd_hw, "this machine: fingerprint, CPU, caches, ISA, libraries, GPUs, ceilings"},
+    {"bench-dispatch", c1_cmd_bench_dispatch, "the dispatcher's overhead: execute via a plan vs direct, plan_create"},
+    {"export", c1_cmd_export, "this machine's winners as a C table to build into libconv1d (make TUNED=)"},
 };
 
 static void usage(FILE *f)
@@ -27,7 +31,7 @@ static void usage(FILE *f)
                "Benchmarks and tunes 1-D convolution kernels (libconv1d %s).\n\ncommands:\n",
             conv1d_version_string());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 }
 
 int c1_cli_main(int argc, char **argv)
@@ -92,4 +96,42 @@ int c1_cli_shape(const char *sub, const char *shape, const char *layout, conv1d_
     if (conv1d_desc_validate(d) != CONV1D_OK)
         return c1_cli_error(C1_EXIT_USAGE, sub, "invalid shape: %s", conv1d_last_error());
     return C1_EXIT_OK;
+}
+
+unsigned long long c1_cli_problem_bytes(const conv1d_desc *d)
+{
+    const unsigned long long terms[][2] = {
+        {(unsigned long long)conv1d_input_elems(d), sizeof(float)},
+        {(unsigned long long)conv1d_weight_elems(d), sizeof(float)},
+        {d->has_bias ? (unsigned long long)d->out_channels : 0, sizeof(float)},
+        {(unsigned long long)conv1d_output_elems(d), sizeof(float) + sizeof(double)},
+    };
+    unsigned long long total = 0, t;
+    for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
+        if (__builtin_mul_overflow(terms[i][0], terms[i][1], &t) || __builtin_add_overflow(total, t, &total))
+            return ~0ULL;
+    return total;
+}
+
+int c1_cli_check_size(const char *sub, const conv1d_desc *d)
+{
+    unsigned long long limit = C1_CLI_MAX_BYTES_DEFAULT;
+    const char *env = getenv("CONV1D_MAX_BYTES");
+    if (env && *env) {
+        char *end = NULL;
+        errno = 0;
+        const unsigned long long v = strtoull(env, &end, 10);
+        if (errno || *end || v == 0 || env[0] == '-' || env[0] == '+' || env[0] == ' ')
+            return c1_cli_error(C1_EXIT_USAGE, sub,
+                                "CONV1D_MAX_BYTES must be a positive decimal number of bytes, got '%.40s'.", env);
+        limit = v;
+    }
+    const unsigned long long need = c1_cli_problem_bytes(d);
+    if (need <= limit) return C1_EXIT_OK;
+    char text[512];
+    conv1d_desc_format(d, text, sizeof text);
+    return c1_cli_error(C1_EXIT_USAGE, sub,
+                        "the shape %s needs %.4g GiB for its input, weights, output and reference, over the "
+                        "limit of %.4g GiB (set CONV1D_MAX_BYTES to raise it).",
+                        text, (double)need / (1ull << 30), (double)limit / (1ull << 30));
 }

@@ -115,6 +115,7 @@ int c1_cmd_bench(int argc, char **argv)
     if (optind < argc) return c1_cli_error(C1_EXIT_USAGE, "bench", "unexpected argument '%s'.", argv[optind]);
     conv1d_desc d;
     int rc = c1_cli_shape("bench", shape, layout, &d);
+    if (rc == C1_EXIT_OK) rc = c1_cli_check_size("bench", &d);
     if (rc != C1_EXIT_OK) return rc;
 
     size_t nreg;

@@ -1,4 +1,4 @@
-/* conv1d-tune run: one convolution on .npy files through one variant. */
+/* conv1d-tune run: one convolution on .npy files, through the tuned dispatcher or one named variant. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,9 +19,11 @@ static const char *sub = "run";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: conv1d-tune run --shape DESC [--layout nwc|ncw] [--variant NAME] --x X.npy --w W.npy\n"
-            "                       [--b B.npy] --y Y.npy [--verbose]\n\n"
-            "Computes y = conv1d(x, w) [+ b] with one variant and writes y. All files are float32 (<f4), C order:\n"
+            "usage: conv1d-tune run --shape DESC [--layout nwc|ncw] [--variant NAME | --db PATH] --x X.npy\n"
+            "                       --w W.npy [--b B.npy] --y Y.npy [--verbose]\n\n"
+            "Computes y = conv1d(x, w) [+ b] and writes y, with the variant libconv1d's dispatcher chooses for this\n"
+            "machine (conv1d_plan_create: CONV1D_VARIANT, results database, nearest tuned shape, rules) or with\n"
+            "the one --variant names. All files are float32 (<f4), C order:\n"
             "  nwc: x (batch, length, in_channels)  w (kernel_size, in_channels/groups, out_channels)\n"
             "       y (batch, out_length, out_channels)\n"
             "  ncw: x (batch, in_channels, length)  w (out_channels, in_channels/groups, kernel_size)\n"
@@ -30,11 +32,12 @@ static void usage(FILE *f)
             "options:\n"
             "  --shape DESC       the convolution (key=value or benchdnn form; see conv1d-tune describe)\n"
             "  --layout nwc|ncw   override the descriptor's layout\n"
-            "  --variant NAME     the implementation (default ref; conv1d-tune list shows them)\n"
+            "  --variant NAME     this implementation (conv1d-tune list) instead of the dispatcher's choice\n"
+            "  --db PATH          the database the dispatcher reads (default: $CONV1D_DB, else results/conv1d.db)\n"
             "  --x, --w FILE      input and weights\n"
             "  --b FILE           bias; its presence turns the bias on, whatever DESC says about bias\n"
             "  --y FILE           the output, written atomically (replaced if it exists)\n"
-            "  --verbose          say what ran and how long it took, on stderr\n"
+            "  --verbose          say what ran, why (the dispatcher's explanation) and how long it took, on stderr\n"
             "  --help             this text\n");
 }
 
@@ -123,17 +126,35 @@ done:
 }
 #endif
 
+/* The dispatcher's way: plan (the choice), set the weights, execute. */
+static int run_planned(const conv1d_desc *d, const char *db, const c1_npy *x, const c1_npy *w, const c1_npy *b,
+                       float *y, conv1d_plan **plan)
+{
+    conv1d_options o;
+    conv1d_options_init(&o);
+    o.db_path = db;
+    if (conv1d_plan_create(plan, d, &o) != CONV1D_OK)
+        return c1_cli_error(C1_EXIT_FAILURE, sub, "no plan: %s", conv1d_last_error());
+    if (conv1d_plan_set_weights(*plan, w->data, b ? b->data : NULL) != CONV1D_OK ||
+        conv1d_execute(*plan, x->data, y) != CONV1D_OK)
+        return c1_cli_error(C1_EXIT_FAILURE, sub, "variant %s failed: %s", conv1d_plan_variant(*plan),
+                            conv1d_last_error());
+    return C1_EXIT_OK;
+}
+
 int c1_cmd_run(int argc, char **argv)
 {
-    enum { OPT_SHAPE = 256, OPT_LAYOUT, OPT_VARIANT, OPT_X, OPT_W, OPT_B, OPT_Y, OPT_VERBOSE };
+    enum { OPT_SHAPE = 256, OPT_LAYOUT, OPT_VARIANT, OPT_X, OPT_W, OPT_B, OPT_Y, OPT_VERBOSE, OPT_DB };
     static const struct option options[] = {
         {"shape", required_argument, NULL, OPT_SHAPE}, {"layout", required_argument, NULL, OPT_LAYOUT},
         {"variant", required_argument, NULL, OPT_VARIANT}, {"x", required_argument, NULL, OPT_X},
         {"w", required_argument, NULL, OPT_W}, {"b", required_argument, NULL, OPT_B},
         {"y", required_argument, NULL, OPT_Y}, {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"db", required_argument, NULL, OPT_DB},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
-    const char *shape = NULL, *layout = NULL, *variant = "ref", *xp = NULL, *wp = NULL, *bp = NULL, *yp = NULL;
+    const char *shape = NULL, *layout = NULL, *variant = NULL, *db = NULL;
+    const char *xp = NULL, *wp = NULL, *bp = NULL, *yp = NULL;
     int verbose = 0, c;
     optind = 0; /* glibc: start over, so a subcommand can be run more than once per process */
     opterr = 0;
@@ -147,6 +168,7 @@ int c1_cmd_run(int argc, char **argv)
         case OPT_B: bp = optarg; break;
         case OPT_Y: yp = optarg; break;
         case OPT_VERBOSE: verbose = 1; break;
+        case OPT_DB: db = optarg; break;
         case 'h': usage(stdout); return C1_EXIT_OK;
         case ':': return c1_cli_error(C1_EXIT_USAGE, sub, "option %s needs a value.", argv[optind - 1]);
         default: return c1_cli_error(C1_EXIT_USAGE, sub, "unknown option '%s' (see --help).", argv[optind - 1]);
@@ -160,10 +182,14 @@ int c1_cmd_run(int argc, char **argv)
     int rc = c1_cli_shape(sub, shape, layout, &d);
     if (rc != C1_EXIT_OK) return rc;
     d.has_bias = bp != NULL;
-    const c1_variant *v = c1_variant_find(variant);
-    if (!v) return unknown_variant(variant);
-    if (c1_variant_applies(v, &d) != CONV1D_OK)
-        return c1_cli_error(C1_EXIT_USAGE, sub, "variant %s does not apply: %s", v->name, conv1d_last_error());
+    if ((rc = c1_cli_check_size(sub, &d)) != C1_EXIT_OK) return rc;
+    if (variant && db) return c1_cli_error(C1_EXIT_USAGE, sub, "--db is for the dispatcher; --variant bypasses it.");
+    const c1_variant *v = NULL;
+    if (variant) {
+        if (!(v = c1_variant_find(variant))) return unknown_variant(variant);
+        if (c1_variant_applies(v, &d) != CONV1D_OK)
+            return c1_cli_error(C1_EXIT_USAGE, sub, "variant %s does not apply: %s", v->name, conv1d_last_error());
+    }
 
     /* The expected shapes of x, w and y, as conv1d.h gives them per layout. */
     const int nwc = d.layout == CONV1D_LAYOUT_NWC;
@@ -184,6 +210,7 @@ int c1_cmd_run(int argc, char **argv)
     c1_npy x = {0}, w = {0}, b = {0};
     float *y = NULL;
     void *state = NULL, *ws = NULL;
+    conv1d_plan *plan = NULL;
     char canonical[512];
     conv1d_desc_format(&d, canonical, sizeof canonical);
     if ((rc = load("--x", xp, 3, ts[0].shape, ts[0].axes, lname, &x)) != C1_EXIT_OK ||
@@ -199,6 +226,23 @@ int c1_cmd_run(int argc, char **argv)
     }
     for (size_t i = 0; i < ycount; i++) y[i] = NAN; /* a variant that skips outputs shows up, not stale memory */
     double t0 = now_ms();
+    if (!v) {
+        if (run_planned(&d, db, &x, &w, bp ? &b : NULL, y, &plan) != C1_EXIT_OK) goto done;
+        double t2 = now_ms();
+        if (c1_npy_write_f32(yp, y, 3, ts[2].shape) != CONV1D_OK) {
+            c1_cli_error(rc, sub, "%s", conv1d_last_error());
+            goto done;
+        }
+        if (verbose) {
+            char yshape[128];
+            c1_npy_format_shape(yshape, sizeof yshape, 3, ts[2].shape);
+            fprintf(stderr, "shape:     %s\nvariant:   %s\nchosen:    %s\nplan+run:  %.3f ms (one cold run)\n"
+                            "wrote:     %s %s\n",
+                    canonical, conv1d_plan_variant(plan), conv1d_plan_explain(plan), t2 - t0, yp, yshape);
+        }
+        rc = C1_EXIT_OK;
+        goto done;
+    }
     if (v->ops->prepare(v, &d, w.data, bp ? b.data : NULL, &state) != CONV1D_OK) {
         c1_cli_error(rc, sub, "variant %s failed to prepare: %s", v->name, conv1d_last_error());
         goto done;
@@ -238,6 +282,7 @@ int c1_cmd_run(int argc, char **argv)
     rc = C1_EXIT_OK;
 done:
     if (state) v->ops->release(state);
+    conv1d_plan_destroy(plan);
     free(ws);
     free(y);
     c1_npy_free(&x);

@@ -324,6 +324,8 @@ int c1_cmd_sweep(int argc, char **argv)
             suite = expanded;
         }
     }
+    /* Every shape is checked against the memory limit before the database is touched. */
+    for (size_t i = 0; i < suite.count && rc == C1_EXIT_OK; i++) rc = c1_cli_check_size("sweep", &suite.shapes[i]);
     if (rc != C1_EXIT_OK) {
         c1_suite_free(&suite);
         return rc;

@@ -1,5 +1,6 @@
 /* Suite files: shape lists with their sources cited in comments. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +19,42 @@ conv1d_status c1_suite_add(c1_suite *s, const conv1d_desc *d)
     return CONV1D_OK;
 }
 
+/* Reads one line of at most `size - 1` bytes (newline excluded) into buf. Returns its length, or -1 at the
+ * end of the file; *too_long is set when the line did not fit (the rest of it is consumed) and *nul when it
+ * holds a NUL byte, which fgets would have hidden by cutting the line short. */
+static long read_line(FILE *f, char *buf, size_t size, bool *too_long, bool *nul)
+{
+    size_t n = 0;
+    int c;
+    *too_long = *nul = false;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (c == '\0') *nul = true;
+        if (n + 1 < size)
+            buf[n++] = (char)c;
+        else
+            *too_long = true;
+    }
+    if (c == EOF && n == 0 && !*too_long) return -1;
+    buf[n] = '\0';
+    return (long)n;
+}
+
 conv1d_status c1_suite_load(const char *path, c1_suite *s)
 {
     FILE *f = fopen(path, "r");
     if (!f) return c1_fail(CONV1D_IO_ERROR, "Cannot open suite %s: %s.", path, strerror(errno));
     const size_t before = s->count;
-    char line[C1_SUITE_MAX_LINE + 2];
+    char line[C1_SUITE_MAX_LINE + 1];
     conv1d_status rc = CONV1D_OK;
-    for (int lineno = 1; rc == CONV1D_OK && fgets(line, sizeof line, f); lineno++) {
-        const size_t len = strlen(line);
-        if (len > C1_SUITE_MAX_LINE || (len == sizeof line - 1 && line[len - 1] != '\n')) {
+    bool too_long, nul;
+    for (int lineno = 1; rc == CONV1D_OK && read_line(f, line, sizeof line, &too_long, &nul) >= 0; lineno++) {
+        if (too_long) {
             rc = c1_fail(CONV1D_PARSE_ERROR, "%s:%d: line longer than %d characters.", path, lineno,
                          C1_SUITE_MAX_LINE);
+            break;
+        }
+        if (nul) {
+            rc = c1_fail(CONV1D_PARSE_ERROR, "%s:%d: NUL byte in the line (a suite is a text file).", path, lineno);
             break;
         }
         char *hash = strchr(line, '#');

@@ -135,6 +135,97 @@ size_t conv1d_desc_format(const conv1d_desc *d, char *buf, size_t size);
 double conv1d_desc_flops(const conv1d_desc *d);
 double conv1d_desc_min_bytes(const conv1d_desc *d);
 
+/*
+ * Plans: the tuned dispatcher.
+ *
+ *   conv1d_options o;  conv1d_options_init(&o);          (optional: NULL options mean the defaults)
+ *   conv1d_plan *p;    conv1d_plan_create(&p, &desc, &o); chooses the implementation (see below)
+ *   conv1d_plan_set_weights(p, w, bias);                   packs the weights once
+ *   conv1d_execute(p, x, y);                               as often as needed, from any number of threads
+ *   conv1d_plan_destroy(p);
+ *
+ * How conv1d_plan_create chooses, first match wins:
+ *   1. the environment variable CONV1D_VARIANT=name forces that variant (an error if it is unknown or does
+ *      not apply to the descriptor);
+ *   2. the table compiled into the library by `make TUNED=tuned.c` (see `conv1d-tune export`): the exact
+ *      shape, on the same machine fingerprint and library build;
+ *   3. the results database (options.db_path, else $CONV1D_DB, else results/conv1d.db): the winner stored
+ *      for this machine fingerprint and library build for the exact shape, device and fp32;
+ *   4. the same database's nearest tuned shape of the same layout and kind (dense, grouped or depthwise),
+ *      by the distance documented in runtime/lookup.h, when its winner applies to this shape;
+ *   5. built-in rules (runtime/lookup.h): depthwise kernels for depthwise shapes, AVX-512 or AVX2 direct
+ *      tiles for dense shapes, oneDNN for grouped ones;
+ *   6. the reference implementation.
+ * Steps 3-4 are skipped in CONV1D_MODE_ESTIMATE; CONV1D_MODE_MEASURE replaces steps 4-6 by a quick tune.
+ * A missing, locked, corrupt or foreign database never makes plan creation fail: the choice falls through, and conv1d_plan_explain() says why. With CONV1D_VERBOSE=1
+ * in the environment the decision is also written to stderr, one line per plan: the only output the
+ * library ever produces.
+ */
+
+typedef enum conv1d_device {
+    CONV1D_DEVICE_CPU = 0, /* x, y: host memory */
+    CONV1D_DEVICE_CUDA = 1 /* x, y: CUDA device memory; needs a CUDA build with a CUDA variant */
+} conv1d_device;
+
+typedef enum conv1d_mode {
+    CONV1D_MODE_DB = 0,      /* exported table, results database, then rules (the default) */
+    CONV1D_MODE_MEASURE = 1, /* as CONV1D_MODE_DB, but a shape without an exact winner is tuned at plan
+                                time (CPU only): the lookup's choice, the rules' choice, oneDNN and the
+                                variants that won other shapes on this machine are checked and timed (about
+                                0.1 s each), and the fastest is stored in the database (created if
+                                missing) for the next plan. A quick tune: `conv1d-tune sweep` is thorough */
+    CONV1D_MODE_ESTIMATE = 2 /* exported table and rules only: never opens a database */
+} conv1d_mode;
+
+typedef struct conv1d_options {
+    const char *db_path;  /* NULL: $CONV1D_DB if set and non-empty, else results/conv1d.db; only
+                             CONV1D_MODE_MEASURE writes to it */
+    int threads;          /* > 0: OpenMP threads used by each execute; 0: the caller's OpenMP default */
+    conv1d_device device;
+    conv1d_mode mode;
+} conv1d_options;
+
+/* Fills *o with the defaults: db_path NULL, threads 0, CPU, CONV1D_MODE_DB. CONV1D_INVALID_ARGUMENT when o
+ * is NULL. Thread-safe. */
+conv1d_status conv1d_options_init(conv1d_options *o);
+
+/* A prepared convolution: the chosen variant, its packed weights and a pool of workspaces. Opaque. */
+typedef struct conv1d_plan conv1d_plan;
+
+/* Validates *d, chooses a variant (see above) and returns a new plan in *plan (NULL on failure). d and o
+ * are read during the call only; o may be NULL (defaults) and db_path is not kept. Fails only for an
+ * invalid descriptor or options, a forced variant that is unknown or does not apply, an unsupported
+ * device or mode, or out of memory. Takes milliseconds (machine fingerprint once per process, database
+ * lookup; CONV1D_MODE_MEASURE on an untuned shape: up to a few seconds). Thread-safe: plans may be created
+ * concurrently. The caller owns the plan (conv1d_plan_destroy). */
+conv1d_status conv1d_plan_create(conv1d_plan **plan, const conv1d_desc *d, const conv1d_options *o);
+
+/* Packs the weights (layout as in the descriptor) and bias (out_channels values, required when the
+ * descriptor has_bias, else ignored; NULL ok without bias) into the plan, replacing any earlier ones, and
+ * allocates the plan's workspaces. w and bias are host memory, read during the call only. Not thread-safe
+ * on one plan: no conv1d_execute on this plan may run during the call. */
+conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const float *bias);
+
+/* y = conv1d(x, weights) [+ bias], x and y in the descriptor's layout (device memory for
+ * CONV1D_DEVICE_CUDA). Allocates nothing. Thread-safe on one plan: concurrent calls each claim one of the
+ * plan's workspaces (one per core, at least one; lock-free); a call that finds all of them busy yields the
+ * processor until one is free, so more concurrent callers than cores wait rather than allocate. Fails
+ * (CONV1D_INVALID_ARGUMENT) before set_weights or with NULL pointers. y must not overlap x. On CUDA the
+ * call returns when y is written (it synchronizes the device). */
+conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y);
+
+/* The chosen variant's stable name ("direct_8x48__avx512"), owned by the library; "" for NULL.
+ * Thread-safe. */
+const char *conv1d_plan_variant(const conv1d_plan *plan);
+
+/* One or two sentences saying why that variant was chosen ("exact winner from DB ...", "nearest tuned
+ * shape ... at distance ...", "heuristic: depthwise", "DB unusable: <reason>; heuristic: ..."). Owned by
+ * the plan, valid until it is destroyed; "" for NULL. Thread-safe. */
+const char *conv1d_plan_explain(const conv1d_plan *plan);
+
+/* Frees the plan and everything it owns; NULL is a no-op. No execute on it may be running. */
+void conv1d_plan_destroy(conv1d_plan *plan);
+
 #ifdef __cplusplus
 }
 #endif

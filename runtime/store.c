@@ -72,8 +72,12 @@ const char *c1_store_default_path(void)
 
 static conv1d_status db_fail(c1_store *s, const char *what)
 {
-    return c1_fail(CONV1D_DB_ERROR, "Results database %s: %s failed: %s.", s->path, what,
-                   s->db ? sqlite3_errmsg(s->db) : "no connection");
+    /* SQLite says "disk I/O error" for every failed write; the system's reason (a full disk, a file size
+     * limit, a read-only file system) is what the user can act on. */
+    const int err = s->db ? sqlite3_system_errno(s->db) : 0;
+    return c1_fail(CONV1D_DB_ERROR, "Results database %s: %s failed: %s%s%s%s.", s->path, what,
+                   s->db ? sqlite3_errmsg(s->db) : "no connection", err ? " (" : "", err ? strerror(err) : "",
+                   err ? ")" : "");
 }
 
 static conv1d_status exec(c1_store *s, const char *sql, const char *what)
@@ -117,6 +121,11 @@ static conv1d_status migrate(c1_store *s, bool writable)
 
 conv1d_status c1_store_open(c1_store *s, const char *path, bool create)
 {
+    return c1_store_open_wait(s, path, create, C1_STORE_BUSY_TIMEOUT_MS);
+}
+
+conv1d_status c1_store_open_wait(c1_store *s, const char *path, bool create, int busy_timeout_ms)
+{
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", path);
     const int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
@@ -125,7 +134,7 @@ conv1d_status c1_store_open(c1_store *s, const char *path, bool create)
         c1_store_close(s);
         return rc;
     }
-    sqlite3_busy_timeout(s->db, C1_STORE_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(s->db, busy_timeout_ms);
     /* The first read tells a database from any other file; WAL lets readers and a writer coexist. */
     conv1d_status rc = exec(s, "SELECT count(*) FROM sqlite_master", "reading");
     if (rc == CONV1D_OK && create) rc = exec(s, "PRAGMA journal_mode = WAL", "enabling WAL");

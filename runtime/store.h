@@ -49,6 +49,9 @@ const char *c1_store_default_path(void);
  * CONV1D_DB_ERROR and a sentence for a file that is not a database, is corrupt, is from a newer schema,
  * or cannot be opened. */
 conv1d_status c1_store_open(c1_store *s, const char *path, bool create);
+/* The same with its own busy timeout: the runtime's lookup waits briefly for a locked file, then goes on
+ * without it, where the tuner waits for other sweeps. */
+conv1d_status c1_store_open_wait(c1_store *s, const char *path, bool create, int busy_timeout_ms);
 void c1_store_close(c1_store *s);
 
 /* Transactions: BEGIN IMMEDIATE (waits for other writers up to the busy timeout), COMMIT, ROLLBACK. */

@@ -182,7 +182,8 @@ def test_run_ref_edges(tmp_path, d):
 def test_output_is_what_numpy_writes(tmp_path):
     d = Desc(2, 10, 3, 4, 3, pad_left=1, pad_right=1, bias=True)
     x, w, b = random_inputs(d, np.random.default_rng(1))
-    r = tool("run", "--shape", d.text(), *save_inputs(tmp_path, x, w, b), "--y", tmp_path / "y.npy", "--verbose")
+    r = tool("run", "--shape", d.text(), *save_inputs(tmp_path, x, w, b), "--y", tmp_path / "y.npy", "--verbose",
+             "--variant", "ref")
     assert r.returncode == 0, r.stderr
     assert "variant:   ref" in r.stderr
     y = np.load(tmp_path / "y.npy")
@@ -192,6 +193,18 @@ def test_output_is_what_numpy_writes(tmp_path):
     r = tool("run", "--shape", d.text(), *save_inputs(tmp_path, x, w, b), "--y", tmp_path / "y.npy")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again.npy", "b.npy", "w.npy", "x.npy", "y.npy"]
+
+
+@pytest.mark.parametrize("layout", ["nwc", "ncw"])
+def test_run_without_variant_uses_the_dispatcher(tmp_path, layout):
+    d = Desc(2, 50, 16, 32, 3, pad_left=1, pad_right=1, bias=True, layout=layout)
+    x, w, b = random_inputs(d, np.random.default_rng(3))
+    r = tool("run", "--shape", d.text(), *save_inputs(tmp_path, x, w, b), "--y", tmp_path / "y.npy", "--verbose",
+             "--db", tmp_path / "missing.db")
+    assert r.returncode == 0, r.stderr
+    assert "variant:   ref" not in r.stderr
+    assert "chosen:    DB unusable: " in r.stderr and "heuristic: " in r.stderr
+    assert_close(np.load(tmp_path / "y.npy"), reference(d, x, w, b), 1e-5)
 
 
 def list_variants():

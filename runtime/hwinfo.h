@@ -1,5 +1,5 @@
 /*
- * hwinfo.h: the machine a measurement ran on.
+ * hwinfo.h: the machine a measurement ran on (part of libconv1d: dispatch keys tuned results by it).
  *
  * c1_hw_collect fills a c1_hwinfo from hwloc (CPU, caches, NUMA), cpuid (ISA flags), uname, the build,
  * oneDNN and, in CUDA builds, the CUDA runtime, driver, cuDNN and each GPU. c1_hw_fingerprint hashes only

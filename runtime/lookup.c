@@ -1,0 +1,324 @@
+/* How a plan chooses its variant: forced, exported table, results database (exact, nearest), rules. */
+#include "lookup.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build_info.h"
+#include "error.h"
+#include "hwinfo.h"
+#include "store.h"
+#include "tuned.h"
+
+/* A locked database is waited for this long, then left out: plan creation must stay fast. */
+#define LOOKUP_BUSY_TIMEOUT_MS 100
+
+static pthread_once_t fingerprint_once = PTHREAD_ONCE_INIT;
+static char fingerprint[17];
+
+static void fingerprint_init(void)
+{
+    /* c1_hwinfo is large (GPU records); keep it off the caller's stack. */
+    c1_hwinfo *hw = malloc(sizeof *hw);
+    if (hw && c1_hw_collect(hw) == CONV1D_OK) c1_hw_fingerprint(hw, fingerprint);
+    free(hw);
+    c1_clear_error();
+}
+
+const char *c1_machine_fingerprint(void)
+{
+    pthread_once(&fingerprint_once, fingerprint_init);
+    return fingerprint;
+}
+
+/* ---- nearest shape ---------------------------------------------------------------------------------- */
+
+enum shape_kind { KIND_DENSE, KIND_DEPTHWISE, KIND_GROUPED };
+
+static enum shape_kind kind_of(const conv1d_desc *d)
+{
+    if (d->num_groups == 1) return KIND_DENSE;
+    return d->num_groups == d->in_channels ? KIND_DEPTHWISE : KIND_GROUPED;
+}
+
+static double log_ratio(int64_t a, int64_t b) { return fabs(log2((double)a / (double)b)); }
+
+double c1_shape_distance(const conv1d_desc *a, const conv1d_desc *b)
+{
+    if (a->layout != b->layout || kind_of(a) != kind_of(b)) return INFINITY;
+    double dist = log_ratio(a->length, b->length) + log_ratio(a->in_channels, b->in_channels) +
+                  log_ratio(a->out_channels, b->out_channels) + log_ratio(a->kernel_size, b->kernel_size) +
+                  0.5 * log_ratio(a->batch, b->batch) + log_ratio(a->dilation, b->dilation) +
+                  log_ratio(a->num_groups, b->num_groups);
+    if (a->stride != b->stride) dist += 4.0;
+    if ((a->dilation > 1) != (b->dilation > 1)) dist += 4.0;
+    if (a->has_bias != b->has_bias) dist += 0.25;
+    return dist;
+}
+
+/* ---- rules -------------------------------------------------------------------------------------------- */
+
+/* The first of `names` (NULL-terminated) that exists and applies to *d. */
+static const c1_variant *first_applicable(const conv1d_desc *d, c1_device dev, const char *const *names)
+{
+    for (; *names; names++) {
+        const c1_variant *v = c1_variant_find(*names);
+        if (v && v->device == dev && c1_variant_applies(v, d) == CONV1D_OK) return v;
+    }
+    return NULL;
+}
+
+const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char *why, size_t why_size)
+{
+    static const char *const depthwise[] = {"depthwise__avx512", "depthwise__avx2", "depthwise__c", NULL};
+    static const char *const dense_wide[] = {"direct_8x48__avx512", "direct_6x32__avx512", "direct_6x16__avx2",
+                                             "onednn", NULL};
+    static const char *const dense_other[] = {"direct_6x32__avx512", "direct_6x16__avx2", "onednn", NULL};
+    static const char *const grouped[] = {"onednn", "direct_4x8__c", NULL};
+    const c1_variant *v = NULL;
+    const char *rule;
+    switch (kind_of(d)) {
+    case KIND_DEPTHWISE:
+        rule = "depthwise";
+        v = first_applicable(d, dev, depthwise);
+        break;
+    case KIND_GROUPED:
+        rule = "grouped";
+        v = first_applicable(d, dev, grouped);
+        break;
+    default:
+        if (d->in_channels <= 8) {
+            rule = "dense first layer";
+            v = first_applicable(d, dev, dense_wide);
+        } else if (d->in_channels >= 64 && d->out_channels >= 64) {
+            rule = "dense, wide";
+            v = first_applicable(d, dev, dense_wide);
+        } else {
+            rule = "dense, narrow";
+            v = first_applicable(d, dev, dense_other);
+        }
+    }
+    if (!v) {
+        /* Nothing the rules name applies: any non-reference variant of the device that does. */
+        size_t n;
+        const c1_variant *list = c1_variant_list(&n);
+        for (size_t i = 1; i < n && !v; i++)
+            if (list[i].device == dev && list[i].precision == C1_PREC_FP32 &&
+                c1_variant_applies(&list[i], d) == CONV1D_OK)
+                v = &list[i];
+        rule = v ? "first applicable variant" : "reference";
+        if (!v && dev == C1_DEVICE_CPU) v = c1_variant_find("ref");
+    }
+    c1_clear_error();
+    snprintf(why, why_size, "%s", rule);
+    return v;
+}
+
+/* ---- the database ------------------------------------------------------------------------------------- */
+
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* The calling thread's error sentence without its final period, to be embedded in an explanation. */
+static const char *reason(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", conv1d_last_error());
+    size_t n = strlen(buf);
+    if (n && buf[n - 1] == '.') buf[n - 1] = '\0';
+    return buf;
+}
+
+/* The nearest tuned shape whose winner applies. CONV1D_NOT_FOUND when there is none. */
+static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char *dev, const c1_variant **out,
+                                  char *key, size_t key_size, double *distance)
+{
+    static const char *sql =
+        "SELECT sh.key, sh.batch, sh.length, sh.in_channels, sh.out_channels, sh.kernel_size, sh.stride, "
+        "sh.pad_left, sh.pad_right, sh.dilation, sh.num_groups, sh.has_bias, sh.layout, w.variant "
+        "FROM winners w JOIN hardware h ON h.id = w.hardware_id JOIN builds b ON b.id = w.build_id "
+        "JOIN shapes sh ON sh.id = w.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 AND w.device = ?3 "
+        "AND w.precision = 'fp32' AND w.stale = 0";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return c1_fail(CONV1D_DB_ERROR, "Results database %s: reading winners failed: %s.", s->path,
+                       sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, c1_machine_fingerprint(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c1_build_info_get()->signature, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+    double best = INFINITY;
+    int step;
+    int64_t rows = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
+        conv1d_desc t;
+        conv1d_desc_init(&t);
+        int64_t *fields[] = {&t.batch, &t.length, &t.in_channels, &t.out_channels, &t.kernel_size, &t.stride,
+                             &t.pad_left, &t.pad_right, &t.dilation, &t.num_groups};
+        for (int i = 0; i < 10; i++) *fields[i] = sqlite3_column_int64(st, i + 1);
+        t.has_bias = sqlite3_column_int(st, 11) != 0;
+        const char *layout = (const char *)sqlite3_column_text(st, 12);
+        t.layout = layout && strcmp(layout, "ncw") == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+        if (conv1d_desc_validate(&t) != CONV1D_OK) continue; /* a damaged row is skipped, not trusted */
+        const double dist = c1_shape_distance(d, &t);
+        if (!(dist < best)) continue;
+        const c1_variant *v = c1_variant_find((const char *)sqlite3_column_text(st, 13));
+        if (!v || v->precision != C1_PREC_FP32 || c1_variant_applies(v, d) != CONV1D_OK) continue;
+        best = dist;
+        *out = v;
+        snprintf(key, key_size, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    conv1d_status rc = CONV1D_OK;
+    if (step != SQLITE_DONE)
+        rc = c1_fail(CONV1D_DB_ERROR, "Results database %s: reading winners failed: %s.", s->path,
+                     sqlite3_errmsg(s->db));
+    else if (rows == 0)
+        rc = c1_fail(CONV1D_NOT_FOUND, "the DB has no winners for this machine (fingerprint %s) and build %s",
+                     c1_machine_fingerprint(), c1_build_info_get()->signature);
+    else if (best == INFINITY)
+        rc = c1_fail(CONV1D_NOT_FOUND, "no tuned shape of the same layout and kind has an applicable winner");
+    else if (best > C1_NEAREST_MAX_DISTANCE)
+        rc = c1_fail(CONV1D_NOT_FOUND, "the nearest tuned shape %s is too far (distance %.2f > %.0f)", key, best,
+                     C1_NEAREST_MAX_DISTANCE);
+    sqlite3_finalize(st);
+    *distance = best;
+    return rc;
+}
+
+/* Steps 3 and 4. CONV1D_OK with *v set, or a reason (sentence in explain) to fall through. */
+static conv1d_status from_db(const conv1d_desc *d, const char *key, const char *dev, const char *db_path,
+                             const c1_variant **v, char *explain, size_t explain_size)
+{
+    const char *path = db_path ? db_path : c1_store_default_path();
+    char why[768];
+    if (!*c1_machine_fingerprint()) {
+        snprintf(explain, explain_size, "DB unusable: this machine's fingerprint is unknown (hwloc failed)");
+        return CONV1D_NOT_FOUND;
+    }
+    c1_store s;
+    conv1d_status rc = c1_store_open_wait(&s, path, false, LOOKUP_BUSY_TIMEOUT_MS);
+    if (rc != CONV1D_OK) {
+        snprintf(explain, explain_size, "DB unusable: %s", reason(why, sizeof why));
+        return rc;
+    }
+    char name[128];
+    rc = c1_store_find_winner(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, key, dev, "fp32", name,
+                              sizeof name);
+    if (rc == CONV1D_OK) {
+        const c1_variant *w = c1_variant_find(name);
+        if (w && c1_variant_applies(w, d) == CONV1D_OK) {
+            *v = w;
+            snprintf(explain, explain_size, "exact winner from DB %s", path);
+            c1_store_close(&s);
+            return CONV1D_OK;
+        }
+        snprintf(explain, explain_size, "DB %s names winner %s, which %s; ", path, name,
+                 w ? "does not apply here" : "this build does not have");
+    } else if (rc == CONV1D_NOT_FOUND) {
+        snprintf(explain, explain_size, "no exact winner in DB %s; ", path);
+    } else {
+        snprintf(explain, explain_size, "DB unusable: %s", reason(why, sizeof why));
+        c1_store_close(&s);
+        return rc;
+    }
+    char near_key[CONV1D_DESC_TEXT_MAX];
+    double dist = INFINITY;
+    rc = find_nearest(&s, d, dev, v, near_key, sizeof near_key, &dist);
+    if (rc == CONV1D_OK)
+        append(explain, explain_size, "nearest tuned shape %s at distance %.2f, winner %s", near_key, dist,
+               (*v)->name);
+    else if (rc == CONV1D_NOT_FOUND)
+        append(explain, explain_size, "no nearby tuned shape on this machine and build (%s)",
+               reason(why, sizeof why));
+    else
+        append(explain, explain_size, "DB unusable: %s", reason(why, sizeof why));
+    c1_store_close(&s);
+    return rc;
+}
+
+conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode mode, const char *db_path,
+                               const c1_variant **v, char *explain, size_t explain_size, bool *exact)
+{
+    const char *dev_name = c1_device_name(dev);
+    *v = NULL;
+    *exact = true;
+    explain[0] = '\0';
+
+    const char *forced = getenv("CONV1D_VARIANT");
+    if (forced && *forced) {
+        const c1_variant *f = c1_variant_find(forced);
+        if (!f) return c1_fail(CONV1D_INVALID_ARGUMENT, "CONV1D_VARIANT=%s names no variant of this build.", forced);
+        if (f->device != dev)
+            return c1_fail(CONV1D_INVALID_ARGUMENT, "CONV1D_VARIANT=%s is a %s variant, the plan is for %s.", forced,
+                           c1_device_name(f->device), dev_name);
+        if (c1_variant_applies(f, d) != CONV1D_OK) {
+            char reason[512];
+            snprintf(reason, sizeof reason, "%s", conv1d_last_error());
+            return c1_fail(CONV1D_INVALID_ARGUMENT, "CONV1D_VARIANT=%s does not apply to this shape: %s", forced,
+                           reason);
+        }
+        *v = f;
+        snprintf(explain, explain_size, "forced by CONV1D_VARIANT=%s", forced);
+        return CONV1D_OK;
+    }
+
+    char key[CONV1D_DESC_TEXT_MAX];
+    conv1d_desc_format(d, key, sizeof key);
+
+    if (c1_tuned_count > 0) {
+        if (strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) != 0 ||
+            strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) != 0) {
+            append(explain, explain_size, "embedded table is for another machine or build; ");
+        } else {
+            for (size_t i = 0; i < c1_tuned_count; i++) {
+                const c1_tuned_entry *e = &c1_tuned_table[i];
+                if (strcmp(e->shape_key, key) != 0 || strcmp(e->device, dev_name) != 0 ||
+                    strcmp(e->precision, "fp32") != 0)
+                    continue;
+                const c1_variant *t = c1_variant_find(e->variant);
+                if (t && c1_variant_applies(t, d) == CONV1D_OK) {
+                    *v = t;
+                    snprintf(explain, explain_size, "exact winner from the embedded table");
+                    c1_clear_error();
+                    return CONV1D_OK;
+                }
+            }
+            append(explain, explain_size, "not in the embedded table; ");
+        }
+    }
+
+    if (mode != CONV1D_MODE_ESTIMATE) {
+        char db_explain[1024] = "";
+        conv1d_status rc = from_db(d, key, dev_name, db_path, v, db_explain, sizeof db_explain);
+        append(explain, explain_size, "%s", db_explain);
+        if (rc == CONV1D_OK) {
+            *exact = strncmp(db_explain, "exact winner", 12) == 0;
+            c1_clear_error();
+            return CONV1D_OK;
+        }
+        append(explain, explain_size, "; ");
+    } else {
+        append(explain, explain_size, "estimate mode, no DB; ");
+    }
+
+    char why[64];
+    *exact = false;
+    *v = c1_heuristic_choice(d, dev, why, sizeof why);
+    if (!*v)
+        return c1_fail(CONV1D_UNSUPPORTED, "No %s variant of this build applies to %s.", dev_name, key);
+    append(explain, explain_size, "heuristic: %s -> %s", why, (*v)->name);
+    c1_clear_error();
+    return CONV1D_OK;
+}

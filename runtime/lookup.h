@@ -1,0 +1,59 @@
+/*
+ * Internal: how conv1d_plan_create chooses a variant (the order is documented in conv1d.h).
+ *
+ * Nearest tuned shape. Only shapes of the same layout and kind are candidates, where the kind is dense
+ * (one group), depthwise (groups == in_channels > 1) or grouped (anything else), because a winner
+ * rarely carries over between kinds. Among them the distance is
+ *     |log2 ratio| of length, in_channels, out_channels and kernel_size
+ *   + 0.5 |log2 ratio| of batch          (batch mostly scales the work, it changes blocking less)
+ *   + |log2 ratio| of dilation and of groups
+ *   + 4 for a different stride, 4 when one is dilated and the other is not (a different loop structure)
+ *   + 0.25 for a different bias flag
+ * and the closest candidate whose winner applies to the shape (c1_variant_applies) is used, unless it is
+ * farther than C1_NEAREST_MAX_DISTANCE (e.g. twice the channels, length and kernel at once, or a different
+ * stride plus a little more): the rules below know more than a shape that different.
+ *
+ * Rules, when nothing is tuned (chosen from the winners measured on AVX-512 and AVX2 machines):
+ *   depthwise          -> depthwise__avx512, else depthwise__avx2, else depthwise__c
+ *   dense, in and out channels >= 64, or a first layer (in_channels <= 8)
+ *                      -> direct_8x48__avx512 / direct_6x32__avx512, else direct_6x16__avx2, else onednn
+ *   other dense        -> direct_6x32__avx512, else direct_6x16__avx2, else onednn
+ *   grouped            -> onednn, else direct_4x8__c
+ * each taken only when it applies; otherwise the first applicable non-reference variant of the device in
+ * registry order, and finally the reference.
+ */
+#ifndef CONV1D_LOOKUP_H
+#define CONV1D_LOOKUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conv1d.h"
+#include "variant.h"
+
+#define C1_NEAREST_MAX_DISTANCE 6.0
+
+/* This machine's fingerprint (c1_hw_fingerprint), computed once per process; "" when hwloc cannot
+ * describe the machine. Thread-safe. */
+const char *c1_machine_fingerprint(void);
+
+/* The distance above; INFINITY for shapes of different layout or kind. */
+double c1_shape_distance(const conv1d_desc *a, const conv1d_desc *b);
+
+/* The rules above: the variant and a short reason ("depthwise") written into why. Never NULL. */
+const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char *why, size_t why_size);
+
+/* Steps 1-6 of conv1d.h for a valid *d. On success *v is the variant, explain holds the reason and *exact
+ * tells whether it was forced or tuned for exactly this shape (false: nearest shape or rules). Fails only
+ * for a CONV1D_VARIANT that is unknown or does not apply, or when no variant of the device applies. */
+conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode mode, const char *db_path,
+                               const c1_variant **v, char *explain, size_t explain_size, bool *exact);
+
+/* CONV1D_MODE_MEASURE after a lookup that was not exact (plan_measure.c): times a few candidates, *v (the
+ * lookup's choice) among them, sets *v to the fastest correct one, stores it as the shape's winner in the
+ * database (db_path, else the default path; created when missing) and rewrites explain. Fails only for a
+ * device other than the CPU or out of memory; a database that cannot be written is said in explain. */
+conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char *db_path, const c1_variant **v,
+                                char *explain, size_t explain_size);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * CONV1D_MODE_MEASURE: when neither the exported table nor the database has the exact shape, time a few
+ * candidates in this process, keep the fastest correct one, and store it as the shape's winner so the next
+ * plan finds it (CONV1D_MODE_DB).
+ *
+ * This is a quick tune, not a sweep: the candidates are the variant the lookup chose (nearest shape or
+ * rules), the rules' choice, oneDNN, and every variant that already won some shape on this machine and
+ * build (so a fresh process tries what has proven itself here, a few at most, not the whole registry);
+ * each is checked against the double-precision reference on random data first, then timed: 7 samples of
+ * at least 10 ms each, taken round-robin across the candidates, median per candidate. It runs in the caller's process, unlike the tuner's sandboxed
+ * children, which is why only these proven candidates are tried.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "build_info.h"
+#include "conv1d_ref.h"
+#include "error.h"
+#include "hwinfo.h"
+#include "lookup.h"
+#include "store.h"
+
+#define MAX_CANDIDATES 16
+#define SAMPLES 7
+#define SAMPLE_MIN_S 0.01  /* each sample at least this long: tiny kernels are timed in groups */
+#define CHECK_TOLERANCE 1e-4 /* fp32 class, as the tuner's checker (max|y - ref| / max|ref|) */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void add_candidate(const c1_variant **c, int *n, const c1_variant *v, const conv1d_desc *d, c1_device dev)
+{
+    if (!v || *n >= MAX_CANDIDATES || v->device != dev || v->precision != C1_PREC_FP32) return;
+    for (int i = 0; i < *n; i++)
+        if (c[i] == v) return;
+    if (c1_variant_applies(v, d) == CONV1D_OK) c[(*n)++] = v;
+}
+
+/* Every variant that won a shape on this machine and build. A database that cannot be read adds none. */
+static void add_proven(const c1_variant **c, int *n, const conv1d_desc *d, c1_device dev, const char *path)
+{
+    c1_store s;
+    if (c1_store_open_wait(&s, path, false, 100) != CONV1D_OK) return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s.db,
+                           "SELECT DISTINCT w.variant FROM winners w JOIN hardware h ON h.id = w.hardware_id "
+                           "JOIN builds b ON b.id = w.build_id WHERE h.fingerprint = ?1 AND b.signature = ?2 "
+                           "AND w.device = ?3 AND w.precision = 'fp32' AND w.stale = 0 ORDER BY w.variant",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, c1_machine_fingerprint(), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c1_build_info_get()->signature, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, c1_device_name(dev), -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            add_candidate(c, n, c1_variant_find((const char *)sqlite3_column_text(st, 0)), d, dev);
+        sqlite3_finalize(st);
+    }
+    c1_store_close(&s);
+}
+
+/* One candidate during the tune: prepared, checked, then timed in interleaved rounds. */
+typedef struct trial {
+    const c1_variant *v;
+    void *state, *ws;
+    long reps;             /* runs per sample, so that one sample lasts at least SAMPLE_MIN_S */
+    double t[SAMPLES];     /* ms per run */
+    bool ok;               /* prepared and correct */
+} trial;
+
+/* Prepares t->v, checks it against the reference and calibrates its group size; t->ok when all went well. */
+static void start_trial(trial *t, const conv1d_desc *d, const float *x, const float *w, const float *b,
+                        const double *ref, double ref_max, float *y, int64_t ny)
+{
+    const c1_variant *v = t->v;
+    if (v->ops->prepare(v, d, w, d->has_bias ? b : NULL, &t->state) != CONV1D_OK) {
+        t->state = NULL;
+        return;
+    }
+    const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(t->state) : 0;
+    if (ws_bytes && !(t->ws = malloc(ws_bytes))) return;
+    for (int64_t i = 0; i < ny; i++) y[i] = NAN; /* an output the variant skips fails the check */
+    if (v->ops->run(t->state, x, y, t->ws) != CONV1D_OK) return;
+    double err = 0;
+    for (int64_t i = 0; i < ny; i++) {
+        const double e = fabs((double)y[i] - ref[i]);
+        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+    }
+    if (!(err <= CHECK_TOLERANCE * fmax(ref_max, 1e-30))) return;
+    for (t->reps = 1;; t->reps *= 2) {
+        const double t0 = now_s();
+        for (long r = 0; r < t->reps; r++) v->ops->run(t->state, x, y, t->ws);
+        if (now_s() - t0 >= SAMPLE_MIN_S || t->reps >= (1L << 20)) break;
+    }
+    t->ok = true;
+}
+
+/* Median ms per run of each correct trial, sampled round-robin so that a burst of load on this shared
+ * machine falls on all candidates alike rather than on one; NAN for the others. */
+static void time_trials(trial *tr, int n, const float *x, float *y, double *median)
+{
+    for (int s = 0; s < SAMPLES; s++)
+        for (int i = 0; i < n; i++) {
+            if (!tr[i].ok) continue;
+            const double t0 = now_s();
+            for (long r = 0; r < tr[i].reps; r++) tr[i].v->ops->run(tr[i].state, x, y, tr[i].ws);
+            tr[i].t[s] = (now_s() - t0) / (double)tr[i].reps * 1e3;
+        }
+    for (int i = 0; i < n; i++) {
+        median[i] = NAN;
+        if (!tr[i].ok) continue;
+        qsort(tr[i].t, SAMPLES, sizeof tr[i].t[0], cmp_double);
+        median[i] = tr[i].t[SAMPLES / 2];
+    }
+}
+
+/* Stores v as the winner of *d on this machine and build. */
+static conv1d_status store_winner(const char *path, const conv1d_desc *d, const c1_variant *v, double ms,
+                                  const c1_variant *peer, double peer_ms)
+{
+    c1_hwinfo *hw = malloc(sizeof *hw);
+    char *record = NULL;
+    if (!hw) return c1_fail(CONV1D_OUT_OF_MEMORY, "cannot allocate the machine record.");
+    conv1d_status st = c1_hw_collect(hw);
+    if (st == CONV1D_OK) st = c1_hw_to_json(hw, &record);
+    free(hw);
+    if (st != CONV1D_OK) return st;
+    c1_store s;
+    if ((st = c1_store_open_wait(&s, path, true, 2000)) != CONV1D_OK) {
+        free(record);
+        return st;
+    }
+    const c1_build_info *b = c1_build_info_get();
+    c1_store_hardware h = {.fingerprint = c1_machine_fingerprint(), .record_json = record};
+    c1_store_build bu = {b->signature, b->version, b->compiler, b->onednn, b->cuda, b->cudnn, b->variants};
+    int64_t hw_id, build_id, shape_id, run_id;
+    if ((st = c1_store_begin(&s)) == CONV1D_OK) {
+        if ((st = c1_store_hardware_id(&s, &h, &hw_id)) == CONV1D_OK &&
+            (st = c1_store_build_id(&s, &bu, &build_id)) == CONV1D_OK &&
+            (st = c1_store_shape_id(&s, d, &shape_id)) == CONV1D_OK &&
+            (st = c1_store_run_start(&s, hw_id, build_id, "conv1d_plan_create (CONV1D_MODE_MEASURE)", &run_id)) ==
+                CONV1D_OK) {
+            c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
+                                 .device = c1_device_name(v->device), .precision = "fp32", .variant = v->name,
+                                 .median_ms = ms, .p10_ms = NAN, .p90_ms = NAN,
+                                 .peer_variant = peer ? peer->name : NULL, .peer_median_ms = peer ? peer_ms : NAN};
+            if ((st = c1_store_set_winner(&s, &w)) == CONV1D_OK) st = c1_store_run_finish(&s, run_id, "done");
+        }
+        if (st == CONV1D_OK) st = c1_store_commit(&s);
+        else c1_store_rollback(&s);
+    }
+    c1_store_close(&s);
+    free(record);
+    return st;
+}
+
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char *db_path, const c1_variant **v,
+                                char *explain, size_t explain_size)
+{
+    if (dev != C1_DEVICE_CPU)
+        return c1_fail(CONV1D_UNSUPPORTED, "CONV1D_MODE_MEASURE tunes CPU plans only; use conv1d-tune sweep for %s.",
+                       c1_device_name(dev));
+    const char *path = db_path ? db_path : c1_store_default_path();
+    const c1_variant *cand[MAX_CANDIDATES];
+    int n = 0;
+    char why[64];
+    add_candidate(cand, &n, *v, d, dev);
+    add_candidate(cand, &n, c1_heuristic_choice(d, dev, why, sizeof why), d, dev);
+    add_candidate(cand, &n, c1_variant_find("onednn"), d, dev);
+    add_proven(cand, &n, d, dev, path);
+    c1_clear_error();
+
+    uint64_t seed = 0x243f6a8885a308d3ull;
+    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
+    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+    float *b = malloc((size_t)d->out_channels * sizeof *b), *y = malloc((size_t)ny * sizeof *y);
+    double *ref = malloc((size_t)ny * sizeof *ref);
+    conv1d_status st = CONV1D_OK;
+    if (!x || !w || !b || !y || !ref) {
+        st = c1_fail(CONV1D_OUT_OF_MEMORY, "CONV1D_MODE_MEASURE: cannot allocate the test tensors.");
+        goto done;
+    }
+    /* Random data in [-1, 1), never zero, so no missing term can hide. */
+    float *fill[3] = {x, w, b};
+    const int64_t count[3] = {nx, nw, d->out_channels};
+    for (int t = 0; t < 3; t++)
+        for (int64_t i = 0; i < count[t]; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            const float r = (float)((double)(seed >> 40) * 0x1.0p-24 * 2.0 - 1.0);
+            fill[t][i] = r == 0.0f ? 0.5f : r;
+        }
+    if ((st = c1_ref_conv1d_f64(d, x, w, b, ref)) != CONV1D_OK) goto done;
+    double ref_max = 0;
+    for (int64_t i = 0; i < ny; i++) ref_max = fmax(ref_max, fabs(ref[i]));
+
+    trial tr[MAX_CANDIDATES];
+    double median[MAX_CANDIDATES];
+    memset(tr, 0, sizeof tr);
+    for (int i = 0; i < n; i++) {
+        tr[i].v = cand[i];
+        start_trial(&tr[i], d, x, w, b, ref, ref_max, y, ny);
+    }
+    time_trials(tr, n, x, y, median);
+    for (int i = 0; i < n; i++) {
+        free(tr[i].ws);
+        if (tr[i].state) tr[i].v->ops->release(tr[i].state);
+    }
+
+    const c1_variant *best = NULL, *peer = NULL;
+    double best_ms = INFINITY, peer_ms = NAN;
+    char timings[1024] = "";
+    for (int i = 0; i < n; i++) {
+        const double ms = median[i];
+        append(timings, sizeof timings, "%s%s ", i ? ", " : "", cand[i]->name);
+        if (isnan(ms)) append(timings, sizeof timings, "failed");
+        else append(timings, sizeof timings, "%.3g ms", ms);
+        if (strcmp(cand[i]->family, "onednn") == 0 && !isnan(ms) && (isnan(peer_ms) || ms < peer_ms)) {
+            peer = cand[i];
+            peer_ms = ms;
+        }
+        if (ms < best_ms) {
+            best_ms = ms;
+            best = cand[i];
+        }
+    }
+    c1_clear_error();
+    if (!best) {
+        append(explain, explain_size, "; measured %d candidates, none correct (%s), keeping %s", n, timings,
+               (*v)->name);
+        goto done;
+    }
+    *v = best;
+    snprintf(explain, explain_size, "measured %d candidates (%s): %s fastest", n, timings, best->name);
+    if (store_winner(path, d, best, best_ms, peer, peer_ms) == CONV1D_OK) {
+        append(explain, explain_size, ", stored in DB %s", path);
+    } else {
+        char reason[512];
+        snprintf(reason, sizeof reason, "%s", conv1d_last_error());
+        append(explain, explain_size, ", not stored: %s", reason);
+    }
+    c1_clear_error();
+done:
+    free(x), free(w), free(b), free(y), free(ref);
+    return st;
+}
