@@ -32,6 +32,8 @@ static const char *const bench_usage =
     "  --timeout S         wall-clock limit of one variant's child process (default 120)\n"
     "  --seed N            data seed (default: from the clock; printed)\n"
     "  --no-rotate         do not rotate buffer sets beyond the last-level cache\n"
+    "  --copy              also time a copy of the same bytes (input read, output written once, all threads),\n"
+    "                      the memory-bound yardstick: row 'copy', and each variant's %copy in the table\n"
     "  --csv               CSV: variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err\n"
     "  --help\n";
 
@@ -60,11 +62,12 @@ int c1_cmd_bench(int argc, char **argv)
         {"budget", required_argument, 0, 'b'},  {"rounds", required_argument, 0, 'r'},
         {"timeout", required_argument, 0, 'T'}, {"seed", required_argument, 0, 'S'},
         {"no-rotate", no_argument, 0, 'n'},     {"csv", no_argument, 0, 'c'},
+        {"copy", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
     };
     const char *shape = NULL, *layout = NULL, *named[MAX_NAMED];
     int nnamed = 0, rounds = 3;
-    bool csv = false, seeded = false;
+    bool csv = false, seeded = false, copy = false;
     unsigned long long seed = 0;
     c1_measure_opts o;
     c1_measure_opts_init(&o);
@@ -108,6 +111,7 @@ int c1_cmd_bench(int argc, char **argv)
             break;
         case 'n': o.rotate = false; break;
         case 'c': csv = true; break;
+        case 'C': copy = true; break;
         case 'h': fputs(bench_usage, stdout); return C1_EXIT_OK;
         default: fputs(bench_usage, stderr); return C1_EXIT_USAGE;
         }
@@ -120,7 +124,7 @@ int c1_cmd_bench(int argc, char **argv)
 
     size_t nreg;
     const c1_variant *reg = c1_variant_list(&nreg);
-    row *rows = calloc(nreg, sizeof *rows);
+    row *rows = calloc(nreg + 1, sizeof *rows);
     if (!rows) return c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
     size_t nrows = 0;
     for (int i = 0; i < nnamed; i++) {
@@ -136,6 +140,8 @@ int c1_cmd_bench(int argc, char **argv)
         for (size_t i = 0; i < nreg; i++)
             /* The reference is the checker's yardstick, not a competitor: timed only when named. */
             if (reg[i].device == C1_DEVICE_CPU && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
+
+    if (copy) rows[nrows++].v = &c1_copy_baseline;
 
     c1_hwinfo hw;
     char fingerprint[17] = "unknown";
@@ -183,10 +189,12 @@ int c1_cmd_bench(int argc, char **argv)
     qsort(rows, nrows, sizeof *rows, by_time);
 
     const double flops = conv1d_desc_flops(&d), bytes = conv1d_desc_min_bytes(&d);
-    double peer_ms = 0;
-    for (size_t i = 0; i < nrows; i++)
-        if (strcmp(rows[i].v->name, PEER_VARIANT) == 0 && rows[i].m.outcome == C1_OUTCOME_OK)
-            peer_ms = rows[i].t.median;
+    double peer_ms = 0, copy_ms = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        if (rows[i].m.outcome != C1_OUTCOME_OK) continue;
+        if (strcmp(rows[i].v->name, PEER_VARIANT) == 0) peer_ms = rows[i].t.median;
+        if (rows[i].v == &c1_copy_baseline) copy_ms = rows[i].t.median;
+    }
     char canon[CONV1D_DESC_TEXT_MAX];
     conv1d_desc_format(&d, canon, sizeof canon);
 
@@ -196,7 +204,9 @@ int c1_cmd_bench(int argc, char **argv)
             const row *w = &rows[i];
             printf("%s,%s,%s,%s,%s", w->v->name, w->v->family, c1_device_name(w->v->device),
                    c1_precision_name(w->v->precision), c1_outcome_name(w->m.outcome));
-            if (w->m.outcome == C1_OUTCOME_OK)
+            if (w->m.outcome == C1_OUTCOME_OK && w->v == &c1_copy_baseline)
+                printf(",%.6g,%.6g,%.6g,,%.4g,\n", w->t.median, w->t.p10, w->t.p90, bytes / (w->t.median * 1e6));
+            else if (w->m.outcome == C1_OUTCOME_OK)
                 printf(",%.6g,%.6g,%.6g,%.4g,%.4g,%.3g\n", w->t.median, w->t.p10, w->t.p90,
                        flops / (w->t.median * 1e6), bytes / (w->t.median * 1e6), w->m.error.rel_max);
             else if (w->m.outcome == C1_OUTCOME_WRONG)
@@ -213,24 +223,30 @@ int c1_cmd_bench(int argc, char **argv)
         if (have_peaks)
             printf("ceilings  %.1f GFLOP/s fp32 FMA, %.1f GB/s copy (all cores)\n", peaks.fma_gflops_all,
                    peaks.copy_gbs_all);
-        printf("\n%-26s %-11s %10s %10s %10s %9s %8s %6s %8s %9s  %s\n", "variant", "status", "median_ms", "p10_ms",
-               "p90_ms", "GFLOP/s", "GB/s", "%roof", "vs_" PEER_VARIANT, "rel_err", "impl / reason");
+        printf("\n%-26s %-11s %10s %10s %10s %9s %8s %6s %6s %8s %9s  %s\n", "variant", "status", "median_ms",
+               "p10_ms", "p90_ms", "GFLOP/s", "GB/s", "%roof", "%copy", "vs_" PEER_VARIANT, "rel_err", "impl / reason");
         for (size_t i = 0; i < nrows; i++) {
             const row *w = &rows[i];
             if (w->m.outcome != C1_OUTCOME_OK) {
-                printf("%-26s %-11s %10s %10s %10s %9s %8s %6s %8s %9s  %s\n", w->v->name,
-                       c1_outcome_name(w->m.outcome), "-", "-", "-", "-", "-", "-", "-", "-", w->m.message);
+                printf("%-26s %-11s %10s %10s %10s %9s %8s %6s %6s %8s %9s  %s\n", w->v->name,
+                       c1_outcome_name(w->m.outcome), "-", "-", "-", "-", "-", "-", "-", "-", "-", w->m.message);
                 continue;
             }
             const double gflops = flops / (w->t.median * 1e6), gbs = bytes / (w->t.median * 1e6);
-            char roof[16] = "-", vs[16] = "-";
+            if (w->v == &c1_copy_baseline) {
+                printf("%-26s %-11s %10.4g %10.4g %10.4g %9s %8.2f %6s %6s %8s %9s  %s\n", w->v->name, "ok",
+                       w->t.median, w->t.p10, w->t.p90, "-", gbs, "-", "100%", "-", "-", "yardstick, not a convolution");
+                continue;
+            }
+            char roof[16] = "-", vs[16] = "-", ofcopy[16] = "-";
+            if (copy_ms > 0) snprintf(ofcopy, sizeof ofcopy, "%.0f%%", 100 * copy_ms / w->t.median);
             if (have_peaks) {
                 const double ceiling = fmin(peaks.fma_gflops_all, flops / bytes * peaks.copy_gbs_all);
                 snprintf(roof, sizeof roof, "%.0f%%", 100 * gflops / ceiling);
             }
             if (peer_ms > 0) snprintf(vs, sizeof vs, "%.2fx", peer_ms / w->t.median);
-            printf("%-26s %-11s %10.4g %10.4g %10.4g %9.2f %8.2f %6s %8s %9.2g  %s\n", w->v->name, "ok",
-                   w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, vs, w->m.error.rel_max, w->m.impl);
+            printf("%-26s %-11s %10.4g %10.4g %10.4g %9.2f %8.2f %6s %6s %8s %9.2g  %s\n", w->v->name, "ok",
+                   w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, ofcopy, vs, w->m.error.rel_max, w->m.impl);
         }
     }
     for (size_t i = 0; i < nrows; i++) free(rows[i].samples);

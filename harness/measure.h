@@ -100,6 +100,12 @@ typedef struct c1_measurement {
     double samples[C1_MAX_SAMPLES];
 } c1_measurement;
 
+/* The copy yardstick: not a convolution, so never checked; it reads the input and writes the output
+ * bytes of the problem once (memcpy of the common part, the rest read or zeroed), with all threads, through
+ * the same timing loop and buffer rotation as the variants, so "fraction of a copy" compares like with like.
+ * Measure it with c1_measure like a variant. */
+extern const c1_variant c1_copy_baseline;
+
 /* Checks and (unless check_only) times v on p in a child process; always fills *m. Returns CONV1D_OK when
  * the measurement itself worked (whatever the variant's outcome), an error when no child could run. */
 conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m);

@@ -13,7 +13,7 @@ echo "shape,layout,variant,family,device,precision,status,median_ms,p10_ms,p90_m
 grep -v '^[[:space:]]*\(#\|$\)' "$suite" | sed 's/[[:space:]]*#.*//' | while read -r shape; do
     for layout in nwc ncw; do
         echo "== $shape ($layout)" >&2
-        "$tool" bench --shape "$shape" --layout "$layout" --csv "$@" 2>>"$log" |
+        "$tool" bench --shape "$shape" --layout "$layout" --csv --copy "$@" 2>>"$log" |
             tail -n +2 | sed "s|^|\"$shape\",$layout,|" | tee -a "$csv" >&2
     done
 done

@@ -67,3 +67,17 @@ def test_refusals(args, fragment):
 def test_help():
     r = bench("--help")
     assert r.returncode == 0 and "usage: conv1d-tune bench" in r.stdout
+
+
+def test_copy_yardstick():
+    """--copy adds the copy of the same bytes as a row of its own: timed, never a convolution result."""
+    r = bench("--shape", SHAPE, "--csv", "--budget", "0.1", "--rounds", "1", "--variant", "onednn", "--copy")
+    assert r.returncode == 0, r.stderr
+    rows = {row["variant"]: row for row in csv.DictReader(io.StringIO(r.stdout))}
+    assert set(rows) == {"onednn", "copy"}
+    c = rows["copy"]
+    assert c["family"] == "baseline" and c["status"] == "ok"
+    assert float(c["median_ms"]) > 0 and float(c["gbs"]) > 0
+    assert c["gflops"] == "" and c["rel_err"] == ""
+    table = bench("--shape", SHAPE, "--budget", "0.05", "--rounds", "1", "--variant", "onednn", "--copy")
+    assert table.returncode == 0 and "%copy" in table.stdout and "yardstick" in table.stdout

@@ -112,6 +112,32 @@ static void test_fault_isolation(void **state)
     c1_problem_destroy(&p);
 }
 
+/* The copy yardstick is timed without a check (its output is not a convolution) and moves the bytes. */
+static void test_copy_yardstick(void **state)
+{
+    conv1d_desc d = small_desc();
+    c1_problem p;
+    assert_int_equal(c1_problem_create(&d, 5, 30, &p), CONV1D_OK);
+    c1_measure_opts o;
+    c1_measure_opts_init(&o);
+    o.budget_s = 0.05;
+    c1_measurement m;
+    assert_int_equal(c1_measure(&c1_copy_baseline, &p, &o, &m), CONV1D_OK);
+    assert_int_equal(m.outcome, C1_OUTCOME_OK);
+    assert_true(m.time_ms.n >= o.min_repeats && m.time_ms.median > 0);
+    /* and it really copies: run it here on a longer output than input */
+    void *st = NULL;
+    assert_int_equal(c1_copy_baseline.ops->prepare(&c1_copy_baseline, &d, p.w, p.b, &st), CONV1D_OK);
+    const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
+    float *y = malloc((size_t)(nx > ny ? nx : ny) * sizeof *y);
+    assert_int_equal(c1_copy_baseline.ops->run(st, p.x, y, NULL), CONV1D_OK);
+    for (int64_t i = 0; i < (nx < ny ? nx : ny); i++) assert_true(y[i] == p.x[i]);
+    for (int64_t i = nx; i < ny; i++) assert_true(y[i] == 0.0f);
+    c1_copy_baseline.ops->release(st);
+    free(y);
+    c1_problem_destroy(&p);
+}
+
 /* The same seed gives the same data; a different seed different data; no input is zero. */
 static void test_problem_data(void **state)
 {
@@ -137,6 +163,9 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_problem_data),
         cmocka_unit_test(test_fault_isolation),
+        /* Last: it runs the yardstick in this process, which starts OpenMP threads, and a process with
+         * OpenMP threads must not fork measurement children afterwards. */
+        cmocka_unit_test(test_copy_yardstick),
     };
     return cmocka_run_group_tests_name("measure", tests, NULL, NULL);
 }
