@@ -33,20 +33,23 @@ static conv1d_status copy_prepare(const c1_variant *v, const conv1d_desc *d, con
     return CONV1D_OK;
 }
 
-/* In 256 KiB chunks over all threads, as the kernels use all threads. */
+/* In 256 KiB chunks over all threads, as the kernels use all threads: memcpy of the common part, memset of
+ * the rest of a longer output, a summing read of the rest of a longer input. */
 static conv1d_status copy_run(const void *state, const float *x, float *y, void *workspace)
 {
     const copy_state *s = state;
-    const size_t common = s->xb < s->yb ? s->xb : s->yb, chunk = 256 << 10;
-    const int64_t chunks = (int64_t)((s->xb > s->yb ? s->xb : s->yb) + chunk - 1) / (int64_t)chunk;
+    const size_t common = s->xb < s->yb ? s->xb : s->yb, total = s->xb > s->yb ? s->xb : s->yb;
+    const size_t chunk = 256 << 10;
+    const int64_t chunks = (int64_t)((total + chunk - 1) / chunk);
     float sink = 0;
 #pragma omp parallel for schedule(static) reduction(+ : sink)
     for (int64_t c = 0; c < chunks; c++) {
-        const size_t lo = (size_t)c * chunk, hi = lo + chunk;
+        const size_t lo = (size_t)c * chunk, hi = lo + chunk < total ? lo + chunk : total;
         if (lo < common) memcpy((char *)y + lo, (const char *)x + lo, (hi < common ? hi : common) - lo);
-        /* Beyond the common part: zero the rest of a longer output, or read the rest of a longer input. */
-        for (size_t i = (lo > common ? lo : common); i < hi && i < s->yb; i += sizeof(float)) y[i / 4] = 0;
-        for (size_t i = (lo > common ? lo : common); i < hi && i < s->xb; i += sizeof(float)) sink += x[i / 4];
+        const size_t rest = lo > common ? lo : common;
+        if (hi > rest && s->yb > s->xb) memset((char *)y + rest, 0, hi - rest);
+        if (hi > rest && s->xb > s->yb)
+            for (size_t i = rest / sizeof(float); i < hi / sizeof(float); i++) sink += x[i];
     }
     if (sink == 1234.5f) y[0] = sink; /* keeps the extra input reads */
     return CONV1D_OK;
