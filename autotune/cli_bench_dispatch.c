@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basics.h"
 #include "build_info.h"
 #include "cli.h"
 #include "lookup.h"
@@ -32,22 +33,9 @@ static void usage(FILE *f)
                "  --help       this text\n");
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
-static int64_t pick(uint64_t *s, const int64_t *values, int n) { return values[next(s) % (uint64_t)n]; }
+static int64_t pick(uint64_t *s, const int64_t *values, int n) { return values[c1_splitmix64(s) % (uint64_t)n]; }
 
 /* A database with winners for n random shapes of this machine and build, in one transaction. */
 static conv1d_status make_db(const char *path, int n, conv1d_desc *last)
@@ -69,17 +57,17 @@ static conv1d_status make_db(const char *path, int n, conv1d_desc *last)
     for (int i = 0; i < n && st == CONV1D_OK;) {
         conv1d_desc d;
         conv1d_desc_init(&d);
-        d.batch = 1 + (int64_t)(next(&seed) % 4);
+        d.batch = 1 + (int64_t)(c1_splitmix64(&seed) % 4);
         d.length = pick(&seed, lengths, 9);
         d.in_channels = pick(&seed, channels, 11);
-        d.out_channels = next(&seed) % 4 ? pick(&seed, channels, 11) : d.in_channels;
+        d.out_channels = c1_splitmix64(&seed) % 4 ? pick(&seed, channels, 11) : d.in_channels;
         d.kernel_size = pick(&seed, kernels, 8);
-        d.stride = 1 + (int64_t)(next(&seed) % 2);
+        d.stride = 1 + (int64_t)(c1_splitmix64(&seed) % 2);
         d.pad_left = d.pad_right = d.kernel_size / 2;
-        d.num_groups = next(&seed) % 5 == 0 ? d.in_channels : 1;
+        d.num_groups = c1_splitmix64(&seed) % 5 == 0 ? d.in_channels : 1;
         if (d.num_groups > 1) d.out_channels = d.in_channels;
-        d.has_bias = (int)(next(&seed) % 2);
-        d.layout = next(&seed) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+        d.has_bias = (int)(c1_splitmix64(&seed) % 2);
+        d.layout = c1_splitmix64(&seed) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
         if (conv1d_desc_validate(&d) != CONV1D_OK) continue;
         int64_t shape_id;
         if ((st = c1_store_shape_id(&s, &d, &shape_id)) != CONV1D_OK) break;
@@ -103,9 +91,9 @@ static double time_create(const conv1d_desc *d, const conv1d_options *o, int rep
     double best = INFINITY;
     for (int r = 0; r < reps; r++) {
         conv1d_plan *p;
-        double t0 = now_s();
+        double t0 = c1_now_s();
         if (conv1d_plan_create(&p, d, o) != CONV1D_OK) return NAN;
-        double t = now_s() - t0;
+        double t = c1_now_s() - t0;
         snprintf(variant, size, "%s", conv1d_plan_variant(p));
         conv1d_plan_destroy(p);
         if (t < best) best = t;
@@ -143,9 +131,9 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
     }
     if (optind < argc) return c1_cli_error(C1_EXIT_USAGE, sub, "unexpected argument '%s'.", argv[optind]);
 
-    double t_fp = now_s();
+    double t_fp = c1_now_s();
     c1_machine_fingerprint();
-    t_fp = now_s() - t_fp;
+    t_fp = c1_now_s() - t_fp;
 
     /* 1. execute overhead on a tiny shape, single-threaded so the OpenMP team does not dominate. */
     conv1d_desc d;
@@ -174,14 +162,14 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
     }
     double best_plan = INFINITY, best_direct = INFINITY;
     for (int round = 0; round < 5; round++) {
-        double t0 = now_s();
+        double t0 = c1_now_s();
         for (long i = 0; i < iters; i++) conv1d_execute(p, x, y);
-        double t1 = now_s();
+        double t1 = c1_now_s();
         const int saved = omp_get_max_threads();
         omp_set_num_threads(1);
         for (long i = 0; i < iters; i++) v->ops->run(state, x, y, ws);
         omp_set_num_threads(saved);
-        double t2 = now_s();
+        double t2 = c1_now_s();
         best_plan = fmin(best_plan, (t1 - t0) / (double)iters);
         best_direct = fmin(best_direct, (t2 - t1) / (double)iters);
     }
@@ -198,9 +186,9 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
     if (!mkdtemp(dir)) return c1_cli_error(C1_EXIT_FAILURE, sub, "cannot create a temporary directory.");
     snprintf(path, sizeof path, "%s/many.db", dir);
     conv1d_desc last;
-    double t0 = now_s();
+    double t0 = c1_now_s();
     conv1d_status st = make_db(path, (int)shapes, &last);
-    double t_fill = now_s() - t0;
+    double t_fill = c1_now_s() - t0;
     int rc = C1_EXIT_OK;
     if (st != CONV1D_OK) {
         rc = c1_cli_error(C1_EXIT_FAILURE, sub, "%s", conv1d_last_error());

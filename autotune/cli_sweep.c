@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basics.h"
 #include "build_info.h"
 #include "cli.h"
 #include "hwinfo.h"
@@ -76,9 +77,7 @@ static void progress(bool tty, size_t done, size_t total, double elapsed, const 
 
 static uint64_t mix_seed(uint64_t seed, const char *key)
 {
-    uint64_t h = seed ^ 0xcbf29ce484222325ull;
-    for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    return h;
+    return c1_fnv1a64(seed ^ C1_FNV1A64_INIT, key, strlen(key));
 }
 
 typedef struct sweep_ctx {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basics.h"
 #include "error.h"
 #include "tuner.h"
 
@@ -97,10 +98,7 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
         for (int i = 0; i < n; i++) order[i] = i;
         uint64_t s = seed;
         for (int i = n - 1; i > 0; i--) {
-            uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-            const int j = (int)((z ^ (z >> 31)) % (uint64_t)(i + 1));
+            const int j = (int)(c1_splitmix64(&s) % (uint64_t)(i + 1));
             const int t = order[i];
             order[i] = order[j];
             order[j] = t;

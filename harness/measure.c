@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "basics.h"
 #include "conv1d_ref.h"
 #include "error.h"
 #include "measure.h"
@@ -76,24 +77,6 @@ void c1_measure_opts_init(c1_measure_opts *o)
 }
 
 
-/* splitmix64, so a recorded seed reproduces the data anywhere */
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-1, 1), never zero: a zero input could hide a missing term. */
-static void fill_random(float *p, int64_t n, uint64_t *s)
-{
-    for (int64_t i = 0; i < n; i++) {
-        float v = (float)((double)(next_u64(s) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
-        p[i] = v != 0.0f ? v : 0.5f;
-    }
-}
-
 static int ref_child(void *arg, void *shared)
 {
     const c1_problem *p = arg;
@@ -127,9 +110,9 @@ conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double time
                        (long long)nx, (long long)ny);
     }
     uint64_t s = seed;
-    fill_random(p->x, nx, &s);
-    fill_random(p->w, nw, &s);
-    if (p->b) fill_random(p->b, d->out_channels, &s);
+    c1_fill_random(p->x, nx, &s);
+    c1_fill_random(p->w, nw, &s);
+    if (p->b) c1_fill_random(p->b, d->out_channels, &s);
 
     /* The parent never runs OpenMP code (a forked child of an OpenMP process can hang), so the reference,
      * which uses every core, runs in a child of its own. */

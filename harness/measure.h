@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "conv1d.h"
+#include "check.h"
 #include "variant.h"
 
 /* What happened to a variant on a shape. Stored by name in the results DB: never renumber. */
@@ -32,24 +33,6 @@ typedef enum c1_outcome {
 } c1_outcome;
 
 const char *c1_outcome_name(c1_outcome o);
-
-/* Error thresholds of a precision class, against max|ref| (rel_max) and ||ref||_2 (rel_l2). */
-typedef struct c1_tolerance {
-    double rel_max, rel_l2;
-} c1_tolerance;
-c1_tolerance c1_precision_tolerance(c1_precision p);
-
-/* The result of comparing an output with the reference. */
-typedef struct c1_error {
-    double rel_max;     /* max|y - ref| / max|ref| */
-    double rel_l2;      /* ||y - ref||_2 / ||ref||_2 */
-    int64_t bad_index;  /* first NaN/Inf (unwritten: still the NaN poison) element, or -1 */
-} c1_error;
-
-/* Compares n outputs with the reference; y may contain NaN/Inf (reported through bad_index). */
-c1_error c1_compare(const float *y, const double *ref, int64_t n);
-/* true when e is within tolerance t and nothing is NaN/Inf. */
-bool c1_error_ok(c1_error e, c1_tolerance t);
 
 /* Order statistics of timing samples (milliseconds). */
 typedef struct c1_stats {
@@ -109,9 +92,6 @@ extern const c1_variant c1_copy_baseline;
 /* Checks and (unless check_only) times v on p in a child process; always fills *m. Returns CONV1D_OK when
  * the measurement itself worked (whatever the variant's outcome), an error when no child could run. */
 conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m);
-
-/* Seconds on the monotonic clock. */
-double c1_now_s(void);
 
 /* Runs fn(arg, shared) in a forked child with `shared` (shared_bytes, zeroed) visible to the parent;
  * waits at most timeout_s. *outcome: OK when the child exited 0, CRASHED on a signal or other exit code,

@@ -12,6 +12,7 @@
 
 #include <hwloc.h>
 
+#include "basics.h"
 #include "measure.h"
 #include <omp.h>
 #include <xmmintrin.h>

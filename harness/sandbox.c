@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basics.h"
 #include "error.h"
 #include "measure.h"
 
@@ -22,12 +23,6 @@ void c1_shared_free(void *p, size_t bytes)
     if (p) munmap(p, bytes ? bytes : 1);
 }
 
-double c1_now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double timeout_s, c1_outcome *outcome,
                              char *detail, size_t detail_size)

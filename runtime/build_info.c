@@ -7,6 +7,7 @@
 
 #include "oneapi/dnnl/dnnl.h"
 
+#include "basics.h"
 #include "build_info.h"
 #include "variant.h"
 
@@ -18,16 +19,6 @@
 static c1_build_info info;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...)
-{
-    const size_t used = strlen(buf);
-    if (used + 1 >= size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, size - used, fmt, ap);
-    va_end(ap);
-}
 
 static void compute(void)
 {
@@ -42,17 +33,14 @@ static void compute(void)
     size_t n;
     const c1_variant *list = c1_variant_list(&n);
     for (size_t i = 0; i < n; i++)
-        append(info.variants, sizeof info.variants, "%s %s %s %s %d,%d,%d,%d;", list[i].name, list[i].family,
+        c1_appendf(info.variants, sizeof info.variants, "%s %s %s %s %d,%d,%d,%d;", list[i].name, list[i].family,
                c1_device_name(list[i].device), c1_precision_name(list[i].precision), list[i].params[0],
                list[i].params[1], list[i].params[2], list[i].params[3]);
 
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+    uint64_t h = C1_FNV1A64_INIT;
     const char *fields[] = {info.version, info.compiler, info.onednn, info.cuda, info.cudnn, info.variants};
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
-        for (const char *p = fields[f];; p++) {
-            h = (h ^ (unsigned char)*p) * 0x100000001b3ull; /* the NUL separates fields */
-            if (!*p) break;
-        }
+        h = c1_fnv1a64(h, fields[f], strlen(fields[f]) + 1); /* the NUL separates fields */
     snprintf(info.signature, sizeof info.signature, "%016llx", (unsigned long long)h);
 }
 

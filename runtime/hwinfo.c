@@ -20,6 +20,7 @@
 #include <cudnn.h>
 #endif
 
+#include "basics.h"
 #include "error.h"
 
 #ifndef C1_BUILD_FLAGS
@@ -338,17 +339,9 @@ size_t c1_hw_fingerprint_text(const c1_hwinfo *hw, char *buf, size_t size)
     return o.len;
 }
 
-/* FNV-1a, 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3): simple, stable across platforms
- * and compilers, and good enough to tell machines apart; it is not a security hash. */
-static uint64_t fnv1a64(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+/* The fingerprint hash is FNV-1a 64 (c1_fnv1a64): simple, stable across platforms and compilers, and good
+ * enough to tell machines apart; it is not a security hash. */
+static uint64_t fnv1a64(const char *s, size_t n) { return c1_fnv1a64(C1_FNV1A64_INIT, s, n); }
 
 void c1_hw_fingerprint(const c1_hwinfo *hw, char out[17])
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basics.h"
 #include "build_info.h"
 #include "error.h"
 #include "hwinfo.h"
@@ -121,16 +122,6 @@ const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char 
 
 /* ---- the database ------------------------------------------------------------------------------------- */
 
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, size - used, fmt, ap);
-    va_end(ap);
-}
 
 /* The calling thread's error sentence without its final period, to be embedded in an explanation. */
 static const char *reason(char *buf, size_t size)
@@ -237,13 +228,13 @@ static conv1d_status from_db(const conv1d_desc *d, const char *key, const char *
     double dist = INFINITY;
     rc = find_nearest(&s, d, dev, v, near_key, sizeof near_key, &dist);
     if (rc == CONV1D_OK)
-        append(explain, explain_size, "nearest tuned shape %s at distance %.2f, winner %s", near_key, dist,
+        c1_appendf(explain, explain_size, "nearest tuned shape %s at distance %.2f, winner %s", near_key, dist,
                (*v)->name);
     else if (rc == CONV1D_NOT_FOUND)
-        append(explain, explain_size, "no nearby tuned shape on this machine and build (%s)",
+        c1_appendf(explain, explain_size, "no nearby tuned shape on this machine and build (%s)",
                reason(why, sizeof why));
     else
-        append(explain, explain_size, "DB unusable: %s", reason(why, sizeof why));
+        c1_appendf(explain, explain_size, "DB unusable: %s", reason(why, sizeof why));
     c1_store_close(&s);
     return rc;
 }
@@ -280,7 +271,7 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
     if (c1_tuned_count > 0) {
         if (strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) != 0 ||
             strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) != 0) {
-            append(explain, explain_size, "embedded table is for another machine or build; ");
+            c1_appendf(explain, explain_size, "embedded table is for another machine or build; ");
         } else {
             for (size_t i = 0; i < c1_tuned_count; i++) {
                 const c1_tuned_entry *e = &c1_tuned_table[i];
@@ -295,22 +286,22 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
                     return CONV1D_OK;
                 }
             }
-            append(explain, explain_size, "not in the embedded table; ");
+            c1_appendf(explain, explain_size, "not in the embedded table; ");
         }
     }
 
     if (mode != CONV1D_MODE_ESTIMATE) {
         char db_explain[1024] = "";
         conv1d_status rc = from_db(d, key, dev_name, db_path, v, db_explain, sizeof db_explain);
-        append(explain, explain_size, "%s", db_explain);
+        c1_appendf(explain, explain_size, "%s", db_explain);
         if (rc == CONV1D_OK) {
             *exact = strncmp(db_explain, "exact winner", 12) == 0;
             c1_clear_error();
             return CONV1D_OK;
         }
-        append(explain, explain_size, "; ");
+        c1_appendf(explain, explain_size, "; ");
     } else {
-        append(explain, explain_size, "estimate mode, no DB; ");
+        c1_appendf(explain, explain_size, "estimate mode, no DB; ");
     }
 
     char why[64];
@@ -318,7 +309,7 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
     *v = c1_heuristic_choice(d, dev, why, sizeof why);
     if (!*v)
         return c1_fail(CONV1D_UNSUPPORTED, "No %s variant of this build applies to %s.", dev_name, key);
-    append(explain, explain_size, "heuristic: %s -> %s", why, (*v)->name);
+    c1_appendf(explain, explain_size, "heuristic: %s -> %s", why, (*v)->name);
     c1_clear_error();
     return CONV1D_OK;
 }

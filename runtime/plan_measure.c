@@ -19,7 +19,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "basics.h"
 #include "build_info.h"
+#include "check.h"
 #include "conv1d_ref.h"
 #include "error.h"
 #include "hwinfo.h"
@@ -29,14 +31,7 @@
 #define MAX_CANDIDATES 16
 #define SAMPLES 7
 #define SAMPLE_MIN_S 0.01  /* each sample at least this long: tiny kernels are timed in groups */
-#define CHECK_TOLERANCE 1e-4 /* fp32 class, as the tuner's checker (max|y - ref| / max|ref|) */
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -84,7 +79,7 @@ typedef struct trial {
 
 /* Prepares t->v, checks it against the reference and calibrates its group size; t->ok when all went well. */
 static void start_trial(trial *t, const conv1d_desc *d, const float *x, const float *w, const float *b,
-                        const double *ref, double ref_max, float *y, int64_t ny)
+                        const double *ref, float *y, int64_t ny)
 {
     const c1_variant *v = t->v;
     if (v->ops->prepare(v, d, w, d->has_bias ? b : NULL, &t->state) != CONV1D_OK) {
@@ -95,16 +90,12 @@ static void start_trial(trial *t, const conv1d_desc *d, const float *x, const fl
     if (ws_bytes && !(t->ws = malloc(ws_bytes))) return;
     for (int64_t i = 0; i < ny; i++) y[i] = NAN; /* an output the variant skips fails the check */
     if (v->ops->run(t->state, x, y, t->ws) != CONV1D_OK) return;
-    double err = 0;
-    for (int64_t i = 0; i < ny; i++) {
-        const double e = fabs((double)y[i] - ref[i]);
-        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
-    }
-    if (!(err <= CHECK_TOLERANCE * fmax(ref_max, 1e-30))) return;
+    /* The tuner's checker and thresholds: a variant wrong here must not be stored as a winner. */
+    if (!c1_error_ok(c1_compare(y, ref, ny), c1_precision_tolerance(v->precision))) return;
     for (t->reps = 1;; t->reps *= 2) {
-        const double t0 = now_s();
+        const double t0 = c1_now_s();
         for (long r = 0; r < t->reps; r++) v->ops->run(t->state, x, y, t->ws);
-        if (now_s() - t0 >= SAMPLE_MIN_S || t->reps >= (1L << 20)) break;
+        if (c1_now_s() - t0 >= SAMPLE_MIN_S || t->reps >= (1L << 20)) break;
     }
     t->ok = true;
 }
@@ -116,9 +107,9 @@ static void time_trials(trial *tr, int n, const float *x, float *y, double *medi
     for (int s = 0; s < SAMPLES; s++)
         for (int i = 0; i < n; i++) {
             if (!tr[i].ok) continue;
-            const double t0 = now_s();
+            const double t0 = c1_now_s();
             for (long r = 0; r < tr[i].reps; r++) tr[i].v->ops->run(tr[i].state, x, y, tr[i].ws);
-            tr[i].t[s] = (now_s() - t0) / (double)tr[i].reps * 1e3;
+            tr[i].t[s] = (c1_now_s() - t0) / (double)tr[i].reps * 1e3;
         }
     for (int i = 0; i < n; i++) {
         median[i] = NAN;
@@ -168,16 +159,6 @@ static conv1d_status store_winner(const char *path, const conv1d_desc *d, const 
     return st;
 }
 
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, size - used, fmt, ap);
-    va_end(ap);
-}
 
 conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char *db_path, const c1_variant **v,
                                 char *explain, size_t explain_size)
@@ -195,7 +176,7 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     add_proven(cand, &n, d, dev, path);
     c1_clear_error();
 
-    uint64_t seed = 0x243f6a8885a308d3ull;
+    uint64_t seed = 0x243f6a8885a308d3ull; /* fixed: a plan-time measurement is reproducible */
     const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
     float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
     float *b = malloc((size_t)d->out_channels * sizeof *b), *y = malloc((size_t)ny * sizeof *y);
@@ -205,25 +186,17 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
         st = c1_fail(CONV1D_OUT_OF_MEMORY, "CONV1D_MODE_MEASURE: cannot allocate the test tensors.");
         goto done;
     }
-    /* Random data in [-1, 1), never zero, so no missing term can hide. */
-    float *fill[3] = {x, w, b};
-    const int64_t count[3] = {nx, nw, d->out_channels};
-    for (int t = 0; t < 3; t++)
-        for (int64_t i = 0; i < count[t]; i++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            const float r = (float)((double)(seed >> 40) * 0x1.0p-24 * 2.0 - 1.0);
-            fill[t][i] = r == 0.0f ? 0.5f : r;
-        }
+    c1_fill_random(x, nx, &seed);
+    c1_fill_random(w, nw, &seed);
+    c1_fill_random(b, d->out_channels, &seed);
     if ((st = c1_ref_conv1d_f64(d, x, w, b, ref)) != CONV1D_OK) goto done;
-    double ref_max = 0;
-    for (int64_t i = 0; i < ny; i++) ref_max = fmax(ref_max, fabs(ref[i]));
 
     trial tr[MAX_CANDIDATES];
     double median[MAX_CANDIDATES];
     memset(tr, 0, sizeof tr);
     for (int i = 0; i < n; i++) {
         tr[i].v = cand[i];
-        start_trial(&tr[i], d, x, w, b, ref, ref_max, y, ny);
+        start_trial(&tr[i], d, x, w, b, ref, y, ny);
     }
     time_trials(tr, n, x, y, median);
     for (int i = 0; i < n; i++) {
@@ -236,9 +209,9 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     char timings[1024] = "";
     for (int i = 0; i < n; i++) {
         const double ms = median[i];
-        append(timings, sizeof timings, "%s%s ", i ? ", " : "", cand[i]->name);
-        if (isnan(ms)) append(timings, sizeof timings, "failed");
-        else append(timings, sizeof timings, "%.3g ms", ms);
+        c1_appendf(timings, sizeof timings, "%s%s ", i ? ", " : "", cand[i]->name);
+        if (isnan(ms)) c1_appendf(timings, sizeof timings, "failed");
+        else c1_appendf(timings, sizeof timings, "%.3g ms", ms);
         if (strcmp(cand[i]->family, "onednn") == 0 && !isnan(ms) && (isnan(peer_ms) || ms < peer_ms)) {
             peer = cand[i];
             peer_ms = ms;
@@ -250,18 +223,18 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     }
     c1_clear_error();
     if (!best) {
-        append(explain, explain_size, "; measured %d candidates, none correct (%s), keeping %s", n, timings,
+        c1_appendf(explain, explain_size, "; measured %d candidates, none correct (%s), keeping %s", n, timings,
                (*v)->name);
         goto done;
     }
     *v = best;
     snprintf(explain, explain_size, "measured %d candidates (%s): %s fastest", n, timings, best->name);
     if (store_winner(path, d, best, best_ms, peer, peer_ms) == CONV1D_OK) {
-        append(explain, explain_size, ", stored in DB %s", path);
+        c1_appendf(explain, explain_size, ", stored in DB %s", path);
     } else {
         char reason[512];
         snprintf(reason, sizeof reason, "%s", conv1d_last_error());
-        append(explain, explain_size, ", not stored: %s", reason);
+        c1_appendf(explain, explain_size, ", not stored: %s", reason);
     }
     c1_clear_error();
 done:
