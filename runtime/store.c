@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basics.h"
 #include "error.h"
 #include "store.h"
 
@@ -119,6 +120,19 @@ static conv1d_status migrate(c1_store *s, bool writable)
     return c1_store_commit(s);
 }
 
+/* Switching to WAL takes a lock for which SQLite does not call the busy handler, so a process opening the
+ * file while another creates or migrates it gets SQLITE_BUSY at once: retry within the busy timeout. */
+static conv1d_status enable_wal(c1_store *s, int busy_timeout_ms)
+{
+    const double deadline = c1_now_s() + busy_timeout_ms / 1e3;
+    for (;;) {
+        const int rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) return CONV1D_OK;
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || c1_now_s() > deadline) return db_fail(s, "enabling WAL");
+        sqlite3_sleep(10);
+    }
+}
+
 conv1d_status c1_store_open(c1_store *s, const char *path, bool create)
 {
     return c1_store_open_wait(s, path, create, C1_STORE_BUSY_TIMEOUT_MS);
@@ -137,7 +151,7 @@ conv1d_status c1_store_open_wait(c1_store *s, const char *path, bool create, int
     sqlite3_busy_timeout(s->db, busy_timeout_ms);
     /* The first read tells a database from any other file; WAL lets readers and a writer coexist. */
     conv1d_status rc = exec(s, "SELECT count(*) FROM sqlite_master", "reading");
-    if (rc == CONV1D_OK && create) rc = exec(s, "PRAGMA journal_mode = WAL", "enabling WAL");
+    if (rc == CONV1D_OK && create) rc = enable_wal(s, busy_timeout_ms);
     if (rc == CONV1D_OK) rc = exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys");
     if (rc == CONV1D_OK) rc = migrate(s, create);
     if (rc != CONV1D_OK) c1_store_close(s);
