@@ -41,7 +41,7 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Iruntime -Ivariants -Ivariants/cpu -Iharness \
+BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda -Iharness \
     -Iautotune -I$(DNNL_ROOT)/include $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
 DEP_LIBS := -L$(DNNL_ROOT)/lib -Wl,-rpath,$(DNNL_ROOT)/lib -ldnnl \
     $(shell pkg-config --libs hwloc sqlite3 2>/dev/null) -lgomp -lm -lpthread
@@ -156,7 +156,7 @@ $(OBJ)/%_avx2.o: ISA_FLAGS := $(ISA_AVX2)
 $(OBJ)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  NVCC  $<")
-	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Iinclude -Iruntime -Ivariants -c $< -o $@
+	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Iinclude -Iruntime -Ivariants -Ivariants/cuda -c $< -o $@
 
 $(TEST_REGISTRY): variants/registry.c variants/variants.inc tests/unit/test_variants.inc
 	@mkdir -p $(dir $@)

@@ -12,7 +12,12 @@
  *   workspace_bytes(state) scratch memory run() needs (0 for none); the caller owns it, so one prepared
  *                          state can serve several threads, each with its own workspace
  *   run(state, x, y, ws)   the convolution; allocates nothing; x, y in d's layout (device pointers for
- *                          CUDA variants); safe to call concurrently on one state with distinct ws
+ *                          CUDA variants); safe to call concurrently on one state with distinct ws;
+ *                          a CUDA variant's run() returns once y is written
+ *   run_async(state, x, y, ws, stream)
+ *                          CUDA variants only: enqueues the same work on a cudaStream_t (NULL: the legacy
+ *                          default stream) and returns without waiting; launch errors are reported, errors
+ *                          of the kernel itself surface at the caller's next synchronisation
  *   release(state)         frees what prepare made; NULL is a no-op
  *
  * Memory spaces: prepare's w and bias are always host memory (CUDA variants upload them); for CUDA
@@ -51,6 +56,8 @@ typedef struct c1_variant_ops {
     size_t (*workspace_bytes)(const void *state); /* NULL: no workspace */
     conv1d_status (*run)(const void *state, const float *x, float *y, void *workspace);
     void (*release)(void *state);
+    /* CUDA variants: run() without the final wait, on the given cudaStream_t; NULL for CPU variants. */
+    conv1d_status (*run_async)(const void *state, const float *x, float *y, void *workspace, void *stream);
     /* Which implementation a library chose for this state (oneDNN impl_info, cuDNN algorithm); NULL op
      * or NULL result: nothing to say. Owned by the state. */
     const char *(*impl_info)(const void *state);
