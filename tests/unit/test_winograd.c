@@ -1,0 +1,289 @@
+/* The Winograd family: the generated transforms against direct evaluation in double, then every registered
+ * Winograd variant this machine can run on cases derived from its tile (m outputs, alpha inputs), its GEMM
+ * register tile and its block of tiles, every field it supports, and random descriptors, against the double
+ * reference; the measured error of each tile against the table that decides where it applies. */
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#include "conv1d_ref.h"
+#include "variant.h"
+#include "winograd.h"
+
+#define MAX_VARIANTS 32
+#define A_MAX C1_WINOGRAD_MAX_ALPHA
+
+static const c1_variant *variants[MAX_VARIANTS];
+static size_t nvariants;
+
+static int setup(void **unused)
+{
+    size_t count = 0;
+    const c1_variant *list = c1_variant_list(&count);
+    for (size_t i = 0; i < count; i++) {
+        const c1_variant *v = &list[i];
+        if (strcmp(v->family, "winograd") != 0) continue;
+        if (v->ops->available && !v->ops->available()) {
+            print_message("skipping %s: not available here\n", v->name);
+            continue;
+        }
+        if (nvariants < MAX_VARIANTS) variants[nvariants++] = v;
+    }
+    return nvariants > 0 ? 0 : -1;
+}
+
+/* y = AT [(G g) . (BT d)] equals the correlation y_i = sum_k g_k d_{i+k} to double rounding, for every tile
+ * the table knows and a few beyond it. */
+static void test_transforms_match_direct_evaluation(void **unused)
+{
+    uint64_t rng = 0x7a11ull;
+    const int tiles[][2] = {{2, 3}, {4, 3}, {6, 3}, {4, 2}, {6, 2}, {2, 5}, {4, 5}, {2, 7}, {4, 7}, {1, 1}, {8, 3}};
+    for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+        const int m = tiles[t][0], r = tiles[t][1], n = m + r - 1;
+        double AT[A_MAX * A_MAX], G[A_MAX * A_MAX], BT[A_MAX * A_MAX];
+        assert_int_equal(c1_winograd_transforms(m, r, AT, G, BT), 0);
+        for (int trial = 0; trial < 20; trial++) {
+            double g[A_MAX], d[A_MAX], u[A_MAX], v[A_MAX];
+            for (int k = 0; k < r; k++) g[k] = tu_value(&rng);
+            for (int j = 0; j < n; j++) d[j] = tu_value(&rng);
+            for (int xi = 0; xi < n; xi++) {
+                u[xi] = v[xi] = 0.0;
+                for (int k = 0; k < r; k++) u[xi] += G[xi * r + k] * g[k];
+                for (int j = 0; j < n; j++) v[xi] += BT[xi * n + j] * d[j];
+            }
+            for (int i = 0; i < m; i++) {
+                double y = 0.0, ref = 0.0;
+                for (int xi = 0; xi < n; xi++) y += AT[i * n + xi] * u[xi] * v[xi];
+                for (int k = 0; k < r; k++) ref += g[k] * d[i + k];
+                if (fabs(y - ref) > 1e-12 * (1.0 + fabs(ref)))
+                    fail_msg("F(%d,%d) output %d: %.17g, direct %.17g", m, r, i, y, ref);
+            }
+        }
+        /* The data transform is exact in floats: entries are small integers and halves after scaling. */
+        for (int i = 0; i < n * n; i++) assert_true(fabs(BT[i]) <= 1.0);
+    }
+    double AT[A_MAX * A_MAX], G[A_MAX * A_MAX], BT[A_MAX * A_MAX];
+    assert_int_equal(c1_winograd_transforms(0, 3, AT, G, BT), -1);
+    assert_int_equal(c1_winograd_transforms(8, 6, AT, G, BT), -1); /* alpha 13 > C1_WINOGRAD_MAX_ALPHA */
+}
+
+static float *nan_floats(int64_t n)
+{
+    float *y = malloc((size_t)(n > 0 ? n : 1) * sizeof *y);
+    assert_non_null(y);
+    for (int64_t i = 0; i < n; i++) y[i] = NAN;
+    return y;
+}
+
+/* Prepares v on d with fresh weights, runs it on fresh x into a NaN-poisoned y with a poisoned, misaligned
+ * workspace, and returns max|y - ref| / max|ref| (failing on an unwritten or non-finite element); a second run
+ * with another workspace alignment must give the same bits. */
+static double run_and_compare(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
+{
+    char text[CONV1D_DESC_TEXT_MAX];
+    conv1d_desc_format(d, text, sizeof text);
+    if (c1_variant_applies(v, d) != CONV1D_OK) fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
+    float *w = tu_random_floats(rng, conv1d_weight_elems(d));
+    float *bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
+    void *state = NULL;
+    if (v->ops->prepare(v, d, w, bias, &state) != CONV1D_OK)
+        fail_msg("%s prepare failed on %s: %s", v->name, text, conv1d_last_error());
+    const size_t ws_bytes = v->ops->workspace_bytes(state);
+    unsigned char *ws = malloc(ws_bytes + 8);
+    assert_non_null(ws);
+    memset(ws, 0xff, ws_bytes + 8);
+
+    const int64_t ny = conv1d_output_elems(d);
+    float *x = tu_random_floats(rng, conv1d_input_elems(d));
+    float *y = nan_floats(ny), *y2 = nan_floats(ny);
+    double *ref = malloc((size_t)ny * sizeof *ref);
+    assert_non_null(ref);
+    if (v->ops->run(state, x, y, ws + 4) != CONV1D_OK)
+        fail_msg("%s run failed on %s: %s", v->name, text, conv1d_last_error());
+    c1_ref_conv1d_f64(d, x, w, bias, ref);
+    double max_ref = 0, max_err = 0;
+    for (int64_t i = 0; i < ny; i++) {
+        if (!isfinite(y[i])) fail_msg("%s left %g at %lld of %lld on %s", v->name, y[i], (long long)i, (long long)ny, text);
+        max_ref = fmax(max_ref, fabs(ref[i]));
+        max_err = fmax(max_err, fabs(y[i] - ref[i]));
+    }
+    memset(ws, 0xff, ws_bytes + 8);
+    assert_int_equal(v->ops->run(state, x, y2, ws + 1), CONV1D_OK);
+    assert_memory_equal(y, y2, (size_t)ny * sizeof *y);
+
+    v->ops->release(state);
+    free(w);
+    free(bias);
+    free(ws);
+    free(x);
+    free(y);
+    free(y2);
+    free(ref);
+    return max_err / fmax(max_ref, 1e-30);
+}
+
+/* Small shapes must stay within the fp32 class and within a few times the tile's table entry. */
+static void check(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
+{
+    const double err = run_and_compare(v, d, rng);
+    const double limit = fmax(1e-5, 4 * c1_winograd_error_estimate(v->params[0], v->params[1],
+                                                                     d->in_channels / d->num_groups));
+    if (err > limit) {
+        char text[CONV1D_DESC_TEXT_MAX];
+        conv1d_desc_format(d, text, sizeof text);
+        fail_msg("%s on %s: error %g of max|ref| (limit %g)", v->name, text, err, limit);
+    }
+}
+
+static conv1d_desc base_desc(int64_t length, int64_t in_channels, int64_t out_channels, int64_t kernel_size)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.length = length;
+    d.in_channels = in_channels;
+    d.out_channels = out_channels;
+    d.kernel_size = kernel_size;
+    return d;
+}
+
+/* Output lengths around m, around the GEMM's MR tiles and a forced block of tiles; output channels around the
+ * GEMM's NR and the 16-channel row padding; both layouts, bias on and off, "same" padding and none. */
+static void test_tile_and_block_edges(void **unused)
+{
+    uint64_t rng = 0xed9eull;
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        const int64_t m = v->params[0], r = v->params[1], mr = v->params[2], nr = v->params[3];
+        const int64_t tb = 2 * mr; /* forced: two GEMM row tiles per block */
+        const int64_t outs[] = {1, m - 1, m, m + 1, mr * m - 1, mr * m + 1, tb * m, tb * m + 1, 2 * tb * m + m - 1};
+        const int64_t chans[] = {1, 15, 17, nr - 1, nr + 1, 2 * nr + 3};
+        c1_winograd_test_blocking(tb);
+        for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+            for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++) {
+                if (outs[i] < 1) continue;
+                conv1d_desc d = base_desc(outs[i], 3 + (int64_t)(i % 3) * 7, chans[j], r);
+                d.pad_left = (r - 1) / 2;
+                d.pad_right = r - 1 - d.pad_left; /* output length = input length */
+                d.has_bias = (int)((i + j) & 1);
+                d.layout = (i + j) % 3 == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+                d.batch = 1 + (int64_t)(j % 2);
+                check(v, &d, &rng);
+                d.pad_left = d.pad_right = 0;
+                d.length = outs[i] + r - 1;
+                check(v, &d, &rng);
+            }
+        c1_winograd_test_blocking(0);
+    }
+}
+
+/* Dilation (phases), every padding kind including padding wider than the kernel and a window wholly in the
+ * padding, groups from dense to depthwise. */
+static void test_dilation_padding_groups(void **unused)
+{
+    uint64_t rng = 0xd11a7ull;
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        const int64_t m = v->params[0], r = v->params[1];
+        for (int64_t dilation = 1; dilation <= 3; dilation++)
+            for (int pad = 0; pad < 5; pad++)
+                for (int64_t groups = 1; groups <= 4; groups *= 2) {
+                    conv1d_desc d = base_desc(3 * m * dilation + 5, 3 * groups, 5 * groups, r);
+                    d.dilation = dilation;
+                    d.num_groups = groups;
+                    switch (pad) {
+                    case 0: break;
+                    case 1: d.pad_left = d.pad_right = 1; break;
+                    case 2: d.pad_left = dilation * (r - 1); break; /* causal */
+                    case 3: d.pad_left = 1; d.pad_right = 3 * r; break;
+                    case 4: d.pad_left = dilation * r + 2; d.pad_right = 2; break; /* first outputs all padding */
+                    }
+                    d.has_bias = pad & 1;
+                    d.layout = (pad + dilation) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+                    d.batch = 1 + pad % 2;
+                    check(v, &d, &rng);
+                }
+        /* Depthwise (one channel per group), causal, as in Mamba's k=4 layers. */
+        conv1d_desc d = base_desc(4 * m + 3, 24, 24, r);
+        d.num_groups = 24;
+        d.pad_left = r - 1;
+        d.has_bias = 1;
+        check(v, &d, &rng);
+        d.layout = CONV1D_LAYOUT_NCW;
+        check(v, &d, &rng);
+    }
+}
+
+/* Random stride-1 descriptors with the tile's kernel size, everything else random. */
+static void test_random_descriptors(void **unused)
+{
+    uint64_t rng = 0x4a2d0ull;
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        for (int i = 0; i < 25; i++) {
+            conv1d_desc d = tu_random_desc(&rng);
+            d.stride = 1;
+            d.kernel_size = v->params[1];
+            d.length += d.dilation * (d.kernel_size - 1); /* keep at least one output */
+            if (conv1d_desc_validate(&d) != CONV1D_OK) continue;
+            check(v, &d, &rng);
+        }
+    }
+}
+
+/* Wide layers, where rounding differs most from direct kernels: each tile's error at 256 channels over a few
+ * seeds and both layouts must stay within its table entry, which decides where the tile applies. */
+static void test_error_table(void **unused)
+{
+    uint64_t rng = 0xe770ull;
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        const int m = v->params[0], r = v->params[1];
+        const double entry = c1_winograd_error_estimate(m, r, 256);
+        double worst = 0;
+        for (int seed = 0; seed < 4; seed++) {
+            conv1d_desc d = base_desc(257, 256, 64, r);
+            d.pad_left = d.pad_right = (r - 1) / 2;
+            d.layout = seed % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+            worst = fmax(worst, run_and_compare(v, &d, &rng));
+        }
+        print_message("%-24s F(%d,%d) error %.2g of max|ref| at 256 channels (table %.2g)\n", v->name, m, r, worst,
+                      entry);
+        if (worst > entry) fail_msg("%s: measured error %g exceeds its table entry %g", v->name, worst, entry);
+    }
+}
+
+/* What the family declines, each with a sentence naming the reason. */
+static void test_unsupported_shapes(void **unused)
+{
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        const int64_t r = v->params[1];
+        conv1d_desc d = base_desc(64, 8, 8, r);
+        d.stride = 2;
+        assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
+        assert_non_null(strstr(conv1d_last_error(), "stride 1"));
+        d.stride = 1;
+        d.kernel_size = r + 1;
+        assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
+        assert_non_null(strstr(conv1d_last_error(), "kernel_size"));
+        /* So many channels per group that the tile's error would leave the fp32 class. */
+        d.kernel_size = r;
+        d.in_channels = (int64_t)1 << 26;
+        assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
+        assert_non_null(strstr(conv1d_last_error(), "fp32 error class"));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transforms_match_direct_evaluation),
+        cmocka_unit_test(test_tile_and_block_edges),
+        cmocka_unit_test(test_dilation_padding_groups),
+        cmocka_unit_test(test_random_descriptors),
+        cmocka_unit_test(test_error_table),
+        cmocka_unit_test(test_unsupported_shapes),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
