@@ -83,7 +83,8 @@ static double run_and_compare(const c1_variant *v, const conv1d_desc *d, uint64_
 {
     char text[CONV1D_DESC_TEXT_MAX];
     conv1d_desc_format(d, text, sizeof text);
-    if (c1_variant_applies(v, d) != CONV1D_OK) fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
+    if (c1_variant_applies(v, d) != CONV1D_OK)
+        fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     float *w = tu_random_floats(rng, conv1d_weight_elems(d));
     float *bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
     void *state = NULL;
@@ -104,7 +105,8 @@ static double run_and_compare(const c1_variant *v, const conv1d_desc *d, uint64_
     c1_ref_conv1d_f64(d, x, w, bias, ref);
     double max_ref = 0, max_err = 0;
     for (int64_t i = 0; i < ny; i++) {
-        if (!isfinite(y[i])) fail_msg("%s left %g at %lld of %lld on %s", v->name, y[i], (long long)i, (long long)ny, text);
+        if (!isfinite(y[i]))
+            fail_msg("%s left %g at %lld of %lld on %s", v->name, y[i], (long long)i, (long long)ny, text);
         max_ref = fmax(max_ref, fabs(ref[i]));
         max_err = fmax(max_err, fabs(y[i] - ref[i]));
     }

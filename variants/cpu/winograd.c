@@ -297,7 +297,8 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
         BT[C1_WINOGRAD_MAX_ALPHA * C1_WINOGRAD_MAX_ALPHA];
     if (c1_winograd_transforms(s->m, s->r, AT, Gm, BT) != 0) {
         wino_release(s);
-        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s: no transforms for F(%d,%d).", v->name, v->params[0], v->params[1]);
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s: no transforms for F(%d,%d).", v->name, v->params[0],
+                       v->params[1]);
     }
     sparse_from(&s->bt, BT, alpha, alpha);
     sparse_from(&s->at, AT, s->m, alpha);
