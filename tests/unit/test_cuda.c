@@ -1,0 +1,346 @@
+/* The hand-written CUDA variants (cuda_tiled_*, cuda_smem_*, cuda_dw*). Everywhere: the registered names and
+ * parameter points, unavailability with a sentence on a machine without a device, supports() answering on
+ * dense, depthwise and impossible shapes without touching CUDA, prepare answering a status. With a GPU: every
+ * variant against the double reference on shapes around its tile sizes (1, tile-1, tile, tile+1, odd primes,
+ * in positions, output and input channels), on random descriptors (stride, dilation, asymmetric and causal
+ * padding, groups from dense to depthwise, bias, both layouts), on tensors of more than 2^31 elements, and
+ * through run_async on a user stream with an x that is not 16-byte aligned (the scalar fallback). In a build
+ * without CUDA the variants must be absent and the GPU tests are skipped. */
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+#include "gpu_test_util.h"
+#include "variant.h"
+
+#ifdef C1_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+static const char *const names[] = {
+    "cuda_tiled_64x64",    "cuda_tiled_32x64",    "cuda_tiled_64x32",   "cuda_tiled_32x32",
+    "cuda_tiled_128x64",   "cuda_smem_64x64",     "cuda_smem_128x64",   "cuda_smem_64x128",
+    "cuda_smem_128x128",   "cuda_smem_64x64_db",  "cuda_smem_128x64_db", "cuda_smem_64x128_db",
+    "cuda_smem_128x128_db", "cuda_dw",            "cuda_dw_run8",       "cuda_dw_run32",
+};
+#define NNAMES (sizeof names / sizeof names[0])
+
+static const c1_variant *find(const char *name)
+{
+    const c1_variant *v = c1_variant_find(name);
+#ifdef C1_HAVE_CUDA
+    if (!v) fail_msg("variant %s is not registered", name);
+#else
+    assert_null(v);
+#endif
+    return v;
+}
+
+static bool is_dw(const c1_variant *v) { return strcmp(v->family, "cuda_depthwise") == 0; }
+
+static conv1d_desc shape(int64_t batch, int64_t length, int64_t cin, int64_t cout, int64_t k, int64_t stride,
+                         int64_t dilation, int64_t groups, int64_t pad_left, int64_t pad_right, int bias,
+                         conv1d_layout layout)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.batch = batch;
+    d.length = length;
+    d.in_channels = cin;
+    d.out_channels = cout;
+    d.kernel_size = k;
+    d.stride = stride;
+    d.dilation = dilation;
+    d.num_groups = groups;
+    d.pad_left = pad_left;
+    d.pad_right = pad_right;
+    d.has_bias = bias;
+    d.layout = layout;
+    assert_int_equal(conv1d_desc_validate(&d), CONV1D_OK);
+    return d;
+}
+
+/* Checks v on d on the device and fails the test with the sentence when the result is wrong. */
+static void expect_ok(const c1_variant *v, const conv1d_desc *d, uint64_t seed)
+{
+    c1_error e;
+    const conv1d_status st = c1_test_gpu_check(v, d, seed, &e);
+    if (st != CONV1D_OK) {
+        char text[256];
+        conv1d_desc_format(d, text, sizeof text);
+        fail_msg("%s on %s: %s: %s", v->name, text, conv1d_status_string(st), conv1d_last_error());
+    }
+}
+
+/* --- without a device --------------------------------------------------------------------------------- */
+
+static void test_registered(void **unused)
+{
+    (void)unused;
+    for (size_t i = 0; i < NNAMES; i++) {
+        const c1_variant *v = find(names[i]);
+        if (!v) continue;
+        assert_int_equal(v->device, C1_DEVICE_CUDA);
+        assert_int_equal(v->precision, C1_PREC_FP32);
+        assert_true(strncmp(v->family, "cuda_", 5) == 0);
+        assert_non_null(v->ops->available);
+        assert_non_null(v->ops->run_async);
+        assert_non_null(v->ops->impl_info);
+        assert_true(v->params[0] > 0);
+    }
+    /* and nothing else of these families is registered under another name */
+    size_t count;
+    const c1_variant *list = c1_variant_list(&count);
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(list[i].family, "cuda_tiled") != 0 && strcmp(list[i].family, "cuda_smem") != 0 &&
+            strcmp(list[i].family, "cuda_depthwise") != 0)
+            continue;
+        bool known = false;
+        for (size_t j = 0; j < NNAMES; j++) known = known || strcmp(list[i].name, names[j]) == 0;
+        if (!known) fail_msg("unexpected variant %s", list[i].name);
+    }
+}
+
+/* supports() is pure: dense shapes go to the dense families, depthwise shapes to every family, and the
+ * impossible ones are refused with a sentence that names the variant. */
+static void test_supports(void **unused)
+{
+    (void)unused;
+    const conv1d_desc dense = shape(2, 100, 16, 32, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc grouped = shape(1, 33, 12, 8, 5, 2, 3, 4, 4, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc dw = shape(1, 4096, 1536, 1536, 4, 1, 1, 1536, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc dw_ncw = shape(3, 17, 7, 7, 9, 3, 2, 7, 5, 6, 1, CONV1D_LAYOUT_NCW);
+    /* a window of (64-1)*1 + 500*100 + 1 positions: more shared memory than a block can have */
+    const conv1d_desc huge_window = shape(1, 60000, 4, 4, 501, 1, 100, 1, 0, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc huge_dw_ncw = shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc huge_dw_nwc = shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NWC);
+    for (size_t i = 0; i < NNAMES; i++) {
+        const c1_variant *v = find(names[i]);
+        if (!v) continue;
+        assert_int_equal(v->ops->supports(v, &dw), CONV1D_OK);
+        assert_int_equal(v->ops->supports(v, &dw_ncw), CONV1D_OK);
+        if (is_dw(v)) {
+            assert_int_equal(v->ops->supports(v, &dense), CONV1D_UNSUPPORTED);
+            assert_non_null(strstr(conv1d_last_error(), "depthwise"));
+            assert_non_null(strstr(conv1d_last_error(), v->name));
+            assert_int_equal(v->ops->supports(v, &grouped), CONV1D_UNSUPPORTED);
+            assert_int_equal(v->ops->supports(v, &huge_dw_ncw), CONV1D_UNSUPPORTED);
+            assert_non_null(strstr(conv1d_last_error(), "shared memory"));
+            assert_int_equal(v->ops->supports(v, &huge_dw_nwc), CONV1D_OK); /* taps from global memory */
+        } else {
+            assert_int_equal(v->ops->supports(v, &dense), CONV1D_OK);
+            assert_int_equal(v->ops->supports(v, &grouped), CONV1D_OK);
+            const conv1d_status st = v->ops->supports(v, &huge_window);
+            if (strcmp(v->family, "cuda_smem") == 0) {
+                assert_int_equal(st, CONV1D_UNSUPPORTED);
+                assert_non_null(strstr(conv1d_last_error(), "shared memory"));
+            } else {
+                assert_int_equal(st, CONV1D_OK);
+            }
+        }
+    }
+}
+
+/* Without a device every variant is unavailable with a sentence and prepare answers a status. */
+static void test_unavailable(void **unused)
+{
+    (void)unused;
+    if (c1_test_have_gpu()) skip();
+    const conv1d_desc d = shape(1, 10, 4, 4, 3, 1, 1, 4, 1, 1, 1, CONV1D_LAYOUT_NWC);
+    float w[4 * 3], b[4];
+    for (int i = 0; i < 12; i++) w[i] = 0.25f * (float)(i + 1);
+    for (int i = 0; i < 4; i++) b[i] = 1.0f;
+    for (size_t i = 0; i < NNAMES; i++) {
+        const c1_variant *v = find(names[i]);
+        if (!v) continue;
+        if (!v->ops->available()) {
+            assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
+            assert_true(strlen(conv1d_last_error()) > 10);
+        }
+        void *state = (void *)&d;
+        const conv1d_status st = v->ops->prepare(v, &d, w, b, &state);
+        assert_int_not_equal(st, CONV1D_OK);
+        assert_null(state);
+        assert_true(strlen(conv1d_last_error()) > 10);
+    }
+}
+
+/* --- with a device ------------------------------------------------------------------------------------ */
+
+/* Lengths and channel counts around each variant's tile sizes. Dense variants: output positions around BM
+ * (stride 1, kernel 3, "same" padding, so outputs == length), output channels of a group around BN, input
+ * channels of a group around the 16-channel stage; both layouts alternate. Depthwise: channels around the
+ * vector width and lengths around the run and the channels-first block. */
+static void test_tiling_edges(void **unused)
+{
+    (void)unused;
+    if (!c1_test_have_gpu()) skip();
+    uint64_t seed = 1;
+    for (size_t i = 0; i < NNAMES; i++) {
+        const c1_variant *v = find(names[i]);
+        const int64_t p0 = v->params[0], p1 = v->params[1];
+        if (is_dw(v)) {
+            const int64_t chans[] = {1, 3, 4, 5, 8, 31, 127, 128, 129};
+            const int64_t lens[] = {1, p0 - 1, p0, p0 + 1, 67, 64 * p0 - 1, 64 * p0 + 1};
+            for (size_t c = 0; c < sizeof chans / sizeof chans[0]; c++)
+                for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+                    const conv1d_layout lay = (c + l) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+                    const int64_t k = (int64_t)(c % 4) + 2; /* 2..5: the register windows */
+                    const conv1d_desc d =
+                        shape(2, lens[l], chans[c], chans[c], k, 1, 1, chans[c], k - 1, 0, (int)(l % 2), lay);
+                    expect_ok(v, &d, seed++);
+                }
+            continue;
+        }
+        const int64_t lens[] = {1, p0 - 1, p0, p0 + 1, 2 * p0 + 3};
+        const int64_t kgs[] = {1, p1 - 1, p1, p1 + 1, 31};
+        const int64_t cgs[] = {1, 7, 15, 16, 17, 33};
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
+            for (size_t k = 0; k < sizeof kgs / sizeof kgs[0]; k++) {
+                const conv1d_layout lay = (l + k) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+                const conv1d_desc d = shape(2, lens[l], 5, kgs[k], 3, 1, 1, 1, 1, 1, (int)(k % 2), lay);
+                expect_ok(v, &d, seed++);
+            }
+        for (size_t c = 0; c < sizeof cgs / sizeof cgs[0]; c++)
+            for (int lay = 0; lay < 2; lay++) {
+                /* channel counts that are multiples of 4 (NWC) take the 16-byte copies of the smem family */
+                const conv1d_desc d = shape(1, p0 + 1, 2 * cgs[c], 2 * p1, 4, 1, 1, 2, 3, 0, 1,
+                                            lay ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC);
+                expect_ok(v, &d, seed++);
+            }
+        /* stride and dilation widen the window; odd primes everywhere */
+        const conv1d_desc sd = shape(3, 2 * p0 + 13, 13, 67, 7, 3, 2, 1, 5, 2, 1, CONV1D_LAYOUT_NWC);
+        expect_ok(v, &sd, seed++);
+        const conv1d_desc sd2 = shape(3, 2 * p0 + 13, 13, 67, 7, 2, 3, 1, 0, 6, 0, CONV1D_LAYOUT_NCW);
+        expect_ok(v, &sd2, seed++);
+    }
+}
+
+/* Random descriptors from test_util.h (every field) for the dense families, random depthwise ones (kernel up
+ * to 33, stride and dilation up to 3, any padding) for all. */
+static void test_random(void **unused)
+{
+    (void)unused;
+    if (!c1_test_have_gpu()) skip();
+    uint64_t s = 0x5eed;
+    for (size_t i = 0; i < NNAMES; i++) {
+        const c1_variant *v = find(names[i]);
+        int done = 0;
+        while (done < 30) {
+            const conv1d_desc d = tu_random_desc(&s);
+            if (v->ops->supports(v, &d) != CONV1D_OK) continue;
+            expect_ok(v, &d, tu_next(&s));
+            done++;
+        }
+        for (int j = 0; j < 20; j++) {
+            const int64_t c = tu_range(&s, 1, 70), k = tu_range(&s, 1, j % 4 ? 9 : 33);
+            const int64_t stride = tu_range(&s, 1, 3), dil = tu_range(&s, 1, 3);
+            int64_t pl = tu_range(&s, 0, 8), pr = tu_range(&s, 0, 8);
+            if (j % 3 == 0) pl = dil * (k - 1), pr = 0; /* causal */
+            const int64_t len = tu_range(&s, 1, 300) + dil * (k - 1);
+            const conv1d_desc d = shape(tu_range(&s, 1, 3), len, c, c, k, stride, dil, c, pl, pr, j % 2,
+                                        tu_range(&s, 0, 1) ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC);
+            expect_ok(v, &d, tu_next(&s));
+        }
+    }
+}
+
+/* Tensors of more than 2^31 elements: every offset needs 64 bits. */
+static void test_big_index(void **unused)
+{
+    (void)unused;
+    if (!c1_test_have_gpu()) skip();
+    const conv1d_desc dw = shape(1, (1 << 19) + 3, 4100, 4100, 4, 1, 1, 4100, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    expect_ok(find("cuda_dw"), &dw, 11);
+    const conv1d_desc dense = shape(2, (1 << 30) + 5, 1, 1, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NCW);
+    expect_ok(find("cuda_tiled_32x32"), &dense, 12);
+}
+
+#ifdef C1_HAVE_CUDA
+/* run_async on a user stream with x one float past a 16-byte boundary: the channels-last kernels must fall
+ * back to 4-byte loads, and the result arrive once the stream is synchronised. */
+static void check_on_stream(const c1_variant *v, const conv1d_desc *d, cudaStream_t stream)
+{
+    uint64_t s = 77;
+    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
+    float *x = tu_random_floats(&s, nx), *w = tu_random_floats(&s, nw), *b = tu_random_floats(&s, d->out_channels);
+    float *y = malloc((size_t)ny * sizeof *y);
+    double *ref = malloc((size_t)ny * sizeof *ref);
+    assert_non_null(y);
+    assert_non_null(ref);
+    assert_int_equal(c1_ref_conv1d_f64(d, x, w, b, ref), CONV1D_OK);
+    float *dx = NULL, *dy = NULL;
+    assert_int_equal(cudaMalloc((void **)&dx, (size_t)(nx + 1) * sizeof(float)), cudaSuccess);
+    assert_int_equal(cudaMalloc((void **)&dy, (size_t)ny * sizeof(float)), cudaSuccess);
+    assert_int_equal(cudaMemcpy(dx + 1, x, (size_t)nx * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+    assert_int_equal(cudaDeviceSynchronize(), cudaSuccess);
+    assert_int_equal(cudaMemsetAsync(dy, 0xFF, (size_t)ny * sizeof(float), stream), cudaSuccess);
+    void *state = NULL;
+    assert_int_equal(v->ops->prepare(v, d, w, b, &state), CONV1D_OK);
+    assert_non_null(v->ops->impl_info(state));
+    assert_int_equal(v->ops->run_async(state, dx + 1, dy, NULL, stream), CONV1D_OK);
+    assert_int_equal(cudaMemcpyAsync(y, dy, (size_t)ny * sizeof(float), cudaMemcpyDeviceToHost, stream), cudaSuccess);
+    assert_int_equal(cudaStreamSynchronize(stream), cudaSuccess);
+    const c1_error e = c1_compare(y, ref, ny);
+    if (!c1_error_ok(e, c1_precision_tolerance(v->precision)))
+        fail_msg("%s on a stream: rel_max %g, first bad element %lld", v->name, e.rel_max, (long long)e.bad_index);
+    v->ops->release(state);
+    cudaFree(dy);
+    cudaFree(dx);
+    free(ref);
+    free(y);
+    free(b);
+    free(w);
+    free(x);
+}
+#endif
+
+static void test_stream_and_alignment(void **unused)
+{
+    (void)unused;
+    if (!c1_test_have_gpu()) skip();
+#ifdef C1_HAVE_CUDA
+    cudaStream_t stream;
+    assert_int_equal(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    const conv1d_desc dense = shape(2, 300, 32, 64, 4, 1, 1, 1, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc dw = shape(2, 300, 64, 64, 4, 1, 1, 64, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    for (size_t i = 0; i < NNAMES; i++) {
+        const c1_variant *v = find(names[i]);
+        check_on_stream(v, is_dw(v) ? &dw : &dense, stream);
+    }
+    assert_int_equal(cudaStreamDestroy(stream), cudaSuccess);
+#endif
+}
+
+/* An impossible request is refused by prepare with the variant's sentence, on the device as well. */
+static void test_impossible(void **unused)
+{
+    (void)unused;
+    if (!c1_test_have_gpu()) skip();
+    const conv1d_desc dense = shape(1, 50, 8, 8, 3, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NWC);
+    const conv1d_desc huge = shape(1, 60000, 4, 4, 501, 1, 100, 1, 0, 0, 0, CONV1D_LAYOUT_NCW);
+    float *w = calloc(4 * 4 * 501, sizeof *w);
+    assert_non_null(w);
+    void *state = NULL;
+    const c1_variant *dw = find("cuda_dw");
+    assert_int_equal(dw->ops->prepare(dw, &dense, w, NULL, &state), CONV1D_UNSUPPORTED);
+    assert_null(state);
+    assert_non_null(strstr(conv1d_last_error(), "depthwise"));
+    const c1_variant *sm = find("cuda_smem_128x128_db");
+    assert_int_equal(sm->ops->prepare(sm, &huge, w, NULL, &state), CONV1D_UNSUPPORTED);
+    assert_null(state);
+    assert_non_null(strstr(conv1d_last_error(), "shared memory"));
+    free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registered),   cmocka_unit_test(test_supports),
+        cmocka_unit_test(test_unavailable),  cmocka_unit_test(test_tiling_edges),
+        cmocka_unit_test(test_random),       cmocka_unit_test(test_big_index),
+        cmocka_unit_test(test_stream_and_alignment), cmocka_unit_test(test_impossible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,340 @@
+/*
+ * The hand-written CUDA variants, host side: cuda_tiled_* (block tiles straight from global memory),
+ * cuda_smem_* (shared-memory implicit GEMM, optionally double-buffered) and cuda_dw* (depthwise at copy
+ * speed). The kernels and their design are in cuda_conv.cu; the interface and weight layouts in cuda_conv.h.
+ *
+ * supports() is pure arithmetic on the descriptor (it runs in the tool's parent, which must not touch
+ * CUDA). prepare() checks the device (c1_cuda_ready), packs the weights on the host into the layout the
+ * kernel reads, uploads them and the bias once, and for the shared-memory family picks the input-channel
+ * block bk from the shared memory the shape needs: the largest of 16, 8, 4, 2, 1 (no larger than C/G
+ * rounded up to a power of two) that fits in 48 KiB, else in the device's opt-in limit, which is then
+ * raised for the kernel with cudaFuncSetAttribute. run_async() only launches (no allocation, no
+ * synchronisation), so one state serves any number of threads and streams; run() is run_async() on the
+ * legacy default stream followed by cudaStreamSynchronize.
+ *
+ * Registry parameters (variants/cuda/cuda.inc):
+ *   cuda_tiled:     p0, p1 = block tile (positions x output channels), p2, p3 = thread tile
+ *   cuda_smem:      p0, p1 = block tile, p2 = thread tile columns (rows are 8), p3 = 1 when double-buffered
+ *   cuda_depthwise: p0 = outputs per thread run (channels last; channels first: 64 * p0 per block)
+ */
+#include <cuda_runtime_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_conv.h"
+#include "cuda_util.h"
+#include "error.h"
+#include "variant.h"
+
+typedef enum cuda_kind { KIND_TILED, KIND_SMEM, KIND_DW } cuda_kind;
+
+typedef struct cuda_state {
+    const c1_variant *v;
+    cuda_kind kind;
+    conv1d_desc d;
+    c1_cuda_conv_args a; /* sizes and the device weights; x and y are filled per launch */
+    float *dw, *dbias;   /* device copies of the packed weights and the bias */
+    int bk;              /* smem: input channels per stage */
+    size_t smem_bytes;   /* smem, depthwise channels first: dynamic shared memory per block */
+    char info[160];
+} cuda_state;
+
+/* The largest shared memory per block of any target architecture (sm_90: 227 KiB; sm_80: 163 KiB). */
+#define C1_SMEM_MAX_ANY (227u * 1024u)
+#define C1_SMEM_DEFAULT (48u * 1024u)
+
+static bool cuda_available(void) { return c1_cuda_available(); }
+
+static int smem_tm(const c1_variant *v) { (void)v; return 8; }
+
+static c1_cuda_conv_args args_of(const conv1d_desc *d)
+{
+    c1_cuda_conv_args a;
+    memset(&a, 0, sizeof a);
+    a.batch = d->batch;
+    a.length = d->length;
+    a.in_channels = d->in_channels;
+    a.out_channels = d->out_channels;
+    a.kernel_size = d->kernel_size;
+    a.stride = d->stride;
+    a.dilation = d->dilation;
+    a.pad_left = d->pad_left;
+    a.groups = d->num_groups;
+    a.out_length = conv1d_output_length(d);
+    a.nwc = d->layout == CONV1D_LAYOUT_NWC;
+    return a;
+}
+
+static bool is_depthwise(const conv1d_desc *d)
+{
+    return d->num_groups == d->in_channels && d->in_channels == d->out_channels;
+}
+
+static conv1d_status check_common(const c1_variant *v, const conv1d_desc *d)
+{
+    if (d->dtype != CONV1D_F32)
+        return c1_fail(CONV1D_UNSUPPORTED, "%s computes in float32 only.", v->name);
+    return CONV1D_OK;
+}
+
+static conv1d_status tiled_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    conv1d_status st = check_common(v, d);
+    if (st != CONV1D_OK) return st;
+    if (!c1_cuda_tiled_known(v->params[0], v->params[1], v->params[2], v->params[3]))
+        return c1_fail(CONV1D_UNSUPPORTED, "%s: no kernel is compiled for tile %dx%d with thread tile %dx%d.",
+                       v->name, v->params[0], v->params[1], v->params[2], v->params[3]);
+    return CONV1D_OK;
+}
+
+static conv1d_status smem_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    conv1d_status st = check_common(v, d);
+    if (st != CONV1D_OK) return st;
+    if (!c1_cuda_smem_known(v->params[0], v->params[1], smem_tm(v), v->params[2]))
+        return c1_fail(CONV1D_UNSUPPORTED, "%s: no kernel is compiled for tile %dx%d with thread tile %dx%d.",
+                       v->name, v->params[0], v->params[1], smem_tm(v), v->params[2]);
+    const c1_cuda_conv_args a = args_of(d);
+    const size_t need = c1_cuda_smem_bytes(&a, v->params[0], v->params[1], 1, v->params[3]);
+    if (need > C1_SMEM_MAX_ANY)
+        return c1_fail(CONV1D_UNSUPPORTED,
+                       "%s: the input window and weights of one channel (kernel_size %lld, stride %lld, "
+                       "dilation %lld) need more shared memory than any GPU has per block.",
+                       v->name, (long long)d->kernel_size, (long long)d->stride, (long long)d->dilation);
+    return CONV1D_OK;
+}
+
+static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    conv1d_status st = check_common(v, d);
+    if (st != CONV1D_OK) return st;
+    if (!is_depthwise(d))
+        return c1_fail(CONV1D_UNSUPPORTED,
+                       "%s needs a depthwise convolution (groups == in_channels == out_channels), got %lld "
+                       "groups, %lld in and %lld out channels.",
+                       v->name, (long long)d->num_groups, (long long)d->in_channels, (long long)d->out_channels);
+    const int run = v->params[0];
+    if (run != 8 && run != 16 && run != 32)
+        return c1_fail(CONV1D_UNSUPPORTED, "%s: no kernel is compiled for runs of %d outputs.", v->name, run);
+    if (d->layout == CONV1D_LAYOUT_NCW) {
+        size_t smem = 0;
+        if (c1_cuda_dw_ncw_plan(d->kernel_size, d->stride, d->dilation, run, &smem) <= 0)
+            return c1_fail(CONV1D_UNSUPPORTED,
+                           "%s: channels first with kernel_size %lld, stride %lld and dilation %lld needs an "
+                           "input window larger than 48 KiB of shared memory.",
+                           v->name, (long long)d->kernel_size, (long long)d->stride, (long long)d->dilation);
+    }
+    return CONV1D_OK;
+}
+
+static void cuda_release(void *state)
+{
+    cuda_state *s = state;
+    if (!s) return;
+    /* Errors while freeing are not actionable; clear them so the next call starts clean. */
+    if (s->dw) cudaFree(s->dw);
+    if (s->dbias) cudaFree(s->dbias);
+    (void)cudaGetLastError();
+    free(s);
+}
+
+/* Host packing of the weights into the kernel's layout (cuda_conv.h). */
+static void pack_weights(const cuda_state *s, const float *w, float *p)
+{
+    const conv1d_desc *d = &s->d;
+    const int64_t K = d->out_channels, G = d->num_groups, Cg = d->in_channels / G, Kg = K / G, R = d->kernel_size;
+    const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t r = 0; r < R; r++) {
+                /* source: NWC w[r][c][k], NCW w[k][c][r] */
+                const float val = nwc ? w[(r * Cg + c) * K + k] : w[(k * Cg + c) * R + r];
+                if (s->kind != KIND_DW)
+                    p[((k / Kg * R + r) * Cg + c) * Kg + k % Kg] = val; /* [g][r][c][k] */
+                else if (nwc)
+                    p[r * K + k] = val; /* [r][channel] (Cg == Kg == 1) */
+                else
+                    p[k * R + r] = val; /* [channel][r] */
+            }
+}
+
+/* Picks bk and the shared memory size for the smem family; UNSUPPORTED when nothing fits the device. */
+static conv1d_status smem_plan(cuda_state *s)
+{
+    const c1_variant *v = s->v;
+    c1_cuda_props props;
+    conv1d_status st = c1_cuda_props_get(&props);
+    if (st != CONV1D_OK) return st;
+    const int64_t Cg = s->d.in_channels / s->d.num_groups;
+    int bk0 = 1;
+    while (bk0 < 16 && bk0 < Cg) bk0 *= 2;
+    const size_t limits[2] = {C1_SMEM_DEFAULT, props.smem_per_block_optin};
+    for (int pass = 0; pass < 2; pass++) {
+        /* the first pass keeps at least 4 channels per stage (when the group has them) under 48 KiB */
+        const int bk_min = pass == 0 ? (bk0 < 4 ? bk0 : 4) : 1;
+        for (int bk = bk0; bk >= bk_min; bk /= 2) {
+            const size_t need = c1_cuda_smem_bytes(&s->a, v->params[0], v->params[1], bk, v->params[3]);
+            if (need <= limits[pass]) {
+                s->bk = bk;
+                s->smem_bytes = need;
+                return CONV1D_OK;
+            }
+        }
+    }
+    return c1_fail(CONV1D_UNSUPPORTED,
+                   "%s: kernel_size %lld, stride %lld and dilation %lld need more shared memory per block "
+                   "than this device's %zu bytes.",
+                   v->name, (long long)s->d.kernel_size, (long long)s->d.stride, (long long)s->d.dilation,
+                   props.smem_per_block_optin);
+}
+
+static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+                                  void **state)
+{
+    *state = NULL;
+    conv1d_status st = c1_cuda_ready(v->name);
+    if (st != CONV1D_OK) return st;
+    st = c1_variant_applies(v, d);
+    if (st != CONV1D_OK) return st;
+
+    cuda_state *s = calloc(1, sizeof *s);
+    if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate the variant's state.", v->name);
+    s->v = v;
+    s->d = *d;
+    s->kind = strcmp(v->family, "cuda_smem") == 0 ? KIND_SMEM : strcmp(v->family, "cuda_tiled") == 0 ? KIND_TILED
+                                                                                                     : KIND_DW;
+    s->a = args_of(d);
+
+    const size_t nw = (size_t)conv1d_weight_elems(d);
+    float *packed = malloc(nw * sizeof *packed);
+    if (!packed) {
+        cuda_release(s);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate %zu bytes to pack the weights.", v->name,
+                       nw * sizeof *packed);
+    }
+    pack_weights(s, w, packed);
+    st = c1_cuda_status(cudaMalloc((void **)&s->dw, nw * sizeof(float)), v->name, "cudaMalloc(weights)");
+    if (st == CONV1D_OK)
+        st = c1_cuda_status(cudaMemcpy(s->dw, packed, nw * sizeof(float), cudaMemcpyHostToDevice), v->name,
+                            "cudaMemcpy(weights)");
+    free(packed);
+    if (st == CONV1D_OK && d->has_bias) {
+        const size_t nb = (size_t)d->out_channels * sizeof(float);
+        st = c1_cuda_status(cudaMalloc((void **)&s->dbias, nb), v->name, "cudaMalloc(bias)");
+        if (st == CONV1D_OK)
+            st = c1_cuda_status(cudaMemcpy(s->dbias, bias, nb, cudaMemcpyHostToDevice), v->name, "cudaMemcpy(bias)");
+    }
+    s->a.w = s->dw;
+    s->a.bias = s->dbias;
+
+    if (st == CONV1D_OK) {
+        switch (s->kind) {
+        case KIND_TILED:
+            snprintf(s->info, sizeof s->info, "tile %dx%d, thread tile %dx%d, operands from global memory",
+                     v->params[0], v->params[1], v->params[2], v->params[3]);
+            break;
+        case KIND_SMEM:
+            st = smem_plan(s);
+            if (st == CONV1D_OK)
+                st = c1_cuda_status(c1_cuda_smem_setup(v->params[0], v->params[1], smem_tm(v), v->params[2],
+                                                       v->params[3], s->smem_bytes),
+                                    v->name, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+            snprintf(s->info, sizeof s->info, "tile %dx%d, thread tile %dx%d, %d input channels per stage, %zu "
+                     "bytes shared memory%s",
+                     v->params[0], v->params[1], smem_tm(v), v->params[2], s->bk, s->smem_bytes,
+                     v->params[3] ? ", double-buffered" : "");
+            break;
+        case KIND_DW:
+            if (d->layout == CONV1D_LAYOUT_NCW) {
+                const long long bo = c1_cuda_dw_ncw_plan(d->kernel_size, d->stride, d->dilation, v->params[0],
+                                                         &s->smem_bytes);
+                snprintf(s->info, sizeof s->info, "channels first, %lld outputs per block, %zu bytes shared memory",
+                         bo, s->smem_bytes);
+            } else {
+                snprintf(s->info, sizeof s->info, "channels last, runs of %d outputs, %s", v->params[0],
+                         d->stride == 1 && d->dilation == 1 && d->kernel_size <= 8 ? "sliding register window"
+                                                                                   : "taps from global memory");
+            }
+            break;
+        }
+    }
+    /* A pageable cudaMemcpy may return before its DMA lands; a kernel on a non-blocking user stream must
+     * still see the weights. */
+    if (st == CONV1D_OK) st = c1_cuda_status(cudaDeviceSynchronize(), v->name, "cudaDeviceSynchronize");
+    if (st != CONV1D_OK) {
+        cuda_release(s);
+        return st;
+    }
+    *state = s;
+    return CONV1D_OK;
+}
+
+static conv1d_status cuda_run_async(const void *state, const float *x, float *y, void *workspace, void *stream)
+{
+    (void)workspace;
+    const cuda_state *s = state;
+    const c1_variant *v = s->v;
+    c1_cuda_conv_args a = s->a;
+    a.x = x;
+    a.y = y;
+    int e = 0;
+    switch (s->kind) {
+    case KIND_TILED:
+        e = c1_cuda_tiled_launch(&a, v->params[0], v->params[1], v->params[2], v->params[3], stream);
+        break;
+    case KIND_SMEM:
+        e = c1_cuda_smem_launch(&a, v->params[0], v->params[1], smem_tm(v), v->params[2], s->bk, v->params[3],
+                                s->smem_bytes, stream);
+        break;
+    case KIND_DW:
+        e = a.nwc ? c1_cuda_dw_nwc_launch(&a, v->params[0], stream) : c1_cuda_dw_ncw_launch(&a, v->params[0], stream);
+        break;
+    }
+    return c1_cuda_status(e, v->name, "kernel launch");
+}
+
+static conv1d_status cuda_run(const void *state, const float *x, float *y, void *workspace)
+{
+    const cuda_state *s = state;
+    conv1d_status st = cuda_run_async(state, x, y, workspace, NULL);
+    if (st != CONV1D_OK) return st;
+    return c1_cuda_status(cudaStreamSynchronize(0), s->v->name, "cudaStreamSynchronize");
+}
+
+static const char *cuda_impl_info(const void *state)
+{
+    const cuda_state *s = state;
+    return s && s->info[0] ? s->info : NULL;
+}
+
+const c1_variant_ops c1_cuda_tiled_ops = {
+    .available = cuda_available,
+    .supports = tiled_supports,
+    .prepare = cuda_prepare,
+    .run = cuda_run,
+    .release = cuda_release,
+    .run_async = cuda_run_async,
+    .impl_info = cuda_impl_info,
+};
+
+const c1_variant_ops c1_cuda_smem_ops = {
+    .available = cuda_available,
+    .supports = smem_supports,
+    .prepare = cuda_prepare,
+    .run = cuda_run,
+    .release = cuda_release,
+    .run_async = cuda_run_async,
+    .impl_info = cuda_impl_info,
+};
+
+const c1_variant_ops c1_cuda_dw_ops = {
+    .available = cuda_available,
+    .supports = dw_supports,
+    .prepare = cuda_prepare,
+    .run = cuda_run,
+    .release = cuda_release,
+    .run_async = cuda_run_async,
+    .impl_info = cuda_impl_info,
+};

@@ -1,0 +1,63 @@
+/*
+ * Internal: the C interface between the host side of the hand-written CUDA variants (cuda_conv.c) and their
+ * kernels (cuda_conv.cu). Plain structs of sizes and strides in, the cudaError_t out as an int, the stream
+ * as a void * (a cudaStream_t; NULL is the legacy default stream), so the C side needs no CUDA C++ header.
+ *
+ * Packed weights (made on the host at prepare, uploaded once):
+ *   dense kernels (tiled, smem): [g][r][c][k], c < C/G, k < K/G, the output channel fastest, so one tap of
+ *                                one input channel is a contiguous row of output-channel weights;
+ *   depthwise, channels last:    [r][c], one tap is a contiguous row over channels (float4 loads);
+ *   depthwise, channels first:   [c][r], one channel's taps are contiguous (staged in shared memory).
+ * The launchers never synchronise; errors of the launch itself are returned (cudaGetLastError after each).
+ */
+#ifndef CONV1D_CUDA_CONV_H
+#define CONV1D_CUDA_CONV_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sizes and strides of one convolution, all 64-bit; x, y: device tensors in the descriptor's layout. */
+typedef struct c1_cuda_conv_args {
+    const float *x;
+    float *y;
+    const float *w;    /* packed as above */
+    const float *bias; /* K floats, or NULL */
+    long long batch, length, in_channels, out_channels, kernel_size, stride, dilation, pad_left, groups;
+    long long out_length;
+    int nwc; /* 1: channels last (NWC), 0: channels first (NCW) */
+} c1_cuda_conv_args;
+
+/* Tiled kernel straight from global memory: block tile bm x bn (positions x output channels of a group),
+ * thread tile tm x tn. Known configurations: see c1_cuda_tiled_known. */
+int c1_cuda_tiled_known(int bm, int bn, int tm, int tn);
+int c1_cuda_tiled_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, void *stream);
+
+/* Shared-memory implicit GEMM: block tile bm x bn, thread tile tm x tn, bk input channels per stage,
+ * double-buffered (cp.async) when db. c1_cuda_smem_bytes is the dynamic shared memory a launch needs;
+ * c1_cuda_smem_setup raises the kernel's limit to that (cudaFuncSetAttribute) when it exceeds 48 KiB, for
+ * every instantiation the launcher may pick, and must be called (in prepare) before the first launch. */
+int c1_cuda_smem_known(int bm, int bn, int tm, int tn);
+size_t c1_cuda_smem_bytes(const c1_cuda_conv_args *a, int bm, int bn, int bk, int db);
+int c1_cuda_smem_setup(int bm, int bn, int tm, int tn, int db, size_t smem_bytes);
+int c1_cuda_smem_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, int bk, int db,
+                        size_t smem_bytes, void *stream);
+
+/* Depthwise (groups == in_channels == out_channels). Channels last: each thread owns 4 consecutive
+ * channels (or 1 when the channel count or a pointer is not 16-byte aligned) and `run` consecutive output
+ * positions; run is 8, 16 or 32. Channels first: a block of 256 threads owns a row segment of up to 64 * run
+ * outputs, its input window and the channel's taps staged in shared memory; c1_cuda_dw_ncw_plan (pure host
+ * arithmetic) says how many outputs a block covers and how much shared memory that takes (0 when even a
+ * 32-output segment does not fit in 48 KiB). */
+int c1_cuda_dw_nwc_launch(const c1_cuda_conv_args *a, int run, void *stream);
+long long c1_cuda_dw_ncw_plan(long long kernel_size, long long stride, long long dilation, int run,
+                              size_t *smem_bytes);
+int c1_cuda_dw_ncw_launch(const c1_cuda_conv_args *a, int run, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
