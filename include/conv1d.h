@@ -183,10 +183,13 @@ typedef struct conv1d_options {
     int threads;          /* > 0: OpenMP threads used by each execute; 0: the caller's OpenMP default */
     conv1d_device device;
     conv1d_mode mode;
+    void *cuda_stream;    /* CONV1D_DEVICE_CUDA: the cudaStream_t every execute of the plan enqueues its work
+                             on and then synchronizes (NULL: the legacy default stream); the caller keeps the
+                             stream alive as long as the plan. Ignored on the CPU */
 } conv1d_options;
 
-/* Fills *o with the defaults: db_path NULL, threads 0, CPU, CONV1D_MODE_DB. CONV1D_INVALID_ARGUMENT when o
- * is NULL. Thread-safe. */
+/* Fills *o with the defaults: db_path NULL, threads 0, CPU, CONV1D_MODE_DB, cuda_stream NULL.
+ * CONV1D_INVALID_ARGUMENT when o is NULL. Thread-safe. */
 conv1d_status conv1d_options_init(conv1d_options *o);
 
 /* A prepared convolution: the chosen variant, its packed weights and a pool of workspaces. Opaque. */

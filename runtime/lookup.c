@@ -74,38 +74,76 @@ static const c1_variant *first_applicable(const conv1d_desc *d, c1_device dev, c
     return NULL;
 }
 
-const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char *why, size_t why_size)
+/* The first fp32 variant of `family` for `dev`, in registry order, that applies to *d. The hand-written CUDA
+ * families are found by name here, never by symbol, so the rules hold whichever of their points a build has. */
+static const c1_variant *first_of_family(const conv1d_desc *d, c1_device dev, const char *family)
+{
+    size_t n;
+    const c1_variant *list = c1_variant_list(&n);
+    for (size_t i = 0; i < n; i++)
+        if (list[i].device == dev && list[i].precision == C1_PREC_FP32 && strcmp(list[i].family, family) == 0 &&
+            c1_variant_applies(&list[i], d) == CONV1D_OK)
+            return &list[i];
+    return NULL;
+}
+
+/* The CUDA rules: a depthwise kernel for depthwise shapes, the shared-memory tiles otherwise (and for a
+ * depthwise shape the depthwise kernels do not take), cuDNN's implicit precomputed GEMM as the fallback. */
+static const c1_variant *cuda_rules(const conv1d_desc *d, const char **rule)
+{
+    static const char *const cudnn[] = {"cudnn_algo1", "cudnn_algo0", NULL};
+    const c1_variant *v = NULL;
+    if (kind_of(d) == KIND_DEPTHWISE) {
+        *rule = "cuda depthwise";
+        v = first_of_family(d, C1_DEVICE_CUDA, "cuda_depthwise");
+    }
+    if (!v) {
+        *rule = kind_of(d) == KIND_DEPTHWISE ? "cuda depthwise, shared-memory tiles" : "cuda shared-memory tiles";
+        v = first_of_family(d, C1_DEVICE_CUDA, "cuda_smem");
+    }
+    if (!v) {
+        *rule = "cuda peer";
+        v = first_applicable(d, C1_DEVICE_CUDA, cudnn);
+    }
+    return v;
+}
+
+/* The CPU rules of lookup.h. */
+static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
 {
     static const char *const depthwise[] = {"depthwise__avx512", "depthwise__avx2", "depthwise__c", NULL};
     static const char *const dense_wide[] = {"direct_8x48__avx512", "direct_6x32__avx512", "direct_6x16__avx2",
                                              "onednn", NULL};
     static const char *const dense_other[] = {"direct_6x32__avx512", "direct_6x16__avx2", "onednn", NULL};
     static const char *const grouped[] = {"onednn", "direct_4x8__c", NULL};
-    const c1_variant *v = NULL;
-    const char *rule;
     switch (kind_of(d)) {
     case KIND_DEPTHWISE:
-        rule = "depthwise";
-        v = first_applicable(d, dev, depthwise);
-        break;
+        *rule = "depthwise";
+        return first_applicable(d, C1_DEVICE_CPU, depthwise);
     case KIND_GROUPED:
-        rule = "grouped";
-        v = first_applicable(d, dev, grouped);
-        break;
+        *rule = "grouped";
+        return first_applicable(d, C1_DEVICE_CPU, grouped);
     default:
         if (d->in_channels <= 8) {
-            rule = "dense first layer";
-            v = first_applicable(d, dev, dense_wide);
-        } else if (d->in_channels >= 64 && d->out_channels >= 64) {
-            rule = "dense, wide";
-            v = first_applicable(d, dev, dense_wide);
-        } else {
-            rule = "dense, narrow";
-            v = first_applicable(d, dev, dense_other);
+            *rule = "dense first layer";
+            return first_applicable(d, C1_DEVICE_CPU, dense_wide);
         }
+        if (d->in_channels >= 64 && d->out_channels >= 64) {
+            *rule = "dense, wide";
+            return first_applicable(d, C1_DEVICE_CPU, dense_wide);
+        }
+        *rule = "dense, narrow";
+        return first_applicable(d, C1_DEVICE_CPU, dense_other);
     }
+}
+
+const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char *why, size_t why_size)
+{
+    const char *rule = "";
+    const c1_variant *v = dev == C1_DEVICE_CUDA ? cuda_rules(d, &rule) : cpu_rules(d, &rule);
     if (!v) {
-        /* Nothing the rules name applies: any non-reference variant of the device that does. */
+        /* Nothing the rules name applies: any non-reference fp32 variant of the device that does (never a
+         * variant of the other device: a CUDA plan takes device pointers). */
         size_t n;
         const c1_variant *list = c1_variant_list(&n);
         for (size_t i = 1; i < n && !v; i++)
@@ -166,7 +204,9 @@ static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char 
         const double dist = c1_shape_distance(d, &t);
         if (!(dist < best)) continue;
         const c1_variant *v = c1_variant_find((const char *)sqlite3_column_text(st, 13));
-        if (!v || v->precision != C1_PREC_FP32 || c1_variant_applies(v, d) != CONV1D_OK) continue;
+        if (!v || v->precision != C1_PREC_FP32 || strcmp(c1_device_name(v->device), dev) != 0 ||
+            c1_variant_applies(v, d) != CONV1D_OK)
+            continue;
         best = dist;
         *out = v;
         snprintf(key, key_size, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -209,7 +249,7 @@ static conv1d_status from_db(const conv1d_desc *d, const char *key, const char *
                               sizeof name);
     if (rc == CONV1D_OK) {
         const c1_variant *w = c1_variant_find(name);
-        if (w && c1_variant_applies(w, d) == CONV1D_OK) {
+        if (w && strcmp(c1_device_name(w->device), dev) == 0 && c1_variant_applies(w, d) == CONV1D_OK) {
             *v = w;
             snprintf(explain, explain_size, "exact winner from DB %s", path);
             c1_store_close(&s);
@@ -279,7 +319,7 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
                     strcmp(e->precision, "fp32") != 0)
                     continue;
                 const c1_variant *t = c1_variant_find(e->variant);
-                if (t && c1_variant_applies(t, d) == CONV1D_OK) {
+                if (t && t->device == dev && c1_variant_applies(t, d) == CONV1D_OK) {
                     *v = t;
                     snprintf(explain, explain_size, "exact winner from the embedded table");
                     c1_clear_error();

@@ -21,6 +21,15 @@
  *   grouped            -> onednn, else direct_4x8__c
  * each taken only when it applies; otherwise the first applicable non-reference variant of the device in
  * registry order, and finally the reference.
+ *
+ * CUDA plans choose only among CUDA variants (DB and table winners of device "cuda", whose variant must be a
+ * CUDA one), and their rules name families, not points, because the hand-written kernels' parameter points
+ * change more often than the rule:
+ *   depthwise          -> the first cuda_depthwise variant that applies
+ *   otherwise, or no depthwise kernel applies
+ *                      -> the first cuda_smem variant that applies
+ *   then               -> cudnn_algo1 (IMPLICIT_PRECOMP_GEMM, fp32), else cudnn_algo0
+ * then the first applicable fp32 CUDA variant; never a CPU variant nor the reference (which run on the host).
  */
 #ifndef CONV1D_LOOKUP_H
 #define CONV1D_LOOKUP_H

@@ -8,6 +8,14 @@
  * releases it after the run; when every one is busy (more concurrent callers than cores, who would only
  * slow each other down anyway) the caller yields the processor and tries again. Variants without a
  * workspace skip the pool entirely.
+ *
+ * CUDA plans (options.device CONV1D_DEVICE_CUDA) choose only among CUDA variants (lookup.c), take device
+ * pointers, keep their workspaces in device memory, and execute by enqueuing the variant's run_async on
+ * options.cuda_stream and synchronizing that stream: y is written when execute returns, and the workspace is
+ * idle again before it goes back to the pool. Plan creation itself makes no CUDA call (the device is only
+ * looked for), so it is safe in a process that forks afterwards; set_weights is the first call that creates
+ * a CUDA context. A build without CUDA, or a machine without an NVIDIA driver, refuses CUDA plans with
+ * CONV1D_UNSUPPORTED.
  */
 #include <omp.h>
 #include <sched.h>
@@ -25,6 +33,8 @@
 
 #ifdef C1_HAVE_CUDA
 #include <cuda_runtime_api.h>
+
+#include "cuda_util.h"
 #endif
 
 #define MAX_WORKSPACES 64
@@ -50,6 +60,7 @@ conv1d_status conv1d_options_init(conv1d_options *o)
     o->threads = 0;
     o->device = CONV1D_DEVICE_CPU;
     o->mode = CONV1D_MODE_DB;
+    o->cuda_stream = NULL;
     return CONV1D_OK;
 }
 
@@ -90,6 +101,16 @@ conv1d_status conv1d_plan_create(conv1d_plan **plan, const conv1d_desc *d, const
     if (opts.threads < 0)
         return c1_fail(CONV1D_INVALID_ARGUMENT, "conv1d_plan_create: options.threads must be >= 0, got %d.",
                        opts.threads);
+    if (opts.device == CONV1D_DEVICE_CUDA) {
+#ifdef C1_HAVE_CUDA
+        if (!c1_cuda_available())
+            return c1_fail(CONV1D_UNSUPPORTED, "conv1d_plan_create: a cuda plan needs an NVIDIA GPU, and this machine "
+                                               "has no NVIDIA driver device (or CONV1D_NO_CUDA is set).");
+#else
+        return c1_fail(CONV1D_UNSUPPORTED, "conv1d_plan_create: a cuda plan needs a CUDA build of libconv1d, and "
+                                           "this one was built without CUDA.");
+#endif
+    }
 
     conv1d_plan *p = calloc(1, sizeof *p);
     if (!p) return c1_fail(CONV1D_OUT_OF_MEMORY, "conv1d_plan_create: cannot allocate a plan.");
@@ -188,22 +209,29 @@ conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y)
             sched_yield();
         }
     }
+    void *ws = slot >= 0 ? p->ws[slot] : NULL;
+    conv1d_status st;
+#ifdef C1_HAVE_CUDA
+    if (p->variant->device == C1_DEVICE_CUDA) {
+        /* The workspace may be handed to another caller (on another stream) as soon as it is released, so the
+         * work using it must have finished: synchronize the plan's stream, which also makes y ready. */
+        cudaStream_t stream = (cudaStream_t)p->options.cuda_stream;
+        st = p->variant->ops->run_async ? p->variant->ops->run_async(p->state, x, y, ws, stream)
+                                        : p->variant->ops->run(p->state, x, y, ws);
+        const cudaError_t e = cudaStreamSynchronize(stream);
+        if (st == CONV1D_OK && e != cudaSuccess)
+            st = c1_fail(CONV1D_DEVICE_ERROR, "conv1d_execute: %s failed on the GPU: %s (%s).", p->variant->name,
+                         cudaGetErrorString(e), cudaGetErrorName(e));
+        if (slot >= 0) atomic_store_explicit(&p->busy[slot], 0, memory_order_release);
+        return st;
+    }
+#endif
     /* The thread count is an OpenMP setting of the calling thread: set it for this call only. */
     const int saved_threads = omp_get_max_threads();
     const bool set_threads = p->options.threads > 0 && p->options.threads != saved_threads;
     if (set_threads) omp_set_num_threads(p->options.threads);
-    conv1d_status st = p->variant->ops->run(p->state, x, y, slot >= 0 ? p->ws[slot] : NULL);
+    st = p->variant->ops->run(p->state, x, y, ws);
     if (set_threads) omp_set_num_threads(saved_threads);
-#ifdef C1_HAVE_CUDA
-    /* The workspace may be handed to another caller (on another stream) as soon as it is released, so the
-     * kernels using it must have finished; this also makes y ready when execute returns. */
-    if (p->variant->device == C1_DEVICE_CUDA && st == CONV1D_OK) {
-        cudaError_t e = cudaDeviceSynchronize();
-        if (e != cudaSuccess)
-            st = c1_fail(CONV1D_DEVICE_ERROR, "conv1d_execute: %s failed on the GPU: %s.", p->variant->name,
-                         cudaGetErrorString(e));
-    }
-#endif
     if (slot >= 0) atomic_store_explicit(&p->busy[slot], 0, memory_order_release);
     return st;
 }

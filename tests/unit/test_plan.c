@@ -1,4 +1,6 @@
-/* The tuned dispatcher: lookup order (forced, DB exact, nearest, rules), broken databases, threads, errors. */
+/* The tuned dispatcher: lookup order (forced, DB exact, nearest, rules), broken databases, threads, errors,
+ * and CUDA plans (refused with a sentence without a GPU or CUDA build; with a GPU: CUDA variants only, device
+ * pointers, the caller's stream). */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 #include "lookup.h"
 #include "store.h"
 #include "test_util.h"
+
+#include "gpu_test_util.h"
 
 static char dir[64];
 static char db_path[128];      /* winners for this machine and build */
@@ -379,6 +383,155 @@ static void test_errors(void **state)
     assert_string_equal(conv1d_plan_explain(NULL), "");
 }
 
+/* Where CUDA plans cannot exist (CPU-only build, no NVIDIA driver) they are refused with a sentence; the
+ * rules never hand a CUDA plan a CPU variant. */
+static void test_cuda_plan_refused_or_cuda_only(void **state)
+{
+    conv1d_options o;
+    assert_int_equal(conv1d_options_init(&o), CONV1D_OK);
+    assert_null(o.cuda_stream);
+    o.device = CONV1D_DEVICE_CUDA;
+    o.mode = CONV1D_MODE_ESTIMATE;
+    const char *shapes[] = {tuned_dense, tuned_dw, "length=100,in_channels=16,out_channels=32,kernel_size=5,groups=4"};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        conv1d_desc d = parse(shapes[i]);
+        char why[64];
+        const c1_variant *v = c1_heuristic_choice(&d, C1_DEVICE_CUDA, why, sizeof why);
+        if (v) assert_int_equal(v->device, C1_DEVICE_CUDA);
+        if (c1_test_have_gpu()) {
+            assert_non_null(v); /* cudnn_algo1 at least applies to every valid shape */
+            continue;
+        }
+        assert_null(v);
+        conv1d_plan *p = (conv1d_plan *)&o;
+        assert_int_equal(conv1d_plan_create(&p, &d, &o), CONV1D_UNSUPPORTED);
+        assert_null(p);
+        assert_non_null(strstr(conv1d_last_error(), "cuda plan"));
+#ifdef C1_HAVE_CUDA
+        assert_non_null(strstr(conv1d_last_error(), "NVIDIA"));
+#else
+        assert_non_null(strstr(conv1d_last_error(), "without CUDA"));
+#endif
+    }
+}
+
+#ifdef C1_HAVE_CUDA
+/* A CUDA plan of d: a CUDA variant (want_variant when given), run on device memory on o's stream, checked
+ * against the double reference. */
+static void check_cuda_plan(const conv1d_desc *d, const conv1d_options *o, const char *want_variant,
+                            const char *want_explain)
+{
+    uint64_t seed = 17;
+    conv1d_plan *p = NULL;
+    if (conv1d_plan_create(&p, d, o) != CONV1D_OK) fail_msg("cuda plan: %s", conv1d_last_error());
+    const c1_variant *v = c1_variant_find(conv1d_plan_variant(p));
+    assert_non_null(v);
+    assert_int_equal(v->device, C1_DEVICE_CUDA);
+    assert_int_equal(v->precision, C1_PREC_FP32);
+    if (want_variant) assert_string_equal(v->name, want_variant);
+    if (want_explain && !strstr(conv1d_plan_explain(p), want_explain))
+        fail_msg("explain '%s' lacks '%s'", conv1d_plan_explain(p), want_explain);
+    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
+    float *x = tu_random_floats(&seed, nx), *w = tu_random_floats(&seed, nw);
+    float *b = tu_random_floats(&seed, d->out_channels), *y = malloc((size_t)ny * sizeof *y);
+    double *ref = malloc((size_t)ny * sizeof *ref);
+    assert_non_null(y);
+    assert_non_null(ref);
+    float *dx = NULL, *dy = NULL;
+    assert_int_equal(cudaMalloc((void **)&dx, (size_t)nx * sizeof(float)), cudaSuccess);
+    assert_int_equal(cudaMalloc((void **)&dy, (size_t)ny * sizeof(float)), cudaSuccess);
+    assert_int_equal(cudaMemcpy(dx, x, (size_t)nx * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+    assert_int_equal(cudaMemset(dy, 0xFF, (size_t)ny * sizeof(float)), cudaSuccess); /* NaN poison */
+    if (conv1d_plan_set_weights(p, w, b) != CONV1D_OK) fail_msg("%s: %s", v->name, conv1d_last_error());
+    for (int rep = 0; rep < 2; rep++) /* a second execute reuses the workspace */
+        if (conv1d_execute(p, dx, dy) != CONV1D_OK) fail_msg("%s: %s", v->name, conv1d_last_error());
+    assert_int_equal(cudaMemcpy(y, dy, (size_t)ny * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+    assert_int_equal(c1_ref_conv1d_f64(d, x, w, b, ref), CONV1D_OK);
+    const c1_error err = c1_compare(y, ref, ny);
+    if (!c1_error_ok(err, c1_precision_tolerance(C1_PREC_FP32)))
+        fail_msg("%s: rel_max %g, first bad element %lld", v->name, err.rel_max, (long long)err.bad_index);
+    conv1d_plan_destroy(p);
+    cudaFree(dx);
+    cudaFree(dy);
+    free(x), free(w), free(b), free(y), free(ref);
+}
+
+/* Winners stored for device "cuda": a CPU variant (which a CUDA plan must refuse) and a cuDNN one. */
+static void make_cuda_db(const char *path)
+{
+    c1_store s;
+    assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
+    const c1_build_info *b = c1_build_info_get();
+    c1_store_hardware hw = {.fingerprint = c1_machine_fingerprint(), .record_json = "{}"};
+    c1_store_build bu = {b->signature, b->version, b->compiler, b->onednn, b->cuda, b->cudnn, b->variants};
+    int64_t hw_id, build_id, run_id;
+    assert_int_equal(c1_store_hardware_id(&s, &hw, &hw_id), CONV1D_OK);
+    assert_int_equal(c1_store_build_id(&s, &bu, &build_id), CONV1D_OK);
+    assert_int_equal(c1_store_run_start(&s, hw_id, build_id, "test", &run_id), CONV1D_OK);
+    const char *shapes[] = {tuned_dense, tuned_dw}, *winners[] = {dense_winner, "cudnn_algo0"};
+    for (int i = 0; i < 2; i++) {
+        conv1d_desc d = parse(shapes[i]);
+        int64_t shape_id;
+        assert_int_equal(c1_store_shape_id(&s, &d, &shape_id), CONV1D_OK);
+        c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
+                             .device = "cuda", .precision = "fp32", .variant = winners[i], .median_ms = 1.0,
+                             .p10_ms = 0.9, .p90_ms = 1.1, .peer_median_ms = NAN};
+        assert_int_equal(c1_store_set_winner(&s, &w), CONV1D_OK);
+    }
+    assert_int_equal(c1_store_run_finish(&s, run_id, "done"), CONV1D_OK);
+    c1_store_close(&s);
+}
+#endif
+
+/* With a GPU: rules, DB winners and a forced variant for CUDA plans, executed on device memory. */
+static void test_cuda_plans_on_gpu(void **state)
+{
+    if (!c1_test_have_gpu()) skip();
+#ifdef C1_HAVE_CUDA
+    conv1d_options o;
+    assert_int_equal(conv1d_options_init(&o), CONV1D_OK);
+    o.device = CONV1D_DEVICE_CUDA;
+    o.mode = CONV1D_MODE_ESTIMATE;
+    const char *shapes[] = {tuned_dense, tuned_dw, "length=100,in_channels=16,out_channels=32,kernel_size=5,groups=4",
+                            "batch=2,length=77,in_channels=8,out_channels=12,kernel_size=3,stride=2,dilation=2,"
+                            "pad_left=4,bias=1,layout=ncw"};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        conv1d_desc d = parse(shapes[i]);
+        check_cuda_plan(&d, &o, NULL, "heuristic: cuda");
+    }
+    /* The caller's stream. */
+    cudaStream_t stream;
+    assert_int_equal(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+    o.cuda_stream = stream;
+    conv1d_desc d = parse(tuned_dense);
+    check_cuda_plan(&d, &o, NULL, NULL);
+    setenv("CONV1D_VARIANT", "cudnn_algo1", 1);
+    check_cuda_plan(&d, &o, "cudnn_algo1", "forced");
+    setenv("CONV1D_VARIANT", dense_winner, 1); /* a CPU variant cannot serve a CUDA plan */
+    conv1d_plan *p = NULL;
+    assert_int_equal(conv1d_plan_create(&p, &d, &o), CONV1D_INVALID_ARGUMENT);
+    assert_non_null(strstr(conv1d_last_error(), "cpu variant"));
+    unsetenv("CONV1D_VARIANT");
+    assert_int_equal(cudaStreamDestroy(stream), cudaSuccess);
+    o.cuda_stream = NULL;
+
+    /* The DB: a CPU variant stored under device "cuda" is not dispatched to; a cuDNN winner is. */
+    char path[192];
+    snprintf(path, sizeof path, "%s/cuda.db", dir);
+    make_cuda_db(path);
+    o.db_path = path;
+    o.mode = CONV1D_MODE_DB;
+    check_cuda_plan(&d, &o, NULL, "does not apply here");
+    conv1d_desc dw = parse(tuned_dw);
+    check_cuda_plan(&dw, &o, "cudnn_algo0", "exact winner from DB");
+    /* The CPU plans of the same shapes still see only CPU winners. */
+    o.device = CONV1D_DEVICE_CPU;
+    assert_int_equal(conv1d_plan_create(&p, &d, &o), CONV1D_OK);
+    assert_int_equal(c1_variant_find(conv1d_plan_variant(p))->device, C1_DEVICE_CPU);
+    conv1d_plan_destroy(p);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +540,8 @@ int main(void)
         cmocka_unit_test(test_locked_db),     cmocka_unit_test(test_forced_variant),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_errors),
         cmocka_unit_test(test_measure_mode),
+        cmocka_unit_test(test_cuda_plan_refused_or_cuda_only),
+        cmocka_unit_test(test_cuda_plans_on_gpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
