@@ -10,8 +10,12 @@
 #   make valgrind the in-process unit tests under valgrind memcheck
 #   make fuzz     libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each; make fuzz-smoke: 10 s each
 #   make examples-test  install into build/stage, build examples/ with pkg-config alone, run (part of check)
+#   make gpu-check  on a GPU machine: build with CUDA, GPU unit tests, hw, bench and a short sweep of
+#                 autotune/suites/gpu.suite on the GPU into OUT (results/gpu-check); make gpu-deps fetches
+#                 the .deb files it unpacks where the machine lacks hwloc, SQLite or cmocka
 #
-# Switches: DNNL_ROOT=/path (your own oneDNN 3.x), CUDA=0 (no CUDA even when nvcc exists), SAN=1
+# Switches: DNNL_ROOT=/path (your own oneDNN 3.x), ONEDNN=0 (no oneDNN: no CPU peer, "onednn: none"),
+# CUDA=0 (no CUDA even when nvcc exists), SAN=1
 # (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands), TUNED=tuned.c (winners exported by
 # `conv1d-tune export`, compiled into libconv1d).
 
@@ -41,9 +45,16 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda -Iharness \
-    -Iautotune -I$(DNNL_ROOT)/include $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
-DEP_LIBS := -L$(DNNL_ROOT)/lib -Wl,-rpath,$(DNNL_ROOT)/lib -ldnnl \
+BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda \
+    -Iharness -Iautotune -I$(DNNL_ROOT)/include $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
+# ONEDNN=0 builds without oneDNN (a GPU machine, where the 54 MB library is not at hand): variants/cpu/onednn.c
+# and -ldnnl are left out and -DC1_NO_ONEDNN drops the onednn lines of variants/variants.inc.
+ONEDNN ?= 1
+DNNL_LIBS := $(if $(filter 0,$(ONEDNN)),,-L$(DNNL_ROOT)/lib -Wl,-rpath,$(DNNL_ROOT)/lib -ldnnl)
+ifeq ($(ONEDNN),0)
+BASE_CFLAGS += -DC1_NO_ONEDNN
+endif
+DEP_LIBS := $(DNNL_LIBS) \
     $(shell pkg-config --libs hwloc sqlite3 2>/dev/null) -lgomp -lm -lpthread
 ifeq ($(SAN),1)
 BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -74,7 +85,8 @@ endif
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 BASE_CFLAGS += -DC1_HAVE_CUDA=1 -I$(CUDA_HOME)/include
-DEP_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcudnn
+# -lstdc++: the C++ runtime the nvcc-compiled objects need.
+DEP_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcudnn -lstdc++
 NVCCFLAGS ?= -O3 -lineinfo
 NVCC_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
     -gencode arch=compute_90,code=compute_90
@@ -88,8 +100,8 @@ Q := $(if $(V),,@)
 
 # --- sources ------------------------------------------------------------------------------------------
 # runtime/tuned_default.c is compiled as $(OBJ)/runtime/tuned_table.o, or TUNED=file in its place (below).
-LIB_SRC := $(filter-out runtime/tuned_default.c,$(wildcard runtime/*.c)) $(wildcard variants/*.c) \
-    $(wildcard variants/cpu/*.c)
+LIB_SRC := $(filter-out runtime/tuned_default.c $(if $(filter 0,$(ONEDNN)),variants/cpu/onednn.c),\
+    $(wildcard runtime/*.c) $(wildcard variants/*.c) $(wildcard variants/cpu/*.c))
 LIB_CU := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.cu))
 LIB_CU_C := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.c))
 TOOL_SRC := $(wildcard harness/*.c) $(filter-out autotune/main.c,$(wildcard autotune/*.c))
@@ -161,7 +173,7 @@ $(OBJ)/%.cu.o: %.cu
 $(TEST_REGISTRY): variants/registry.c variants/variants.inc tests/unit/test_variants.inc
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC    $< (with test variants)")
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -DC1_TEST_VARIANTS='"../tests/unit/test_variants.inc"' -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -DC1_TEST_VARIANTS='"../tests/unit/test_variants.inc"' -MMD -MP -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -242,7 +254,7 @@ $(OBJ)/runtime/tuned_table.o: $(TUNED_SRC) $(TUNED_STAMP)
 
 # A CUDA build's library also needs the CUDA runtime when linked statically (pkg-config --static).
 comma := ,
-CUDA_PC_LIBS := $(if $(filter 1,$(CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcudart -lcudnn)
+CUDA_PC_LIBS := $(if $(filter 1,$(CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcudart -lcudnn -lstdc++)
 
 # What a user does: install into a staging prefix, build examples/conv1d_example.c against it with
 # pkg-config alone, run it (it checks the dispatcher's result against a naive loop).
@@ -339,5 +351,17 @@ report: deps
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# --- GPU machines ---
+# `make gpu-check [OUT=dir]`: one command for a GPU machine (scripts/gpu_check.sh says what it runs); it
+# builds into GPU_BUILD, inside the ignored build/ folder. `make gpu-deps` (where apt works) fills .gpu-deps/.
+GPU_CHECK_OUT = $(or $(OUT),results/gpu-check)
+GPU_BUILD ?= build/gpu
+.PHONY: gpu-check gpu-deps
+gpu-check:
+	GPU_BUILD=$(GPU_BUILD) scripts/gpu_check.sh $(GPU_CHECK_OUT)
+
+gpu-deps:
+	scripts/gpu_deps.sh .gpu-deps
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

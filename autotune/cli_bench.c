@@ -1,7 +1,11 @@
 /*
  * conv1d-tune bench: every applicable variant (or the named ones) checked and timed on one shape, in
  * interleaved rounds, each variant in its own child process; a table sorted by time with GFLOP/s, GB/s,
- * the fraction of this machine's roofline and the speedup over oneDNN, or CSV.
+ * the fraction of this machine's roofline and the speedup over the device's peer, or CSV.
+ *
+ * --device picks the registry's variants of one device (cpu by default). The peer of a CPU row is oneDNN;
+ * the peer of a CUDA row is the fastest correct cuDNN variant (family "cudnn") of its precision class, so a
+ * TF32 kernel is compared with cuDNN's TF32 algorithms and an fp32 kernel with the fp32 ones.
  */
 #include <getopt.h>
 #include <math.h>
@@ -16,7 +20,8 @@
 #include "measure.h"
 #include "peaks.h"
 
-#define PEER_VARIANT "onednn"
+#define PEER_VARIANT "onednn" /* the CPU peer */
+#define CUDA_PEER_FAMILY "cudnn"
 #define MAX_NAMED 64
 
 static const char *const bench_usage =
@@ -25,15 +30,19 @@ static const char *const bench_usage =
     "the correct ones, and prints them sorted by median time.\n\n"
     "  --shape DESC        canonical key=value or benchdnn descriptor (see conv1d-tune describe)\n"
     "  --layout nwc|ncw    override the descriptor's layout\n"
-    "  --variant NAME      only this variant (repeatable); default: every registered one but the reference\n"
+    "  --device D          cpu or cuda: the variants of this device (default cpu); the speedup column is\n"
+    "                      against oneDNN for cpu, the fastest correct cuDNN variant of the precision for cuda\n"
+    "  --variant NAME      only this variant (repeatable); default: every registered one of the device but\n"
+    "                      the reference\n"
     "  --threads N         OpenMP threads per variant (default: all cores)\n"
     "  --budget S          timing seconds per variant, split over the rounds (default 1)\n"
     "  --rounds R          interleaved rounds over the variants (default 3)\n"
     "  --timeout S         wall-clock limit of one variant's child process (default 120)\n"
     "  --seed N            data seed (default: from the clock; printed)\n"
     "  --no-rotate         do not rotate buffer sets beyond the last-level cache\n"
-    "  --copy              also time a copy of the same bytes (input read, output written once, all threads),\n"
-    "                      the memory-bound yardstick: row 'copy', and each variant's %copy in the table\n"
+    "  --copy              also time a copy of the same bytes (input read, output written once, all threads;\n"
+    "                      a device-to-device copy with --device cuda), the memory-bound yardstick: row\n"
+    "                      'copy', and each variant's %copy in the table\n"
     "  --csv               CSV: variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err\n"
     "  --help\n";
 
@@ -62,10 +71,10 @@ int c1_cmd_bench(int argc, char **argv)
         {"budget", required_argument, 0, 'b'},  {"rounds", required_argument, 0, 'r'},
         {"timeout", required_argument, 0, 'T'}, {"seed", required_argument, 0, 'S'},
         {"no-rotate", no_argument, 0, 'n'},     {"csv", no_argument, 0, 'c'},
-        {"copy", no_argument, 0, 'C'},
+        {"copy", no_argument, 0, 'C'},          {"device", required_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
     };
-    const char *shape = NULL, *layout = NULL, *named[MAX_NAMED];
+    const char *shape = NULL, *layout = NULL, *device_opt = "cpu", *named[MAX_NAMED];
     int nnamed = 0, rounds = 3;
     bool csv = false, seeded = false, copy = false;
     unsigned long long seed = 0;
@@ -112,6 +121,7 @@ int c1_cmd_bench(int argc, char **argv)
         case 'n': o.rotate = false; break;
         case 'c': csv = true; break;
         case 'C': copy = true; break;
+        case 'D': device_opt = optarg; break;
         case 'h': fputs(bench_usage, stdout); return C1_EXIT_OK;
         default: fputs(bench_usage, stderr); return C1_EXIT_USAGE;
         }
@@ -121,6 +131,24 @@ int c1_cmd_bench(int argc, char **argv)
     int rc = c1_cli_shape("bench", shape, layout, &d);
     if (rc == C1_EXIT_OK) rc = c1_cli_check_size("bench", &d);
     if (rc != C1_EXIT_OK) return rc;
+    c1_device device;
+    if (strcmp(device_opt, "cpu") == 0)
+        device = C1_DEVICE_CPU;
+    else if (strcmp(device_opt, "cuda") == 0)
+        device = C1_DEVICE_CUDA;
+    else
+        return c1_cli_error(C1_EXIT_USAGE, "bench", "--device must be cpu or cuda, got '%s'.", device_opt);
+
+    /* The GPU facts come from a probe child (the fork rule): the tool itself never initialises CUDA. */
+    c1_hwinfo hw;
+    char fingerprint[17] = "unknown";
+    const bool have_hw = c1_hw_collect(&hw) == CONV1D_OK;
+    if (have_hw) c1_hw_fingerprint(&hw, fingerprint);
+    if (device == C1_DEVICE_CUDA && !(have_hw && hw.gpu_count > 0))
+        return c1_cli_error(C1_EXIT_FAILURE, "bench", "--device cuda, but this machine has no usable GPU (%s).",
+                            !have_hw           ? conv1d_last_error()
+                            : !hw.cuda_compiled ? "this build has no CUDA"
+                                                : hw.cuda_error);
 
     size_t nreg;
     const c1_variant *reg = c1_variant_list(&nreg);
@@ -139,18 +167,16 @@ int c1_cmd_bench(int argc, char **argv)
     if (nnamed == 0)
         for (size_t i = 0; i < nreg; i++)
             /* The reference is the checker's yardstick, not a competitor: timed only when named. */
-            if (reg[i].device == C1_DEVICE_CPU && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
+            if (reg[i].device == device && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
 
-    if (copy) rows[nrows++].v = &c1_copy_baseline;
+    if (copy && c1_copy_baseline_for(device)) rows[nrows++].v = c1_copy_baseline_for(device);
 
-    c1_hwinfo hw;
-    char fingerprint[17] = "unknown";
     c1_peaks peaks = {0};
     bool have_peaks = false;
-    if (c1_hw_collect(&hw) == CONV1D_OK) {
-        c1_hw_fingerprint(&hw, fingerprint);
-        o.llc_bytes = (double)c1_hw_cache_bytes(3);
-        have_peaks = c1_peaks_load_isolated(fingerprint, &peaks);
+    if (have_hw) {
+        o.llc_bytes = (double)c1_hw_cache_bytes(3); /* CUDA children size their rotation by the GPU's L2 */
+        /* The CPU ceilings say nothing about a GPU's roofline. */
+        if (device == C1_DEVICE_CPU) have_peaks = c1_peaks_load_isolated(fingerprint, &peaks);
     }
     if (!seeded) seed = (unsigned long long)time(NULL) ^ ((unsigned long long)clock() << 20);
     o.budget_s = budget / rounds;
@@ -189,12 +215,18 @@ int c1_cmd_bench(int argc, char **argv)
     qsort(rows, nrows, sizeof *rows, by_time);
 
     const double flops = conv1d_desc_flops(&d), bytes = conv1d_desc_min_bytes(&d);
-    double peer_ms = 0, copy_ms = 0;
+    /* The peer's median per precision class: oneDNN (fp32) for CPU rows, the fastest cuDNN one for CUDA. */
+    double peer_ms[C1_PREC_BF16 + 1] = {0}, copy_ms = 0;
     for (size_t i = 0; i < nrows; i++) {
-        if (rows[i].m.outcome != C1_OUTCOME_OK) continue;
-        if (strcmp(rows[i].v->name, PEER_VARIANT) == 0) peer_ms = rows[i].t.median;
-        if (rows[i].v == &c1_copy_baseline) copy_ms = rows[i].t.median;
+        const c1_variant *v = rows[i].v;
+        if (rows[i].m.outcome != C1_OUTCOME_OK || v->precision < 0 || v->precision > C1_PREC_BF16) continue;
+        const bool peer = v->device == C1_DEVICE_CPU ? strcmp(v->name, PEER_VARIANT) == 0
+                                                     : strcmp(v->family, CUDA_PEER_FAMILY) == 0;
+        if (peer && (peer_ms[v->precision] == 0 || rows[i].t.median < peer_ms[v->precision]))
+            peer_ms[v->precision] = rows[i].t.median;
+        if (c1_is_copy_baseline(v)) copy_ms = rows[i].t.median;
     }
+    const char *peer_label = device == C1_DEVICE_CPU ? "vs_" PEER_VARIANT : "vs_" CUDA_PEER_FAMILY;
     char canon[CONV1D_DESC_TEXT_MAX];
     conv1d_desc_format(&d, canon, sizeof canon);
 
@@ -204,7 +236,7 @@ int c1_cmd_bench(int argc, char **argv)
             const row *w = &rows[i];
             printf("%s,%s,%s,%s,%s", w->v->name, w->v->family, c1_device_name(w->v->device),
                    c1_precision_name(w->v->precision), c1_outcome_name(w->m.outcome));
-            if (w->m.outcome == C1_OUTCOME_OK && w->v == &c1_copy_baseline)
+            if (w->m.outcome == C1_OUTCOME_OK && c1_is_copy_baseline(w->v))
                 printf(",%.6g,%.6g,%.6g,,%.4g,\n", w->t.median, w->t.p10, w->t.p90, bytes / (w->t.median * 1e6));
             else if (w->m.outcome == C1_OUTCOME_OK)
                 printf(",%.6g,%.6g,%.6g,%.4g,%.4g,%.3g\n", w->t.median, w->t.p10, w->t.p90,
@@ -218,13 +250,14 @@ int c1_cmd_bench(int argc, char **argv)
         printf("shape     %s\n", canon);
         printf("work      %.4g GFLOP, %.4g MB moved at least, %.3g FLOP/byte\n", flops / 1e9, bytes / 1e6,
                flops / bytes);
-        printf("machine   %s (%s), seed %llu, threads %d, buffer sets %d\n", fingerprint, hw.cpu_model, seed,
-               rows[0].m.threads, rows[0].m.buffer_sets);
+        const char *where = !have_hw ? "unknown" : device == C1_DEVICE_CUDA ? hw.gpus[0].name : hw.cpu_model;
+        printf("machine   %s (%s), seed %llu, threads %d, buffer sets %d\n", fingerprint, where, seed,
+               nrows ? rows[0].m.threads : 0, nrows ? rows[0].m.buffer_sets : 0);
         if (have_peaks)
             printf("ceilings  %.1f GFLOP/s fp32 FMA, %.1f GB/s copy (all cores)\n", peaks.fma_gflops_all,
                    peaks.copy_gbs_all);
         printf("\n%-26s %-11s %10s %10s %10s %9s %8s %6s %6s %8s %9s  %s\n", "variant", "status", "median_ms",
-               "p10_ms", "p90_ms", "GFLOP/s", "GB/s", "%roof", "%copy", "vs_" PEER_VARIANT, "rel_err", "impl / reason");
+               "p10_ms", "p90_ms", "GFLOP/s", "GB/s", "%roof", "%copy", peer_label, "rel_err", "impl / reason");
         for (size_t i = 0; i < nrows; i++) {
             const row *w = &rows[i];
             if (w->m.outcome != C1_OUTCOME_OK) {
@@ -233,7 +266,7 @@ int c1_cmd_bench(int argc, char **argv)
                 continue;
             }
             const double gflops = flops / (w->t.median * 1e6), gbs = bytes / (w->t.median * 1e6);
-            if (w->v == &c1_copy_baseline) {
+            if (c1_is_copy_baseline(w->v)) {
                 printf("%-26s %-11s %10.4g %10.4g %10.4g %9s %8.2f %6s %6s %8s %9s  %s\n", w->v->name, "ok",
                        w->t.median, w->t.p10, w->t.p90, "-", gbs, "-", "100%", "-", "-", "yardstick, not a convolution");
                 continue;
@@ -244,7 +277,8 @@ int c1_cmd_bench(int argc, char **argv)
                 const double ceiling = fmin(peaks.fma_gflops_all, flops / bytes * peaks.copy_gbs_all);
                 snprintf(roof, sizeof roof, "%.0f%%", 100 * gflops / ceiling);
             }
-            if (peer_ms > 0) snprintf(vs, sizeof vs, "%.2fx", peer_ms / w->t.median);
+            const double peer = w->v->precision >= 0 && w->v->precision <= C1_PREC_BF16 ? peer_ms[w->v->precision] : 0;
+            if (peer > 0) snprintf(vs, sizeof vs, "%.2fx", peer / w->t.median);
             printf("%-26s %-11s %10.4g %10.4g %10.4g %9.2f %8.2f %6s %6s %8s %9.2g  %s\n", w->v->name, "ok",
                    w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, ofcopy, vs, w->m.error.rel_max, w->m.impl);
         }

@@ -1,4 +1,10 @@
-/* conv1d-tune hw: this machine's fingerprint, topology, ISA, libraries, GPUs and (with --peaks) ceilings. */
+/*
+ * conv1d-tune hw: this machine's fingerprint, topology, ISA, libraries, GPUs and (with --peaks) ceilings.
+ *
+ * The GPU facts come from c1_hw_collect's probe child and the GPU ceilings from another child
+ * (c1_gpu_peaks_isolated): this process never initialises CUDA. The GPU ceilings are measured afresh on
+ * every --peaks run (a second or so) and appear under the first GPU's entry of the JSON record.
+ */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -8,7 +14,11 @@
 
 #include "cli.h"
 #include "hwinfo.h"
+#include "measure.h"
 #include "peaks.h"
+
+/* Wall-clock limit of the GPU ceilings child (CUDA initialisation included). */
+#define GPU_PEAKS_TIMEOUT_S 120.0
 
 static void usage(FILE *f)
 {
@@ -20,7 +30,8 @@ static void usage(FILE *f)
                "  --json    the full record as one JSON object\n"
                "  --peaks   also the ceilings: fp32 FMA GFLOP/s and DRAM copy GB/s, on one core and on all\n"
                "            cores; measured once (about %.1f s, uses every core) and then read from\n"
-               "            $XDG_CACHE_HOME/conv1d-tune/peaks-FINGERPRINT.txt\n"
+               "            $XDG_CACHE_HOME/conv1d-tune/peaks-FINGERPRINT.txt; with a GPU also its fp32 FMA\n"
+               "            GFLOP/s and device copy GB/s (measured every time, in the JSON under the GPU)\n"
                "  --force   measure the ceilings again even when cached (implies --peaks)\n"
                "  --help    this text\n",
             C1_PEAKS_DEFAULT_SECONDS);
@@ -116,7 +127,7 @@ static void print_summary(const c1_hwinfo *hw, const char *fp)
     }
 }
 
-static void print_peaks(const c1_peaks *p, bool cached, const char *fp)
+static void print_peaks(const c1_hwinfo *hw, const c1_peaks *p, bool cached, const char *fp)
 {
     char path[4096];
     if (cached && c1_peaks_cache_path(fp, path, sizeof path) > 0)
@@ -127,6 +138,10 @@ static void print_peaks(const c1_peaks *p, bool cached, const char *fp)
            p->fma_gflops_all, p->threads, c1_peaks_fma_isa());
     printf("%-14s%.1f GB/s one core, %.1f GB/s on %d threads (read + write)\n", "dram copy:", p->copy_gbs_1core,
            p->copy_gbs_all, p->threads);
+    if (hw->gpu_count > 0 && hw->gpus[0].peak_fma_gflops > 0) {
+        printf("%-14s%.0f GFLOP/s fp32 FMA (%s)\n", "gpu 0 fma:", hw->gpus[0].peak_fma_gflops, hw->gpus[0].name);
+        printf("%-14s%.0f GB/s device copy (read + write)\n", "gpu 0 copy:", hw->gpus[0].peak_copy_gbs);
+    }
 }
 
 int c1_cmd_hw(int argc, char **argv)
@@ -171,6 +186,17 @@ int c1_cmd_hw(int argc, char **argv)
         return c1_cli_error(C1_EXIT_FAILURE, "hw", "measuring the ceilings failed: %s", conv1d_last_error());
     }
 
+    /* The GPU ceilings of the first GPU (the device a measurement child uses); a failure is reported, not fatal. */
+    if (peaks && hw->gpu_count > 0) {
+        double gflops, gbs;
+        if (c1_gpu_peaks_isolated(GPU_PEAKS_TIMEOUT_S, &gflops, &gbs) == CONV1D_OK) {
+            hw->gpus[0].peak_fma_gflops = gflops;
+            hw->gpus[0].peak_copy_gbs = gbs;
+        } else {
+            fprintf(stderr, "conv1d-tune hw: the GPU ceilings were not measured: %s\n", conv1d_last_error());
+        }
+    }
+
     int rc = C1_EXIT_OK;
     if (json) {
         char *text = NULL, *ptext = NULL;
@@ -187,7 +213,7 @@ int c1_cmd_hw(int argc, char **argv)
         free(ptext);
     } else {
         print_summary(hw, fp);
-        if (peaks) print_peaks(&p, cached, fp);
+        if (peaks) print_peaks(hw, &p, cached, fp);
     }
     free(hw);
     if (fflush(stdout) != 0 && rc == C1_EXIT_OK) rc = c1_cli_error(C1_EXIT_FAILURE, "hw", "cannot write the output.");

@@ -4,6 +4,11 @@
  * winner per (machine, build, shape, device, precision class) stored in SQLite, one transaction per shape.
  * Resumable: shapes already finished for this machine and build are skipped, so a killed or interrupted
  * sweep is finished by running the same command again.
+ *
+ * Devices: --device cpu, cuda or all. CUDA candidates are the registry's CUDA variants; whether this machine
+ * has a usable GPU comes from the GPU probe child of c1_hw_collect (the tool never initialises CUDA itself,
+ * so every measurement child can). Each winner is stored with its peer: oneDNN for the CPU, the fastest
+ * correct cuDNN variant (family "cudnn") of the same precision class for CUDA.
  */
 #include <getopt.h>
 #include <math.h>
@@ -23,7 +28,8 @@
 #include "suite.h"
 #include "tuner.h"
 
-#define PEER_VARIANT "onednn"
+#define PEER_VARIANT "onednn" /* the CPU peer */
+#define CUDA_PEER_FAMILY "cudnn"
 
 static const char *const sweep_usage =
     "usage: conv1d-tune sweep (--suite FILE | --shape DESC)... [options]\n\n"
@@ -33,7 +39,8 @@ static const char *const sweep_usage =
     "  --suite FILE        shapes, one descriptor per line ('#' comments); repeatable\n"
     "  --shape DESC        one shape (canonical or benchdnn form); repeatable\n"
     "  --db PATH           results database (default: $CONV1D_DB, else results/conv1d.db)\n"
-    "  --device D          cpu, cuda or all (default all: every device this machine has)\n"
+    "  --device D          cpu, cuda or all (default all: every device this machine has; a machine without\n"
+    "                      a usable GPU skips cuda, and --device cuda then fails)\n"
     "  --layout L          nwc, ncw, both, or as-written (default: as written in each descriptor)\n"
     "  --budget S          timing seconds per shape and device (default 3)\n"
     "  --total-budget S    stop starting new shapes after S seconds (resume later)\n"
@@ -90,6 +97,21 @@ typedef struct sweep_ctx {
     uint64_t seed;
 } sweep_ctx;
 
+/* The peer of a precision class among the measured candidates: oneDNN on the CPU, the fastest correct
+ * cuDNN variant on CUDA; NULL when there is none. */
+static const c1_candidate *find_peer(const c1_candidate *cand, int n, c1_device device, c1_precision prec)
+{
+    const c1_candidate *peer = NULL;
+    for (int i = 0; i < n; i++) {
+        const c1_candidate *c = &cand[i];
+        if (!c->measured || c->m.outcome != C1_OUTCOME_OK || c->v->precision != prec) continue;
+        const bool is_peer = device == C1_DEVICE_CPU ? strcmp(c->v->name, PEER_VARIANT) == 0
+                                                     : strcmp(c->v->family, CUDA_PEER_FAMILY) == 0;
+        if (is_peer && (!peer || c->m.time_ms.median < peer->m.time_ms.median)) peer = c;
+    }
+    return peer;
+}
+
 /* One shape on one device: measure, then record everything in one transaction. *summary says what won. */
 static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device device, char *summary, size_t size,
                                  bool *skipped)
@@ -138,10 +160,6 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
         free(cand);
         return rc;
     }
-    const c1_candidate *peer = NULL;
-    for (int i = 0; i < n; i++)
-        if (cand[i].measured && strcmp(cand[i].v->name, PEER_VARIANT) == 0 && cand[i].m.outcome == C1_OUTCOME_OK)
-            peer = &cand[i];
     for (int i = 0; i < n && rc == CONV1D_OK; i++) {
         if (!cand[i].measured) continue;
         const c1_measurement *m = &cand[i].m;
@@ -179,7 +197,8 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
         bool tie;
         const int w = c1_choose_winner(cand, n, (c1_precision)prec, &tie);
         if (w < 0) continue;
-        const bool same_class_peer = peer && peer->v->precision == (c1_precision)prec;
+        const c1_candidate *peer = find_peer(cand, n, device, (c1_precision)prec);
+        const bool same_class_peer = peer != NULL;
         const c1_store_winner row = {
             .hardware_id = x->hardware_id,
             .build_id = x->build_id,
@@ -201,7 +220,7 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
                                 row.median_ms, tie ? " (tie)" : "");
         if (same_class_peer && written >= 0 && (size_t)written < size)
             written += snprintf(summary + written, size - written, ", %.2fx %s", row.peer_median_ms / row.median_ms,
-                                PEER_VARIANT);
+                                peer->v->name);
     }
     if (written >= 0 && (size_t)written < size)
         snprintf(summary + written, size - written, " [%d variants, %.1f s]", n, c1_now_s() - t0);
@@ -336,24 +355,33 @@ int c1_cmd_sweep(int argc, char **argv)
     }
     if (!seeded) x.seed = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
 
-    /* Which devices this machine has: a device with no available variant is skipped. */
-    size_t nreg;
-    const c1_variant *reg = c1_variant_list(&nreg);
-    bool has_cuda = false;
-    for (size_t i = 0; i < nreg; i++)
-        if (reg[i].device == C1_DEVICE_CUDA && (!reg[i].ops->available || reg[i].ops->available())) has_cuda = true;
-    if (want_cuda && !want_cpu && !has_cuda) {
-        c1_suite_free(&suite);
-        return c1_cli_error(C1_EXIT_USAGE, "sweep", "--device cuda, but this build or machine has no CUDA device.");
-    }
-    want_cuda = want_cuda && has_cuda;
-
     c1_hwinfo hw;
     char fingerprint[17];
     char *record = NULL;
     if (c1_hw_collect(&hw) != CONV1D_OK || c1_hw_to_json(&hw, &record) != CONV1D_OK) {
         c1_suite_free(&suite);
         return c1_cli_error(C1_EXIT_FAILURE, "sweep", "%s", conv1d_last_error());
+    }
+    /* CUDA is measured when the build registers an available CUDA variant and the probe child found a GPU. */
+    size_t nreg;
+    const c1_variant *reg = c1_variant_list(&nreg);
+    bool cuda_variants = false;
+    for (size_t i = 0; i < nreg; i++)
+        if (reg[i].device == C1_DEVICE_CUDA && (!reg[i].ops->available || reg[i].ops->available()))
+            cuda_variants = true;
+    const char *no_cuda = !hw.cuda_compiled ? "this build has no CUDA"
+                          : hw.gpu_count == 0 ? hw.cuda_error
+                          : !cuda_variants    ? "this build registers no available CUDA variant"
+                                              : NULL;
+    if (want_cuda && no_cuda) {
+        if (!want_cpu) {
+            free(record);
+            c1_suite_free(&suite);
+            return c1_cli_error(C1_EXIT_FAILURE, "sweep", "--device cuda, but this machine has no usable GPU (%s).",
+                                no_cuda);
+        }
+        fprintf(stderr, "sweep: skipping cuda: no usable GPU (%s).\n", no_cuda);
+        want_cuda = false;
     }
     c1_hw_fingerprint(&hw, fingerprint);
     x.opts.llc_bytes = (double)c1_hw_cache_bytes(3);

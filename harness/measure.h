@@ -6,6 +6,14 @@
  * prepares the variant, runs it once on the problem with the output poisoned (NaN), compares with the
  * reference, and only if correct times it. A crash, a hang past the wall-clock limit or a wrong answer
  * becomes the variant's outcome; the parent and every other variant's result are untouched.
+ *
+ * CUDA variants (device C1_DEVICE_CUDA) follow the same protocol on the GPU, all of it inside the child (a
+ * CUDA context does not survive fork(), so the parent never calls the CUDA runtime): device buffers, the
+ * input uploaded, the output poisoned with NaN (0xFF bytes), one run_async on a stream of the child's own
+ * and a synchronisation, the output copied back and compared with the same double reference; then timed
+ * with CUDA events on that stream, rotating input/output sets whose total exceeds twice the GPU's L2, with
+ * the CPU path's warm-up, grouping of short kernels, statistics and stopping rule. Any CUDA error becomes
+ * outcome FAILED with the runtime's sentence.
  */
 #ifndef CONV1D_MEASURE_H
 #define CONV1D_MEASURE_H
@@ -15,6 +23,7 @@
 
 #include "conv1d.h"
 #include "check.h"
+#include "hwinfo.h"
 #include "variant.h"
 
 /* What happened to a variant on a shape. Stored by name in the results DB: never renumber. */
@@ -88,6 +97,26 @@ typedef struct c1_measurement {
  * the same timing loop and buffer rotation as the variants, so "fraction of a copy" compares like with like.
  * Measure it with c1_measure like a variant. */
 extern const c1_variant c1_copy_baseline;
+
+/* The yardstick of a device: c1_copy_baseline for the CPU; for CUDA (CUDA builds only, else NULL) a
+ * device-to-device copy moving the same bytes through DRAM (the common part copied from input to output,
+ * a longer output's rest zeroed, a longer input's rest read by copying half of it into the workspace, which
+ * moves as many bytes), named "copy" as well. */
+const c1_variant *c1_copy_baseline_for(c1_device dev);
+/* True for either yardstick. */
+bool c1_is_copy_baseline(const c1_variant *v);
+
+/* The GPU half of the machine record (hwinfo's CUDA fields) queried in a forked child, so the calling
+ * process never initialises CUDA; the answer is kept for the life of the process. Every program linking the
+ * harness installs this as hwinfo's GPU probe when it loads (c1_hw_set_gpu_probe), since every such
+ * program forks measurement children that must be free to use CUDA. Without CUDA in the build it leaves
+ * the record as c1_hw_collect made it. */
+void c1_hw_gpu_probe_isolated(c1_hwinfo *hw);
+
+/* The GPU ceilings (fp32 FMA GFLOP/s, device copy GB/s) measured in a forked child by the CUDA build's
+ * c1_cuda_measure_peaks. CONV1D_OK with both figures positive; CONV1D_UNSUPPORTED without CUDA in the build
+ * or without a GPU; CONV1D_DEVICE_ERROR when the child failed. */
+conv1d_status c1_gpu_peaks_isolated(double timeout_s, double *gflops, double *gbs);
 
 /* Checks and (unless check_only) times v on p in a child process; always fills *m. Returns CONV1D_OK when
  * the measurement itself worked (whatever the variant's outcome), an error when no child could run. */

@@ -1,11 +1,14 @@
-/* The build's identity: library version, compiler, library versions and the variant set, hashed. */
+/* The build's identity: library version, compiler, library versions and the variant set, hashed. A build
+ * without oneDNN (ONEDNN=0) records "none" as its oneDNN version. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#ifndef C1_NO_ONEDNN
 #include "oneapi/dnnl/dnnl.h"
+#endif
 
 #include "basics.h"
 #include "build_info.h"
@@ -24,8 +27,12 @@ static void compute(void)
 {
     snprintf(info.version, sizeof info.version, "%s", conv1d_version_string());
     snprintf(info.compiler, sizeof info.compiler, "gcc-compatible %s", __VERSION__);
+#ifdef C1_NO_ONEDNN
+    snprintf(info.onednn, sizeof info.onednn, "none"); /* ONEDNN=0: built without the CPU peer */
+#else
     const dnnl_version_t *v = dnnl_version();
     snprintf(info.onednn, sizeof info.onednn, "%d.%d.%d", v->major, v->minor, v->patch);
+#endif
 #ifdef C1_HAVE_CUDA
     snprintf(info.cuda, sizeof info.cuda, "%d.%d", CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
     snprintf(info.cudnn, sizeof info.cudnn, "%d.%d.%d", CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);

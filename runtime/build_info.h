@@ -6,7 +6,7 @@ typedef struct c1_build_info {
     char signature[17]; /* FNV-1a 64 of every field below, hex */
     char version[16];   /* libconv1d version */
     char compiler[128];
-    char onednn[32];    /* "3.2.0" */
+    char onednn[32];    /* "3.2.0"; "none" in a build without oneDNN (ONEDNN=0) */
     char cuda[16];      /* CUDA runtime the build compiled against, "" without CUDA */
     char cudnn[16];
     char variants[8192]; /* "name family device precision p0,p1,p2,p3;" per registered variant */

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <hwloc.h>
+#ifndef C1_NO_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+#endif
 
 #ifdef C1_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -156,6 +158,15 @@ static conv1d_status fill_topology(c1_hwinfo *hw)
 
 /* ---- oneDNN and CUDA ---------------------------------------------------------------------------------- */
 
+#ifdef C1_NO_ONEDNN
+/* A build without oneDNN (ONEDNN=0): the record says so, and the fingerprint text reads "onednn=none none". */
+static void fill_onednn(c1_hwinfo *hw)
+{
+    copy_str(hw->onednn_version, sizeof hw->onednn_version, "none");
+    copy_str(hw->onednn_hash, sizeof hw->onednn_hash, "none");
+    copy_str(hw->onednn_isa, sizeof hw->onednn_isa, "none");
+}
+#else
 /* oneDNN's dnnl_cpu_isa_t values, written as numbers so that any oneDNN 3.x header compiles here even if it
  * lacks some of the names; the values are bit sets that oneDNN keeps stable. */
 static const char *onednn_isa_name(unsigned isa)
@@ -189,6 +200,7 @@ static void fill_onednn(c1_hwinfo *hw)
     else
         snprintf(hw->onednn_isa, sizeof hw->onednn_isa, "isa_0x%x", isa);
 }
+#endif
 
 #ifdef C1_HAVE_CUDA
 static void format_uuid(const unsigned char b[16], char *out, size_t size)
@@ -246,6 +258,21 @@ static void fill_cuda(c1_hwinfo *hw)
 
 /* ---- collect ------------------------------------------------------------------------------------------ */
 
+void c1_hw_collect_gpu(c1_hwinfo *hw)
+{
+    hw->cuda_compiled = hw->cuda_driver_version = hw->cuda_runtime_version = hw->cudnn_version = 0;
+    hw->cuda_error[0] = '\0';
+    hw->gpu_count = 0;
+    memset(hw->gpus, 0, sizeof hw->gpus);
+#ifdef C1_HAVE_CUDA
+    fill_cuda(hw);
+#endif
+}
+
+static c1_hw_gpu_probe_fn gpu_probe; /* NULL: c1_hw_collect_gpu here */
+
+void c1_hw_set_gpu_probe(c1_hw_gpu_probe_fn fn) { __atomic_store_n(&gpu_probe, fn, __ATOMIC_RELEASE); }
+
 conv1d_status c1_hw_collect(c1_hwinfo *hw)
 {
     if (!hw) return c1_fail(CONV1D_INVALID_ARGUMENT, "The c1_hwinfo pointer is NULL.");
@@ -283,9 +310,8 @@ conv1d_status c1_hw_collect(c1_hwinfo *hw)
     snprintf(hw->hwloc_api_version, sizeof hw->hwloc_api_version, "%u.%u.%u", hv >> 16, (hv >> 8) & 0xff, hv & 0xff);
 
     fill_onednn(hw);
-#ifdef C1_HAVE_CUDA
-    fill_cuda(hw);
-#endif
+    const c1_hw_gpu_probe_fn probe = __atomic_load_n(&gpu_probe, __ATOMIC_ACQUIRE);
+    (probe ? probe : c1_hw_collect_gpu)(hw);
     return CONV1D_OK;
 }
 
@@ -557,6 +583,10 @@ conv1d_status c1_hw_to_json(const c1_hwinfo *hw, char **json)
         jb_printf(&b, "\"%d.%d\"", g->cc_major, g->cc_minor);
         jb_kint(&b, "memory_bytes", g->memory_bytes, false);
         jb_kint(&b, "l2_bytes", g->l2_bytes, false);
+        if (g->peak_fma_gflops > 0 && g->peak_copy_gbs > 0) {
+            jb_key(&b, "peaks", false);
+            jb_printf(&b, "{\"fma_gflops\":%.6g,\"copy_gbs\":%.6g}", g->peak_fma_gflops, g->peak_copy_gbs);
+        }
         jb_put(&b, "}", 1);
     }
     jb_put(&b, "]}", 2);

@@ -7,6 +7,12 @@
  * renamed hosts, and are not reused on a machine whose CPU, caches, ISA, oneDNN or GPU stack differ.
  *
  * The process-wide cache sizes that kernels size their blocking from live in the runtime (cpu_caches.h).
+ *
+ * The GPU part comes from a probe. By default (the library, whose plan path never forks) c1_hw_collect_gpu
+ * queries the CUDA runtime in the calling process. A program that forks children which use CUDA (the tuning
+ * tool, whose measurement children each create a context) must not initialise CUDA before forking, since a
+ * CUDA context does not survive fork(); it installs a probe (c1_hw_set_gpu_probe) that runs
+ * c1_hw_collect_gpu in a child and copies the CUDA fields back.
  */
 #ifndef CONV1D_HWINFO_H
 #define CONV1D_HWINFO_H
@@ -48,6 +54,10 @@ typedef struct c1_hw_gpu {
     int cc_major, cc_minor;
     int64_t memory_bytes;
     int64_t l2_bytes;
+    /* Measured ceilings, filled only on request (conv1d-tune hw --peaks); 0: not measured. Not part of the
+     * fingerprint. */
+    double peak_fma_gflops; /* fp32 FMA, one multiply-add counted as 2 FLOPs */
+    double peak_copy_gbs;   /* device-to-device copy, 1e9 bytes per second, read + write */
 } c1_hw_gpu;
 
 /* Plain data: copy it freely. Unknown strings are "unknown", unknown numbers -1. */
@@ -70,7 +80,7 @@ typedef struct c1_hwinfo {
     char build_flags[512]; /* C1_BUILD_FLAGS when the build defines it, else "unknown" */
     char hwloc_api_version[32]; /* hwloc_get_api_version(): the API level, which lags the release number */
 
-    /* oneDNN */
+    /* oneDNN ("none" in all three in a build without oneDNN, ONEDNN=0) */
     char onednn_version[32]; /* "3.2.0" */
     char onednn_hash[64];
     char onednn_isa[32]; /* what dnnl_get_effective_cpu_isa() dispatches to, e.g. "avx512_core_bf16" */
@@ -90,14 +100,25 @@ typedef struct c1_hwinfo {
  * takes tens of milliseconds (hwloc topology discovery, CUDA initialisation). */
 conv1d_status c1_hw_collect(c1_hwinfo *hw);
 
+/* Fills only the CUDA fields (cuda_compiled through gpus[]) by querying the CUDA runtime and cuDNN in the
+ * calling process, which initialises CUDA there; the other fields are untouched. In a build without CUDA it
+ * only clears them. A missing GPU is not an error: gpu_count 0, the reason in cuda_error. */
+void c1_hw_collect_gpu(c1_hwinfo *hw);
+
+/* What c1_hw_collect calls for the CUDA fields: fn(hw) must fill exactly what c1_hw_collect_gpu fills.
+ * NULL restores the default (c1_hw_collect_gpu in the calling process). Set it before any thread calls
+ * c1_hw_collect. */
+typedef void (*c1_hw_gpu_probe_fn)(c1_hwinfo *hw);
+void c1_hw_set_gpu_probe(c1_hw_gpu_probe_fn fn);
+
 /* The fingerprint: FNV-1a 64-bit over the canonical text of the performance-relevant fields (see
  * c1_hw_fingerprint_text), as 16 lower-case hex digits plus NUL. Thread-safe. */
 void c1_hw_fingerprint(const c1_hwinfo *hw, char out[17]);
 
 /* The text the fingerprint hashes, one "key=value" per line: CPU vendor, model, family and model number,
  * packages, cores and PUs per package, L1d/L2/L3 sizes and counts, ISA flags, oneDNN version and ISA, and
- * (only when a GPU is present) the CUDA driver, runtime and cuDNN versions and each GPU's name, SM count
- * and compute capability. Kernel version, hostname, memory size and times are left out on purpose.
+ * (only when a GPU is present) the CUDA driver, runtime and cuDNN versions and each GPU's name (which
+ * names its memory size, "H100 80GB HBM3"), SM count and compute capability. Kernel version, hostname, memory size and times are left out on purpose.
  * Writes like snprintf and returns the length the full text needs. Thread-safe. */
 size_t c1_hw_fingerprint_text(const c1_hwinfo *hw, char *buf, size_t size);
 
