@@ -1,6 +1,11 @@
 /*
  * conv1d-tune winners: the winner per (hardware, shape, device, precision) from the results database, as an
  * aligned table ending with the geometric-mean speedup over the peer, or as CSV.
+ *
+ * The peer of a CPU winner is the one the tuner stored (oneDNN). The peer of a CUDA winner is the fastest
+ * correct cuDNN measurement (family "cudnn") of the winner's precision class on the same shape in the same
+ * run, so hand-written kernels are compared with cuDNN's best algorithm rather than with one fixed algorithm;
+ * without such a measurement the stored peer is shown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +34,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: conv1d-tune winners [--db PATH] [--csv] [--all]\n\n"
                "Prints the fastest correct variant stored per shape, device and precision class, with its time,\n"
                "the peer library's time and the speedup over it; the table ends with the geometric mean of\n"
-               "that speedup over the winners that have a peer measurement.\n\n"
+               "that speedup over the winners that have a peer measurement. The peer is oneDNN for CPU rows and\n"
+               "the fastest cuDNN algorithm of the same precision class (same run) for CUDA rows.\n\n"
                "options:\n"
                "  --db PATH   results database (default: $CONV1D_DB, else results/conv1d.db)\n"
                "  --all       every machine and stale winners too (default: this machine, current winners)\n"
@@ -120,10 +126,17 @@ int c1_cmd_winners(int argc, char **argv)
         return c1_cli_error(C1_EXIT_FAILURE, "winners", "%s", conv1d_last_error());
 
     sqlite3_stmt *st = NULL;
+    /* cp: the fastest correct cuDNN measurement per run, shape, machine, build and precision class (SQLite
+     * takes the bare column `variant` from the row that gives MIN). */
     const char *sql = "SELECT sh.key, w.device, w.precision, w.variant, w.median_ms, w.p10_ms, w.p90_ms, "
-                      "w.peer_variant, w.peer_median_ms, w.peer_median_ms / w.median_ms, w.tie, w.stale, "
-                      "h.fingerprint "
+                      "COALESCE(cp.variant, w.peer_variant), COALESCE(cp.ms, w.peer_median_ms), "
+                      "COALESCE(cp.ms, w.peer_median_ms) / w.median_ms, w.tie, w.stale, h.fingerprint "
                       "FROM winners w JOIN shapes sh ON sh.id = w.shape_id JOIN hardware h ON h.id = w.hardware_id "
+                      "LEFT JOIN (SELECT run_id, shape_id, hardware_id, build_id, precision, variant, "
+                      "MIN(median_ms) AS ms FROM measurements WHERE device = 'cuda' AND family = 'cudnn' AND "
+                      "status = 'ok' AND median_ms > 0 GROUP BY run_id, shape_id, hardware_id, build_id, precision) cp "
+                      "ON w.device = 'cuda' AND cp.run_id IS w.run_id AND cp.shape_id = w.shape_id AND "
+                      "cp.hardware_id = w.hardware_id AND cp.build_id = w.build_id AND cp.precision = w.precision "
                       "WHERE (?1 OR w.stale = 0) AND (?2 = '' OR h.fingerprint = ?2) "
                       "ORDER BY h.fingerprint, sh.key, w.device, w.precision, w.stale, w.decided DESC";
     if (sqlite3_prepare_v2(s.db, sql, -1, &st, NULL) != SQLITE_OK) {

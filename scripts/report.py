@@ -41,6 +41,7 @@ FAMILY_COLORS = {
     "cuda_tiled": "#17becf", "cuda_smem": "#8c564b", "cuda_depthwise": "#bcbd22", "onednn": "#ff7f0e",
     "cudnn": "#d62728",
 }
+CUDA_PEER_FAMILY = "cudnn"  # CPU rows are measured against oneDNN, CUDA rows against the best cuDNN algorithm
 WINNER_COLOR, PEER_COLOR, OTHER_COLOR = "#1f77b4", "#ff7f0e", "#c7c7c7"
 
 
@@ -150,6 +151,17 @@ def newest_winners(con, hardware_id):
     return newest
 
 
+def cuda_peer(w):
+    """A CUDA winner's peer is the fastest correct cuDNN variant of its precision class on the same shape, from
+    the same run (the measurements are already restricted to the winner's precision), whatever the tuner
+    stored; without a cuDNN measurement the stored peer stays."""
+    cudnn = [v for v in w["variants"] if v["family"] == CUDA_PEER_FAMILY]
+    if cudnn:
+        best = min(cudnn, key=lambda v: v["median_ms"])
+        w["peer_variant"], w["peer_median_ms"] = best["variant"], best["median_ms"]
+        w["speedup"] = best["median_ms"] / w["median_ms"]
+
+
 def load(con, path, machine):
     """Everything the figures need, as plain Python data."""
     hw = dict(pick_hardware(con, path, machine))
@@ -178,6 +190,8 @@ def load(con, path, machine):
             "AND precision = ? AND status = 'ok' AND median_ms > 0",
             (w["run_id"], w["shape_id"], hw["id"], w["build_id"], w["device"], w["precision"])).fetchall()
         w["variants"] = [dict(r) for r in rows]
+        if w["device"] == "cuda":
+            cuda_peer(w)
     builds = [dict(r) for r in con.execute(
         "SELECT * FROM builds WHERE id IN (%s)" % ",".join("?" * len({w["build_id"] for w in winners.values()})),
         sorted({w["build_id"] for w in winners.values()}))]
@@ -246,7 +260,8 @@ def fig_variants(data, out):
         fig.suptitle(f"GFLOP/s of every correct variant per shape (page {page} of {pages}); bar = median, "
                      "whisker = p10-p90", fontsize=12)
         fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in (WINNER_COLOR, PEER_COLOR, OTHER_COLOR)],
-                   labels=["winner", "oneDNN", "other variants"], loc="upper right", ncol=3, fontsize=9)
+                   labels=["winner", "peer (oneDNN; best cuDNN on CUDA)", "other variants"], loc="upper right", ncol=3,
+                   fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.975))
         names.append(save(fig, out, f"variants-{page}"))
     return names
@@ -264,7 +279,8 @@ def variant_panel(ax, w):
     hi = np.array([w["flops"] / ((v["p10_ms"] or v["median_ms"]) * 1e6) for v in vs])
     peer = w.get("peer_variant") or "onednn"
     colors = [WINNER_COLOR if v["variant"] == w["variant"] else
-              PEER_COLOR if v["variant"] == peer or v["family"] == "onednn" else OTHER_COLOR for v in vs]
+              PEER_COLOR if v["variant"] == peer or (v["family"] == "onednn" and w["device"] == "cpu") else OTHER_COLOR
+              for v in vs]
     y = np.arange(len(vs))
     ax.barh(y, gf, color=colors, xerr=[np.maximum(gf - lo, 0), np.maximum(hi - gf, 0)],
             error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"})
@@ -328,7 +344,9 @@ def fig_roofline(data, out, device):
                     zorder=1)
     peer_pts = [(a, w["flops"] / (w["peer_median_ms"] * 1e6)) for w, a in zip(ws, ai) if w["peer_median_ms"]]
     if peer_pts:
-        ax.scatter(*zip(*peer_pts), marker="x", color=PEER_COLOR, s=30, zorder=2, label="oneDNN (peer), same shape")
+        peer_name = "oneDNN" if device == "cpu" else "best cuDNN"
+        ax.scatter(*zip(*peer_pts), marker="x", color=PEER_COLOR, s=30, zorder=2,
+                   label=f"{peer_name} (peer), same shape")
     for fam in sorted({w["family"] for w in ws}):
         pts = [(a, w["gflops"]) for w, a in zip(ws, ai) if w["family"] == fam]
         ax.scatter(*zip(*pts), color=FAMILY_COLORS.get(fam, "#333333"), edgecolor="black", lw=0.4, s=36,
@@ -337,7 +355,8 @@ def fig_roofline(data, out, device):
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP / minimum bytes: input, weights, bias, output once in fp32)")
     ax.set_ylabel("achieved GFLOP/s (median)")
-    ax.set_title(f"Roofline, {device}: each shape's winner and oneDNN ({len(ws)} shapes)")
+    ax.set_title(f"Roofline, {device}: each shape's winner and {'oneDNN' if device == 'cpu' else 'the best cuDNN'} "
+                 f"({len(ws)} shapes)")
     ax.grid(which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -613,7 +632,8 @@ def write_html(data, out, sections, args):
             + "".join(sections) +
             f"<section id=\"winners\"><h2>Winners</h2><p>One row per shape, device and precision class; hover a "
             f"shape for its full descriptor. GFLOP/s counts a multiply-add as two FLOPs; the speedup is the peer's "
-            f"median over the winner's, both from the same run.</p>{winners_table(data)}</section></body></html>\n")
+            f"median over the winner's, both from the same run; the peer is oneDNN for CPU rows and the fastest cuDNN "
+            f"algorithm of the row's precision class for CUDA rows.</p>{winners_table(data)}</section></body></html>\n")
     with open(os.path.join(out, "index.html"), "w") as f:
         f.write(page)
 
@@ -637,21 +657,26 @@ def make_report(args):
                              "One panel per shape (label: channels in/out, kernel, stride, dilation, groups or "
                              "<i>dw</i> for depthwise, padding, length, layout), fastest variant at the top. The bar "
                              "is the median GFLOP/s, the whisker the p10-p90 range; blue (and *) is the winner, "
-                             "orange is oneDNN.") for i, n in enumerate(pages, 1)]
+                             "orange is the peer: oneDNN for CPU shapes, the fastest cuDNN algorithm of the same "
+                             "precision class for CUDA shapes.") for i, n in enumerate(pages, 1)]
     sp = fig_speedup(data, args.out)
     if sp:
         sections.append(figure_html(sp[0], "Speedup over the peer",
-                                    f"Each bar is one shape: the peer's (oneDNN's) median time over the winner's, "
+                                    f"Each bar is one shape: the peer's median time over the winner's (the peer "
+                                    f"is oneDNN for CPU rows, the fastest cuDNN algorithm of the same precision "
+                                    f"class for CUDA rows), "
                                     f"from the same run, on a log scale; right of the black line the winner is "
                                     f"faster. The dashed line is the geometric mean, {sp[1]:.2f}x."))
     else:
-        sections.append("<section><h2>Speedup over the peer</h2><p>No winner has a peer (oneDNN) measurement, so "
+        sections.append("<section><h2>Speedup over the peer</h2><p>No winner has a peer (oneDNN, or cuDNN on CUDA) "
+                        "measurement, so "
                         "there is no speedup to show.</p></section>")
     for device in sorted({w["device"] for w in data["winners"].values()}):
         sections.append(figure_html(
             fig_roofline(data, args.out, device), f"Roofline ({device})",
             "Each dot is a shape's winner at its arithmetic intensity (FLOPs over the bytes of every tensor moved "
-            "once) and its achieved GFLOP/s; the cross below it on the grey line is oneDNN on the same shape. The "
+            "once) and its achieved GFLOP/s; the cross on the grey line is the peer (oneDNN; the best cuDNN "
+            "algorithm on CUDA) on the same shape. The "
             "black lines are this machine's measured ceilings: a dot near the sloped part is memory-bound, near "
             "the flat part compute-bound."))
     sections.append(figure_html(
