@@ -11,6 +11,21 @@ static inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo
 
 static inline __mmask16 lanes(int64_t n) { return n >= VL ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
 
+/* Loads and stores of one vector of channels: plain when all 16 lanes are live (full is a constant at every call
+ * site, so the test folds away), masked for the last vector of a block. */
+static inline __attribute__((always_inline)) __m512 ld(const float *p, __mmask16 m, const bool full)
+{
+    return full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
+static inline __attribute__((always_inline)) void st(float *p, __m512 v, __mmask16 m, const bool full)
+{
+    if (full)
+        _mm512_storeu_ps(p, v);
+    else
+        _mm512_mask_storeu_ps(p, m, v);
+}
+
 /* One NWC output position, its taps clamped to the input: the edges and the leftovers of the interior. */
 static inline void nwc_one(const c1_dw_geom *g, const float *xn, const float *wc, __m512 b, float *yo, int64_t o,
                            __mmask16 m)
@@ -32,46 +47,48 @@ static inline void nwc_one(const c1_dw_geom *g, const float *xn, const float *wc
 
 /* Eight output positions of one vector of channels, all taps inside the input (xp, wc, yo at that vector). Eight
  * positions share each tap's weight load, and eight independent chains hide the FMA latency. */
-static inline void nwc_eight(const c1_dw_geom *g, const float *xp, const float *wc, __m512 b, float *yo, __mmask16 m)
+static inline __attribute__((always_inline)) void nwc_eight(const c1_dw_geom *g, const float *xp, const float *wc,
+                                                            __m512 b, float *yo, __mmask16 m, const bool full)
 {
     const int64_t C = g->in_channels, step = g->dilation * C, sc = g->stride * C;
     __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
     for (int64_t r = 0; r < g->kernel_size; r++, xp += step) {
-        const __m512 wv = _mm512_maskz_loadu_ps(m, wc + r * C);
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), wv, a0);
-        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + sc), wv, a1);
-        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * sc), wv, a2);
-        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * sc), wv, a3);
-        a4 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 4 * sc), wv, a4);
-        a5 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 5 * sc), wv, a5);
-        a6 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 6 * sc), wv, a6);
-        a7 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 7 * sc), wv, a7);
+        const __m512 wv = ld(wc + r * C, m, full);
+        a0 = _mm512_fmadd_ps(ld(xp, m, full), wv, a0);
+        a1 = _mm512_fmadd_ps(ld(xp + sc, m, full), wv, a1);
+        a2 = _mm512_fmadd_ps(ld(xp + 2 * sc, m, full), wv, a2);
+        a3 = _mm512_fmadd_ps(ld(xp + 3 * sc, m, full), wv, a3);
+        a4 = _mm512_fmadd_ps(ld(xp + 4 * sc, m, full), wv, a4);
+        a5 = _mm512_fmadd_ps(ld(xp + 5 * sc, m, full), wv, a5);
+        a6 = _mm512_fmadd_ps(ld(xp + 6 * sc, m, full), wv, a6);
+        a7 = _mm512_fmadd_ps(ld(xp + 7 * sc, m, full), wv, a7);
     }
-    _mm512_mask_storeu_ps(yo, m, a0);
-    _mm512_mask_storeu_ps(yo + C, m, a1);
-    _mm512_mask_storeu_ps(yo + 2 * C, m, a2);
-    _mm512_mask_storeu_ps(yo + 3 * C, m, a3);
-    _mm512_mask_storeu_ps(yo + 4 * C, m, a4);
-    _mm512_mask_storeu_ps(yo + 5 * C, m, a5);
-    _mm512_mask_storeu_ps(yo + 6 * C, m, a6);
-    _mm512_mask_storeu_ps(yo + 7 * C, m, a7);
+    st(yo, a0, m, full);
+    st(yo + C, a1, m, full);
+    st(yo + 2 * C, a2, m, full);
+    st(yo + 3 * C, a3, m, full);
+    st(yo + 4 * C, a4, m, full);
+    st(yo + 5 * C, a5, m, full);
+    st(yo + 6 * C, a6, m, full);
+    st(yo + 7 * C, a7, m, full);
 }
 
 /* nwc_eight for stride 1 and dilation 1, where position p at tap r reads input row p + r: the eight rows of one
  * tap are the previous tap's shifted by one, so each tap loads one new row and its weights for eight FMAs
  * (instead of nine loads), which is what decides the speed once the kernel is long. */
-static inline void nwc_eight_slide(const c1_dw_geom *g, const float *xp, const float *wc, __m512 b, float *yo,
-                                   __mmask16 m)
+static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_geom *g, const float *xp,
+                                                                  const float *wc, __m512 b, float *yo, __mmask16 m,
+                                                                  const bool full)
 {
     const int64_t C = g->in_channels;
     __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
-    __m512 x0 = _mm512_maskz_loadu_ps(m, xp), x1 = _mm512_maskz_loadu_ps(m, xp + C);
-    __m512 x2 = _mm512_maskz_loadu_ps(m, xp + 2 * C), x3 = _mm512_maskz_loadu_ps(m, xp + 3 * C);
-    __m512 x4 = _mm512_maskz_loadu_ps(m, xp + 4 * C), x5 = _mm512_maskz_loadu_ps(m, xp + 5 * C);
-    __m512 x6 = _mm512_maskz_loadu_ps(m, xp + 6 * C);
+    __m512 x0 = ld(xp, m, full), x1 = ld(xp + C, m, full);
+    __m512 x2 = ld(xp + 2 * C, m, full), x3 = ld(xp + 3 * C, m, full);
+    __m512 x4 = ld(xp + 4 * C, m, full), x5 = ld(xp + 5 * C, m, full);
+    __m512 x6 = ld(xp + 6 * C, m, full);
     xp += 7 * C;
     for (int64_t r = 0; r < g->kernel_size; r++, xp += C) {
-        const __m512 x7 = _mm512_maskz_loadu_ps(m, xp), wv = _mm512_maskz_loadu_ps(m, wc + r * C);
+        const __m512 x7 = ld(xp, m, full), wv = ld(wc + r * C, m, full);
         a0 = _mm512_fmadd_ps(x0, wv, a0);
         a1 = _mm512_fmadd_ps(x1, wv, a1);
         a2 = _mm512_fmadd_ps(x2, wv, a2);
@@ -88,14 +105,14 @@ static inline void nwc_eight_slide(const c1_dw_geom *g, const float *xp, const f
         x5 = x6;
         x6 = x7;
     }
-    _mm512_mask_storeu_ps(yo, m, a0);
-    _mm512_mask_storeu_ps(yo + C, m, a1);
-    _mm512_mask_storeu_ps(yo + 2 * C, m, a2);
-    _mm512_mask_storeu_ps(yo + 3 * C, m, a3);
-    _mm512_mask_storeu_ps(yo + 4 * C, m, a4);
-    _mm512_mask_storeu_ps(yo + 5 * C, m, a5);
-    _mm512_mask_storeu_ps(yo + 6 * C, m, a6);
-    _mm512_mask_storeu_ps(yo + 7 * C, m, a7);
+    st(yo, a0, m, full);
+    st(yo + C, a1, m, full);
+    st(yo + 2 * C, a2, m, full);
+    st(yo + 3 * C, a3, m, full);
+    st(yo + 4 * C, a4, m, full);
+    st(yo + 5 * C, a5, m, full);
+    st(yo + 6 * C, a6, m, full);
+    st(yo + 7 * C, a7, m, full);
 }
 
 /* Positions outermost, channels innermost: each input row is read as one contiguous run of the block's
@@ -121,10 +138,16 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
         for (int64_t c = c0; c < c1; c += VL) {
             const __mmask16 m = lanes(c1 - c);
             const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
-            if (slide)
-                nwc_eight_slide(g, xo + c, w + c, b, yn + o * C + c, m);
-            else
-                nwc_eight(g, xo + c, w + c, b, yn + o * C + c, m);
+            if (m == 0xffff) {
+                if (slide)
+                    nwc_eight_slide(g, xo + c, w + c, b, yn + o * C + c, m, true);
+                else
+                    nwc_eight(g, xo + c, w + c, b, yn + o * C + c, m, true);
+            } else if (slide) {
+                nwc_eight_slide(g, xo + c, w + c, b, yn + o * C + c, m, false);
+            } else {
+                nwc_eight(g, xo + c, w + c, b, yn + o * C + c, m, false);
+            }
         }
     }
     for (; o < o1; o++)
