@@ -153,8 +153,9 @@ double conv1d_desc_min_bytes(const conv1d_desc *d);
  *      for this machine fingerprint and library build for the exact shape, device and fp32;
  *   4. the same database's nearest tuned shape of the same layout and kind (dense, grouped or depthwise),
  *      by the distance documented in runtime/lookup.h, when its winner applies to this shape;
- *   5. built-in rules (runtime/lookup.h): depthwise kernels for depthwise shapes, AVX-512 or AVX2 direct
- *      tiles for dense shapes, oneDNN for grouped ones;
+ *   5. built-in rules (runtime/lookup.h): depthwise kernels for depthwise shapes, Winograd tiles for wide
+ *      stride-1 k=3/5/7 layers, AVX-512 or AVX2 direct tiles for other dense shapes, oneDNN for grouped ones;
+ *      CUDA plans: a cuda_depthwise or cuda_smem variant, then cuDNN, never a CPU variant;
  *   6. the reference implementation.
  * Steps 3-4 are skipped in CONV1D_MODE_ESTIMATE; CONV1D_MODE_MEASURE replaces steps 4-6 by a quick tune.
  * A missing, locked, corrupt or foreign database never makes plan creation fail: the choice falls through, and conv1d_plan_explain() says why. With CONV1D_VERBOSE=1
@@ -214,7 +215,7 @@ conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const f
  * plan's workspaces (one per core, at least one; lock-free); a call that finds all of them busy yields the
  * processor until one is free, so more concurrent callers than cores wait rather than allocate. Fails
  * (CONV1D_INVALID_ARGUMENT) before set_weights or with NULL pointers. y must not overlap x. On CUDA the
- * call returns when y is written (it synchronizes the device). */
+ * call returns when y is written (it synchronizes options.cuda_stream). */
 conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y);
 
 /* The chosen variant's stable name ("direct_8x48__avx512"), owned by the library; "" for NULL.

@@ -116,6 +116,12 @@ static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
                                              "onednn", NULL};
     static const char *const dense_other[] = {"direct_6x32__avx512", "direct_6x16__avx2", "onednn", NULL};
     static const char *const grouped[] = {"onednn", "direct_4x8__c", NULL};
+    /* Winograd tiles by kernel size (index), for wide stride-1 dense layers. */
+    static const char *const winograd[][3] = {
+        [3] = {"winograd_f4r3__avx512", "winograd_f4r3__avx2", NULL},
+        [5] = {"winograd_f4r5__avx512", "winograd_f4r5__avx2", NULL},
+        [7] = {"winograd_f2r7__avx512", "winograd_f2r7__avx2", NULL},
+    };
     switch (kind_of(d)) {
     case KIND_DEPTHWISE:
         *rule = "depthwise";
@@ -127,6 +133,14 @@ static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
         if (d->in_channels <= 8) {
             *rule = "dense first layer";
             return first_applicable(d, C1_DEVICE_CPU, dense_wide);
+        }
+        if (d->stride == 1 && d->in_channels >= 128 && d->out_channels >= 128 && d->kernel_size < 8 &&
+            winograd[d->kernel_size][0]) {
+            const c1_variant *v = first_applicable(d, C1_DEVICE_CPU, winograd[d->kernel_size]);
+            if (v) {
+                *rule = "dense, wide, stride 1: Winograd";
+                return v;
+            }
         }
         if (d->in_channels >= 64 && d->out_channels >= 64) {
             *rule = "dense, wide";
