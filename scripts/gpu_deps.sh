@@ -3,7 +3,7 @@
 # them and that has no package registry: hwloc, SQLite and cmocka (headers, pkg-config files, libraries),
 # and pkgconf in case the image has no pkg-config.
 # Run it on a machine where apt works; it only downloads (apt-get download, no root, nothing installed) into
-# .gpu-deps/, which a device call carries along (carry [".gpu-deps"]). scripts/gpu_check.sh unpacks them
+# .gpu-deps/, which is copied to the GPU machine with the working tree. scripts/gpu_check.sh unpacks them
 # with dpkg -x into a private prefix only for the packages pkg-config cannot find there.
 #   scripts/gpu_deps.sh [DIR]   (default .gpu-deps)
 set -euo pipefail

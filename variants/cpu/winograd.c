@@ -120,6 +120,7 @@ static void sparse_from(c1_winograd_sparse *s, const double *a, int rows, int co
 {
     int e = 0;
     s->rows = rows;
+    s->cols = cols;
     for (int i = 0; i < rows; i++) {
         s->start[i] = e;
         for (int j = 0; j < cols; j++)
@@ -373,6 +374,13 @@ static void run_block(const wino_state *s, const float *x, float *y, float *slot
             const int64_t pos = base + j * dil;
             rows[j] = pos >= 0 && pos < L ? x + (n * L + pos) * C : s->zeros;
         }
+        /* The next tile's new rows, first touched here: ask for them one tile ahead of the transform. */
+        for (int64_t j = alpha; j < alpha + m; j++) {
+            const int64_t pos = base + j * dil;
+            if (pos < 0 || pos >= L) continue;
+            const char *row = (const char *)(x + (n * L + pos) * C);
+            for (int64_t off = 0; off < C * (int64_t)sizeof(float); off += 64) __builtin_prefetch(row + off);
+        }
         s->isa->in(&s->bt, rows, V + t * cp, tb * cp, C);
     }
 
@@ -438,7 +446,7 @@ static conv1d_status wino_run(const void *state, const float *x, float *y, void 
 
     /* Tasks: (image, phase, block of tiles); a phase shorter than the first has empty trailing blocks. */
     const int64_t nblocks = ceil_div(tiles_per_phase(s), s->tb), ntasks = N * dil * nblocks;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int64_t task = 0; task < ntasks; task++) {
         const int64_t b = task % nblocks, p = task / nblocks % dil, n = task / nblocks / dil;
         const int64_t tiles = p < OL ? ceil_div(ceil_div(OL - p, dil), s->m) : 0;

@@ -36,7 +36,7 @@ void c1_winograd_test_blocking(int64_t tiles_per_block);
 
 /* A transform's nonzero coefficients, row by row: row i uses coef[start[i] .. start[i+1]) at columns col[...]. */
 typedef struct c1_winograd_sparse {
-    int rows;
+    int rows, cols;
     int start[C1_WINOGRAD_MAX_ALPHA + 1];
     int col[C1_WINOGRAD_MAX_ALPHA * C1_WINOGRAD_MAX_ALPHA];
     float coef[C1_WINOGRAD_MAX_ALPHA * C1_WINOGRAD_MAX_ALPHA];
