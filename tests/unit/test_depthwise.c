@@ -283,6 +283,27 @@ static void test_random_depthwise(void **unused)
     }
 }
 
+/* NCW at strides 3-6 runs through the phase split: first layers with a channel multiplier (wav2vec2's 1 -> 512,
+ * k 10, stride 5, scaled down), every padding kind, dilation, output lengths around the AVX-512 kernel's 128
+ * outputs per pass and its position blocks, and more taps than the split takes (the strided path then). */
+static void test_ncw_phase_split(void **unused)
+{
+    uint64_t rng = 0x5417ull;
+    const int64_t outs[] = {1, 15, 127, 128, 129, 300, C1_DW_NCW_POS_BLOCK + 17};
+    for (int64_t stride = 3; stride <= 6; stride++)
+        for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+            for (int pad = 0; pad < NPAD; pad++) {
+                const int64_t k = 10 - (int64_t)i % 4, dilation = 1 + (pad + (int)i) % 2, mult = 1 + 3 * (pad % 3);
+                const int64_t length = (outs[i] - 1) * stride + dilation * (k - 1) + 1;
+                const conv1d_desc d = dw_desc(1 + (int64_t)(i % 2), 1 + (int64_t)(pad % 2), mult, length, k, stride,
+                                              dilation, pad, pad & 1, CONV1D_LAYOUT_NCW);
+                check_all(&d, &rng);
+            }
+    const conv1d_desc many_taps = dw_desc(1, 2, 2, 500, C1_DW_PHASE_MAX_TAPS + 1, 3, 1, PAD_SYMMETRIC, 1,
+                                          CONV1D_LAYOUT_NCW);
+    check_all(&many_taps, &rng);
+}
+
 typedef struct worker {
     const c1_variant *v;
     const void *state;
@@ -378,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_model_shapes),
         cmocka_unit_test(test_channel_multiplier),
         cmocka_unit_test(test_random_depthwise),
+        cmocka_unit_test(test_ncw_phase_split),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_refuses_non_depthwise),
     };

@@ -9,6 +9,12 @@
  * convolved with its own taps. Padding is never materialised: each output position's taps are clamped to the
  * input, so every tensor is read or written once and there is no workspace.
  *
+ * The exception is NCW at stride 3 or more, where a vector of outputs would read its inputs S floats apart:
+ * run() first splits every input row into its S phases (phase p holds x[S*j + p], zero outside the row) in
+ * the workspace, a pass over x, and then each tap of each output is a unit-stride read of one phase
+ * (depthwise.h). With a channel multiplier, as in a first layer (wav2vec2: 1 -> 512 channels, k 10, stride 5),
+ * the split is made once per input row and read by every output channel of it.
+ *
  * A channel multiplier (out_channels = m * in_channels) is supported in NCW by every variant (a row just
  * reads input row k / m), in NWC only by depthwise__c: the vector kernels would need the input channels
  * spread across lanes, which costs more than it saves.
@@ -45,9 +51,20 @@ typedef struct dw_state {
     int64_t nwc_channel_block;
     float *w;    /* the caller's weights, already in the order the kernels read */
     float *bias; /* out_channels values, zeros without bias, so no kernel tests for it */
+    /* NCW at stride >= 3: each row split into S phases of plen floats; tap r of output o reads phase
+     * tap_phase[r] at o + tap_off[r] */
+    bool phases;
+    int64_t plen, jlo;
+    int64_t tap_phase[C1_DW_PHASE_MAX_TAPS], tap_off[C1_DW_PHASE_MAX_TAPS];
+    void (*phase_kernel)(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
+                         int nrows, int64_t o0, int64_t o1);
+    size_t ws_bytes;
 } dw_state;
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+/* Rounds toward minus infinity, for taps left of the row. */
+static inline int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 /* --- portable kernels ------------------------------------------------------------------------------------ */
 
@@ -96,6 +113,7 @@ static bool avx2_available(void) { return __builtin_cpu_supports("avx2") && __bu
 
 static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
 {
+
     if (d->dtype != CONV1D_F32)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s supports only f32, got dtype %d.", v->name, (int)d->dtype);
     if (d->num_groups != d->in_channels)
@@ -149,13 +167,66 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     }
     memcpy(s->w, w, wbytes);
     if (d->has_bias) memcpy(s->bias, bias, (size_t)K * sizeof(float));
+    if (d->layout == CONV1D_LAYOUT_NCW && S >= 3 && R <= C1_DW_PHASE_MAX_TAPS) {
+        /* Tap r reads x[S*o + u], u = r*D - PL, which is phase u mod S at position o + floor(u / S). */
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (int64_t r = 0; r < R; r++) {
+            const int64_t u = r * D - PL, off = floor_div(u, S);
+            s->tap_phase[r] = u - off * S;
+            s->tap_off[r] = off;
+            lo = min64(lo, off);
+            hi = max64(hi, off);
+        }
+        s->phases = true;
+        s->jlo = lo;
+        s->plen = OL + hi - lo;
+        s->ws_bytes = (size_t)(d->batch * d->in_channels * S * s->plen) * sizeof(float) + 64;
+        s->phase_kernel = v->params[0] == DW_AVX512 ? c1_dw_ncw_phase_taps_avx512
+                          : v->params[0] == DW_AVX2   ? c1_dw_ncw_phase_taps_avx2
+                                                      : c1_dw_ncw_phase_taps;
+    }
     *state = s;
     return CONV1D_OK;
 }
 
+static size_t dw_workspace_bytes(const void *state) { return ((const dw_state *)state)->ws_bytes; }
+
+/* NCW at stride >= 3 through the phase split (see the top of the file). */
+static void run_ncw_phases(const dw_state *s, const float *x, float *y, float *xp, bool team)
+{
+    const c1_dw_geom *g = &s->g;
+    const int64_t N = s->batch, C = g->in_channels, K = g->out_channels, M = g->mult, L = g->length;
+    const int64_t S = g->stride, R = g->kernel_size, OL = g->out_length, plen = s->plen, jlo = s->jlo;
+#pragma omp parallel for collapse(2) schedule(static) if (team)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *xr = x + (n * C + c) * L;
+            float *dst = xp + (n * C + c) * S * plen;
+            for (int64_t p = 0; p < S; p++, dst += plen)
+                for (int64_t j = 0; j < plen; j++) {
+                    const int64_t i = S * (j + jlo) + p;
+                    dst[j] = i >= 0 && i < L ? xr[i] : 0.0f;
+                }
+        }
+    /* Up to four output channels of one input channel per task, so each loaded input vector feeds four rows. */
+    const int64_t rows = M % 4 == 0 ? 4 : 1, nkb = K / rows;
+    const int64_t PB = C1_DW_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
+#pragma omp parallel for collapse(3) schedule(static) if (team)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t kb = 0; kb < nkb; kb++)
+            for (int64_t pb = 0; pb < npb; pb++) {
+                const int64_t k = kb * rows;
+                const float *tap[C1_DW_PHASE_MAX_TAPS];
+                float *yr[4];
+                const float *row = xp + (n * C + k / M) * S * plen;
+                for (int64_t r = 0; r < R; r++) tap[r] = row + s->tap_phase[r] * plen + s->tap_off[r] - jlo;
+                for (int64_t j = 0; j < rows; j++) yr[j] = y + (n * K + k + j) * OL;
+                s->phase_kernel(tap, s->w + k * R, R, s->bias + k, yr, (int)rows, pb * PB, min64(OL, pb * PB + PB));
+            }
+}
+
 static conv1d_status dw_run(const void *state, const float *x, float *y, void *workspace)
 {
-    (void)workspace;
     const dw_state *s = state;
     const c1_dw_geom *g = &s->g;
     const int64_t N = s->batch, OL = g->out_length, K = g->out_channels;
@@ -170,6 +241,8 @@ static conv1d_status dw_run(const void *state, const float *x, float *y, void *w
                 for (int64_t cb = 0; cb < ncb; cb++)
                     s->nwc(g, x, s->w, s->bias, y, n, pb * PB, min64(OL, pb * PB + PB), cb * CB,
                            min64(K, cb * CB + CB));
+    } else if (s->phases) {
+        run_ncw_phases(s, x, y, (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63), team);
     } else {
         const int64_t PB = C1_DW_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
         const int64_t L = g->length, C = g->in_channels, R = g->kernel_size, M = g->mult;
@@ -187,6 +260,7 @@ const c1_variant_ops c1_depthwise_avx512_ops = {
     .available = avx512_available,
     .supports = dw_supports,
     .prepare = dw_prepare,
+    .workspace_bytes = dw_workspace_bytes,
     .run = dw_run,
     .release = dw_release,
 };
@@ -195,6 +269,7 @@ const c1_variant_ops c1_depthwise_avx2_ops = {
     .available = avx2_available,
     .supports = dw_supports,
     .prepare = dw_prepare,
+    .workspace_bytes = dw_workspace_bytes,
     .run = dw_run,
     .release = dw_release,
 };
@@ -202,6 +277,7 @@ const c1_variant_ops c1_depthwise_avx2_ops = {
 const c1_variant_ops c1_depthwise_c_ops = {
     .supports = dw_supports,
     .prepare = dw_prepare,
+    .workspace_bytes = dw_workspace_bytes,
     .run = dw_run,
     .release = dw_release,
 };

@@ -87,6 +87,29 @@ static inline void c1_dw_ncw_row_taps(const c1_dw_geom *g, const float *restrict
     }
 }
 
+/* NCW rows at stride 3 or more are first split into their stride phases (depthwise.c): phase p of a row holds
+ * x[S*j + p] for every j, zeros outside the row, so each tap r of output o reads tap[r][o] at unit stride
+ * (tap[r] points into the phase of r*dilation - pad_left at the right offset). Up to this many taps. */
+#define C1_DW_PHASE_MAX_TAPS 64
+
+/* Outputs [o0, o1) of nrows (1..4) rows that read the same input row through its phase-split taps:
+ * y[j][o] = b[j] + sum_r w[j*R + r] * tap[r][o]. The portable form; the AVX-512 one loads each vector of
+ * inputs once for the four rows. */
+static inline void c1_dw_ncw_phase_taps(const float *const *tap, const float *w, int64_t R, const float *b,
+                                        float *const *y, int nrows, int64_t o0, int64_t o1)
+{
+    for (int j = 0; j < nrows; j++) {
+        float *restrict yj = y[j];
+        for (int64_t o = o0; o < o1; o++) yj[o] = b[j];
+        for (int64_t r = 0; r < R; r++) {
+            const float *restrict xr = tap[r];
+            const float wr = w[j * R + r];
+#pragma omp simd
+            for (int64_t o = o0; o < o1; o++) yj[o] += xr[o] * wr;
+        }
+    }
+}
+
 /*
  * The vector kernels. nwc: batch n, output positions [o0, o1), channels [c0, c1) (mult must be 1);
  * x and y are the whole tensors, w the (kernel_size, channels) weights, bias one value per channel (zeros
@@ -95,6 +118,10 @@ static inline void c1_dw_ncw_row_taps(const c1_dw_geom *g, const float *restrict
 void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                       int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw_ncw_avx512(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
+void c1_dw_ncw_phase_taps_avx512(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
+                                 int nrows, int64_t o0, int64_t o1);
+void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
+                               int nrows, int64_t o0, int64_t o1);
 void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                     int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);

@@ -276,3 +276,10 @@ void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b
     }
     c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
 }
+
+/* The portable phase-split rows of depthwise.h, compiled here for AVX2 and FMA. */
+void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
+                               int nrows, int64_t o0, int64_t o1)
+{
+    c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
+}

@@ -253,3 +253,56 @@ void c1_dw_ncw_avx512(const c1_dw_geom *g, const float *x, const float *w, float
     }
     c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
 }
+
+/* Outputs [o0, o1) of NR rows that read the same input row (output channels of one input channel under a
+ * channel multiplier), from its phase-split taps: row j is y[j] = b[j] + sum_r w[j*R + r] * tap[r][o]. Each
+ * vector of inputs is loaded once for the NR rows, so a pass of 4 vectors x NR rows does NR FMAs per load. */
+static inline __attribute__((always_inline)) void phase_rows(const float *const *tap, const float *w, int64_t R,
+                                                             const float *b, float *const *y, int64_t o0, int64_t o1,
+                                                             const int NR)
+{
+    int64_t o = o0;
+    for (; o + 4 * VL <= o1; o += 4 * VL) {
+        __m512 a[4][4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) a[j][i] = _mm512_set1_ps(b[j]);
+        for (int64_t r = 0; r < R; r++) {
+            const float *xp = tap[r] + o;
+            const __m512 x0 = _mm512_loadu_ps(xp), x1 = _mm512_loadu_ps(xp + VL);
+            const __m512 x2 = _mm512_loadu_ps(xp + 2 * VL), x3 = _mm512_loadu_ps(xp + 3 * VL);
+#pragma GCC unroll 4
+            for (int j = 0; j < NR; j++) {
+                const __m512 wv = _mm512_set1_ps(w[j * R + r]);
+                a[j][0] = _mm512_fmadd_ps(x0, wv, a[j][0]);
+                a[j][1] = _mm512_fmadd_ps(x1, wv, a[j][1]);
+                a[j][2] = _mm512_fmadd_ps(x2, wv, a[j][2]);
+                a[j][3] = _mm512_fmadd_ps(x3, wv, a[j][3]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) _mm512_storeu_ps(y[j] + o + i * VL, a[j][i]);
+    }
+    for (; o < o1; o += VL) {
+        const __mmask16 m = lanes(o1 - o);
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) {
+            __m512 acc = _mm512_set1_ps(b[j]);
+            for (int64_t r = 0; r < R; r++)
+                acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, tap[r] + o), _mm512_set1_ps(w[j * R + r]), acc);
+            _mm512_mask_storeu_ps(y[j] + o, m, acc);
+        }
+    }
+}
+
+void c1_dw_ncw_phase_taps_avx512(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
+                                 int nrows, int64_t o0, int64_t o1)
+{
+    if (nrows == 4)
+        phase_rows(tap, w, R, b, y, o0, o1, 4);
+    else
+        for (int j = 0; j < nrows; j++) phase_rows(tap, w + j * R, R, b + j, y + j, o0, o1, 1);
+}
