@@ -209,9 +209,19 @@ unit-tests: $(TEST_BIN)
 	    echo "== $$t"; $(call san_env,unit) $$t || { echo "FAILED: $$t"; fail=1; }; \
 	done; $(call san_logs_check,unit); exit $$fail
 
-cli-tests: $(TOOL)
+# A CUDA build's CLI tests also check that a CPU-only build of the same tree gives this machine the same
+# fingerprint (tests/cli/test_gpu.py), so a tuned DB stays valid across the two; the sanitized run leaves it out.
+NOCUDA_BUILD := $(if $(filter 1,$(CUDA)),$(if $(filter 1,$(SAN)),,$(BUILD)-nocuda))
+
+.PHONY: nocuda-tool
+nocuda-tool:
+	$(if $(NOCUDA_BUILD),@$(MAKE) --no-print-directory CUDA=0 BUILD=$(NOCUDA_BUILD) $(NOCUDA_BUILD)/bin/conv1d-tune)
+
+cli-tests: $(TOOL) nocuda-tool
 	$(call san_logs_clear,cli)
-	$(Q)fail=0; CONV1D_TUNE=$(abspath $(TOOL)) $(call san_env,cli) $(PYTHON) -m pytest -q tests/cli || fail=1; \
+	$(Q)fail=0; CONV1D_TUNE=$(abspath $(TOOL)) \
+	    $(if $(NOCUDA_BUILD),CONV1D_TUNE_NOCUDA=$(abspath $(NOCUDA_BUILD))/bin/conv1d-tune) \
+	    $(call san_env,cli) $(PYTHON) -m pytest -q tests/cli || fail=1; \
 	    $(call san_logs_check,cli); exit $$fail
 
 # --- main job, benchmarks, install --------------------------------------------------------------------
