@@ -28,6 +28,41 @@
 #include "cuda_util.h"
 #endif
 
+/* The registered CUDA variant of this name; in a build without CUDA, asserts that it is absent and gives NULL. */
+static inline const c1_variant *c1_test_find(const char *name)
+{
+    const c1_variant *v = c1_variant_find(name);
+#ifdef C1_HAVE_CUDA
+    if (!v) fail_msg("variant %s is not registered", name);
+#else
+    assert_null(v);
+#endif
+    return v;
+}
+
+/* A valid descriptor from every field (asserted valid). */
+static inline conv1d_desc c1_test_shape(int64_t batch, int64_t length, int64_t cin, int64_t cout, int64_t k,
+                                        int64_t stride, int64_t dilation, int64_t groups, int64_t pad_left,
+                                        int64_t pad_right, int bias, conv1d_layout layout)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.batch = batch;
+    d.length = length;
+    d.in_channels = cin;
+    d.out_channels = cout;
+    d.kernel_size = k;
+    d.stride = stride;
+    d.dilation = dilation;
+    d.num_groups = groups;
+    d.pad_left = pad_left;
+    d.pad_right = pad_right;
+    d.has_bias = bias;
+    d.layout = layout;
+    assert_int_equal(conv1d_desc_validate(&d), CONV1D_OK);
+    return d;
+}
+
 /* true when c1_cuda_available() and cudaGetDeviceCount() >= 1; used to skip() GPU tests. */
 static inline bool c1_test_have_gpu(void)
 {

@@ -26,40 +26,7 @@ static const char *const names[] = {
 };
 #define NNAMES (sizeof names / sizeof names[0])
 
-static const c1_variant *find(const char *name)
-{
-    const c1_variant *v = c1_variant_find(name);
-#ifdef C1_HAVE_CUDA
-    if (!v) fail_msg("variant %s is not registered", name);
-#else
-    assert_null(v);
-#endif
-    return v;
-}
-
 static bool is_dw(const c1_variant *v) { return strcmp(v->family, "cuda_depthwise") == 0; }
-
-static conv1d_desc shape(int64_t batch, int64_t length, int64_t cin, int64_t cout, int64_t k, int64_t stride,
-                         int64_t dilation, int64_t groups, int64_t pad_left, int64_t pad_right, int bias,
-                         conv1d_layout layout)
-{
-    conv1d_desc d;
-    conv1d_desc_init(&d);
-    d.batch = batch;
-    d.length = length;
-    d.in_channels = cin;
-    d.out_channels = cout;
-    d.kernel_size = k;
-    d.stride = stride;
-    d.dilation = dilation;
-    d.num_groups = groups;
-    d.pad_left = pad_left;
-    d.pad_right = pad_right;
-    d.has_bias = bias;
-    d.layout = layout;
-    assert_int_equal(conv1d_desc_validate(&d), CONV1D_OK);
-    return d;
-}
 
 /* Checks v on d on the device and fails the test with the sentence when the result is wrong. */
 static void expect_ok(const c1_variant *v, const conv1d_desc *d, uint64_t seed)
@@ -79,7 +46,7 @@ static void test_registered(void **unused)
 {
     (void)unused;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = find(names[i]);
+        const c1_variant *v = c1_test_find(names[i]);
         if (!v) continue;
         assert_int_equal(v->device, C1_DEVICE_CUDA);
         assert_int_equal(v->precision, C1_PREC_FP32);
@@ -107,16 +74,16 @@ static void test_registered(void **unused)
 static void test_supports(void **unused)
 {
     (void)unused;
-    const conv1d_desc dense = shape(2, 100, 16, 32, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NWC);
-    const conv1d_desc grouped = shape(1, 33, 12, 8, 5, 2, 3, 4, 4, 0, 0, CONV1D_LAYOUT_NCW);
-    const conv1d_desc dw = shape(1, 4096, 1536, 1536, 4, 1, 1, 1536, 3, 0, 1, CONV1D_LAYOUT_NWC);
-    const conv1d_desc dw_ncw = shape(3, 17, 7, 7, 9, 3, 2, 7, 5, 6, 1, CONV1D_LAYOUT_NCW);
+    const conv1d_desc dense = c1_test_shape(2, 100, 16, 32, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc grouped = c1_test_shape(1, 33, 12, 8, 5, 2, 3, 4, 4, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc dw = c1_test_shape(1, 4096, 1536, 1536, 4, 1, 1, 1536, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc dw_ncw = c1_test_shape(3, 17, 7, 7, 9, 3, 2, 7, 5, 6, 1, CONV1D_LAYOUT_NCW);
     /* a window of (64-1)*1 + 500*100 + 1 positions: more shared memory than a block can have */
-    const conv1d_desc huge_window = shape(1, 60000, 4, 4, 501, 1, 100, 1, 0, 0, 0, CONV1D_LAYOUT_NCW);
-    const conv1d_desc huge_dw_ncw = shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NCW);
-    const conv1d_desc huge_dw_nwc = shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NWC);
+    const conv1d_desc huge_window = c1_test_shape(1, 60000, 4, 4, 501, 1, 100, 1, 0, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc huge_dw_ncw = c1_test_shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc huge_dw_nwc = c1_test_shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NWC);
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = find(names[i]);
+        const c1_variant *v = c1_test_find(names[i]);
         if (!v) continue;
         assert_int_equal(v->ops->supports(v, &dw), CONV1D_OK);
         assert_int_equal(v->ops->supports(v, &dw_ncw), CONV1D_OK);
@@ -147,12 +114,12 @@ static void test_unavailable(void **unused)
 {
     (void)unused;
     if (c1_test_have_gpu()) skip();
-    const conv1d_desc d = shape(1, 10, 4, 4, 3, 1, 1, 4, 1, 1, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc d = c1_test_shape(1, 10, 4, 4, 3, 1, 1, 4, 1, 1, 1, CONV1D_LAYOUT_NWC);
     float w[4 * 3], b[4];
     for (int i = 0; i < 12; i++) w[i] = 0.25f * (float)(i + 1);
     for (int i = 0; i < 4; i++) b[i] = 1.0f;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = find(names[i]);
+        const c1_variant *v = c1_test_find(names[i]);
         if (!v) continue;
         if (!v->ops->available()) {
             assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
@@ -178,7 +145,7 @@ static void test_tiling_edges(void **unused)
     if (!c1_test_have_gpu()) skip();
     uint64_t seed = 1;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = find(names[i]);
+        const c1_variant *v = c1_test_find(names[i]);
         const int64_t p0 = v->params[0], p1 = v->params[1];
         if (is_dw(v)) {
             const int64_t chans[] = {1, 3, 4, 5, 8, 31, 127, 128, 129};
@@ -188,7 +155,7 @@ static void test_tiling_edges(void **unused)
                     const conv1d_layout lay = (c + l) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
                     const int64_t k = (int64_t)(c % 4) + 2; /* 2..5: the register windows */
                     const conv1d_desc d =
-                        shape(2, lens[l], chans[c], chans[c], k, 1, 1, chans[c], k - 1, 0, (int)(l % 2), lay);
+                        c1_test_shape(2, lens[l], chans[c], chans[c], k, 1, 1, chans[c], k - 1, 0, (int)(l % 2), lay);
                     expect_ok(v, &d, seed++);
                 }
             continue;
@@ -199,20 +166,20 @@ static void test_tiling_edges(void **unused)
         for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
             for (size_t k = 0; k < sizeof kgs / sizeof kgs[0]; k++) {
                 const conv1d_layout lay = (l + k) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
-                const conv1d_desc d = shape(2, lens[l], 5, kgs[k], 3, 1, 1, 1, 1, 1, (int)(k % 2), lay);
+                const conv1d_desc d = c1_test_shape(2, lens[l], 5, kgs[k], 3, 1, 1, 1, 1, 1, (int)(k % 2), lay);
                 expect_ok(v, &d, seed++);
             }
         for (size_t c = 0; c < sizeof cgs / sizeof cgs[0]; c++)
             for (int lay = 0; lay < 2; lay++) {
                 /* channel counts that are multiples of 4 (NWC) take the 16-byte copies of the smem family */
-                const conv1d_desc d = shape(1, p0 + 1, 2 * cgs[c], 2 * p1, 4, 1, 1, 2, 3, 0, 1,
+                const conv1d_desc d = c1_test_shape(1, p0 + 1, 2 * cgs[c], 2 * p1, 4, 1, 1, 2, 3, 0, 1,
                                             lay ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC);
                 expect_ok(v, &d, seed++);
             }
         /* stride and dilation widen the window; odd primes everywhere */
-        const conv1d_desc sd = shape(3, 2 * p0 + 13, 13, 67, 7, 3, 2, 1, 5, 2, 1, CONV1D_LAYOUT_NWC);
+        const conv1d_desc sd = c1_test_shape(3, 2 * p0 + 13, 13, 67, 7, 3, 2, 1, 5, 2, 1, CONV1D_LAYOUT_NWC);
         expect_ok(v, &sd, seed++);
-        const conv1d_desc sd2 = shape(3, 2 * p0 + 13, 13, 67, 7, 2, 3, 1, 0, 6, 0, CONV1D_LAYOUT_NCW);
+        const conv1d_desc sd2 = c1_test_shape(3, 2 * p0 + 13, 13, 67, 7, 2, 3, 1, 0, 6, 0, CONV1D_LAYOUT_NCW);
         expect_ok(v, &sd2, seed++);
     }
 }
@@ -225,7 +192,7 @@ static void test_random(void **unused)
     if (!c1_test_have_gpu()) skip();
     uint64_t s = 0x5eed;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = find(names[i]);
+        const c1_variant *v = c1_test_find(names[i]);
         int done = 0;
         while (done < 30) {
             const conv1d_desc d = tu_random_desc(&s);
@@ -239,7 +206,7 @@ static void test_random(void **unused)
             int64_t pl = tu_range(&s, 0, 8), pr = tu_range(&s, 0, 8);
             if (j % 3 == 0) pl = dil * (k - 1), pr = 0; /* causal */
             const int64_t len = tu_range(&s, 1, 300) + dil * (k - 1);
-            const conv1d_desc d = shape(tu_range(&s, 1, 3), len, c, c, k, stride, dil, c, pl, pr, j % 2,
+            const conv1d_desc d = c1_test_shape(tu_range(&s, 1, 3), len, c, c, k, stride, dil, c, pl, pr, j % 2,
                                         tu_range(&s, 0, 1) ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC);
             expect_ok(v, &d, tu_next(&s));
         }
@@ -251,10 +218,10 @@ static void test_big_index(void **unused)
 {
     (void)unused;
     if (!c1_test_have_gpu()) skip();
-    const conv1d_desc dw = shape(1, (1 << 19) + 3, 4100, 4100, 4, 1, 1, 4100, 3, 0, 1, CONV1D_LAYOUT_NWC);
-    expect_ok(find("cuda_dw"), &dw, 11);
-    const conv1d_desc dense = shape(2, (1 << 30) + 5, 1, 1, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NCW);
-    expect_ok(find("cuda_tiled_32x32"), &dense, 12);
+    const conv1d_desc dw = c1_test_shape(1, (1 << 19) + 3, 4100, 4100, 4, 1, 1, 4100, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    expect_ok(c1_test_find("cuda_dw"), &dw, 11);
+    const conv1d_desc dense = c1_test_shape(2, (1 << 30) + 5, 1, 1, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NCW);
+    expect_ok(c1_test_find("cuda_tiled_32x32"), &dense, 12);
 }
 
 #ifdef C1_HAVE_CUDA
@@ -303,10 +270,10 @@ static void test_stream_and_alignment(void **unused)
 #ifdef C1_HAVE_CUDA
     cudaStream_t stream;
     assert_int_equal(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
-    const conv1d_desc dense = shape(2, 300, 32, 64, 4, 1, 1, 1, 3, 0, 1, CONV1D_LAYOUT_NWC);
-    const conv1d_desc dw = shape(2, 300, 64, 64, 4, 1, 1, 64, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc dense = c1_test_shape(2, 300, 32, 64, 4, 1, 1, 1, 3, 0, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc dw = c1_test_shape(2, 300, 64, 64, 4, 1, 1, 64, 3, 0, 1, CONV1D_LAYOUT_NWC);
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = find(names[i]);
+        const c1_variant *v = c1_test_find(names[i]);
         check_on_stream(v, is_dw(v) ? &dw : &dense, stream);
     }
     assert_int_equal(cudaStreamDestroy(stream), cudaSuccess);
@@ -318,16 +285,16 @@ static void test_impossible(void **unused)
 {
     (void)unused;
     if (!c1_test_have_gpu()) skip();
-    const conv1d_desc dense = shape(1, 50, 8, 8, 3, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NWC);
-    const conv1d_desc huge = shape(1, 60000, 4, 4, 501, 1, 100, 1, 0, 0, 0, CONV1D_LAYOUT_NCW);
+    const conv1d_desc dense = c1_test_shape(1, 50, 8, 8, 3, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NWC);
+    const conv1d_desc huge = c1_test_shape(1, 60000, 4, 4, 501, 1, 100, 1, 0, 0, 0, CONV1D_LAYOUT_NCW);
     float *w = calloc(4 * 4 * 501, sizeof *w);
     assert_non_null(w);
     void *state = NULL;
-    const c1_variant *dw = find("cuda_dw");
+    const c1_variant *dw = c1_test_find("cuda_dw");
     assert_int_equal(dw->ops->prepare(dw, &dense, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "depthwise"));
-    const c1_variant *sm = find("cuda_smem_128x128_db");
+    const c1_variant *sm = c1_test_find("cuda_smem_128x128_db");
     assert_int_equal(sm->ops->prepare(sm, &huge, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "shared memory"));

@@ -14,39 +14,6 @@
 
 #define ALGOS 8
 
-static const c1_variant *find(const char *name)
-{
-    const c1_variant *v = c1_variant_find(name);
-#ifdef C1_HAVE_CUDA
-    if (!v) fail_msg("variant %s is not registered", name);
-#else
-    assert_null(v);
-#endif
-    return v;
-}
-
-static conv1d_desc shape(int64_t batch, int64_t length, int64_t cin, int64_t cout, int64_t k, int64_t stride,
-                         int64_t dilation, int64_t groups, int64_t pad_left, int64_t pad_right, int bias,
-                         conv1d_layout layout)
-{
-    conv1d_desc d;
-    conv1d_desc_init(&d);
-    d.batch = batch;
-    d.length = length;
-    d.in_channels = cin;
-    d.out_channels = cout;
-    d.kernel_size = k;
-    d.stride = stride;
-    d.dilation = dilation;
-    d.num_groups = groups;
-    d.pad_left = pad_left;
-    d.pad_right = pad_right;
-    d.has_bias = bias;
-    d.layout = layout;
-    assert_int_equal(conv1d_desc_validate(&d), CONV1D_OK);
-    return d;
-}
-
 static void test_registered(void **unused)
 {
     size_t n, count = 0;
@@ -61,7 +28,7 @@ static void test_registered(void **unused)
         char name[32];
         for (int tf32 = 0; tf32 < 2; tf32++) {
             snprintf(name, sizeof name, tf32 ? "cudnn_tf32_algo%d" : "cudnn_algo%d", a);
-            const c1_variant *v = find(name);
+            const c1_variant *v = c1_test_find(name);
             if (!v) continue;
             assert_string_equal(v->family, "cudnn");
             assert_int_equal(v->device, C1_DEVICE_CUDA);
@@ -78,16 +45,16 @@ static void test_registered(void **unused)
 /* supports() looks at the descriptor only: it answers the same with or without a device, in any process. */
 static void test_supports_is_pure(void **unused)
 {
-    const c1_variant *v = find("cudnn_algo1");
+    const c1_variant *v = c1_test_find("cudnn_algo1");
     if (!v) skip();
-    conv1d_desc d = shape(2, 100, 16, 32, 3, 2, 2, 4, 3, 0, 1, CONV1D_LAYOUT_NCW);
+    conv1d_desc d = c1_test_shape(2, 100, 16, 32, 3, 2, 2, 4, 3, 0, 1, CONV1D_LAYOUT_NCW);
     for (int i = 0; i < 3; i++) assert_int_equal(v->ops->supports(v, &d), CONV1D_OK);
     /* Beyond the int sizes of the legacy API: declined with a sentence, not truncated. */
-    conv1d_desc big = shape(1, (int64_t)1 << 31, 1, 1, 1, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NWC);
+    conv1d_desc big = c1_test_shape(1, (int64_t)1 << 31, 1, 1, 1, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NWC);
     assert_int_equal(v->ops->supports(v, &big), CONV1D_UNSUPPORTED);
     assert_non_null(strstr(conv1d_last_error(), "cudnn_algo1"));
     assert_non_null(strstr(conv1d_last_error(), "int"));
-    big = shape(1, 1 << 20, 1 << 12, 8, 1, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NCW); /* 2^32 input elements */
+    big = c1_test_shape(1, 1 << 20, 1 << 12, 8, 1, 1, 1, 1, 0, 0, 0, CONV1D_LAYOUT_NCW); /* 2^32 input elements */
     assert_int_equal(v->ops->supports(v, &big), CONV1D_UNSUPPORTED);
     assert_non_null(strstr(conv1d_last_error(), "elements"));
 }
@@ -96,9 +63,9 @@ static void test_supports_is_pure(void **unused)
 static void test_unavailable_without_gpu(void **unused)
 {
     if (c1_test_have_gpu()) skip();
-    const c1_variant *v = find("cudnn_tf32_algo0");
+    const c1_variant *v = c1_test_find("cudnn_tf32_algo0");
     if (!v) skip();
-    conv1d_desc d = shape(1, 16, 4, 4, 3, 1, 1, 1, 1, 1, 0, CONV1D_LAYOUT_NWC);
+    conv1d_desc d = c1_test_shape(1, 16, 4, 4, 3, 1, 1, 1, 1, 1, 0, CONV1D_LAYOUT_NWC);
     assert_false(v->ops->available());
     assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
     assert_non_null(strstr(conv1d_last_error(), "cudnn_tf32_algo0"));
@@ -116,20 +83,20 @@ static size_t gpu_shapes(conv1d_desc *out, size_t cap)
 {
     const conv1d_layout nwc = CONV1D_LAYOUT_NWC, ncw = CONV1D_LAYOUT_NCW;
     const conv1d_desc fixed[] = {
-        shape(2, 37, 16, 24, 3, 1, 1, 1, 1, 1, 1, nwc),   /* dense, symmetric padding, bias */
-        shape(2, 37, 16, 24, 3, 1, 1, 1, 1, 1, 1, ncw),
-        shape(1, 256, 64, 64, 3, 1, 1, 1, 1, 1, 0, nwc),  /* wider, longer */
-        shape(1, 256, 64, 64, 3, 1, 1, 1, 1, 1, 0, ncw),
-        shape(3, 50, 16, 32, 5, 2, 1, 4, 2, 2, 1, nwc),   /* grouped, stride 2 */
-        shape(3, 50, 16, 32, 5, 2, 1, 4, 2, 2, 1, ncw),
-        shape(2, 64, 12, 12, 3, 1, 2, 3, 2, 2, 0, nwc),   /* grouped, dilated */
-        shape(2, 64, 12, 12, 3, 1, 2, 3, 2, 2, 0, ncw),
-        shape(2, 80, 32, 32, 4, 1, 1, 32, 3, 0, 1, nwc),  /* depthwise causal (Mamba), bias */
-        shape(2, 80, 32, 32, 4, 1, 1, 32, 3, 0, 1, ncw),
-        shape(1, 61, 8, 16, 3, 3, 2, 1, 2, 1, 1, nwc),    /* stride 3, dilation 2, asymmetric padding */
-        shape(1, 61, 8, 16, 3, 3, 2, 1, 2, 1, 1, ncw),
-        shape(2, 45, 24, 40, 1, 1, 1, 1, 0, 0, 1, nwc),   /* pointwise */
-        shape(1, 9, 3, 5, 7, 1, 1, 1, 0, 3, 0, ncw),      /* kernel wider than the data, right padding only */
+        c1_test_shape(2, 37, 16, 24, 3, 1, 1, 1, 1, 1, 1, nwc),   /* dense, symmetric padding, bias */
+        c1_test_shape(2, 37, 16, 24, 3, 1, 1, 1, 1, 1, 1, ncw),
+        c1_test_shape(1, 256, 64, 64, 3, 1, 1, 1, 1, 1, 0, nwc),  /* wider, longer */
+        c1_test_shape(1, 256, 64, 64, 3, 1, 1, 1, 1, 1, 0, ncw),
+        c1_test_shape(3, 50, 16, 32, 5, 2, 1, 4, 2, 2, 1, nwc),   /* grouped, stride 2 */
+        c1_test_shape(3, 50, 16, 32, 5, 2, 1, 4, 2, 2, 1, ncw),
+        c1_test_shape(2, 64, 12, 12, 3, 1, 2, 3, 2, 2, 0, nwc),   /* grouped, dilated */
+        c1_test_shape(2, 64, 12, 12, 3, 1, 2, 3, 2, 2, 0, ncw),
+        c1_test_shape(2, 80, 32, 32, 4, 1, 1, 32, 3, 0, 1, nwc),  /* depthwise causal (Mamba), bias */
+        c1_test_shape(2, 80, 32, 32, 4, 1, 1, 32, 3, 0, 1, ncw),
+        c1_test_shape(1, 61, 8, 16, 3, 3, 2, 1, 2, 1, 1, nwc),    /* stride 3, dilation 2, asymmetric padding */
+        c1_test_shape(1, 61, 8, 16, 3, 3, 2, 1, 2, 1, 1, ncw),
+        c1_test_shape(2, 45, 24, 40, 1, 1, 1, 1, 0, 0, 1, nwc),   /* pointwise */
+        c1_test_shape(1, 9, 3, 5, 7, 1, 1, 1, 0, 3, 0, ncw),      /* kernel wider than the data, right padding only */
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && n < cap; i++) out[n++] = fixed[i];
@@ -151,7 +118,7 @@ static void test_every_algorithm_on_gpu(void **unused)
             for (int a = 0; a < ALGOS; a++) {
                 char name[32];
                 snprintf(name, sizeof name, tf32 ? "cudnn_tf32_algo%d" : "cudnn_algo%d", a);
-                const c1_variant *v = find(name);
+                const c1_variant *v = c1_test_find(name);
                 c1_error err;
                 const conv1d_status st = c1_test_gpu_check(v, &shapes[s], 0x5eedull + s, &err);
                 if (st == CONV1D_UNSUPPORTED) {
@@ -170,9 +137,9 @@ static void test_every_algorithm_on_gpu(void **unused)
 static void test_impl_info_and_workspace_on_gpu(void **unused)
 {
     if (!c1_test_have_gpu()) skip();
-    const c1_variant *v = find("cudnn_algo1"), *t = find("cudnn_tf32_algo1");
-    const conv1d_desc sym = shape(2, 64, 16, 16, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NWC);
-    const conv1d_desc causal = shape(2, 64, 16, 16, 3, 1, 1, 1, 2, 0, 1, CONV1D_LAYOUT_NWC);
+    const c1_variant *v = c1_test_find("cudnn_algo1"), *t = c1_test_find("cudnn_tf32_algo1");
+    const conv1d_desc sym = c1_test_shape(2, 64, 16, 16, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NWC);
+    const conv1d_desc causal = c1_test_shape(2, 64, 16, 16, 3, 1, 1, 1, 2, 0, 1, CONV1D_LAYOUT_NWC);
     uint64_t rng = 7;
     float *w = tu_random_floats(&rng, conv1d_weight_elems(&sym)), *b = tu_random_floats(&rng, 16);
     void *s1 = NULL, *s2 = NULL, *s3 = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include "variant_check.h"
 
 #include "conv1d_ref.h"
 #include "direct.h"
@@ -33,71 +34,20 @@ static int setup(void **unused)
     return nvariants > 0 ? 0 : -1;
 }
 
-/* 64-byte aligned, as a caller's large buffers usually are, so the streaming-store path is taken. */
-static float *nan_floats(int64_t n)
-{
-    float *y = aligned_alloc(64, ((size_t)(n > 0 ? n : 1) * sizeof *y + 63) / 64 * 64);
-    assert_non_null(y);
-    for (int64_t i = 0; i < n; i++) y[i] = NAN;
-    return y;
-}
-
 /* Streaming variants (p2 = 1) take only NWC shapes with whole 16-channel output blocks; the rest must apply. */
 static bool is_streaming(const c1_variant *v) { return v->params[2] == 1; }
 
-/* Prepares v on d with fresh weights, runs it on fresh x into a NaN-poisoned y with a poisoned, misaligned
- * workspace, checks max|y-ref|/max|ref| < 1e-5, then reruns with another workspace alignment for the same bits.
- * Returns false when a streaming variant declines d. */
+/* The variant on d within 1e-5 of max|ref| (tu_variant_error); false when a streaming variant declines d. */
 static bool check(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
 {
-    char text[CONV1D_DESC_TEXT_MAX];
+    char text[CONV1D_DESC_TEXT_MAX], impl[160];
     conv1d_desc_format(d, text, sizeof text);
     if (c1_variant_applies(v, d) != CONV1D_OK) {
         if (is_streaming(v)) return false;
         fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     }
-    float *w = tu_random_floats(rng, conv1d_weight_elems(d));
-    float *bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
-    void *state = NULL;
-    if (v->ops->prepare(v, d, w, bias, &state) != CONV1D_OK)
-        fail_msg("%s prepare failed on %s: %s", v->name, text, conv1d_last_error());
-    const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
-    unsigned char *ws = malloc(ws_bytes + 8);
-    assert_non_null(ws);
-    memset(ws, 0xff, ws_bytes + 8);
-
-    const int64_t ny = conv1d_output_elems(d);
-    float *x = tu_random_floats(rng, conv1d_input_elems(d));
-    float *y = nan_floats(ny), *y2 = nan_floats(ny);
-    double *ref = malloc((size_t)ny * sizeof *ref);
-    assert_non_null(ref);
-    if (v->ops->run(state, x, y, ws + 4) != CONV1D_OK)
-        fail_msg("%s run failed on %s: %s", v->name, text, conv1d_last_error());
-    c1_ref_conv1d_f64(d, x, w, bias, ref);
-
-    double max_ref = 0, max_err = 0;
-    for (int64_t i = 0; i < ny; i++) {
-        if (!isfinite(y[i]))
-            fail_msg("%s left %g at %lld of %lld on %s", v->name, y[i], (long long)i, (long long)ny, text);
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_err = fmax(max_err, fabs(y[i] - ref[i]));
-    }
-    if (max_err > 1e-5 * fmax(max_ref, 1e-30))
-        fail_msg("%s on %s: max error %g, max |ref| %g (%s)", v->name, text, max_err, max_ref,
-                 v->ops->impl_info(state));
-
-    memset(ws, 0xff, ws_bytes + 8);
-    assert_int_equal(v->ops->run(state, x, y2, ws + 1), CONV1D_OK);
-    assert_memory_equal(y, y2, (size_t)ny * sizeof *y);
-
-    v->ops->release(state);
-    free(w);
-    free(bias);
-    free(ws);
-    free(x);
-    free(y);
-    free(y2);
-    free(ref);
+    const double err = tu_variant_error(v, d, rng, impl, sizeof impl);
+    if (err > 1e-5) fail_msg("%s on %s: error %g of max|ref| (%s)", v->name, text, err, impl);
     return true;
 }
 
@@ -330,7 +280,7 @@ static void test_concurrent_runs(void **unused)
             const int64_t ny = conv1d_output_elems(&d);
             worker t[3];
             for (int j = 0; j < 3; j++)
-                t[j] = (worker){.v = v, .state = state, .x = x, .y = nan_floats(ny),
+                t[j] = (worker){.v = v, .state = state, .x = x, .y = tu_nan_floats(ny),
                                 .ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0};
             worker_main(&t[0]);
             assert_int_equal(t[0].st, CONV1D_OK);

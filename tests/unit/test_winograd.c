@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include "variant_check.h"
 
 #include "conv1d_ref.h"
 #include "variant.h"
@@ -68,61 +69,15 @@ static void test_transforms_match_direct_evaluation(void **unused)
     assert_int_equal(c1_winograd_transforms(8, 6, AT, G, BT), -1); /* alpha 13 > C1_WINOGRAD_MAX_ALPHA */
 }
 
-static float *nan_floats(int64_t n)
-{
-    float *y = malloc((size_t)(n > 0 ? n : 1) * sizeof *y);
-    assert_non_null(y);
-    for (int64_t i = 0; i < n; i++) y[i] = NAN;
-    return y;
-}
-
-/* Prepares v on d with fresh weights, runs it on fresh x into a NaN-poisoned y with a poisoned, misaligned
- * workspace, and returns max|y - ref| / max|ref| (failing on an unwritten or non-finite element); a second run
- * with another workspace alignment must give the same bits. */
+/* The variant on d (which it must apply to): its error as a fraction of max|ref| (tu_variant_error). */
 static double run_and_compare(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
 {
-    char text[CONV1D_DESC_TEXT_MAX];
-    conv1d_desc_format(d, text, sizeof text);
-    if (c1_variant_applies(v, d) != CONV1D_OK)
+    if (c1_variant_applies(v, d) != CONV1D_OK) {
+        char text[CONV1D_DESC_TEXT_MAX];
+        conv1d_desc_format(d, text, sizeof text);
         fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
-    float *w = tu_random_floats(rng, conv1d_weight_elems(d));
-    float *bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
-    void *state = NULL;
-    if (v->ops->prepare(v, d, w, bias, &state) != CONV1D_OK)
-        fail_msg("%s prepare failed on %s: %s", v->name, text, conv1d_last_error());
-    const size_t ws_bytes = v->ops->workspace_bytes(state);
-    unsigned char *ws = malloc(ws_bytes + 8);
-    assert_non_null(ws);
-    memset(ws, 0xff, ws_bytes + 8);
-
-    const int64_t ny = conv1d_output_elems(d);
-    float *x = tu_random_floats(rng, conv1d_input_elems(d));
-    float *y = nan_floats(ny), *y2 = nan_floats(ny);
-    double *ref = malloc((size_t)ny * sizeof *ref);
-    assert_non_null(ref);
-    if (v->ops->run(state, x, y, ws + 4) != CONV1D_OK)
-        fail_msg("%s run failed on %s: %s", v->name, text, conv1d_last_error());
-    c1_ref_conv1d_f64(d, x, w, bias, ref);
-    double max_ref = 0, max_err = 0;
-    for (int64_t i = 0; i < ny; i++) {
-        if (!isfinite(y[i]))
-            fail_msg("%s left %g at %lld of %lld on %s", v->name, y[i], (long long)i, (long long)ny, text);
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_err = fmax(max_err, fabs(y[i] - ref[i]));
     }
-    memset(ws, 0xff, ws_bytes + 8);
-    assert_int_equal(v->ops->run(state, x, y2, ws + 1), CONV1D_OK);
-    assert_memory_equal(y, y2, (size_t)ny * sizeof *y);
-
-    v->ops->release(state);
-    free(w);
-    free(bias);
-    free(ws);
-    free(x);
-    free(y);
-    free(y2);
-    free(ref);
-    return max_err / fmax(max_ref, 1e-30);
+    return tu_variant_error(v, d, rng, NULL, 0);
 }
 
 /* Small shapes must stay within the fp32 class and within a few times the tile's table entry. */

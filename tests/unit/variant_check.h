@@ -1,0 +1,74 @@
+/*
+ * Shared by the C tests of the CPU variant families (test_direct.c, test_winograd.c): one variant run once
+ * on one descriptor the way the harness checks it, and its error against the double reference.
+ * Include after test_util.h.
+ */
+#ifndef CONV1D_VARIANT_CHECK_H
+#define CONV1D_VARIANT_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conv1d_ref.h"
+#include "variant.h"
+
+/* 64-byte aligned NaNs, as a caller's large buffers usually are, so aligned and streaming paths are taken. */
+static inline float *tu_nan_floats(int64_t n)
+{
+    float *y = aligned_alloc(64, ((size_t)(n > 0 ? n : 1) * sizeof *y + 63) / 64 * 64);
+    assert_non_null(y);
+    for (int64_t i = 0; i < n; i++) y[i] = NAN;
+    return y;
+}
+
+/* Prepares v on d (which it must apply to) with fresh weights, runs it on fresh x into a NaN-poisoned y with a
+ * poisoned workspace at a misaligned address, fails on an unwritten or non-finite element, then reruns with
+ * another workspace alignment and requires the same bits. Returns max|y - ref| / max|ref|; impl (may be
+ * NULL) receives the variant's impl_info. */
+static inline double tu_variant_error(const c1_variant *v, const conv1d_desc *d, uint64_t *rng, char *impl,
+                                      size_t impl_size)
+{
+    char text[CONV1D_DESC_TEXT_MAX];
+    conv1d_desc_format(d, text, sizeof text);
+    float *w = tu_random_floats(rng, conv1d_weight_elems(d));
+    float *bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
+    void *state = NULL;
+    if (v->ops->prepare(v, d, w, bias, &state) != CONV1D_OK)
+        fail_msg("%s prepare failed on %s: %s", v->name, text, conv1d_last_error());
+    if (impl) snprintf(impl, impl_size, "%s", v->ops->impl_info ? v->ops->impl_info(state) : "");
+    const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
+    unsigned char *ws = malloc(ws_bytes + 8);
+    assert_non_null(ws);
+    memset(ws, 0xff, ws_bytes + 8);
+
+    const int64_t ny = conv1d_output_elems(d);
+    float *x = tu_random_floats(rng, conv1d_input_elems(d));
+    float *y = tu_nan_floats(ny), *y2 = tu_nan_floats(ny);
+    double *ref = malloc((size_t)ny * sizeof *ref);
+    assert_non_null(ref);
+    if (v->ops->run(state, x, y, ws + 4) != CONV1D_OK)
+        fail_msg("%s run failed on %s: %s", v->name, text, conv1d_last_error());
+    c1_ref_conv1d_f64(d, x, w, bias, ref);
+    double max_ref = 0, max_err = 0;
+    for (int64_t i = 0; i < ny; i++) {
+        if (!isfinite(y[i]))
+            fail_msg("%s left %g at %lld of %lld on %s", v->name, y[i], (long long)i, (long long)ny, text);
+        max_ref = fmax(max_ref, fabs(ref[i]));
+        max_err = fmax(max_err, fabs(y[i] - ref[i]));
+    }
+    memset(ws, 0xff, ws_bytes + 8);
+    assert_int_equal(v->ops->run(state, x, y2, ws + 1), CONV1D_OK);
+    assert_memory_equal(y, y2, (size_t)ny * sizeof *y);
+
+    v->ops->release(state);
+    free(w);
+    free(bias);
+    free(ws);
+    free(x);
+    free(y);
+    free(y2);
+    free(ref);
+    return max_err / fmax(max_ref, 1e-30);
+}
+
+#endif
