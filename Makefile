@@ -301,7 +301,7 @@ FUZZ_SRC_fuzz_store := $(FUZZ_COMMON) runtime/store.c runtime/basics.c
 FUZZ_LIBS_fuzz_store := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 FUZZ_APT_PKGS := clang libclang-rt-14-dev
 # Only what memcheck can run in reasonable time: the harness tests fork measurement children by design.
-VALGRIND_TESTS := test_desc test_desc_text test_npy test_ref test_depthwise test_direct test_onednn
+VALGRIND_TESTS := test_desc test_desc_text test_npy test_ref test_depthwise test_direct test_winograd test_onednn
 # --vex-guest-max-insns: oneDNN's JIT kernels otherwise exhaust VEX's translation buffer ("VEX temporary
 # storage exhausted"). Valgrind reports no AVX-512, so the variants run their AVX2 and portable paths.
 VALGRIND := valgrind --tool=memcheck --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
