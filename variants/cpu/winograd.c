@@ -21,8 +21,9 @@
  * Padding: a tile row outside the input points at a row of zeros, so there is no padded copy and the edge
  * tiles run the same code. Dilation d: the outputs split into d phases, o = p + q*d; the tiles of one phase
  * take every d-th input row, which is a dense stride-1 convolution on that phase's sub-signal, read in place.
- * Stride > 1 is not supported: the polyphase split of a strided layer leaves F(m, ceil(r/s)) tiles whose
- * saving is smaller than the direct family's advantage on strided layers, so those run there.
+ * Stride > 1 is not supported: a polyphase split of a k=3 stride-2 layer leaves an F(m,2) on the even taps and
+ * a single tap on the odd ones, at best (m+1)/m + 1 multiplies per output instead of 3 (1.33x for m = 4) before
+ * the transforms, while the direct family already runs those layers well (results/NOTES.md).
  *
  * NCW: run() transposes x into the workspace (NWC) first; each block's output transform writes an NWC block
  * of the slot, which the task transposes into y while it is still in cache. Both transposes are timed.
