@@ -15,7 +15,7 @@
 #                 the .deb files it unpacks where the machine lacks hwloc, SQLite or cmocka
 #
 # Switches: DNNL_ROOT=/path (your own oneDNN 3.x), ONEDNN=0 (no oneDNN: no CPU peer, "onednn: none"),
-# CUDA=0 (no CUDA even when nvcc exists), SAN=1
+# CUDA=0 (no CUDA even when nvcc exists), CUDNN=0 (CUDA without the cuDNN peer), CUDNN_ROOT=/path, SAN=1
 # (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands), TUNED=tuned.c (winners exported by
 # `conv1d-tune export`, compiled into libconv1d).
 
@@ -82,11 +82,23 @@ san_env :=
 san_logs_clear :=
 san_logs_check = true
 endif
+# CUDNN=0 builds the CUDA variants without the cuDNN peer (an image without cuDNN); CUDNN_ROOT=/path takes
+# cuDNN from elsewhere than the CUDA toolkit (include/ and lib/ below it, as NVIDIA's nvidia-cudnn wheels lay
+# it out), and CUDNN_LINK the library to link (-lcudnn, or -l:libcudnn.so.9 where there is no unversioned link).
+comma := ,
+CUDNN ?= 1
+CUDNN_ROOT ?=
+CUDNN_LINK ?= -lcudnn
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 BASE_CFLAGS += -DC1_HAVE_CUDA=1 -I$(CUDA_HOME)/include
+CUDNN_LIBS := $(if $(filter 1,$(CUDNN)),\
+    $(if $(CUDNN_ROOT),-L$(CUDNN_ROOT)/lib -Wl$(comma)-rpath$(comma)$(CUDNN_ROOT)/lib) $(CUDNN_LINK))
+ifeq ($(CUDNN),1)
+BASE_CFLAGS += -DC1_HAVE_CUDNN=1 $(if $(CUDNN_ROOT),-I$(CUDNN_ROOT)/include)
+endif
 # -lstdc++: the C++ runtime the nvcc-compiled objects need.
-DEP_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart -lcudnn -lstdc++
+DEP_LIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart $(CUDNN_LIBS) -lstdc++
 NVCCFLAGS ?= -O3 -lineinfo
 NVCC_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
     -gencode arch=compute_90,code=compute_90
@@ -103,7 +115,8 @@ Q := $(if $(V),,@)
 LIB_SRC := $(filter-out runtime/tuned_default.c $(if $(filter 0,$(ONEDNN)),variants/cpu/onednn.c),\
     $(wildcard runtime/*.c) $(wildcard variants/*.c) $(wildcard variants/cpu/*.c))
 LIB_CU := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.cu))
-LIB_CU_C := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.c))
+LIB_CU_C := $(if $(filter 1,$(CUDA)),$(filter-out $(if $(filter 1,$(CUDNN)),,variants/cuda/cudnn.c),\
+    $(wildcard variants/cuda/*.c)))
 TOOL_SRC := $(wildcard harness/*.c) $(filter-out autotune/main.c,$(wildcard autotune/*.c))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 
@@ -263,8 +276,7 @@ $(OBJ)/runtime/tuned_table.o: $(TUNED_SRC) $(TUNED_STAMP)
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # A CUDA build's library also needs the CUDA runtime when linked statically (pkg-config --static).
-comma := ,
-CUDA_PC_LIBS := $(if $(filter 1,$(CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcudart -lcudnn -lstdc++)
+CUDA_PC_LIBS := $(if $(filter 1,$(CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcudart $(CUDNN_LIBS) -lstdc++)
 
 # What a user does: install into a staging prefix, build examples/conv1d_example.c against it with
 # pkg-config alone, run it (it checks the dispatcher's result against a naive loop).

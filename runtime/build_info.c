@@ -16,6 +16,8 @@
 
 #ifdef C1_HAVE_CUDA
 #include <cuda_runtime_api.h>
+#endif
+#ifdef C1_HAVE_CUDNN
 #include <cudnn_version.h>
 #endif
 
@@ -35,7 +37,11 @@ static void compute(void)
 #endif
 #ifdef C1_HAVE_CUDA
     snprintf(info.cuda, sizeof info.cuda, "%d.%d", CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+#endif
+#ifdef C1_HAVE_CUDNN
     snprintf(info.cudnn, sizeof info.cudnn, "%d.%d.%d", CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
+#elif defined(C1_HAVE_CUDA)
+    snprintf(info.cudnn, sizeof info.cudnn, "none"); /* CUDNN=0: built without the GPU peer */
 #endif
     size_t n;
     const c1_variant *list = c1_variant_list(&n);

@@ -19,6 +19,8 @@
 
 #ifdef C1_HAVE_CUDA
 #include <cuda_runtime_api.h>
+#endif
+#ifdef C1_HAVE_CUDNN
 #include <cudnn.h>
 #endif
 
@@ -224,7 +226,9 @@ static void fill_cuda(c1_hwinfo *hw)
     if (cudaDriverGetVersion(&v) == cudaSuccess) hw->cuda_driver_version = v;
     v = 0;
     if (cudaRuntimeGetVersion(&v) == cudaSuccess) hw->cuda_runtime_version = v;
+#ifdef C1_HAVE_CUDNN
     hw->cudnn_version = (int)cudnnGetVersion();
+#endif
 
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);

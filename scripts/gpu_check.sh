@@ -6,7 +6,8 @@
 # 1. dependencies: hwloc, SQLite and cmocka from the system, else unpacked (dpkg -x) from the .deb files of
 #    .gpu-deps/ (scripts/gpu_deps.sh, run where apt works) into a private prefix, with PKG_CONFIG_PATH,
 #    CPATH, LIBRARY_PATH and LD_LIBRARY_PATH pointing there;
-# 2. the build: CUDA=1 into $GPU_BUILD (build/gpu), ONEDNN=0 when .deps/onednn is absent;
+# 2. the build: CUDA=1 into $GPU_BUILD (build/gpu), ONEDNN=0 when .deps/onednn is absent, cuDNN from the
+#    toolkit or the image's nvidia-cudnn wheel (CUDNN_ROOT), else CUDNN=0;
 # 3. the GPU unit tests (test_cuda, test_cudnn) when they exist;
 # 4. conv1d-tune hw --json --peaks (CPU and GPU ceilings) into hw.json;
 # 5. conv1d-tune bench --device cuda --copy of every gpu.suite shape, NWC first for every shape and then NCW,
@@ -84,9 +85,30 @@ done
 onednn=${GPU_ONEDNN:-1}
 [ -f .deps/onednn/include/oneapi/dnnl/dnnl.h ] || onednn=0
 tool=$build/bin/conv1d-tune
+# cuDNN: the toolkit's own, else the nvidia-cudnn wheel of the image's Python (include/ and lib/ below its
+# package folder), else none: the build then leaves the cuDNN peer out (CUDNN=0) and says so.
+nvcc_path=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+cuda_home=$(dirname "$(dirname "$nvcc_path")")
+cudnn_args=()
+if [ -f "$cuda_home/include/cudnn.h" ] && compgen -G "$cuda_home/lib64/libcudnn.so*" >/dev/null; then
+    say "cuDNN: from the CUDA toolkit at $cuda_home"
+elif wheel=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) &&
+    [ -f "$wheel/include/cudnn.h" ] && compgen -G "$wheel/lib/libcudnn.so*" >/dev/null; then
+    if [ -e "$wheel/lib/libcudnn.so" ]; then
+        link=-lcudnn
+    else
+        link="-l:$(basename "$(ls -1 "$wheel"/lib/libcudnn.so.* | sort -V | head -n 1)")"
+    fi
+    cudnn_args=(CUDNN_ROOT="$wheel" CUDNN_LINK="$link")
+    export LD_LIBRARY_PATH="$wheel/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    say "cuDNN: from the Python wheel at $wheel ($link)"
+else
+    cudnn_args=(CUDNN=0)
+    note "no cuDNN found (toolkit or nvidia-cudnn wheel): built without the cuDNN peer, no cuDNN comparison"
+fi
 if [ $status = 0 ]; then
     say "building (CUDA=1 ONEDNN=$onednn BUILD=$build, -j$jobs); log in $out/build.log"
-    if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" all >"$out/build.log" 2>&1; then
+    if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" "${cudnn_args[@]}" all >"$out/build.log" 2>&1; then
         note "the build failed (last lines of $out/build.log follow)"
         tail -n 30 "$out/build.log" >&2
         status=1
@@ -98,7 +120,8 @@ unit_results=()
 if [ $status = 0 ] && [ $have_cmocka = 1 ]; then
     for t in test_cuda test_cudnn; do
         [ -f "tests/unit/$t.c" ] || continue
-        if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" "$build/tests/$t" >>"$out/build.log" 2>&1; then
+        if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" "${cudnn_args[@]}" "$build/tests/$t" \
+            >>"$out/build.log" 2>&1; then
             note "$t did not build (see $out/build.log)"
             unit_results+=("$t: build failed")
             status=1

@@ -46,7 +46,7 @@ static void test_registered(void **unused)
 {
     (void)unused;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = c1_test_find(names[i]);
+        const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         if (!v) continue;
         assert_int_equal(v->device, C1_DEVICE_CUDA);
         assert_int_equal(v->precision, C1_PREC_FP32);
@@ -83,7 +83,7 @@ static void test_supports(void **unused)
     const conv1d_desc huge_dw_ncw = c1_test_shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NCW);
     const conv1d_desc huge_dw_nwc = c1_test_shape(1, 60000, 4, 4, 501, 1, 100, 4, 0, 0, 0, CONV1D_LAYOUT_NWC);
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = c1_test_find(names[i]);
+        const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         if (!v) continue;
         assert_int_equal(v->ops->supports(v, &dw), CONV1D_OK);
         assert_int_equal(v->ops->supports(v, &dw_ncw), CONV1D_OK);
@@ -119,7 +119,7 @@ static void test_unavailable(void **unused)
     for (int i = 0; i < 12; i++) w[i] = 0.25f * (float)(i + 1);
     for (int i = 0; i < 4; i++) b[i] = 1.0f;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = c1_test_find(names[i]);
+        const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         if (!v) continue;
         if (!v->ops->available()) {
             assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
@@ -145,7 +145,7 @@ static void test_tiling_edges(void **unused)
     if (!c1_test_have_gpu()) skip();
     uint64_t seed = 1;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = c1_test_find(names[i]);
+        const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         const int64_t p0 = v->params[0], p1 = v->params[1];
         if (is_dw(v)) {
             const int64_t chans[] = {1, 3, 4, 5, 8, 31, 127, 128, 129};
@@ -192,7 +192,7 @@ static void test_random(void **unused)
     if (!c1_test_have_gpu()) skip();
     uint64_t s = 0x5eed;
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = c1_test_find(names[i]);
+        const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         int done = 0;
         while (done < 30) {
             const conv1d_desc d = tu_random_desc(&s);
@@ -219,9 +219,9 @@ static void test_big_index(void **unused)
     (void)unused;
     if (!c1_test_have_gpu()) skip();
     const conv1d_desc dw = c1_test_shape(1, (1 << 19) + 3, 4100, 4100, 4, 1, 1, 4100, 3, 0, 1, CONV1D_LAYOUT_NWC);
-    expect_ok(c1_test_find("cuda_dw"), &dw, 11);
+    expect_ok(c1_test_find("cuda_dw", C1_TEST_CUDA_BUILT), &dw, 11);
     const conv1d_desc dense = c1_test_shape(2, (1 << 30) + 5, 1, 1, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NCW);
-    expect_ok(c1_test_find("cuda_tiled_32x32"), &dense, 12);
+    expect_ok(c1_test_find("cuda_tiled_32x32", C1_TEST_CUDA_BUILT), &dense, 12);
 }
 
 #ifdef C1_HAVE_CUDA
@@ -273,7 +273,7 @@ static void test_stream_and_alignment(void **unused)
     const conv1d_desc dense = c1_test_shape(2, 300, 32, 64, 4, 1, 1, 1, 3, 0, 1, CONV1D_LAYOUT_NWC);
     const conv1d_desc dw = c1_test_shape(2, 300, 64, 64, 4, 1, 1, 64, 3, 0, 1, CONV1D_LAYOUT_NWC);
     for (size_t i = 0; i < NNAMES; i++) {
-        const c1_variant *v = c1_test_find(names[i]);
+        const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         check_on_stream(v, is_dw(v) ? &dw : &dense, stream);
     }
     assert_int_equal(cudaStreamDestroy(stream), cudaSuccess);
@@ -290,11 +290,11 @@ static void test_impossible(void **unused)
     float *w = calloc(4 * 4 * 501, sizeof *w);
     assert_non_null(w);
     void *state = NULL;
-    const c1_variant *dw = c1_test_find("cuda_dw");
+    const c1_variant *dw = c1_test_find("cuda_dw", C1_TEST_CUDA_BUILT);
     assert_int_equal(dw->ops->prepare(dw, &dense, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "depthwise"));
-    const c1_variant *sm = c1_test_find("cuda_smem_128x128_db");
+    const c1_variant *sm = c1_test_find("cuda_smem_128x128_db", C1_TEST_CUDA_BUILT);
     assert_int_equal(sm->ops->prepare(sm, &huge, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "shared memory"));

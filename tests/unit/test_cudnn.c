@@ -19,7 +19,7 @@ static void test_registered(void **unused)
     size_t n, count = 0;
     const c1_variant *list = c1_variant_list(&n);
     for (size_t i = 0; i < n; i++) count += strcmp(list[i].family, "cudnn") == 0;
-#ifdef C1_HAVE_CUDA
+#ifdef C1_HAVE_CUDNN
     assert_int_equal(count, 2 * ALGOS);
 #else
     assert_int_equal(count, 0);
@@ -28,7 +28,7 @@ static void test_registered(void **unused)
         char name[32];
         for (int tf32 = 0; tf32 < 2; tf32++) {
             snprintf(name, sizeof name, tf32 ? "cudnn_tf32_algo%d" : "cudnn_algo%d", a);
-            const c1_variant *v = c1_test_find(name);
+            const c1_variant *v = c1_test_find(name, C1_TEST_CUDNN_BUILT);
             if (!v) continue;
             assert_string_equal(v->family, "cudnn");
             assert_int_equal(v->device, C1_DEVICE_CUDA);
@@ -45,7 +45,7 @@ static void test_registered(void **unused)
 /* supports() looks at the descriptor only: it answers the same with or without a device, in any process. */
 static void test_supports_is_pure(void **unused)
 {
-    const c1_variant *v = c1_test_find("cudnn_algo1");
+    const c1_variant *v = c1_test_find("cudnn_algo1", C1_TEST_CUDNN_BUILT);
     if (!v) skip();
     conv1d_desc d = c1_test_shape(2, 100, 16, 32, 3, 2, 2, 4, 3, 0, 1, CONV1D_LAYOUT_NCW);
     for (int i = 0; i < 3; i++) assert_int_equal(v->ops->supports(v, &d), CONV1D_OK);
@@ -63,7 +63,7 @@ static void test_supports_is_pure(void **unused)
 static void test_unavailable_without_gpu(void **unused)
 {
     if (c1_test_have_gpu()) skip();
-    const c1_variant *v = c1_test_find("cudnn_tf32_algo0");
+    const c1_variant *v = c1_test_find("cudnn_tf32_algo0", C1_TEST_CUDNN_BUILT);
     if (!v) skip();
     conv1d_desc d = c1_test_shape(1, 16, 4, 4, 3, 1, 1, 1, 1, 1, 0, CONV1D_LAYOUT_NWC);
     assert_false(v->ops->available());
@@ -118,7 +118,7 @@ static void test_every_algorithm_on_gpu(void **unused)
             for (int a = 0; a < ALGOS; a++) {
                 char name[32];
                 snprintf(name, sizeof name, tf32 ? "cudnn_tf32_algo%d" : "cudnn_algo%d", a);
-                const c1_variant *v = c1_test_find(name);
+                const c1_variant *v = c1_test_find(name, C1_TEST_CUDNN_BUILT);
                 c1_error err;
                 const conv1d_status st = c1_test_gpu_check(v, &shapes[s], 0x5eedull + s, &err);
                 if (st == CONV1D_UNSUPPORTED) {
@@ -137,7 +137,7 @@ static void test_every_algorithm_on_gpu(void **unused)
 static void test_impl_info_and_workspace_on_gpu(void **unused)
 {
     if (!c1_test_have_gpu()) skip();
-    const c1_variant *v = c1_test_find("cudnn_algo1"), *t = c1_test_find("cudnn_tf32_algo1");
+    const c1_variant *v = c1_test_find("cudnn_algo1", C1_TEST_CUDNN_BUILT), *t = c1_test_find("cudnn_tf32_algo1", C1_TEST_CUDNN_BUILT);
     const conv1d_desc sym = c1_test_shape(2, 64, 16, 16, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NWC);
     const conv1d_desc causal = c1_test_shape(2, 64, 16, 16, 3, 1, 1, 1, 2, 0, 1, CONV1D_LAYOUT_NWC);
     uint64_t rng = 7;
