@@ -51,17 +51,6 @@ static bool check(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
     return true;
 }
 
-static conv1d_desc base_desc(int64_t length, int64_t in_channels, int64_t out_channels, int64_t kernel_size)
-{
-    conv1d_desc d;
-    conv1d_desc_init(&d);
-    d.length = length;
-    d.in_channels = in_channels;
-    d.out_channels = out_channels;
-    d.kernel_size = kernel_size;
-    return d;
-}
-
 /* Output lengths around MR and output channels around NR, both layouts, bias on and off. */
 static void test_tile_edges(void **unused)
 {
@@ -75,7 +64,7 @@ static void test_tile_edges(void **unused)
             for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++) {
                 if (lens[i] < 1) continue;
                 /* k=3, padding 1: output length = input length, with an edge row at each end. */
-                conv1d_desc d = base_desc(lens[i], 5, chans[j], 3);
+                conv1d_desc d = tu_base_desc(lens[i], 5, chans[j], 3);
                 d.pad_left = d.pad_right = 1;
                 d.has_bias = (int)((i + j) & 1);
                 d.layout = (i + j) % 3 == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
@@ -104,7 +93,7 @@ static void test_channel_and_position_blocks(void **unused)
                 if (cins[b] < 1) continue;
                 const int64_t obs[] = {0, 1, mr + 1}, kbcs[] = {0, 1, 2, 3};
                 c1_direct_test_blocking(kc, obs[b % 3], kbcs[(a + b) % 4]);
-                conv1d_desc d = base_desc(2 * mr + 5, cins[b], 2 * nr + 3, 3);
+                conv1d_desc d = tu_base_desc(2 * mr + 5, cins[b], 2 * nr + 3, 3);
                 d.pad_left = 2;
                 d.pad_right = 1;
                 d.has_bias = (int)(b & 1);
@@ -121,7 +110,7 @@ static void test_channel_and_position_blocks(void **unused)
         c1_direct_test_blocking(0, 0, 0);
         /* Just over the cache-derived block (half of L2 for the weight panel), so two uneven blocks. */
         const int64_t R = 3, kc = c1_hw_cache_bytes(2) / 2 / (R * nr * (int64_t)sizeof(float));
-        conv1d_desc d = base_desc(mr + 2, kc + 1, nr + 1, R);
+        conv1d_desc d = tu_base_desc(mr + 2, kc + 1, nr + 1, R);
         d.pad_left = d.pad_right = 1;
         d.has_bias = 1;
         check(v, &d, &rng);
@@ -141,7 +130,7 @@ static void test_stride_dilation_padding(void **unused)
         for (int64_t stride = 1; stride <= 3; stride++)
             for (int64_t dilation = 1; dilation <= 3; dilation++)
                 for (int pad = 0; pad < 5; pad++) {
-                    conv1d_desc d = base_desc(3 * mr + 7, 6, nr + 2, 4);
+                    conv1d_desc d = tu_base_desc(3 * mr + 7, 6, nr + 2, 4);
                     d.stride = stride;
                     d.dilation = dilation;
                     switch (pad) {
@@ -157,11 +146,11 @@ static void test_stride_dilation_padding(void **unused)
                     check(v, &d, &rng);
                 }
         /* Kernel wider than the input (padding makes it fit), and a length-1 input. */
-        conv1d_desc d = base_desc(3, 4, nr, 7);
+        conv1d_desc d = tu_base_desc(3, 4, nr, 7);
         d.pad_left = 4;
         d.pad_right = 5;
         check(v, &d, &rng);
-        d = base_desc(1, 3, nr - 1 > 0 ? nr - 1 : 1, 1);
+        d = tu_base_desc(1, 3, nr - 1 > 0 ? nr - 1 : 1, 1);
         check(v, &d, &rng);
     }
 }
@@ -175,7 +164,7 @@ static void test_groups(void **unused)
         const int64_t mr = v->params[0], nr = v->params[1];
         for (int64_t cg = 1; cg <= 3; cg++)
             for (int64_t groups = 2; groups <= 5; groups += 3) {
-                conv1d_desc d = base_desc(2 * mr + 1, cg * groups, groups * (cg + 1), 3);
+                conv1d_desc d = tu_base_desc(2 * mr + 1, cg * groups, groups * (cg + 1), 3);
                 d.num_groups = groups;
                 d.pad_left = d.pad_right = 1;
                 d.has_bias = (int)(cg & 1);
@@ -187,18 +176,18 @@ static void test_groups(void **unused)
                 check(v, &d, &rng);
             }
         for (int layout = 0; layout < 2; layout++) {
-            conv1d_desc d = base_desc(3 * mr + 2, 7, 7, 4); /* depthwise, causal */
+            conv1d_desc d = tu_base_desc(3 * mr + 2, 7, 7, 4); /* depthwise, causal */
             d.num_groups = 7;
             d.pad_left = 3;
             d.has_bias = 1;
             d.batch = 2;
             d.layout = (conv1d_layout)layout;
             check(v, &d, &rng);
-            d = base_desc(160, 1, 2 * nr + 5, 10); /* a raw-audio first layer: one channel, k=10, stride 5 */
+            d = tu_base_desc(160, 1, 2 * nr + 5, 10); /* a raw-audio first layer: one channel, k=10, stride 5 */
             d.stride = 5;
             d.layout = (conv1d_layout)layout;
             check(v, &d, &rng);
-            d = base_desc(50, 3, nr, 7); /* three channels, k=7, same padding */
+            d = tu_base_desc(50, 3, nr, 7); /* three channels, k=7, same padding */
             d.pad_left = d.pad_right = 3;
             d.has_bias = 1;
             d.layout = (conv1d_layout)layout;
@@ -218,22 +207,22 @@ static void test_streaming(void **unused)
         const int64_t chans[] = {16, nr, 2 * nr, nr + 16, 3 * nr + 16};
         for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++)
             for (int64_t len = 1; len <= 2 * mr + 3; len += mr / 2 + 1) {
-                conv1d_desc d = base_desc(len, 1 + (int64_t)j, chans[j], 5);
+                conv1d_desc d = tu_base_desc(len, 1 + (int64_t)j, chans[j], 5);
                 d.pad_left = 3;
                 d.pad_right = 1;
                 d.has_bias = (int)(len & 1);
                 d.batch = 1 + len % 2;
                 assert_true(check(v, &d, &rng));
-                d = base_desc(5 * len + 10, 1, chans[j], 10); /* raw-audio first layer */
+                d = tu_base_desc(5 * len + 10, 1, chans[j], 10); /* raw-audio first layer */
                 d.stride = 5;
                 assert_true(check(v, &d, &rng));
-                d = base_desc(len + 3, 6, 2 * chans[j], 3); /* two groups of 16-multiples */
+                d = tu_base_desc(len + 3, 6, 2 * chans[j], 3); /* two groups of 16-multiples */
                 d.num_groups = 2;
                 d.dilation = 2;
                 d.pad_left = d.pad_right = 2;
                 assert_true(check(v, &d, &rng));
             }
-        conv1d_desc d = base_desc(10, 4, 24, 3);
+        conv1d_desc d = tu_base_desc(10, 4, 24, 3);
         assert_false(check(v, &d, &rng)); /* 24 output channels: not whole 16-channel blocks */
         d.out_channels = 32;
         d.layout = CONV1D_LAYOUT_NCW;
@@ -267,7 +256,7 @@ static void test_concurrent_runs(void **unused)
     for (size_t k = 0; k < nvariants; k++)
         for (int layout = 0; layout < 2; layout++) {
             const c1_variant *v = variants[k];
-            conv1d_desc d = base_desc(97, 24, 64, 5);
+            conv1d_desc d = tu_base_desc(97, 24, 64, 5);
             d.pad_left = d.pad_right = 2;
             d.has_bias = 1;
             d.layout = (conv1d_layout)layout;

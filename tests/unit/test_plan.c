@@ -34,7 +34,9 @@ static conv1d_desc parse(const char *text)
     return d;
 }
 
-static void make_db(const char *path, const char *fingerprint)
+/* A results DB with winners[0] for tuned_dense and winners[1] for tuned_dw, stored for `device` on this build
+ * and the given machine fingerprint. */
+static void make_db_for(const char *path, const char *fingerprint, const char *device, const char *const winners[2])
 {
     c1_store s;
     assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
@@ -45,18 +47,24 @@ static void make_db(const char *path, const char *fingerprint)
     assert_int_equal(c1_store_hardware_id(&s, &hw, &hw_id), CONV1D_OK);
     assert_int_equal(c1_store_build_id(&s, &bu, &build_id), CONV1D_OK);
     assert_int_equal(c1_store_run_start(&s, hw_id, build_id, "test", &run_id), CONV1D_OK);
-    const char *shapes[] = {tuned_dense, tuned_dw}, *winners[] = {dense_winner, dw_winner};
+    const char *shapes[] = {tuned_dense, tuned_dw};
     for (int i = 0; i < 2; i++) {
         conv1d_desc d = parse(shapes[i]);
         int64_t shape_id;
         assert_int_equal(c1_store_shape_id(&s, &d, &shape_id), CONV1D_OK);
         c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
-                             .device = "cpu", .precision = "fp32", .variant = winners[i], .median_ms = 1.0,
+                             .device = device, .precision = "fp32", .variant = winners[i], .median_ms = 1.0,
                              .p10_ms = 0.9, .p90_ms = 1.1, .peer_median_ms = NAN};
         assert_int_equal(c1_store_set_winner(&s, &w), CONV1D_OK);
     }
     assert_int_equal(c1_store_run_finish(&s, run_id, "done"), CONV1D_OK);
     c1_store_close(&s);
+}
+
+static void make_db(const char *path, const char *fingerprint)
+{
+    const char *const winners[2] = {dense_winner, dw_winner};
+    make_db_for(path, fingerprint, "cpu", winners);
 }
 
 static int setup(void **state)
@@ -461,31 +469,6 @@ static void check_cuda_plan(const conv1d_desc *d, const conv1d_options *o, const
     free(x), free(w), free(b), free(y), free(ref);
 }
 
-/* Winners stored for device "cuda": a CPU variant (which a CUDA plan must refuse) and a cuDNN one. */
-static void make_cuda_db(const char *path)
-{
-    c1_store s;
-    assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
-    const c1_build_info *b = c1_build_info_get();
-    c1_store_hardware hw = {.fingerprint = c1_machine_fingerprint(), .record_json = "{}"};
-    c1_store_build bu = {b->signature, b->version, b->compiler, b->onednn, b->cuda, b->cudnn, b->variants};
-    int64_t hw_id, build_id, run_id;
-    assert_int_equal(c1_store_hardware_id(&s, &hw, &hw_id), CONV1D_OK);
-    assert_int_equal(c1_store_build_id(&s, &bu, &build_id), CONV1D_OK);
-    assert_int_equal(c1_store_run_start(&s, hw_id, build_id, "test", &run_id), CONV1D_OK);
-    const char *shapes[] = {tuned_dense, tuned_dw}, *winners[] = {dense_winner, "cudnn_algo0"};
-    for (int i = 0; i < 2; i++) {
-        conv1d_desc d = parse(shapes[i]);
-        int64_t shape_id;
-        assert_int_equal(c1_store_shape_id(&s, &d, &shape_id), CONV1D_OK);
-        c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
-                             .device = "cuda", .precision = "fp32", .variant = winners[i], .median_ms = 1.0,
-                             .p10_ms = 0.9, .p90_ms = 1.1, .peer_median_ms = NAN};
-        assert_int_equal(c1_store_set_winner(&s, &w), CONV1D_OK);
-    }
-    assert_int_equal(c1_store_run_finish(&s, run_id, "done"), CONV1D_OK);
-    c1_store_close(&s);
-}
 #endif
 
 /* With a GPU: rules, DB winners and a forced variant for CUDA plans, executed on device memory. */
@@ -523,7 +506,9 @@ static void test_cuda_plans_on_gpu(void **state)
     /* The DB: a CPU variant stored under device "cuda" is not dispatched to; a cuDNN winner is. */
     char path[192];
     snprintf(path, sizeof path, "%s/cuda.db", dir);
-    make_cuda_db(path);
+    /* Winners stored for device "cuda": a CPU variant (which a CUDA plan must refuse) and a cuDNN one. */
+    const char *const cuda_winners[2] = {dense_winner, "cudnn_algo0"};
+    make_db_for(path, c1_machine_fingerprint(), "cuda", cuda_winners);
     o.db_path = path;
     o.mode = CONV1D_MODE_DB;
     check_cuda_plan(&d, &o, NULL, "does not apply here");

@@ -93,17 +93,6 @@ static void check(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
     }
 }
 
-static conv1d_desc base_desc(int64_t length, int64_t in_channels, int64_t out_channels, int64_t kernel_size)
-{
-    conv1d_desc d;
-    conv1d_desc_init(&d);
-    d.length = length;
-    d.in_channels = in_channels;
-    d.out_channels = out_channels;
-    d.kernel_size = kernel_size;
-    return d;
-}
-
 /* Output lengths around m, around the GEMM's MR tiles and a forced block of tiles; output channels around the
  * GEMM's NR and the 16-channel row padding; both layouts, bias on and off, "same" padding and none. */
 static void test_tile_and_block_edges(void **unused)
@@ -119,7 +108,7 @@ static void test_tile_and_block_edges(void **unused)
         for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
             for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++) {
                 if (outs[i] < 1) continue;
-                conv1d_desc d = base_desc(outs[i], 3 + (int64_t)(i % 3) * 7, chans[j], r);
+                conv1d_desc d = tu_base_desc(outs[i], 3 + (int64_t)(i % 3) * 7, chans[j], r);
                 d.pad_left = (r - 1) / 2;
                 d.pad_right = r - 1 - d.pad_left; /* output length = input length */
                 d.has_bias = (int)((i + j) & 1);
@@ -145,7 +134,7 @@ static void test_dilation_padding_groups(void **unused)
         for (int64_t dilation = 1; dilation <= 3; dilation++)
             for (int pad = 0; pad < 5; pad++)
                 for (int64_t groups = 1; groups <= 4; groups *= 2) {
-                    conv1d_desc d = base_desc(3 * m * dilation + 5, 3 * groups, 5 * groups, r);
+                    conv1d_desc d = tu_base_desc(3 * m * dilation + 5, 3 * groups, 5 * groups, r);
                     d.dilation = dilation;
                     d.num_groups = groups;
                     switch (pad) {
@@ -161,7 +150,7 @@ static void test_dilation_padding_groups(void **unused)
                     check(v, &d, &rng);
                 }
         /* Depthwise (one channel per group), causal, as in Mamba's k=4 layers. */
-        conv1d_desc d = base_desc(4 * m + 3, 24, 24, r);
+        conv1d_desc d = tu_base_desc(4 * m + 3, 24, 24, r);
         d.num_groups = 24;
         d.pad_left = r - 1;
         d.has_bias = 1;
@@ -199,7 +188,7 @@ static void test_error_table(void **unused)
         const double entry = c1_winograd_error_estimate(m, r, 256);
         double worst = 0;
         for (int seed = 0; seed < 4; seed++) {
-            conv1d_desc d = base_desc(257, 256, 64, r);
+            conv1d_desc d = tu_base_desc(257, 256, 64, r);
             d.pad_left = d.pad_right = (r - 1) / 2;
             d.layout = seed % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
             worst = fmax(worst, run_and_compare(v, &d, &rng));
@@ -216,7 +205,7 @@ static void test_unsupported_shapes(void **unused)
     for (size_t k = 0; k < nvariants; k++) {
         const c1_variant *v = variants[k];
         const int64_t r = v->params[1];
-        conv1d_desc d = base_desc(64, 8, 8, r);
+        conv1d_desc d = tu_base_desc(64, 8, 8, r);
         d.stride = 2;
         assert_int_equal(c1_variant_applies(v, &d), CONV1D_UNSUPPORTED);
         assert_non_null(strstr(conv1d_last_error(), "stride 1"));

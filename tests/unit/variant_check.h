@@ -12,6 +12,18 @@
 #include "conv1d_ref.h"
 #include "variant.h"
 
+/* A dense stride-1 descriptor without padding or bias, batch 1, NWC: the start the family tests vary from. */
+static inline conv1d_desc tu_base_desc(int64_t length, int64_t in_channels, int64_t out_channels, int64_t kernel_size)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.length = length;
+    d.in_channels = in_channels;
+    d.out_channels = out_channels;
+    d.kernel_size = kernel_size;
+    return d;
+}
+
 /* 64-byte aligned NaNs, as a caller's large buffers usually are, so aligned and streaming paths are taken. */
 static inline float *tu_nan_floats(int64_t n)
 {
