@@ -261,6 +261,15 @@ static bool check_output(const c1_variant *v, const c1_problem *p, const float *
 
 /* The stopping rule: at least min_repeats samples; then stop at the budget's end, or once there are twice
  * min_repeats and the 95% CI of the median is within +-target_ci of it. */
+/* A timed variant's outcome: its samples kept and their statistics (sorts samples). */
+static void record_timing(c1_measurement *m, double *samples, int n)
+{
+    memcpy(m->samples, samples, (size_t)n * sizeof *samples);
+    m->nsamples = n;
+    m->time_ms = c1_stats_compute(samples, n);
+    m->outcome = C1_OUTCOME_OK;
+}
+
 static bool timing_done(const double *samples, int n, const c1_measure_opts *o, double stop)
 {
     if (n < o->min_repeats) return false;
@@ -434,10 +443,7 @@ static int measure_child_cuda(const child_args *a, c1_measurement *m, double t_s
         if (timing_done(samples, n, o, stop)) break;
     }
     GPU_TRY("cudaGetLastError(timing)", cudaGetLastError());
-    memcpy(m->samples, samples, (size_t)n * sizeof *samples);
-    m->nsamples = n;
-    m->time_ms = c1_stats_compute(samples, n);
-    m->outcome = C1_OUTCOME_OK;
+    record_timing(m, samples, n);
 done:
     m->wall_s = c1_now_s() - t_start;
     free(samples);
@@ -558,10 +564,7 @@ timing:;
         samples[n++] = (c1_now_s() - t0) * 1e3 / group;
         if (timing_done(samples, n, o, stop)) break;
     }
-    memcpy(m->samples, samples, (size_t)n * sizeof *samples);
-    m->nsamples = n;
-    m->time_ms = c1_stats_compute(samples, n);
-    m->outcome = C1_OUTCOME_OK;
+    record_timing(m, samples, n);
 done:
     m->wall_s = c1_now_s() - t_start;
     free(samples);

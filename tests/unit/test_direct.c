@@ -8,7 +8,6 @@
 #include "test_util.h"
 #include "variant_check.h"
 
-#include "conv1d_ref.h"
 #include "direct.h"
 #include "hwinfo.h"
 #include "variant.h"

@@ -152,7 +152,7 @@ static int64_t l2_bytes(void)
     return c1_hw_cache_bytes(2);
 }
 
-static bool avx512_available(void)
+bool c1_direct_avx512_available(void)
 {
     /* AVX2 too: the NCW transposes of every SIMD variant are the AVX2 ones. */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -160,7 +160,7 @@ static bool avx512_available(void)
            __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-static bool avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool c1_direct_avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 static direct_isa isa_of(const c1_variant *v);
 
@@ -333,6 +333,18 @@ static void call_tile(const direct_state *s, c1_direct_tile *t, int rows)
     s->kern->ukr[rows - 1](t);
 }
 
+void c1_direct_ncw_to_nwc(const conv1d_desc *d, const float *x, float *xt, c1_direct_transpose_fn transpose)
+{
+    const int64_t L = d->length, C = d->in_channels, cb = 64, lb = 256;
+    const int64_t ncb = ceil_div(C, cb), nlb = ceil_div(L, lb);
+#pragma omp parallel for collapse(3) schedule(static)
+    for (int64_t n = 0; n < d->batch; n++)
+        for (int64_t i = 0; i < ncb; i++)
+            for (int64_t j = 0; j < nlb; j++)
+                transpose(x + (n * C + i * cb) * L + j * lb, L, xt + (n * L + j * lb) * C + i * cb, C,
+                          min64(cb, C - i * cb), min64(lb, L - j * lb));
+}
+
 /* The convolution on NWC tensors into y; with y_ncw, the AVX-512 kernels store transposed tiles straight into
  * y_ncw (one input-channel block) or each task transposes its own block of y, still in cache, into y_ncw. */
 static void run_nwc(const direct_state *s, const float *x, float *y, float *y_ncw)
@@ -409,14 +421,7 @@ static conv1d_status direct_run(const void *state, const float *x, float *y, voi
     }
     char *ws = (char *)(((uintptr_t)workspace + WS_ALIGN - 1) & ~(uintptr_t)(WS_ALIGN - 1));
     float *xt = (float *)ws, *yt = (float *)(ws + s->x_bytes);
-    const int64_t L = d->length, C = d->in_channels, cb = 64, lb = 256;
-    const int64_t ncb = ceil_div(C, cb), nlb = ceil_div(L, lb);
-#pragma omp parallel for collapse(3) schedule(static)
-    for (int64_t n = 0; n < d->batch; n++)
-        for (int64_t i = 0; i < ncb; i++)
-            for (int64_t j = 0; j < nlb; j++)
-                s->transpose(x + (n * C + i * cb) * L + j * lb, L, xt + (n * L + j * lb) * C + i * cb, C,
-                             min64(cb, C - i * cb), min64(lb, L - j * lb));
+    c1_direct_ncw_to_nwc(d, x, xt, s->transpose);
     run_nwc(s, xt, yt, y);
     return CONV1D_OK;
 }
@@ -424,7 +429,7 @@ static conv1d_status direct_run(const void *state, const float *x, float *y, voi
 static const char *direct_impl_info(const void *state) { return ((const direct_state *)state)->info; }
 
 const c1_variant_ops c1_direct_avx512_ops = {
-    .available = avx512_available,
+    .available = c1_direct_avx512_available,
     .supports = direct_supports,
     .prepare = direct_prepare,
     .workspace_bytes = direct_workspace_bytes,
@@ -434,7 +439,7 @@ const c1_variant_ops c1_direct_avx512_ops = {
 };
 
 const c1_variant_ops c1_direct_avx2_ops = {
-    .available = avx2_available,
+    .available = c1_direct_avx2_available,
     .supports = direct_supports,
     .prepare = direct_prepare,
     .workspace_bytes = direct_workspace_bytes,

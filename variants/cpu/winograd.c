@@ -185,15 +185,6 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static size_t align_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
 
-static bool avx512_available(void)
-{
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-static bool avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-
 extern const c1_variant_ops c1_winograd_avx512_ops;
 
 static wino_isa isa_of(const c1_variant *v) { return v->ops == &c1_winograd_avx512_ops ? ISA_AVX512 : ISA_AVX2; }
@@ -428,20 +419,13 @@ static conv1d_status wino_run(const void *state, const float *x, float *y, void 
 {
     const wino_state *s = state;
     const conv1d_desc *d = &s->d;
-    const int64_t N = d->batch, L = d->length, C = d->in_channels, dil = d->dilation, OL = s->out_len;
+    const int64_t N = d->batch, dil = d->dilation, OL = s->out_len;
     char *ws = (char *)(((uintptr_t)workspace + WS_ALIGN - 1) & ~(uintptr_t)(WS_ALIGN - 1));
     const int nthreads = (int)min64(omp_get_max_threads(), s->slots);
 
     if (d->layout == CONV1D_LAYOUT_NCW) {
-        float *xt = (float *)ws;
-        const int64_t cb = 64, lb = 256, ncb = ceil_div(C, cb), nlb = ceil_div(L, lb);
-#pragma omp parallel for collapse(3) schedule(static) num_threads(nthreads)
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t i = 0; i < ncb; i++)
-                for (int64_t j = 0; j < nlb; j++)
-                    c1_direct_avx2_transpose(x + (n * C + i * cb) * L + j * lb, L, xt + (n * L + j * lb) * C + i * cb,
-                                             C, min64(cb, C - i * cb), min64(lb, L - j * lb));
-        x = xt;
+        c1_direct_ncw_to_nwc(d, x, (float *)ws, c1_direct_avx2_transpose);
+        x = (const float *)ws;
     }
     char *slots = ws + s->xt_bytes;
 
@@ -462,7 +446,7 @@ static conv1d_status wino_run(const void *state, const float *x, float *y, void 
 static const char *wino_impl_info(const void *state) { return ((const wino_state *)state)->info; }
 
 const c1_variant_ops c1_winograd_avx512_ops = {
-    .available = avx512_available,
+    .available = c1_direct_avx512_available, /* its GEMM kernels and transposes */
     .supports = wino_supports,
     .prepare = wino_prepare,
     .workspace_bytes = wino_workspace_bytes,
@@ -472,7 +456,7 @@ const c1_variant_ops c1_winograd_avx512_ops = {
 };
 
 const c1_variant_ops c1_winograd_avx2_ops = {
-    .available = avx2_available,
+    .available = c1_direct_avx2_available,
     .supports = wino_supports,
     .prepare = wino_prepare,
     .workspace_bytes = wino_workspace_bytes,
