@@ -1,6 +1,7 @@
 /* Small shared helpers: clock, text, hashing, seeded random data. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,4 +45,12 @@ void c1_fill_random(float *p, int64_t n, uint64_t *s)
         const float v = (float)((double)(c1_splitmix64(s) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
         p[i] = v != 0.0f ? v : 0.5f;
     }
+}
+
+float *c1_alloc_floats(size_t n)
+{
+    const size_t bytes = n > 0 ? (n * sizeof(float) + 63) / 64 * 64 : 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
 }

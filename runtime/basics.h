@@ -21,4 +21,8 @@ uint64_t c1_splitmix64(uint64_t *s);
 /* n floats uniform in [-1, 1) from the stream *s, never zero (a zero input could hide a missing term). */
 void c1_fill_random(float *p, int64_t n, uint64_t *s);
 
+/* n floats, zeroed, on a 64-byte (cache line) boundary, so no vector load of packed weights or bias splits a
+ * line; release with free(). NULL when out of memory. */
+float *c1_alloc_floats(size_t n);
+
 #endif

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basics.h"
 #include "depthwise.h"
 #include "error.h"
 #include "variant.h"
@@ -158,8 +159,8 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     default: s->nwc = nwc_c; s->ncw = ncw_c; break;
     }
     const size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(float);
-    s->w = malloc(wbytes);
-    s->bias = calloc((size_t)K, sizeof(float));
+    s->w = c1_alloc_floats((size_t)conv1d_weight_elems(d));
+    s->bias = c1_alloc_floats((size_t)K);
     if (!s->w || !s->bias) {
         dw_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate %zu bytes for the weights of variant %s.",

@@ -78,7 +78,7 @@ static inline __attribute__((always_inline)) void nwc_eight(const c1_dw_geom *g,
  * (instead of nine loads), which is what decides the speed once the kernel is long. */
 static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_geom *g, const float *xp,
                                                                   const float *wc, __m512 b, float *yo, __mmask16 m,
-                                                                  const bool full)
+                                                                  const bool full, const int64_t R)
 {
     const int64_t C = g->in_channels;
     __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
@@ -87,7 +87,8 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_ge
     __m512 x4 = ld(xp + 4 * C, m, full), x5 = ld(xp + 5 * C, m, full);
     __m512 x6 = ld(xp + 6 * C, m, full);
     xp += 7 * C;
-    for (int64_t r = 0; r < g->kernel_size; r++, xp += C) {
+#pragma GCC unroll 4
+    for (int64_t r = 0; r < R; r++, xp += C) {
         const __m512 x7 = ld(xp, m, full), wv = ld(wc + r * C, m, full);
         a0 = _mm512_fmadd_ps(x0, wv, a0);
         a1 = _mm512_fmadd_ps(x1, wv, a1);
@@ -115,6 +116,30 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_ge
     st(yo + 7 * C, a7, m, full);
 }
 
+/* Eight output positions [o, o + 8) by the channels [c0, c1), xo and yo at channel 0 of their first rows: whole
+ * vectors in one loop that keeps only pointers live between iterations, then the masked last vector. */
+static inline __attribute__((always_inline)) void nwc_group(const c1_dw_geom *g, const float *xo, const float *w,
+                                                            const float *bias, float *yo, int64_t c0, int64_t c1,
+                                                            const bool slide, const int64_t R)
+{
+    int64_t c = c0;
+    for (; c + VL <= c1; c += VL) {
+        const __m512 b = _mm512_loadu_ps(bias + c);
+        if (slide)
+            nwc_eight_slide(g, xo + c, w + c, b, yo + c, 0xffff, true, R);
+        else
+            nwc_eight(g, xo + c, w + c, b, yo + c, 0xffff, true);
+    }
+    if (c < c1) {
+        const __mmask16 m = lanes(c1 - c);
+        const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
+        if (slide)
+            nwc_eight_slide(g, xo + c, w + c, b, yo + c, m, false, R);
+        else
+            nwc_eight(g, xo + c, w + c, b, yo + c, m, false);
+    }
+}
+
 /* Positions outermost, channels innermost: each input row is read as one contiguous run of the block's
  * channels. Sweeping positions one vector of channels at a time would instead touch a single cache line
  * per row at a stride of C floats, which for large power-of-two-ish C lands every row in the same few L1
@@ -135,20 +160,12 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
     const bool slide = g->stride == 1 && g->dilation == 1;
     for (; o + 8 <= f1; o += 8) {
         const float *xo = xn + (o * g->stride - g->pad_left) * C;
-        for (int64_t c = c0; c < c1; c += VL) {
-            const __mmask16 m = lanes(c1 - c);
-            const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
-            if (m == 0xffff) {
-                if (slide)
-                    nwc_eight_slide(g, xo + c, w + c, b, yn + o * C + c, m, true);
-                else
-                    nwc_eight(g, xo + c, w + c, b, yn + o * C + c, m, true);
-            } else if (slide) {
-                nwc_eight_slide(g, xo + c, w + c, b, yn + o * C + c, m, false);
-            } else {
-                nwc_eight(g, xo + c, w + c, b, yn + o * C + c, m, false);
-            }
-        }
+        if (!slide)
+            nwc_group(g, xo, w, bias, yn + o * C, c0, c1, false, g->kernel_size);
+        else if (g->kernel_size == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
+            nwc_group(g, xo, w, bias, yn + o * C, c0, c1, true, 4);
+        else
+            nwc_group(g, xo, w, bias, yn + o * C, c0, c1, true, g->kernel_size);
     }
     for (; o < o1; o++)
         for (int64_t c = c0; c < c1; c += VL) {

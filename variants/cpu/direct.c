@@ -42,6 +42,7 @@
 
 #include "direct.h"
 #include "error.h"
+#include "basics.h"
 #include "cpu_caches.h"
 #include "variant.h"
 
@@ -206,12 +207,6 @@ static void direct_release(void *state)
     free(s);
 }
 
-static float *alloc_floats(size_t n)
-{
-    size_t bytes = align_up(n * sizeof(float));
-    return aligned_alloc(WS_ALIGN, bytes ? bytes : WS_ALIGN);
-}
-
 /* Picks kc, kbc and ob (see the top of the file), the NCW store, and the interior rows. */
 static void choose_blocking(direct_state *s, direct_isa isa)
 {
@@ -275,8 +270,8 @@ static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, c
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s: the packed weights would not fit in memory.", v->name);
     }
     b_elems = (size_t)(G * s->nkb * nr);
-    s->wp = alloc_floats(wp_elems);
-    s->bias = alloc_floats(b_elems);
+    s->wp = c1_alloc_floats(wp_elems);
+    s->bias = c1_alloc_floats(b_elems);
     if (!s->wp || !s->bias) {
         direct_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Variant %s: could not allocate %zu bytes of packed weights.", v->name,

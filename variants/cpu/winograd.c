@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "basics.h"
 #include "cpu_caches.h"
 #include "direct.h"
 #include "error.h"
@@ -231,14 +232,6 @@ static void wino_release(void *state)
     free(s);
 }
 
-static float *alloc_floats(size_t n)
-{
-    const size_t bytes = align_up(n * sizeof(float));
-    float *p = aligned_alloc(WS_ALIGN, bytes ? bytes : WS_ALIGN);
-    if (p) memset(p, 0, bytes ? bytes : WS_ALIGN);
-    return p;
-}
-
 /* Tiles of one phase: ceil(ceil(OL / d) / m) for the longest (first) phase. */
 static int64_t tiles_per_phase(const wino_state *s)
 {
@@ -302,9 +295,9 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
         wino_release(s);
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s: the transformed weights would not fit in memory.", v->name);
     }
-    s->u = alloc_floats(u_elems);
-    s->bias = alloc_floats((size_t)K);
-    s->zeros = alloc_floats((size_t)max64(s->cp, nr));
+    s->u = c1_alloc_floats(u_elems);
+    s->bias = c1_alloc_floats((size_t)K);
+    s->zeros = c1_alloc_floats((size_t)max64(s->cp, nr));
     if (!s->u || !s->bias || !s->zeros) {
         wino_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Variant %s: could not allocate %zu bytes of transformed weights.",
