@@ -202,6 +202,26 @@ static void test_kernel_stride_dilation_padding(void **unused)
                     }
 }
 
+/* NCW rows at stride 1 and dilation 1 with C1_DW_NCW_ALIGNED_MIN_TAPS..MAX_TAPS taps take the aligned-vector path:
+ * tap counts around each multiple of 16 (the shifts and the vectors of taps), lengths shorter than the kernel, around
+ * a pass of 128 outputs and past the work-item block, and every padding. */
+static void test_ncw_aligned_taps(void **unused)
+{
+    uint64_t rng = 0xa119ull;
+    const int64_t taps[] = {C1_DW_NCW_ALIGNED_MIN_TAPS - 1, C1_DW_NCW_ALIGNED_MIN_TAPS, 9, 15, 16, 17, 31, 32, 33,
+                            47, 48, 49, 63, 64, 65, 80, 87, 95, C1_DW_NCW_ALIGNED_MAX_TAPS,
+                            C1_DW_NCW_ALIGNED_MAX_TAPS + 1};
+    const int64_t lengths[] = {1, 5, 40, 127, 128, 129, 200, 255, 257, C1_DW_NCW_POS_BLOCK + 130};
+    int idx = 0;
+    for (size_t k = 0; k < sizeof taps / sizeof taps[0]; k++)
+        for (int pad = 0; pad < NPAD; pad++, idx++) {
+            const int64_t length = lengths[idx % (int)(sizeof lengths / sizeof lengths[0])];
+            const conv1d_desc d = dw_desc(1 + idx % 2, 1 + idx % 5, 1 + (idx / 5) % 2, length, taps[k], 1, 1, pad,
+                                          (idx / 3) & 1, CONV1D_LAYOUT_NCW);
+            check_all(&d, &rng);
+        }
+}
+
 /* Work-item boundaries: NWC position and channel blocks, NCW position blocks, each at -1, 0, +1. */
 static void test_block_edges(void **unused)
 {
@@ -396,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_channels_and_lengths),
         cmocka_unit_test(test_kernel_stride_dilation_padding),
         cmocka_unit_test(test_block_edges),
+        cmocka_unit_test(test_ncw_aligned_taps),
         cmocka_unit_test(test_model_shapes),
         cmocka_unit_test(test_channel_multiplier),
         cmocka_unit_test(test_random_depthwise),
