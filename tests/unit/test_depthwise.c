@@ -202,9 +202,10 @@ static void test_kernel_stride_dilation_padding(void **unused)
                     }
 }
 
-/* NCW rows at stride 1 and dilation 1 with C1_DW_NCW_ALIGNED_MIN_TAPS..MAX_TAPS taps take the aligned-vector path:
- * tap counts around each multiple of 16 (the shifts and the vectors of taps), lengths shorter than the kernel, around
- * a pass of 128 outputs and past the work-item block, and every padding. */
+/* NCW rows at stride 1 with C1_DW_NCW_ALIGNED_MIN_TAPS..MAX_TAPS taps and dilation up to MAX_DILATION take the
+ * aligned-vector path: tap counts around each multiple of 16 (the shifts and the vectors of taps), lengths shorter
+ * than the kernel, around a pass of 128 outputs and past the work-item block, every padding, and dilations 1 to one
+ * past the path's (the phases). */
 static void test_ncw_aligned_taps(void **unused)
 {
     uint64_t rng = 0xa119ull;
@@ -216,8 +217,9 @@ static void test_ncw_aligned_taps(void **unused)
     for (size_t k = 0; k < sizeof taps / sizeof taps[0]; k++)
         for (int pad = 0; pad < NPAD; pad++, idx++) {
             const int64_t length = lengths[idx % (int)(sizeof lengths / sizeof lengths[0])];
-            const conv1d_desc d = dw_desc(1 + idx % 2, 1 + idx % 5, 1 + (idx / 5) % 2, length, taps[k], 1, 1, pad,
-                                          (idx / 3) & 1, CONV1D_LAYOUT_NCW);
+            const int64_t dilation = 1 + (idx + idx / NPAD) % (C1_DW_NCW_ALIGNED_MAX_DILATION + 1);
+            const conv1d_desc d = dw_desc(1 + idx % 2, 1 + idx % 5, 1 + (idx / 5) % 2, length * dilation, taps[k], 1,
+                                          dilation, pad, (idx / 3) & 1, CONV1D_LAYOUT_NCW);
             check_all(&d, &rng);
         }
 }

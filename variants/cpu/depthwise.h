@@ -36,11 +36,13 @@ static inline int64_t c1_dw_nwc_channel_block(int64_t channels, int64_t kernel_s
     return ((channels + blocks - 1) / blocks + 15) / 16 * 16;
 }
 
-/* NCW stride-1, dilation-1 rows with this many taps go through the AVX-512 aligned-vector path (valignd instead of
+/* NCW stride-1 rows with this many taps go through the AVX-512 aligned-vector path (valignd instead of
  * line-splitting loads, see depthwise_avx512.c): measured 10-40% faster in cache from 5 taps on (1.6x at 33); at 4
- * (Mamba) the layer is bound by memory and the row copy would only add work; up to six vectors of taps. */
+ * (Mamba) the layer is bound by memory and the row copy would only add work; up to six vectors of taps. A dilation
+ * splits the row into that many phases, each of which fills its own buffer, so only small dilations take it. */
 #define C1_DW_NCW_ALIGNED_MIN_TAPS 5
 #define C1_DW_NCW_ALIGNED_MAX_TAPS 96
+#define C1_DW_NCW_ALIGNED_MAX_DILATION 4
 
 /* NCW work item: this many output positions of one (batch, channel) row, so long rows still split. */
 #define C1_DW_NCW_POS_BLOCK 2048

@@ -74,14 +74,15 @@ static inline __attribute__((always_inline)) void nwc_eight(const c1_dw_geom *g,
     st(yo + 7 * C, a7, m, full);
 }
 
-/* nwc_eight for stride 1 and dilation 1, where position p at tap r reads input row p + r: the eight rows of one
- * tap are the previous tap's shifted by one, so each tap loads one new row and its weights for eight FMAs
- * (instead of nine loads), which is what decides the speed once the kernel is long. */
+/* nwc_eight for stride 1, over the eight outputs o, o + D, ..., o + 7D of one phase of the dilation D: output
+ * o + D*i at tap r reads input row o - pad_left + D*(i + r), so the eight rows of one tap are the previous tap's
+ * shifted by one, and each tap loads one new row and its weights for eight FMAs (instead of nine loads), which is
+ * what decides the speed once the kernel is long. xp and yo are at rows o - pad_left and o. */
 static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_geom *g, const float *xp,
                                                                   const float *wc, __m512 b, float *yo, __mmask16 m,
                                                                   const bool full, const int64_t R)
 {
-    const int64_t C = g->in_channels;
+    const int64_t C = g->dilation * g->in_channels, WC = g->in_channels; /* a window step; a tap's weights */
     __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
     __m512 x0 = ld(xp, m, full), x1 = ld(xp + C, m, full);
     __m512 x2 = ld(xp + 2 * C, m, full), x3 = ld(xp + 3 * C, m, full);
@@ -90,7 +91,7 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_ge
     xp += 7 * C;
 #pragma GCC unroll 4
     for (int64_t r = 0; r < R; r++, xp += C) {
-        const __m512 x7 = ld(xp, m, full), wv = ld(wc + r * C, m, full);
+        const __m512 x7 = ld(xp, m, full), wv = ld(wc + r * WC, m, full);
         a0 = _mm512_fmadd_ps(x0, wv, a0);
         a1 = _mm512_fmadd_ps(x1, wv, a1);
         a2 = _mm512_fmadd_ps(x2, wv, a2);
@@ -158,16 +159,19 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
             const __mmask16 m = lanes(c1 - c);
             nwc_one(g, xn + c, w + c, _mm512_maskz_loadu_ps(m, bias + c), yn + o * C + c, o, m);
         }
-    const bool slide = g->stride == 1 && g->dilation == 1;
-    for (; o + 8 <= f1; o += 8) {
-        const float *xo = xn + (o * g->stride - g->pad_left) * C;
-        if (!slide)
-            nwc_group(g, xo, w, bias, yn + o * C, c0, c1, false, g->kernel_size);
-        else if (g->kernel_size == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
-            nwc_group(g, xo, w, bias, yn + o * C, c0, c1, true, 4);
-        else
-            nwc_group(g, xo, w, bias, yn + o * C, c0, c1, true, g->kernel_size);
-    }
+    /* At stride 1, blocks of 8 x dilation outputs, each as its dilation's phases of eight sliding outputs. */
+    const int64_t D = g->dilation, R = g->kernel_size;
+    if (g->stride == 1)
+        for (; o + 8 * D <= f1; o += 8 * D)
+            for (int64_t p = 0; p < D; p++) {
+                const float *xo = xn + (o + p - g->pad_left) * C;
+                if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
+                    nwc_group(g, xo, w, bias, yn + (o + p) * C, c0, c1, true, 4);
+                else
+                    nwc_group(g, xo, w, bias, yn + (o + p) * C, c0, c1, true, R);
+            }
+    for (; o + 8 <= f1; o += 8)
+        nwc_group(g, xn + (o * g->stride - g->pad_left) * C, w, bias, yn + o * C, c0, c1, false, R);
     for (; o < o1; o++)
         for (int64_t c = c0; c < c1; c += VL) {
             const __mmask16 m = lanes(c1 - c);
@@ -283,37 +287,59 @@ static inline __attribute__((always_inline)) void aligned_row(const float *buf, 
     }
 }
 
-/* Output chunk of at most AL_CHUNK positions per buffer fill: the buffer lives on the stack (about 9 KiB). */
+/* Output chunk of at most AL_CHUNK positions per buffer fill: the buffers live on the stack (about 9 KiB each). */
 #define AL_CHUNK 2048
 #define AL_BUF (AL_CHUNK + AL_VEC * VL + VL * ((C1_DW_NCW_ALIGNED_MAX_TAPS + VL - 1) / VL))
 
+static inline void aligned_rows(const float *buf, const float *w, int64_t R, float b, float *y, int64_t n, int64_t nq)
+{
+    switch (nq) {
+    case 1: aligned_row(buf, w, R, b, y, n, 1); break;
+    case 2: aligned_row(buf, w, R, b, y, n, 2); break;
+    case 3: aligned_row(buf, w, R, b, y, n, 3); break;
+    case 4: aligned_row(buf, w, R, b, y, n, 4); break;
+    case 5: aligned_row(buf, w, R, b, y, n, 5); break;
+    default: aligned_row(buf, w, R, b, y, n, 6); break;
+    }
+}
+
+/* A dilation D > 1 splits the outputs into D phases: output c0 + p + D*m reads x[c0 + p - pad_left + D*(m + r)], a
+ * dilation-1 row over every D-th input, computed into a local row and written back at stride D. */
 static void ncw_aligned(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1)
 {
-    const int64_t R = g->kernel_size, L = g->length, nq = (R + VL - 1) / VL;
+    const int64_t R = g->kernel_size, L = g->length, D = g->dilation, nq = (R + VL - 1) / VL;
     float buf[AL_BUF] __attribute__((aligned(64)));
+    float out[D > 1 ? AL_CHUNK : 1] __attribute__((aligned(64)));
     for (int64_t c0 = o0; c0 < o1; c0 += AL_CHUNK) {
         const int64_t n = o1 - c0 < AL_CHUNK ? o1 - c0 : AL_CHUNK;
-        const int64_t len = (n + AL_VEC * VL - 1) / (AL_VEC * VL) * (AL_VEC * VL) + VL * nq;
-        /* buf[t] = x[c0 - pad_left + t], zero outside the row. */
-        const int64_t i0 = c0 - g->pad_left, lo = clamp64(-i0, 0, len), hi = clamp64(L - i0, lo, len);
-        memset(buf, 0, (size_t)lo * sizeof(float));
-        if (hi > lo) memcpy(buf + lo, x + i0 + lo, (size_t)(hi - lo) * sizeof(float));
-        memset(buf + hi, 0, (size_t)(len - hi) * sizeof(float));
-        switch (nq) {
-        case 1: aligned_row(buf, w, R, b, y + c0, n, 1); break;
-        case 2: aligned_row(buf, w, R, b, y + c0, n, 2); break;
-        case 3: aligned_row(buf, w, R, b, y + c0, n, 3); break;
-        case 4: aligned_row(buf, w, R, b, y + c0, n, 4); break;
-        case 5: aligned_row(buf, w, R, b, y + c0, n, 5); break;
-        default: aligned_row(buf, w, R, b, y + c0, n, 6); break;
+        for (int64_t p = 0; p < D && p < n; p++) {
+            const int64_t np = (n - p + D - 1) / D;
+            const int64_t len = (np + AL_VEC * VL - 1) / (AL_VEC * VL) * (AL_VEC * VL) + VL * nq;
+            /* buf[t] = x[i0 + D*t], zero outside the row. */
+            const int64_t i0 = c0 + p - g->pad_left;
+            const int64_t lo = clamp64(i0 >= 0 ? 0 : (-i0 + D - 1) / D, 0, len);
+            const int64_t hi = clamp64(L - i0 <= 0 ? 0 : (L - i0 + D - 1) / D, lo, len);
+            memset(buf, 0, (size_t)lo * sizeof(float));
+            if (D == 1) {
+                if (hi > lo) memcpy(buf + lo, x + i0 + lo, (size_t)(hi - lo) * sizeof(float));
+            } else {
+                for (int64_t t = lo; t < hi; t++) buf[t] = x[i0 + D * t];
+            }
+            memset(buf + hi, 0, (size_t)(len - hi) * sizeof(float));
+            if (D == 1) {
+                aligned_rows(buf, w, R, b, y + c0, n, nq);
+            } else {
+                aligned_rows(buf, w, R, b, out, np, nq);
+                for (int64_t m = 0; m < np; m++) y[c0 + p + D * m] = out[m];
+            }
         }
     }
 }
 
 void c1_dw_ncw_avx512(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1)
 {
-    if (g->stride == 1 && g->dilation == 1 && g->kernel_size >= C1_DW_NCW_ALIGNED_MIN_TAPS &&
-        g->kernel_size <= C1_DW_NCW_ALIGNED_MAX_TAPS) {
+    if (g->stride == 1 && g->dilation <= C1_DW_NCW_ALIGNED_MAX_DILATION &&
+        g->kernel_size >= C1_DW_NCW_ALIGNED_MIN_TAPS && g->kernel_size <= C1_DW_NCW_ALIGNED_MAX_TAPS) {
         ncw_aligned(g, x, w, b, y, o0, o1);
         return;
     }
