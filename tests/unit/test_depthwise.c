@@ -224,6 +224,36 @@ static void test_ncw_aligned_taps(void **unused)
         }
 }
 
+/* NWC rows at stride 1 with C1_DW_NWC_BUFFER_MIN_TAPS taps or more and a window within C1_DW_NWC_BUFFER_MIN_SPAN..
+ * MAX_SPAN go through the buffered path: channel counts around its channel block, power-of-two row strides (the case
+ * it is for), dilations, lengths around the position block, every padding, and windows just outside the span. */
+static void test_nwc_buffered(void **unused)
+{
+    uint64_t rng = 0xbf0full;
+    const int64_t CB = C1_DW_NWC_BUFFER_CHANNELS, PB = C1_DW_NWC_POS_BLOCK;
+    const int64_t channels[] = {1, 17, CB - 1, CB, CB + 1, 2 * CB + 16, 512};
+    const int64_t taps[] = {C1_DW_NWC_BUFFER_MIN_TAPS - 1, C1_DW_NWC_BUFFER_MIN_TAPS, 33, 64, 65, 87};
+    const int64_t lengths[] = {3, PB - 1, PB, PB + 1, 2 * PB + 5};
+    int idx = 0;
+    for (size_t k = 0; k < sizeof taps / sizeof taps[0]; k++)
+        for (int64_t dilation = 1; dilation <= 10; dilation += 3)
+            for (int pad = 0; pad < NPAD; pad++, idx++) {
+                const int64_t c = channels[idx % (int)(sizeof channels / sizeof channels[0])];
+                const int64_t out = lengths[idx % (int)(sizeof lengths / sizeof lengths[0])];
+                const int64_t length = out + (taps[k] - 1) * dilation;
+                const conv1d_desc d = dw_desc(1 + idx % 2, c, 1, length, taps[k], 1, dilation, pad, (idx / 2) & 1,
+                                              CONV1D_LAYOUT_NWC);
+                check_all(&d, &rng);
+            }
+    /* Windows at and just past the span: the last one takes the unbuffered kernel. */
+    const int64_t span = C1_DW_NWC_BUFFER_MAX_SPAN, r = C1_DW_NWC_BUFFER_MIN_TAPS;
+    for (int64_t dilation = span / (r - 1); dilation <= span / (r - 1) + 1; dilation++) {
+        const conv1d_desc d = dw_desc(1, CB + 3, 1, PB + (r - 1) * dilation, r, 1, dilation, PAD_SYMMETRIC, 1,
+                                      CONV1D_LAYOUT_NWC);
+        check_all(&d, &rng);
+    }
+}
+
 /* Work-item boundaries: NWC position and channel blocks, NCW position blocks, each at -1, 0, +1. */
 static void test_block_edges(void **unused)
 {
@@ -419,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_kernel_stride_dilation_padding),
         cmocka_unit_test(test_block_edges),
         cmocka_unit_test(test_ncw_aligned_taps),
+        cmocka_unit_test(test_nwc_buffered),
         cmocka_unit_test(test_model_shapes),
         cmocka_unit_test(test_channel_multiplier),
         cmocka_unit_test(test_random_depthwise),

@@ -23,6 +23,7 @@
  * depthwise.h), NCW (batch, channel, position block). The state is read-only after prepare, so concurrent
  * runs are safe.
  */
+#include <omp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +60,11 @@ typedef struct dw_state {
     int64_t tap_phase[C1_DW_PHASE_MAX_TAPS], tap_off[C1_DW_PHASE_MAX_TAPS];
     void (*phase_kernel)(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
                          int nrows, int64_t o0, int64_t o1);
+    /* NWC through per-thread buffers (depthwise.h): row stride buf_stride floats, weights packed per channel block
+     * at that stride, buf_floats per thread for buf_threads threads */
+    bool nwc_buffered;
+    int64_t buf_stride, buf_floats, buf_threads;
+    float *wbuf;
     size_t ws_bytes;
 } dw_state;
 
@@ -133,6 +139,7 @@ static void dw_release(void *state)
     dw_state *s = state;
     if (!s) return;
     free(s->w);
+    free(s->wbuf);
     free(s->bias);
     free(s);
 }
@@ -168,6 +175,24 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     }
     memcpy(s->w, w, wbytes);
     if (d->has_bias) memcpy(s->bias, bias, (size_t)K * sizeof(float));
+    if (v->params[0] == DW_AVX512 && d->layout == CONV1D_LAYOUT_NWC && S == 1 && R >= C1_DW_NWC_BUFFER_MIN_TAPS &&
+        (R - 1) * D >= C1_DW_NWC_BUFFER_MIN_SPAN && (R - 1) * D <= C1_DW_NWC_BUFFER_MAX_SPAN) {
+        const int64_t CB = C1_DW_NWC_BUFFER_CHANNELS, bs = c1_dw_nwc_buffer_stride(CB), ncb = (K + CB - 1) / CB;
+        s->nwc_buffered = true;
+        s->nwc_channel_block = CB;
+        s->buf_stride = bs;
+        s->buf_floats = (C1_DW_NWC_POS_BLOCK + (R - 1) * D) * bs;
+        s->buf_threads = omp_get_max_threads();
+        s->ws_bytes = (size_t)(s->buf_threads * s->buf_floats) * sizeof(float) + 64;
+        s->wbuf = c1_alloc_floats((size_t)(ncb * R * bs));
+        if (!s->wbuf) {
+            dw_release(s);
+            return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the packed weights of variant %s.", v->name);
+        }
+        /* Block b's tap r, channel j at wbuf[(b*R + r)*bs + j]. */
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t r = 0; r < R; r++) s->wbuf[((k / CB) * R + r) * bs + k % CB] = s->w[r * K + k];
+    }
     if (d->layout == CONV1D_LAYOUT_NCW && S >= 3 && R <= C1_DW_PHASE_MAX_TAPS) {
         /* Tap r reads x[S*o + u], u = r*D - PL, which is phase u mod S at position o + floor(u / S). */
         int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -236,12 +261,19 @@ static conv1d_status dw_run(const void *state, const float *x, float *y, void *w
     if (s->layout == CONV1D_LAYOUT_NWC) {
         const int64_t PB = C1_DW_NWC_POS_BLOCK, CB = s->nwc_channel_block;
         const int64_t npb = (OL + PB - 1) / PB, ncb = (K + CB - 1) / CB;
+        float *bufs = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
 #pragma omp parallel for collapse(3) schedule(static) if (team)
         for (int64_t n = 0; n < N; n++)
             for (int64_t pb = 0; pb < npb; pb++)
-                for (int64_t cb = 0; cb < ncb; cb++)
-                    s->nwc(g, x, s->w, s->bias, y, n, pb * PB, min64(OL, pb * PB + PB), cb * CB,
-                           min64(K, cb * CB + CB));
+                for (int64_t cb = 0; cb < ncb; cb++) {
+                    const int64_t o0 = pb * PB, o1 = min64(OL, pb * PB + PB), c0 = cb * CB, c1 = min64(K, c0 + CB);
+                    const int t = omp_get_thread_num();
+                    if (s->nwc_buffered && t < s->buf_threads)
+                        c1_dw_nwc_buffered_avx512(g, x, s->wbuf + cb * g->kernel_size * s->buf_stride, s->buf_stride,
+                                                  s->bias, y, n, o0, o1, c0, c1, bufs + t * s->buf_floats);
+                    else
+                        s->nwc(g, x, s->w, s->bias, y, n, o0, o1, c0, c1);
+                }
     } else if (s->phases) {
         run_ncw_phases(s, x, y, (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63), team);
     } else {

@@ -77,12 +77,13 @@ static inline __attribute__((always_inline)) void nwc_eight(const c1_dw_geom *g,
 /* nwc_eight for stride 1, over the eight outputs o, o + D, ..., o + 7D of one phase of the dilation D: output
  * o + D*i at tap r reads input row o - pad_left + D*(i + r), so the eight rows of one tap are the previous tap's
  * shifted by one, and each tap loads one new row and its weights for eight FMAs (instead of nine loads), which is
- * what decides the speed once the kernel is long. xp and yo are at rows o - pad_left and o. */
-static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_geom *g, const float *xp,
-                                                                  const float *wc, __m512 b, float *yo, __mmask16 m,
-                                                                  const bool full, const int64_t R)
+ * what decides the speed once the kernel is long. xp and yo are at rows o - pad_left and o; xs is the window's
+ * step (D input rows), ws the weights' row, ys the step between the eight output rows (D output rows), in floats. */
+static inline __attribute__((always_inline)) void nwc_eight_slide(const float *xp, int64_t xs, const float *wc,
+                                                                  int64_t ws, __m512 b, float *yo, int64_t ys,
+                                                                  __mmask16 m, const bool full, const int64_t R)
 {
-    const int64_t C = g->dilation * g->in_channels, WC = g->in_channels; /* a window step; a tap's weights */
+    const int64_t C = xs, WC = ws; /* floats: a step of the window (D input rows), a tap's weights */
     __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
     __m512 x0 = ld(xp, m, full), x1 = ld(xp + C, m, full);
     __m512 x2 = ld(xp + 2 * C, m, full), x3 = ld(xp + 3 * C, m, full);
@@ -109,26 +110,28 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const c1_dw_ge
         x6 = x7;
     }
     st(yo, a0, m, full);
-    st(yo + C, a1, m, full);
-    st(yo + 2 * C, a2, m, full);
-    st(yo + 3 * C, a3, m, full);
-    st(yo + 4 * C, a4, m, full);
-    st(yo + 5 * C, a5, m, full);
-    st(yo + 6 * C, a6, m, full);
-    st(yo + 7 * C, a7, m, full);
+    st(yo + ys, a1, m, full);
+    st(yo + 2 * ys, a2, m, full);
+    st(yo + 3 * ys, a3, m, full);
+    st(yo + 4 * ys, a4, m, full);
+    st(yo + 5 * ys, a5, m, full);
+    st(yo + 6 * ys, a6, m, full);
+    st(yo + 7 * ys, a7, m, full);
 }
 
-/* Eight output positions [o, o + 8) by the channels [c0, c1), xo and yo at channel 0 of their first rows: whole
- * vectors in one loop that keeps only pointers live between iterations, then the masked last vector. */
-static inline __attribute__((always_inline)) void nwc_group(const c1_dw_geom *g, const float *xo, const float *w,
-                                                            const float *bias, float *yo, int64_t c0, int64_t c1,
-                                                            const bool slide, const int64_t R)
+/* Eight outputs by the channels [c0, c1), xo and yo at channel 0 of their first rows, row strides xs (input),
+ * ws (weights) and ys (output) for the sliding form (nwc_eight takes the geometry's own): whole vectors in one loop
+ * that keeps only pointers live between iterations, then the masked last vector. */
+static inline __attribute__((always_inline)) void nwc_group(const c1_dw_geom *g, const float *xo, int64_t xs,
+                                                            const float *w, int64_t ws, const float *bias, float *yo,
+                                                            int64_t ys, int64_t c0, int64_t c1, const bool slide,
+                                                            const int64_t R)
 {
     int64_t c = c0;
     for (; c + VL <= c1; c += VL) {
         const __m512 b = _mm512_loadu_ps(bias + c);
         if (slide)
-            nwc_eight_slide(g, xo + c, w + c, b, yo + c, 0xffff, true, R);
+            nwc_eight_slide(xo + c, xs, w + c, ws, b, yo + c, ys, 0xffff, true, R);
         else
             nwc_eight(g, xo + c, w + c, b, yo + c, 0xffff, true);
     }
@@ -136,7 +139,7 @@ static inline __attribute__((always_inline)) void nwc_group(const c1_dw_geom *g,
         const __mmask16 m = lanes(c1 - c);
         const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
         if (slide)
-            nwc_eight_slide(g, xo + c, w + c, b, yo + c, m, false, R);
+            nwc_eight_slide(xo + c, xs, w + c, ws, b, yo + c, ys, m, false, R);
         else
             nwc_eight(g, xo + c, w + c, b, yo + c, m, false);
     }
@@ -166,16 +169,62 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
             for (int64_t p = 0; p < D; p++) {
                 const float *xo = xn + (o + p - g->pad_left) * C;
                 if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
-                    nwc_group(g, xo, w, bias, yn + (o + p) * C, c0, c1, true, 4);
+                    nwc_group(g, xo, D * C, w, C, bias, yn + (o + p) * C, D * C, c0, c1, true, 4);
                 else
-                    nwc_group(g, xo, w, bias, yn + (o + p) * C, c0, c1, true, R);
+                    nwc_group(g, xo, D * C, w, C, bias, yn + (o + p) * C, D * C, c0, c1, true, R);
             }
     for (; o + 8 <= f1; o += 8)
-        nwc_group(g, xn + (o * g->stride - g->pad_left) * C, w, bias, yn + o * C, c0, c1, false, R);
+        nwc_group(g, xn + (o * g->stride - g->pad_left) * C, 0, w, C, bias, yn + o * C, C, c0, c1, false, R);
     for (; o < o1; o++)
         for (int64_t c = c0; c < c1; c += VL) {
             const __mmask16 m = lanes(c1 - c);
             nwc_one(g, xn + c, w + c, _mm512_maskz_loadu_ps(m, bias + c), yn + o * C + c, o, m);
+        }
+}
+
+/* One output of the buffered path: every tap inside the buffer (zero rows stand for the padding), in four chains. */
+static inline void buf_one(const float *xp, int64_t xs, const float *wc, int64_t ws, __m512 b, float *yo, int64_t R,
+                           __mmask16 m)
+{
+    __m512 a0 = b, a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    int64_t r = 0;
+    for (; r + 4 <= R; r += 4, xp += 4 * xs) {
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * ws), a0);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + xs), _mm512_maskz_loadu_ps(m, wc + (r + 1) * ws), a1);
+        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * xs), _mm512_maskz_loadu_ps(m, wc + (r + 2) * ws), a2);
+        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * xs), _mm512_maskz_loadu_ps(m, wc + (r + 3) * ws), a3);
+    }
+    for (; r < R; r++, xp += xs)
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * ws), a0);
+    _mm512_mask_storeu_ps(yo, m, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+void c1_dw_nwc_buffered_avx512(const c1_dw_geom *g, const float *x, const float *wb, int64_t bs, const float *bias,
+                               float *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1, float *buf)
+{
+    const int64_t C = g->in_channels, L = g->length, D = g->dilation, R = g->kernel_size, cw = c1 - c0;
+    const float *xn = x + n * L * C;
+    float *yn = y + n * g->out_length * C;
+    /* Buffer row t holds input row i0 + t, channels [c0, c1), or zeros outside the input. */
+    const int64_t i0 = o0 - g->pad_left, rows = o1 - o0 + (R - 1) * D;
+    for (int64_t t = 0; t < rows; t++) {
+        const int64_t i = i0 + t;
+        if (i >= 0 && i < L)
+            memcpy(buf + t * bs, xn + i * C + c0, (size_t)cw * sizeof(float));
+        else
+            memset(buf + t * bs, 0, (size_t)cw * sizeof(float));
+    }
+    const float *bc = bias + c0;
+    float *yc = yn + c0;
+    int64_t o = o0;
+    for (; o + 8 * D <= o1; o += 8 * D)
+        for (int64_t p = 0; p < D; p++)
+            nwc_group(g, buf + (o + p - o0) * bs, D * bs, wb, bs, bc, yc + (o + p) * C, D * C, 0, cw, true, R);
+    for (; o < o1; o++)
+        for (int64_t c = 0; c < cw; c += VL) {
+            const __mmask16 m = lanes(cw - c);
+            buf_one(buf + (o - o0) * bs + c, D * bs, wb + c, bs, _mm512_maskz_loadu_ps(m, bc + c), yc + o * C + c, R,
+                    m);
         }
 }
 
