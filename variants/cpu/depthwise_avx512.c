@@ -301,10 +301,13 @@ static inline __attribute__((always_inline)) void aligned_shift(const __m512 *A,
 /* Outputs [0, n) of one row from buf (buf[t] is the input under tap 0 of output t), in passes of AL_VEC vectors; buf
  * holds at least round_up(n, 16 * AL_VEC) + 16 * nq floats. */
 static inline __attribute__((always_inline)) void aligned_row(const float *buf, const float *w, int64_t R, float b,
-                                                              float *y, int64_t n, const int nq)
+                                                              float *y, int64_t n, const float *ahead, const int nq)
 {
     for (int64_t o = 0; o < n; o += AL_VEC * VL) {
         __m512 a[AL_VEC], A[AL_VEC + 8];
+        if (ahead)
+#pragma GCC unroll 8
+            for (int i = 0; i < AL_VEC; i++) _mm_prefetch((const char *)(ahead + o + VL * i), _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int i = 0; i < AL_VEC; i++) a[i] = _mm512_set1_ps(b);
 #pragma GCC unroll 16
@@ -340,15 +343,16 @@ static inline __attribute__((always_inline)) void aligned_row(const float *buf, 
 #define AL_CHUNK 2048
 #define AL_BUF (AL_CHUNK + AL_VEC * VL + VL * ((C1_DW_NCW_ALIGNED_MAX_TAPS + VL - 1) / VL))
 
-static inline void aligned_rows(const float *buf, const float *w, int64_t R, float b, float *y, int64_t n, int64_t nq)
+static inline void aligned_rows(const float *buf, const float *w, int64_t R, float b, float *y, int64_t n,
+                                const float *ahead, int64_t nq)
 {
     switch (nq) {
-    case 1: aligned_row(buf, w, R, b, y, n, 1); break;
-    case 2: aligned_row(buf, w, R, b, y, n, 2); break;
-    case 3: aligned_row(buf, w, R, b, y, n, 3); break;
-    case 4: aligned_row(buf, w, R, b, y, n, 4); break;
-    case 5: aligned_row(buf, w, R, b, y, n, 5); break;
-    default: aligned_row(buf, w, R, b, y, n, 6); break;
+    case 1: aligned_row(buf, w, R, b, y, n, ahead, 1); break;
+    case 2: aligned_row(buf, w, R, b, y, n, ahead, 2); break;
+    case 3: aligned_row(buf, w, R, b, y, n, ahead, 3); break;
+    case 4: aligned_row(buf, w, R, b, y, n, ahead, 4); break;
+    case 5: aligned_row(buf, w, R, b, y, n, ahead, 5); break;
+    default: aligned_row(buf, w, R, b, y, n, ahead, 6); break;
     }
 }
 
@@ -376,9 +380,10 @@ static void ncw_aligned(const c1_dw_geom *g, const float *x, const float *w, flo
             }
             memset(buf + hi, 0, (size_t)(len - hi) * sizeof(float));
             if (D == 1) {
-                aligned_rows(buf, w, R, b, y + c0, n, nq);
+                /* The thread's next work item is most likely the next row: start fetching it. */
+                aligned_rows(buf, w, R, b, y + c0, n, x + L + i0, nq);
             } else {
-                aligned_rows(buf, w, R, b, out, np, nq);
+                aligned_rows(buf, w, R, b, out, np, NULL, nq);
                 for (int64_t m = 0; m < np; m++) y[c0 + p + D * m] = out[m];
             }
         }
