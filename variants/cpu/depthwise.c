@@ -6,10 +6,15 @@
  *
  * NWC vectorises over channels: each output position accumulates its taps' input rows (contiguous channels)
  * times the taps' weight vectors. NCW vectorises over positions: each (batch, channel) row is a 1-D signal
- * convolved with its own taps. Padding is never materialised: each output position's taps are clamped to the
- * input, so every tensor is read or written once and there is no workspace.
+ * convolved with its own taps. Padding is not materialised in the tensors: each output position's taps are
+ * clamped to the input, so every tensor is read or written once.
  *
- * The exception is NCW at stride 3 or more, where a vector of outputs would read its inputs S floats apart:
+ * Two AVX-512 paths copy small pieces where the FMAs, not the bytes, decide the time (depthwise.h): NCW rows with
+ * 5-96 taps into a zero-padded aligned row buffer on the stack (taps built by valignd rather than line-splitting
+ * loads), and NWC blocks with windows of 64-512 rows into a per-thread workspace buffer at a row stride that
+ * spreads the window over the L1 sets.
+ *
+ * NCW at stride 3 or more, where a vector of outputs would read its inputs S floats apart, is also copied:
  * run() first splits every input row into its S phases (phase p holds x[S*j + p], zero outside the row) in
  * the workspace, a pass over x, and then each tap of each output is a unit-stride read of one phase
  * (depthwise.h). With a channel multiplier, as in a first layer (wav2vec2: 1 -> 512 channels, k 10, stride 5),
