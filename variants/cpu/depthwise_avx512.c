@@ -27,6 +27,21 @@ static inline __attribute__((always_inline)) void st(float *p, __m512 v, __mmask
         _mm512_mask_storeu_ps(p, m, v);
 }
 
+/* Eight output rows `step` floats apart. */
+static inline __attribute__((always_inline)) void st_eight(float *yo, int64_t step, __m512 a0, __m512 a1, __m512 a2,
+                                                           __m512 a3, __m512 a4, __m512 a5, __m512 a6, __m512 a7,
+                                                           __mmask16 m, const bool full)
+{
+    st(yo, a0, m, full);
+    st(yo + step, a1, m, full);
+    st(yo + 2 * step, a2, m, full);
+    st(yo + 3 * step, a3, m, full);
+    st(yo + 4 * step, a4, m, full);
+    st(yo + 5 * step, a5, m, full);
+    st(yo + 6 * step, a6, m, full);
+    st(yo + 7 * step, a7, m, full);
+}
+
 /* One NWC output position, its taps clamped to the input: the edges and the leftovers of the interior. */
 static inline void nwc_one(const c1_dw_geom *g, const float *xn, const float *wc, __m512 b, float *yo, int64_t o,
                            __mmask16 m)
@@ -64,14 +79,7 @@ static inline __attribute__((always_inline)) void nwc_eight(const c1_dw_geom *g,
         a6 = _mm512_fmadd_ps(ld(xp + 6 * sc, m, full), wv, a6);
         a7 = _mm512_fmadd_ps(ld(xp + 7 * sc, m, full), wv, a7);
     }
-    st(yo, a0, m, full);
-    st(yo + C, a1, m, full);
-    st(yo + 2 * C, a2, m, full);
-    st(yo + 3 * C, a3, m, full);
-    st(yo + 4 * C, a4, m, full);
-    st(yo + 5 * C, a5, m, full);
-    st(yo + 6 * C, a6, m, full);
-    st(yo + 7 * C, a7, m, full);
+    st_eight(yo, C, a0, a1, a2, a3, a4, a5, a6, a7, m, full);
 }
 
 /* nwc_eight for stride 1, over the eight outputs o, o + D, ..., o + 7D of one phase of the dilation D: output
@@ -83,16 +91,15 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const float *x
                                                                   int64_t ws, __m512 b, float *yo, int64_t ys,
                                                                   __mmask16 m, const bool full, const int64_t R)
 {
-    const int64_t C = xs, WC = ws; /* floats: a step of the window (D input rows), a tap's weights */
     __m512 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
-    __m512 x0 = ld(xp, m, full), x1 = ld(xp + C, m, full);
-    __m512 x2 = ld(xp + 2 * C, m, full), x3 = ld(xp + 3 * C, m, full);
-    __m512 x4 = ld(xp + 4 * C, m, full), x5 = ld(xp + 5 * C, m, full);
-    __m512 x6 = ld(xp + 6 * C, m, full);
-    xp += 7 * C;
+    __m512 x0 = ld(xp, m, full), x1 = ld(xp + xs, m, full);
+    __m512 x2 = ld(xp + 2 * xs, m, full), x3 = ld(xp + 3 * xs, m, full);
+    __m512 x4 = ld(xp + 4 * xs, m, full), x5 = ld(xp + 5 * xs, m, full);
+    __m512 x6 = ld(xp + 6 * xs, m, full);
+    xp += 7 * xs;
 #pragma GCC unroll 4
-    for (int64_t r = 0; r < R; r++, xp += C) {
-        const __m512 x7 = ld(xp, m, full), wv = ld(wc + r * WC, m, full);
+    for (int64_t r = 0; r < R; r++, xp += xs) {
+        const __m512 x7 = ld(xp, m, full), wv = ld(wc + r * ws, m, full);
         a0 = _mm512_fmadd_ps(x0, wv, a0);
         a1 = _mm512_fmadd_ps(x1, wv, a1);
         a2 = _mm512_fmadd_ps(x2, wv, a2);
@@ -109,14 +116,7 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const float *x
         x5 = x6;
         x6 = x7;
     }
-    st(yo, a0, m, full);
-    st(yo + ys, a1, m, full);
-    st(yo + 2 * ys, a2, m, full);
-    st(yo + 3 * ys, a3, m, full);
-    st(yo + 4 * ys, a4, m, full);
-    st(yo + 5 * ys, a5, m, full);
-    st(yo + 6 * ys, a6, m, full);
-    st(yo + 7 * ys, a7, m, full);
+    st_eight(yo, ys, a0, a1, a2, a3, a4, a5, a6, a7, m, full);
 }
 
 /* Eight outputs by the channels [c0, c1), xo and yo at channel 0 of their first rows, row strides xs (input),
