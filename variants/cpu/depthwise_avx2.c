@@ -278,8 +278,41 @@ void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b
 }
 
 /* The portable phase-split rows of depthwise.h, compiled here for AVX2 and FMA. */
+/* Outputs [o0, o1) of four rows that read the same phase-split input (output channels of one input channel under a
+ * channel multiplier): each pair of input vectors is loaded once per tap for the four rows, eight FMAs, with the
+ * eight accumulators, two inputs and a weight within AVX2's sixteen registers. The rest of the row (under 16
+ * outputs) goes through the portable form. */
+static void phase_four_rows(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
+                            int64_t o0, int64_t o1)
+{
+    int64_t o = o0;
+    for (; o + 2 * VL <= o1; o += 2 * VL) {
+        __m256 a[4][2];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) a[j][0] = a[j][1] = _mm256_set1_ps(b[j]);
+        for (int64_t r = 0; r < R; r++) {
+            const __m256 x0 = _mm256_loadu_ps(tap[r] + o), x1 = _mm256_loadu_ps(tap[r] + o + VL);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m256 wv = _mm256_broadcast_ss(w + j * R + r);
+                a[j][0] = _mm256_fmadd_ps(x0, wv, a[j][0]);
+                a[j][1] = _mm256_fmadd_ps(x1, wv, a[j][1]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            _mm256_storeu_ps(y[j] + o, a[j][0]);
+            _mm256_storeu_ps(y[j] + o + VL, a[j][1]);
+        }
+    }
+    if (o < o1) c1_dw_ncw_phase_taps(tap, w, R, b, y, 4, o, o1);
+}
+
 void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
                                int nrows, int64_t o0, int64_t o1)
 {
-    c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
+    if (nrows == 4)
+        phase_four_rows(tap, w, R, b, y, o0, o1);
+    else
+        c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
 }
