@@ -10,7 +10,7 @@
  * clamped to the input, so every tensor is read or written once.
  *
  * Two AVX-512 paths copy small pieces where the FMAs, not the bytes, decide the time (depthwise.h): NCW rows with
- * 5-96 taps into a zero-padded aligned row buffer on the stack (taps built by valignd rather than line-splitting
+ * 20-96 taps into a zero-padded aligned row buffer on the stack (taps built by valignd rather than line-splitting
  * loads), and NWC blocks with windows of 64-512 rows into a per-thread workspace buffer at a row stride that
  * spreads the window over the L1 sets.
  *

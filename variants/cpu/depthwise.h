@@ -37,10 +37,12 @@ static inline int64_t c1_dw_nwc_channel_block(int64_t channels, int64_t kernel_s
 }
 
 /* NCW stride-1 rows with this many taps go through the AVX-512 aligned-vector path (valignd instead of
- * line-splitting loads, see depthwise_avx512.c): measured 10-40% faster in cache from 5 taps on (1.6x at 33); at 4
- * (Mamba) the layer is bound by memory and the row copy would only add work; up to six vectors of taps. A dilation
- * splits the row into that many phases, each of which fills its own buffer, so only small dilations take it. */
-#define C1_DW_NCW_ALIGNED_MIN_TAPS 5
+ * line-splitting loads, see depthwise_avx512.c), up to six vectors of taps. Measured on 512 x 2048 out of cache
+ * (same runs): slower than the unaligned loads up to 17 taps (k 5: 0.40 against 0.28 ms, k 9: 0.40 / 0.30, k 17:
+ * 0.43 / 0.39), faster from 21 (0.37 / 0.53) to 31 (0.47 / 0.79); in cache (256 x 1024) it was faster from 5 taps
+ * on (10-40%, 1.6x at 33). So from 20 taps. A dilation splits the row into that many phases, each of which fills
+ * its own buffer, so only small dilations take it. */
+#define C1_DW_NCW_ALIGNED_MIN_TAPS 20
 #define C1_DW_NCW_ALIGNED_MAX_TAPS 96
 #define C1_DW_NCW_ALIGNED_MAX_DILATION 4
 

@@ -346,8 +346,9 @@ static inline __attribute__((always_inline)) void aligned_row(const float *buf, 
 static inline void aligned_rows(const float *buf, const float *w, int64_t R, float b, float *y, int64_t n,
                                 const float *ahead, int64_t nq)
 {
+    _Static_assert(C1_DW_NCW_ALIGNED_MIN_TAPS > VL && C1_DW_NCW_ALIGNED_MAX_TAPS <= 6 * VL,
+                   "the aligned path is instantiated for 2 to 6 vectors of taps");
     switch (nq) {
-    case 1: aligned_row(buf, w, R, b, y, n, ahead, 1); break;
     case 2: aligned_row(buf, w, R, b, y, n, ahead, 2); break;
     case 3: aligned_row(buf, w, R, b, y, n, ahead, 3); break;
     case 4: aligned_row(buf, w, R, b, y, n, ahead, 4); break;
