@@ -42,23 +42,33 @@ static inline __attribute__((always_inline)) void st_eight(float *yo, int64_t st
     st(yo + 7 * step, a7, m, full);
 }
 
+/* One output vector from R taps: rows xp + r*xs times weights wc + r*ws, in four chains by r mod 4, so a long
+ * kernel is not bound by the latency of one chain of dependent FMAs. */
+static inline void taps_one(const float *xp, int64_t xs, const float *wc, int64_t ws, __m512 b, float *yo, int64_t R,
+                            __mmask16 m)
+{
+    __m512 a0 = b, a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    int64_t r = 0;
+    for (; r + 4 <= R; r += 4, xp += 4 * xs) {
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * ws), a0);
+        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + xs), _mm512_maskz_loadu_ps(m, wc + (r + 1) * ws), a1);
+        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * xs), _mm512_maskz_loadu_ps(m, wc + (r + 2) * ws), a2);
+        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * xs), _mm512_maskz_loadu_ps(m, wc + (r + 3) * ws), a3);
+    }
+    for (; r < R; r++, xp += xs)
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * ws), a0);
+    _mm512_mask_storeu_ps(yo, m, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 /* One NWC output position, its taps clamped to the input: the edges and the leftovers of the interior. */
 static inline void nwc_one(const c1_dw_geom *g, const float *xn, const float *wc, __m512 b, float *yo, int64_t o,
                            __mmask16 m)
 {
-    const int64_t C = g->in_channels, step = g->dilation * C;
+    const int64_t C = g->in_channels;
     int64_t r0, r1;
     c1_dw_taps(g, o, &r0, &r1);
     const float *xp = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
-    /* Even and odd taps in two chains, so a long kernel is not one chain of dependent FMAs. */
-    __m512 acc = b, odd = _mm512_setzero_ps();
-    int64_t r = r0;
-    for (; r + 2 <= r1; r += 2, xp += 2 * step) {
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * C), acc);
-        odd = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + step), _mm512_maskz_loadu_ps(m, wc + (r + 1) * C), odd);
-    }
-    if (r < r1) acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * C), acc);
-    _mm512_mask_storeu_ps(yo, m, _mm512_add_ps(acc, odd));
+    taps_one(xp, g->dilation * C, wc + r0 * C, C, b, yo, r1 - r0, m);
 }
 
 /* Eight output positions of one vector of channels, all taps inside the input (xp, wc, yo at that vector). Eight
@@ -182,22 +192,6 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
         }
 }
 
-/* One output of the buffered path: every tap inside the buffer (zero rows stand for the padding), in four chains. */
-static inline void buf_one(const float *xp, int64_t xs, const float *wc, int64_t ws, __m512 b, float *yo, int64_t R,
-                           __mmask16 m)
-{
-    __m512 a0 = b, a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
-    int64_t r = 0;
-    for (; r + 4 <= R; r += 4, xp += 4 * xs) {
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * ws), a0);
-        a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + xs), _mm512_maskz_loadu_ps(m, wc + (r + 1) * ws), a1);
-        a2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 2 * xs), _mm512_maskz_loadu_ps(m, wc + (r + 2) * ws), a2);
-        a3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp + 3 * xs), _mm512_maskz_loadu_ps(m, wc + (r + 3) * ws), a3);
-    }
-    for (; r < R; r++, xp += xs)
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, xp), _mm512_maskz_loadu_ps(m, wc + r * ws), a0);
-    _mm512_mask_storeu_ps(yo, m, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
 
 void c1_dw_nwc_buffered_avx512(const c1_dw_geom *g, const float *x, const float *wb, int64_t bs, const float *bias,
                                float *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1, float *buf)
@@ -223,8 +217,9 @@ void c1_dw_nwc_buffered_avx512(const c1_dw_geom *g, const float *x, const float 
     for (; o < o1; o++)
         for (int64_t c = 0; c < cw; c += VL) {
             const __mmask16 m = lanes(cw - c);
-            buf_one(buf + (o - o0) * bs + c, D * bs, wb + c, bs, _mm512_maskz_loadu_ps(m, bc + c), yc + o * C + c, R,
-                    m);
+            /* every tap inside the buffer: zero rows stand for the padding */
+            taps_one(buf + (o - o0) * bs + c, D * bs, wb + c, bs, _mm512_maskz_loadu_ps(m, bc + c), yc + o * C + c, R,
+                     m);
         }
 }
 
