@@ -19,17 +19,7 @@ static size_t nvariants;
 
 static int setup(void **unused)
 {
-    size_t count = 0;
-    const c1_variant *list = c1_variant_list(&count);
-    for (size_t i = 0; i < count; i++) {
-        const c1_variant *v = &list[i];
-        if (strcmp(v->family, "direct") != 0) continue;
-        if (v->ops->available && !v->ops->available()) {
-            print_message("skipping %s: not available here\n", v->name);
-            continue;
-        }
-        if (nvariants < MAX_VARIANTS) variants[nvariants++] = v;
-    }
+    nvariants = tu_family_variants("direct", variants, MAX_VARIANTS);
     return nvariants > 0 ? 0 : -1;
 }
 

@@ -12,6 +12,24 @@
 #include "conv1d_ref.h"
 #include "variant.h"
 
+/* The registered variants of `family` this CPU can run, up to max of them into out; each one left out for want of
+ * its ISA is named. Returns how many. */
+static inline size_t tu_family_variants(const char *family, const c1_variant **out, size_t max)
+{
+    size_t count = 0, n = 0;
+    const c1_variant *list = c1_variant_list(&count);
+    for (size_t i = 0; i < count; i++) {
+        const c1_variant *v = &list[i];
+        if (strcmp(v->family, family) != 0) continue;
+        if (v->ops->available && !v->ops->available()) {
+            print_message("skipping %s: not available here\n", v->name);
+            continue;
+        }
+        if (n < max) out[n++] = v;
+    }
+    return n;
+}
+
 /* A dense stride-1 descriptor without padding or bias, batch 1, NWC: the start the family tests vary from. */
 static inline conv1d_desc tu_base_desc(int64_t length, int64_t in_channels, int64_t out_channels, int64_t kernel_size)
 {
