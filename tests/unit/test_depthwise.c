@@ -63,11 +63,11 @@ static conv1d_desc dw_desc(int64_t batch, int64_t channels, int64_t mult, int64_
     return d;
 }
 
-/* The vector variants take a channel multiplier only in NCW; the portable one takes it everywhere. */
+/* depthwise__avx2 takes a channel multiplier only in NCW; the others take it in both layouts. */
 static bool should_apply(const c1_variant *v, const conv1d_desc *d)
 {
     return !(d->layout == CONV1D_LAYOUT_NWC && d->out_channels != d->in_channels &&
-             strcmp(v->name, "depthwise__c") != 0);
+             strcmp(v->name, "depthwise__avx2") == 0);
 }
 
 static void describe(const conv1d_desc *d, char *text, size_t size) { conv1d_desc_format(d, text, size); }
@@ -306,7 +306,7 @@ static void test_model_shapes(void **unused)
     }
 }
 
-/* A channel multiplier: every variant in NCW, only the portable one in NWC (the others refuse it). */
+/* A channel multiplier: every variant in NCW, all but depthwise__avx2 in NWC (it refuses it). */
 static void test_channel_multiplier(void **unused)
 {
     uint64_t rng = 0x3017ull;
@@ -317,6 +317,32 @@ static void test_channel_multiplier(void **unused)
             for (int layout = 0; layout < 2; layout++, idx++) {
                 const conv1d_desc d = dw_desc(1 + idx % 2, channels[c], mult, 37 + idx, kernel_sizes[idx % NKERNELS],
                                               1 + idx % 2, 1 + idx % 3, idx % NPAD, idx & 1, (conv1d_layout)layout);
+                check_all(&d, &rng);
+            }
+}
+
+/* NWC with a channel multiplier (depthwise__avx512's own kernel): multipliers that put one input channel under
+ * both vectors of a pair (32, 512), under each vector (16, 48), or several under one vector through the permute
+ * (2, 3, 17); more output channels than one chunk of sources; lengths around its groups of eight and the position
+ * block; tap counts around the unrolled ones (up to 12); strides and dilations off the sliding form. */
+static void test_nwc_multiplier(void **unused)
+{
+    uint64_t rng = 0x6d17ull;
+    const int64_t CH = C1_DW_NWC_MULT_CHANNELS, PB = C1_DW_NWC_POS_BLOCK;
+    const int64_t shapes[][2] = {{1, 32}, {1, 512}, {1, 16},      {2, 48},           {3, 17},
+                                 {5, 2},  {4, 3},   {1, CH + 32}, {2, CH / 2 + 16}}; /* channels, multiplier */
+    const int64_t taps[] = {1, 3, 7, 12, 13};
+    const int64_t outs[] = {1, 7, 8, 9, 17, PB + 3, 2 * PB + 8};
+    const int64_t steps[][2] = {{1, 1}, {1, 2}, {5, 1}}; /* stride, dilation */
+    int idx = 0;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+        for (size_t k = 0; k < sizeof taps / sizeof taps[0]; k++)
+            for (size_t st = 0; st < sizeof steps / sizeof steps[0]; st++, idx++) {
+                const int64_t S = steps[st][0], D = steps[st][1];
+                const int64_t out = outs[idx % (int)(sizeof outs / sizeof outs[0])];
+                const int64_t length = (out - 1) * S + (taps[k] - 1) * D + 1;
+                const conv1d_desc d = dw_desc(1 + idx % 2, shapes[sh][0], shapes[sh][1], length, taps[k], S, D,
+                                              idx % NPAD, (idx / 2) & 1, CONV1D_LAYOUT_NWC);
                 check_all(&d, &rng);
             }
 }
@@ -430,7 +456,7 @@ static void test_refuses_non_depthwise(void **unused)
     assert_int_equal(c1_variant_applies(c, &d), CONV1D_UNSUPPORTED);
     assert_string_equal(conv1d_last_error(),
                         "Variant depthwise__c needs num_groups == in_channels, got 1 group for 64 channels.");
-    /* The vector variants name the channel multiplier they refuse in NWC. */
+    /* depthwise__avx2 names the channel multiplier it refuses in NWC. */
     d = dw_desc(1, 8, 2, 100, 3, 1, 1, PAD_SYMMETRIC, 0, CONV1D_LAYOUT_NWC);
     for (size_t i = 0; i < nvariants; i++)
         if (!should_apply(variants[i], &d)) {
@@ -451,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_nwc_buffered),
         cmocka_unit_test(test_model_shapes),
         cmocka_unit_test(test_channel_multiplier),
+        cmocka_unit_test(test_nwc_multiplier),
         cmocka_unit_test(test_random_depthwise),
         cmocka_unit_test(test_ncw_phase_split),
         cmocka_unit_test(test_concurrent_runs),

@@ -21,8 +21,9 @@
  * the split is made once per input row and read by every output channel of it.
  *
  * A channel multiplier (out_channels = m * in_channels) is supported in NCW by every variant (a row just
- * reads input row k / m), in NWC only by depthwise__c: the vector kernels would need the input channels
- * spread across lanes, which costs more than it saves.
+ * reads input row k / m), in NWC by depthwise__c and depthwise__avx512: a vector of output channels reads one
+ * input channel, broadcast, when m is a multiple of 16 (a first layer such as EnCodec's 1 -> 32), or the few it
+ * spans, spread over the lanes by a permute (depthwise_avx512.c). depthwise__avx2 refuses it in NWC.
  *
  * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block; sizes in
  * depthwise.h), NCW (batch, channel, position block). The state is read-only after prepare, so concurrent
@@ -132,7 +133,7 @@ static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
                        "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
                        (long long)d->in_channels);
-    if (v->params[0] != DW_C && d->layout == CONV1D_LAYOUT_NWC && d->out_channels != d->in_channels)
+    if (v->params[0] == DW_AVX2 && d->layout == CONV1D_LAYOUT_NWC && d->out_channels != d->in_channels)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s supports a channel multiplier (out_channels %lld for %lld "
                        "in_channels) only in the NCW layout.", v->name, (long long)d->out_channels,
                        (long long)d->in_channels);
@@ -166,7 +167,10 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     s->nwc_channel_block = c1_dw_nwc_channel_block(K, R);
     s->layout = d->layout;
     switch (v->params[0]) {
-    case DW_AVX512: s->nwc = c1_dw_nwc_avx512; s->ncw = c1_dw_ncw_avx512; break;
+    case DW_AVX512:
+        s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx512 : c1_dw_nwc_avx512;
+        s->ncw = c1_dw_ncw_avx512;
+        break;
     case DW_AVX2: s->nwc = c1_dw_nwc_avx2; s->ncw = c1_dw_ncw_avx2; break;
     default: s->nwc = nwc_c; s->ncw = ncw_c; break;
     }
@@ -180,8 +184,9 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     }
     memcpy(s->w, w, wbytes);
     if (d->has_bias) memcpy(s->bias, bias, (size_t)K * sizeof(float));
-    if (v->params[0] == DW_AVX512 && d->layout == CONV1D_LAYOUT_NWC && S == 1 && R >= C1_DW_NWC_BUFFER_MIN_TAPS &&
-        (R - 1) * D >= C1_DW_NWC_BUFFER_MIN_SPAN && (R - 1) * D <= C1_DW_NWC_BUFFER_MAX_SPAN) {
+    if (v->params[0] == DW_AVX512 && d->layout == CONV1D_LAYOUT_NWC && g->mult == 1 && S == 1 &&
+        R >= C1_DW_NWC_BUFFER_MIN_TAPS && (R - 1) * D >= C1_DW_NWC_BUFFER_MIN_SPAN &&
+        (R - 1) * D <= C1_DW_NWC_BUFFER_MAX_SPAN) {
         const int64_t CB = C1_DW_NWC_BUFFER_CHANNELS, bs = c1_dw_nwc_buffer_stride(CB), ncb = (K + CB - 1) / CB;
         s->nwc_buffered = true;
         s->nwc_channel_block = CB;

@@ -149,6 +149,12 @@ static inline void c1_dw_ncw_phase_taps(const float *const *tap, const float *w,
 void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                       int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw_ncw_avx512(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
+/* NWC with a channel multiplier (mult > 1), the same arguments: channels [c0, c1) are output channels, a
+ * multiple of 16 from c0. It works out which input channels each vector reads for up to C1_DW_NWC_MULT_CHANNELS
+ * output channels at a time. */
+#define C1_DW_NWC_MULT_CHANNELS 512
+void c1_dw_nwc_mult_avx512(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                           int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 /* NWC through a buffer (see C1_DW_NWC_BUFFER_MIN_TAPS): the block's input rows, channels [c0, c1), copied into buf
  * at a row stride of bs floats with zero rows for the padding; wb the block's weights at the same stride (tap r at
  * wb + r*bs). buf holds (o1 - o0 + (kernel_size - 1) * dilation) * bs floats. */

@@ -223,6 +223,200 @@ void c1_dw_nwc_buffered_avx512(const c1_dw_geom *g, const float *x, const float 
         }
 }
 
+/* ---- NWC with a channel multiplier M > 1 (first layers: 1 -> 32, 1 -> 512) ----
+ *
+ * Output channel k reads input channel k / M, so the vector of output channels [k, k + 16) reads the input
+ * channels [k / M, (k + 15) / M], at most 16 of them. When M is a multiple of 16 the vector (16-aligned, as every
+ * channel block is) reads one channel, one broadcast per input row; otherwise one load of the channels it spans
+ * and a permute that spreads them over the lanes. */
+typedef struct mult_src {
+    int64_t c;      /* the vector's first input channel, k / M */
+    __m512i idx;    /* lane j: (k + j) / M - c */
+    __mmask16 load; /* the input channels from c on that exist (at most 16) */
+} mult_src;
+
+static inline mult_src mult_source(int64_t k, int64_t M, int64_t C)
+{
+    const int64_t c = k / M;
+    int32_t idx[VL];
+    for (int j = 0; j < VL; j++) idx[j] = (int32_t)((k + j) / M - c);
+    return (mult_src){.c = c, .idx = _mm512_loadu_si512(idx), .load = lanes(C - c)};
+}
+
+/* Input row xr (at channel 0) spread over the vector's lanes; one: the vector reads one channel. */
+static inline __attribute__((always_inline)) __m512 expand(const float *xr, const mult_src *s, const bool one)
+{
+    return one ? _mm512_set1_ps(xr[s->c]) : _mm512_permutexvar_ps(s->idx, _mm512_maskz_loadu_ps(s->load, xr + s->c));
+}
+
+/* Eight output positions by two vectors of output channels (the second may be empty: m1 == 0, s1 == s0), all
+ * taps inside the input. xr is the first position's tap-0 input row (channel 0), rs the step between positions'
+ * rows (stride * C floats), ts between taps (dilation * C); wk and yo at the first vector's channel, the weights
+ * of tap r at wk + r*K, output rows K floats apart. shared: both vectors read the same input channel. */
+static inline __attribute__((always_inline)) void mult_eight(const float *xr, int64_t rs, int64_t ts,
+                                                             const mult_src *s0, const mult_src *s1, const float *wk,
+                                                             int64_t K, __m512 b0, __m512 b1, float *yo, __mmask16 m0,
+                                                             __mmask16 m1, int64_t R, const bool one,
+                                                             const bool shared, const bool full)
+{
+    __m512 a[8][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        a[i][0] = b0;
+        a[i][1] = b1;
+    }
+    for (int64_t r = 0; r < R; r++, xr += ts) {
+        const __m512 w0 = ld(wk + r * K, m0, full), w1 = ld(wk + r * K + VL, m1, full);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            const __m512 e0 = expand(xr + i * rs, s0, one), e1 = shared ? e0 : expand(xr + i * rs, s1, one);
+            a[i][0] = _mm512_fmadd_ps(e0, w0, a[i][0]);
+            a[i][1] = _mm512_fmadd_ps(e1, w1, a[i][1]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        st(yo + i * K, a[i][0], m0, full);
+        st(yo + i * K + VL, a[i][1], m1, full);
+    }
+}
+
+/* mult_eight at stride 1 and dilation 1 when both vectors read one input channel (M a multiple of 32, as in
+ * 1 -> 32 and 1 -> 512): output i at tap r reads input row i + r, so the eight broadcasts of one tap are the
+ * previous tap's shifted by one and each tap broadcasts one new value for its sixteen FMAs. xc is the first
+ * output's tap-0 input row at the channel read, C the input's row stride. */
+static inline __attribute__((always_inline)) void mult_eight_slide(const float *xc, int64_t C, const float *wk,
+                                                                   int64_t K, __m512 b0, __m512 b1, float *yo,
+                                                                   __mmask16 m0, __mmask16 m1, int64_t R,
+                                                                   const bool full)
+{
+    __m512 a[8][2], e[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        a[i][0] = b0;
+        a[i][1] = b1;
+    }
+#pragma GCC unroll 7
+    for (int i = 0; i < 7; i++) e[i] = _mm512_set1_ps(xc[i * C]);
+    xc += 7 * C;
+    for (int64_t r = 0; r < R; r++, xc += C) {
+        const __m512 w0 = ld(wk + r * K, m0, full), w1 = ld(wk + r * K + VL, m1, full);
+        e[7] = _mm512_set1_ps(*xc);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            a[i][0] = _mm512_fmadd_ps(e[i], w0, a[i][0]);
+            a[i][1] = _mm512_fmadd_ps(e[i], w1, a[i][1]);
+        }
+#pragma GCC unroll 7
+        for (int i = 0; i < 7; i++) e[i] = e[i + 1];
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        st(yo + i * K, a[i][0], m0, full);
+        st(yo + i * K + VL, a[i][1], m1, full);
+    }
+}
+
+/* mult_eight_slide on whole vectors, with the tap count a constant up to 12 (a first layer's kernel): the taps
+ * unrolled, the window shifts by renaming instead of register moves (1 -> 32 k7 in cache: 1.2-1.6x the loop). */
+static void mult_slide_full(const float *xc, int64_t C, const float *wk, int64_t K, __m512 b0, __m512 b1, float *yo,
+                            int64_t R)
+{
+    switch (R) {
+#define MULT_SLIDE_R(n)                                                                                                \
+    case n: mult_eight_slide(xc, C, wk, K, b0, b1, yo, 0xffff, 0xffff, n, true); return;
+        MULT_SLIDE_R(1) MULT_SLIDE_R(2) MULT_SLIDE_R(3) MULT_SLIDE_R(4) MULT_SLIDE_R(5) MULT_SLIDE_R(6)
+        MULT_SLIDE_R(7) MULT_SLIDE_R(8) MULT_SLIDE_R(9) MULT_SLIDE_R(10) MULT_SLIDE_R(11) MULT_SLIDE_R(12)
+#undef MULT_SLIDE_R
+    default: mult_eight_slide(xc, C, wk, K, b0, b1, yo, 0xffff, 0xffff, R, true);
+    }
+}
+
+/* One output position (its taps clamped to the input) by the same two vectors: the edges and the leftovers. */
+static inline void mult_one(const c1_dw_geom *g, const float *xn, const mult_src *s0, const mult_src *s1,
+                            const float *wk, __m512 b0, __m512 b1, float *yo, __mmask16 m0, __mmask16 m1, int64_t o)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, ts = g->dilation * C;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const float *xr = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
+    __m512 a0 = b0, a1 = b1;
+    for (int64_t r = r0; r < r1; r++, xr += ts) {
+        a0 = _mm512_fmadd_ps(expand(xr, s0, false), _mm512_maskz_loadu_ps(m0, wk + r * K), a0);
+        a1 = _mm512_fmadd_ps(expand(xr, s1, false), _mm512_maskz_loadu_ps(m1, wk + r * K + VL), a1);
+    }
+    _mm512_mask_storeu_ps(yo, m0, a0);
+    _mm512_mask_storeu_ps(yo + VL, m1, a1);
+}
+
+/* Two vectors of output channels from k: their sources, lanes and bias. */
+typedef struct mult_pair {
+    int64_t k;
+    mult_src s0, s1;
+    __m512 b0, b1;
+    __mmask16 m0, m1;
+    bool shared; /* both read one input channel */
+    bool full;   /* both vectors whole */
+} mult_pair;
+
+/* C1_DW_NWC_MULT_CHANNELS output channels (pairs of vectors) at a time, their sources worked out once; positions
+ * outermost in groups of eight, then the pairs, so the output is written row by row. */
+void c1_dw_nwc_mult_avx512(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                           int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
+    const int64_t rs = g->stride * C, ts = g->dilation * C;
+    const float *xn = x + n * g->length * C;
+    float *yn = y + n * g->out_length * K;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const bool one = M % VL == 0, slide = g->stride == 1 && g->dilation == 1;
+    mult_pair pairs[C1_DW_NWC_MULT_CHANNELS / (2 * VL)];
+    for (int64_t cc = c0; cc < c1; cc += C1_DW_NWC_MULT_CHANNELS) {
+        int np = 0;
+        for (int64_t k = cc; k < c1 && k < cc + C1_DW_NWC_MULT_CHANNELS; k += 2 * VL, np++) {
+            mult_pair *p = &pairs[np];
+            p->k = k;
+            p->m0 = lanes(c1 - k);
+            p->m1 = k + VL < c1 ? lanes(c1 - k - VL) : 0;
+            p->s0 = mult_source(k, M, C);
+            p->s1 = p->m1 ? mult_source(k + VL, M, C) : p->s0;
+            p->shared = one && p->s0.c == p->s1.c;
+            p->full = p->m0 == 0xffff && p->m1 == 0xffff;
+            p->b0 = _mm512_maskz_loadu_ps(p->m0, bias + k);
+            p->b1 = _mm512_maskz_loadu_ps(p->m1, bias + k + VL);
+        }
+        for (int64_t o = o0; o < o1;) {
+            const bool eight = o >= f0 && o + 8 <= f1;
+            const float *xr = eight ? xn + (o * g->stride - g->pad_left) * C : xn; /* row of tap 0 */
+            for (int i = 0; i < np; i++) {
+                const mult_pair *p = &pairs[i];
+                const float *wk = w + p->k;
+                float *yo = yn + o * K + p->k;
+#define MULT_EIGHT(one, shared, full)                                                                                  \
+    mult_eight(xr, rs, ts, &p->s0, &p->s1, wk, K, p->b0, p->b1, yo, p->m0, p->m1, R, one, shared, full)
+                if (!eight)
+                    mult_one(g, xn, &p->s0, &p->s1, wk, p->b0, p->b1, yo, p->m0, p->m1, o);
+                else if (slide && p->shared && p->full)
+                    mult_slide_full(xr + p->s0.c, C, wk, K, p->b0, p->b1, yo, R);
+                else if (slide && p->shared)
+                    mult_eight_slide(xr + p->s0.c, C, wk, K, p->b0, p->b1, yo, p->m0, p->m1, R, false);
+                else if (p->shared && p->full)
+                    MULT_EIGHT(true, true, true);
+                else if (p->shared)
+                    MULT_EIGHT(true, true, false);
+                else if (one && p->full)
+                    MULT_EIGHT(true, false, true);
+                else if (one)
+                    MULT_EIGHT(true, false, false);
+                else
+                    MULT_EIGHT(false, false, false);
+#undef MULT_EIGHT
+            }
+            o += eight ? 8 : 1;
+        }
+    }
+}
+
 /* n (1..16) outputs at stride 2 from x[0], x[2], ..., x[2n-2]: two masked loads (never past x[2n-2]) and one
  * two-source permute that keeps the even elements. */
 static inline __m512 load_even(const float *x, int64_t n, __m512i even)
