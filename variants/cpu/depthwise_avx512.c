@@ -249,6 +249,14 @@ static inline __attribute__((always_inline)) __m512 expand(const float *xr, cons
     return one ? _mm512_set1_ps(xr[s->c]) : _mm512_permutexvar_ps(s->idx, _mm512_maskz_loadu_ps(s->load, xr + s->c));
 }
 
+/* The eight rows by two vectors of the kernels below, rows K floats apart. */
+static inline __attribute__((always_inline)) void mult_store(float *yo, int64_t K, __m512 a[8][2], __mmask16 m0,
+                                                             __mmask16 m1, const bool full)
+{
+    st_eight(yo, K, a[0][0], a[1][0], a[2][0], a[3][0], a[4][0], a[5][0], a[6][0], a[7][0], m0, full);
+    st_eight(yo + VL, K, a[0][1], a[1][1], a[2][1], a[3][1], a[4][1], a[5][1], a[6][1], a[7][1], m1, full);
+}
+
 /* Eight output positions by two vectors of output channels (the second may be empty: m1 == 0, s1 == s0), all
  * taps inside the input. xr is the first position's tap-0 input row (channel 0), rs the step between positions'
  * rows (stride * C floats), ts between taps (dilation * C); wk and yo at the first vector's channel, the weights
@@ -274,11 +282,7 @@ static inline __attribute__((always_inline)) void mult_eight(const float *xr, in
             a[i][1] = _mm512_fmadd_ps(e1, w1, a[i][1]);
         }
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        st(yo + i * K, a[i][0], m0, full);
-        st(yo + i * K + VL, a[i][1], m1, full);
-    }
+    mult_store(yo, K, a, m0, m1, full);
 }
 
 /* mult_eight at stride 1 and dilation 1 when both vectors read one input channel (M a multiple of 32, as in
@@ -310,11 +314,7 @@ static inline __attribute__((always_inline)) void mult_eight_slide(const float *
 #pragma GCC unroll 7
         for (int i = 0; i < 7; i++) e[i] = e[i + 1];
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        st(yo + i * K, a[i][0], m0, full);
-        st(yo + i * K + VL, a[i][1], m1, full);
-    }
+    mult_store(yo, K, a, m0, m1, full);
 }
 
 /* mult_eight_slide on whole vectors, with the tap count a constant up to 12 (a first layer's kernel): the taps
