@@ -347,6 +347,25 @@ static void test_nwc_multiplier(void **unused)
             }
 }
 
+/* The multiplier kernel's register form (stride 1, dilation 1, whole pairs of vectors on one input channel, up to
+ * 8 taps): every tap count from 1 past the limit, output lengths around its steps of four rows and the position
+ * block, each padding kind; multipliers 32, 64 and 96 over one and two input channels. */
+static void test_nwc_multiplier_registers(void **unused)
+{
+    uint64_t rng = 0x4e61ull;
+    const int64_t PB = C1_DW_NWC_POS_BLOCK;
+    const int64_t outs[] = {1, 3, 4, 5, 6, 8, 11, PB + 1, PB + 6, 2 * PB + 7};
+    int idx = 0;
+    for (int64_t mult = 32; mult <= 96; mult += 32)
+        for (int64_t channels = 1; channels <= 2; channels++)
+            for (int64_t k = 1; k <= 9; k++, idx++) {
+                const int64_t out = outs[idx % (int)(sizeof outs / sizeof outs[0])];
+                const conv1d_desc d = dw_desc(1 + idx % 2, channels, mult, out + k - 1, k, 1, 1, idx % NPAD,
+                                              (idx / 2) & 1, CONV1D_LAYOUT_NWC);
+                check_all(&d, &rng);
+            }
+}
+
 static void test_random_depthwise(void **unused)
 {
     uint64_t rng = 0xd1ceull;
@@ -478,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_model_shapes),
         cmocka_unit_test(test_channel_multiplier),
         cmocka_unit_test(test_nwc_multiplier),
+        cmocka_unit_test(test_nwc_multiplier_registers),
         cmocka_unit_test(test_random_depthwise),
         cmocka_unit_test(test_ncw_phase_split),
         cmocka_unit_test(test_concurrent_runs),
