@@ -347,23 +347,27 @@ static void test_nwc_multiplier(void **unused)
             }
 }
 
-/* The multiplier kernel's register form (stride 1, dilation 1, whole pairs of vectors on one input channel, up to
- * 8 taps): every tap count from 1 past the limit, output lengths around its steps of four rows and the position
- * block, each padding kind; multipliers 32, 64 and 96 over one and two input channels. */
+/* The multiplier kernel's register form (whole pairs of vectors on one input channel, up to 10 taps): every tap
+ * count from 1 past the limit, at stride 1, at wav2vec2's stride 5 and with dilation 2; output lengths around its
+ * steps of four rows and the position block, each padding kind; multipliers 32, 64 and 96 over one and two input
+ * channels. */
 static void test_nwc_multiplier_registers(void **unused)
 {
     uint64_t rng = 0x4e61ull;
     const int64_t PB = C1_DW_NWC_POS_BLOCK;
     const int64_t outs[] = {1, 3, 4, 5, 6, 8, 11, PB + 1, PB + 6, 2 * PB + 7};
+    const int64_t steps[][2] = {{1, 1}, {5, 1}, {2, 2}}; /* stride, dilation */
     int idx = 0;
     for (int64_t mult = 32; mult <= 96; mult += 32)
         for (int64_t channels = 1; channels <= 2; channels++)
-            for (int64_t k = 1; k <= 9; k++, idx++) {
-                const int64_t out = outs[idx % (int)(sizeof outs / sizeof outs[0])];
-                const conv1d_desc d = dw_desc(1 + idx % 2, channels, mult, out + k - 1, k, 1, 1, idx % NPAD,
-                                              (idx / 2) & 1, CONV1D_LAYOUT_NWC);
-                check_all(&d, &rng);
-            }
+            for (int64_t k = 1; k <= 11; k++)
+                for (size_t st = 0; st < sizeof steps / sizeof steps[0]; st++, idx++) {
+                    const int64_t S = steps[st][0], D = steps[st][1];
+                    const int64_t out = outs[idx % (int)(sizeof outs / sizeof outs[0])];
+                    const conv1d_desc d = dw_desc(1 + idx % 2, channels, mult, (out - 1) * S + (k - 1) * D + 1, k, S,
+                                                  D, idx % NPAD, (idx / 2) & 1, CONV1D_LAYOUT_NWC);
+                    check_all(&d, &rng);
+                }
 }
 
 static void test_random_depthwise(void **unused)

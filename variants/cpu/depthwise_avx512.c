@@ -333,29 +333,30 @@ static void mult_slide_full(const float *xc, int64_t C, const float *wk, int64_t
     }
 }
 
-/* The rows [0, 4n) from yo by two whole vectors that read one input channel, at stride 1 and dilation 1, R a
- * constant up to C1_DW_MULT_REG_TAPS: the 2R weight vectors stay in registers for all the rows, and each step
- * computes four rows (8R FMAs on broadcast inputs, the taps unrolled) and stores eight vectors. Against
- * mult_eight_slide, which loads the weights again for every eight rows, this writes 1 -> 32 k7 out of cache at the
- * speed of a copy (results/NOTES.md). xc is the first row's tap-0 input (at the channel
- * read), C the input's row stride, K the output's. */
-#define C1_DW_MULT_REG_TAPS 8
-static inline __attribute__((always_inline)) void mult_rows_reg(const float *xc, int64_t C, const float *wk,
-                                                                int64_t K, __m512 b0, __m512 b1, float *yo, int64_t n,
-                                                                const int R)
+/* The rows [0, 4n) from yo by two whole vectors that read one input channel, R a constant up to
+ * C1_DW_MULT_REG_TAPS: the 2R weight vectors stay in registers for all the rows, and each step computes four rows
+ * (8R FMAs on broadcast inputs, the taps unrolled) and stores eight vectors. Against mult_eight and
+ * mult_eight_slide, which load the weights again for every eight rows, this writes 1 -> 32 k7 out of cache at the
+ * speed of a copy (results/NOTES.md). xc is the first row's tap-0 input (at the channel read), rs the step between
+ * output rows' inputs (stride * C floats), ts between taps (dilation * C), K the output's row stride. */
+#define C1_DW_MULT_REG_TAPS 10
+static inline __attribute__((always_inline)) void mult_rows_reg(const float *xc, int64_t rs, int64_t ts,
+                                                                const float *wk, int64_t K, __m512 b0, __m512 b1,
+                                                                float *yo, int64_t n, const int R)
 {
     __m512 w0[C1_DW_MULT_REG_TAPS], w1[C1_DW_MULT_REG_TAPS];
-#pragma GCC unroll 8
+#pragma GCC unroll 10
     for (int r = 0; r < R; r++) {
         w0[r] = _mm512_loadu_ps(wk + r * K);
         w1[r] = _mm512_loadu_ps(wk + r * K + VL);
     }
-    for (int64_t q = 0; q < n; q++, xc += 4 * C, yo += 4 * K) {
+    for (int64_t q = 0; q < n; q++, xc += 4 * rs, yo += 4 * K) {
         __m512 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
-#pragma GCC unroll 8
+#pragma GCC unroll 10
         for (int r = 0; r < R; r++) {
-            const __m512 e0 = _mm512_set1_ps(xc[r * C]), e1 = _mm512_set1_ps(xc[(r + 1) * C]);
-            const __m512 e2 = _mm512_set1_ps(xc[(r + 2) * C]), e3 = _mm512_set1_ps(xc[(r + 3) * C]);
+            const float *xr = xc + r * ts;
+            const __m512 e0 = _mm512_set1_ps(xr[0]), e1 = _mm512_set1_ps(xr[rs]);
+            const __m512 e2 = _mm512_set1_ps(xr[2 * rs]), e3 = _mm512_set1_ps(xr[3 * rs]);
             a00 = _mm512_fmadd_ps(e0, w0[r], a00);
             a01 = _mm512_fmadd_ps(e0, w1[r], a01);
             a10 = _mm512_fmadd_ps(e1, w0[r], a10);
@@ -376,14 +377,14 @@ static inline __attribute__((always_inline)) void mult_rows_reg(const float *xc,
     }
 }
 
-static void mult_rows_reg_taps(const float *xc, int64_t C, const float *wk, int64_t K, __m512 b0, __m512 b1,
-                               float *yo, int64_t n, int64_t R)
+static void mult_rows_reg_taps(const float *xc, int64_t rs, int64_t ts, const float *wk, int64_t K, __m512 b0,
+                               __m512 b1, float *yo, int64_t n, int64_t R)
 {
     switch (R) {
 #define MULT_ROWS_R(t)                                                                                                 \
-    case t: mult_rows_reg(xc, C, wk, K, b0, b1, yo, n, t); return;
+    case t: mult_rows_reg(xc, rs, ts, wk, K, b0, b1, yo, n, t); return;
         MULT_ROWS_R(1) MULT_ROWS_R(2) MULT_ROWS_R(3) MULT_ROWS_R(4) MULT_ROWS_R(5) MULT_ROWS_R(6) MULT_ROWS_R(7)
-        MULT_ROWS_R(8)
+        MULT_ROWS_R(8) MULT_ROWS_R(9) MULT_ROWS_R(10)
 #undef MULT_ROWS_R
     }
 }
@@ -429,7 +430,7 @@ void c1_dw_nwc_mult_avx512(const c1_dw_geom *g, const float *x, const float *w, 
     mult_pair pairs[C1_DW_NWC_MULT_CHANNELS / (2 * VL)];
     for (int64_t cc = c0; cc < c1; cc += C1_DW_NWC_MULT_CHANNELS) {
         int np = 0;
-        bool reg = slide && R <= C1_DW_MULT_REG_TAPS;
+        bool reg = R <= C1_DW_MULT_REG_TAPS;
         for (int64_t k = cc; k < c1 && k < cc + C1_DW_NWC_MULT_CHANNELS; k += 2 * VL, np++) {
             mult_pair *p = &pairs[np];
             p->k = k;
@@ -450,8 +451,8 @@ void c1_dw_nwc_mult_avx512(const c1_dw_geom *g, const float *x, const float *w, 
                 const float *wk = w + p->k;
                 for (int64_t o = o0; o < f0; o++)
                     mult_one(g, xn, &p->s0, &p->s1, wk, p->b0, p->b1, yn + o * K + p->k, p->m0, p->m1, o);
-                mult_rows_reg_taps(xn + (f0 - g->pad_left) * C + p->s0.c, C, wk, K, p->b0, p->b1, yn + f0 * K + p->k,
-                                   n4, R);
+                mult_rows_reg_taps(xn + (f0 * g->stride - g->pad_left) * C + p->s0.c, rs, ts, wk, K, p->b0, p->b1,
+                                   yn + f0 * K + p->k, n4, R);
                 for (int64_t o = r1; o < o1; o++)
                     mult_one(g, xn, &p->s0, &p->s1, wk, p->b0, p->b1, yn + o * K + p->k, p->m0, p->m1, o);
             }
