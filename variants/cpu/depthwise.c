@@ -20,10 +20,10 @@
  * (depthwise.h). With a channel multiplier, as in a first layer (wav2vec2: 1 -> 512 channels, k 10, stride 5),
  * the split is made once per input row and read by every output channel of it.
  *
- * A channel multiplier (out_channels = m * in_channels) is supported in NCW by every variant (a row just
- * reads input row k / m), in NWC by depthwise__c and depthwise__avx512: a vector of output channels reads one
- * input channel, broadcast, when m is a multiple of 16 (a first layer such as EnCodec's 1 -> 32), or the few it
- * spans, spread over the lanes by a permute (depthwise_avx512.c). depthwise__avx2 refuses it in NWC.
+ * A channel multiplier (out_channels = m * in_channels) is supported by every variant in both layouts. In NCW a
+ * row just reads input row k / m. In NWC a vector of output channels reads one input channel, broadcast, when m
+ * is a multiple of the vector length (a first layer such as EnCodec's 1 -> 32), or the few it spans, spread over
+ * the lanes by a permute (c1_dw_nwc_mult_avx512 and _avx2).
  *
  * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block; sizes in
  * depthwise.h), NCW (batch, channel, position block). The state is read-only after prepare, so concurrent
@@ -133,10 +133,6 @@ static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
                        "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
                        (long long)d->in_channels);
-    if (v->params[0] == DW_AVX2 && d->layout == CONV1D_LAYOUT_NWC && d->out_channels != d->in_channels)
-        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s supports a channel multiplier (out_channels %lld for %lld "
-                       "in_channels) only in the NCW layout.", v->name, (long long)d->out_channels,
-                       (long long)d->in_channels);
     return CONV1D_OK;
 }
 
@@ -171,7 +167,10 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx512 : c1_dw_nwc_avx512;
         s->ncw = c1_dw_ncw_avx512;
         break;
-    case DW_AVX2: s->nwc = c1_dw_nwc_avx2; s->ncw = c1_dw_ncw_avx2; break;
+    case DW_AVX2:
+        s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx2 : c1_dw_nwc_avx2;
+        s->ncw = c1_dw_ncw_avx2;
+        break;
     default: s->nwc = nwc_c; s->ncw = ncw_c; break;
     }
     const size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(float);

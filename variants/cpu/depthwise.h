@@ -87,6 +87,15 @@ static inline void c1_dw_taps(const c1_dw_geom *g, int64_t o, int64_t *r0, int64
     *r1 = hi < g->kernel_size ? hi : g->kernel_size;
 }
 
+/* With a channel multiplier m, the vector of output channels [k, k + vl) reads the input channels from k / m on:
+ * returns k / m and sets lane j of idx to (k + j) / m - k / m, the permute that spreads them over the lanes. */
+static inline int64_t c1_dw_mult_lanes(int64_t k, int64_t m, int vl, int32_t *idx)
+{
+    const int64_t c = k / m;
+    for (int j = 0; j < vl; j++) idx[j] = (int32_t)((k + j) / m - c);
+    return c;
+}
+
 /* Outputs [o0, o1) of one NCW row: y[o] = b + sum_r w[r] * x[o*stride - pad_left + r*dilation] over the taps
  * inside the input. Tap by tap, each over the outputs whose input it reaches, so the inner loop is an axpy the
  * compiler vectorises and no output waits on a chain of dependent adds: the edges of every vector kernel, the
@@ -166,6 +175,9 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
                                int nrows, int64_t o0, int64_t o1);
 void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                     int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+/* c1_dw_nwc_mult_avx512's counterpart: channels [c0, c1) a multiple of 8 from c0. */
+void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                         int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
 
 #endif

@@ -159,6 +159,145 @@ void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const f
     for (; o < o1; o++) nwc_row(g, xn, w, bias, yn + o * C, o, c0, c1, tail);
 }
 
+/* ---- NWC with a channel multiplier M > 1 (first layers: 1 -> 32, 1 -> 512) ----
+ *
+ * As in depthwise_avx512.c: output channel k reads input channel k / M, so the vector of output channels
+ * [k, k + 8) reads the input channels [k / M, (k + 7) / M]. When M is a multiple of 8 the vector (8-aligned, as
+ * every channel block is) reads one channel, a broadcast; otherwise one load of the channels it spans and a
+ * permute that spreads them over the lanes. */
+typedef struct mult_src {
+    int64_t c;    /* the vector's first input channel, k / M */
+    __m256i idx;  /* lane j: (k + j) / M - c */
+    __m256i load; /* the input channels from c on that exist (at most 8) */
+} mult_src;
+
+static inline mult_src mult_source(int64_t k, int64_t M, int64_t C)
+{
+    int32_t idx[VL];
+    const int64_t c = c1_dw_mult_lanes(k, M, VL, idx);
+    return (mult_src){.c = c, .idx = _mm256_loadu_si256((const __m256i *)idx), .load = lanes(C - c)};
+}
+
+/* Input row xr (at channel 0) spread over the vector's lanes; one: the vector reads one channel. */
+INLINE __m256 expand(const float *xr, const mult_src *s, bool one)
+{
+    return one ? _mm256_broadcast_ss(xr + s->c)
+               : _mm256_permutevar8x32_ps(_mm256_maskload_ps(xr + s->c, s->load), s->idx);
+}
+
+/* Two vectors of output channels from k (the second may be empty: m1 none, s1 == s0): sources, lanes, bias. */
+typedef struct mult_pair {
+    int64_t k;
+    mult_src s0, s1;
+    __m256 b0, b1;
+    __m256i m0, m1;
+    bool shared; /* both read one input channel */
+    bool full;   /* both vectors whole */
+} mult_pair;
+
+/* Four output positions by a pair, all taps inside the input: eight accumulators, two weight vectors and two
+ * expanded inputs fit the sixteen ymm registers. xr is the first position's tap-0 input row (channel 0), rs the
+ * step between positions' rows (stride * C floats), ts between taps (dilation * C); tap r's weights at
+ * w + k + r*K, output rows K floats apart from yo (at channel k). */
+INLINE void mult_four(const float *xr, int64_t rs, int64_t ts, const mult_pair *p, const float *w, int64_t K,
+                      int64_t R, float *yo, bool one, bool shared, bool full)
+{
+    const float *wk = w + p->k;
+    __m256 a00 = p->b0, a01 = p->b1, a10 = p->b0, a11 = p->b1, a20 = p->b0, a21 = p->b1, a30 = p->b0, a31 = p->b1;
+    for (int64_t r = 0; r < R; r++, xr += ts) {
+        const __m256 w0 = load(wk + r * K, full, p->m0), w1 = load(wk + r * K + VL, full, p->m1);
+#define MULT_ROW(i, a0, a1)                                                                                            \
+    do {                                                                                                               \
+        const __m256 e0 = expand(xr + (i) * rs, &p->s0, one);                                                          \
+        const __m256 e1 = shared ? e0 : expand(xr + (i) * rs, &p->s1, one);                                            \
+        a0 = _mm256_fmadd_ps(e0, w0, a0);                                                                              \
+        a1 = _mm256_fmadd_ps(e1, w1, a1);                                                                              \
+    } while (0)
+        MULT_ROW(0, a00, a01);
+        MULT_ROW(1, a10, a11);
+        MULT_ROW(2, a20, a21);
+        MULT_ROW(3, a30, a31);
+#undef MULT_ROW
+    }
+    store(yo, a00, full, p->m0);
+    store(yo + VL, a01, full, p->m1);
+    store(yo + K, a10, full, p->m0);
+    store(yo + K + VL, a11, full, p->m1);
+    store(yo + 2 * K, a20, full, p->m0);
+    store(yo + 2 * K + VL, a21, full, p->m1);
+    store(yo + 3 * K, a30, full, p->m0);
+    store(yo + 3 * K + VL, a31, full, p->m1);
+}
+
+/* One output position (its taps clamped to the input) by a pair: the edges and the leftovers. */
+static void mult_one(const c1_dw_geom *g, const float *xn, const mult_pair *p, const float *w, float *yo, int64_t o)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, ts = g->dilation * C;
+    const float *wk = w + p->k;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const float *xr = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
+    __m256 a0 = p->b0, a1 = p->b1;
+    for (int64_t r = r0; r < r1; r++, xr += ts) {
+        a0 = _mm256_fmadd_ps(expand(xr, &p->s0, false), _mm256_maskload_ps(wk + r * K, p->m0), a0);
+        a1 = _mm256_fmadd_ps(expand(xr, &p->s1, false), _mm256_maskload_ps(wk + r * K + VL, p->m1), a1);
+    }
+    _mm256_maskstore_ps(yo, p->m0, a0);
+    _mm256_maskstore_ps(yo + VL, p->m1, a1);
+}
+
+/* C1_DW_NWC_MULT_CHANNELS output channels (pairs of vectors) at a time, their sources worked out once; positions
+ * outermost in groups of four, then the pairs, so the output is written row by row. */
+void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                         int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
+    const int64_t rs = g->stride * C, ts = g->dilation * C;
+    const float *xn = x + n * g->length * C;
+    float *yn = y + n * g->out_length * K;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    const bool one = M % VL == 0;
+    mult_pair pairs[C1_DW_NWC_MULT_CHANNELS / (2 * VL)];
+    for (int64_t cc = c0; cc < c1; cc += C1_DW_NWC_MULT_CHANNELS) {
+        int np = 0;
+        for (int64_t k = cc; k < c1 && k < cc + C1_DW_NWC_MULT_CHANNELS; k += 2 * VL, np++) {
+            mult_pair *p = &pairs[np];
+            p->k = k;
+            p->m0 = lanes(c1 - k);
+            p->m1 = lanes(c1 - k - VL);
+            p->s0 = mult_source(k, M, C);
+            p->s1 = k + VL < c1 ? mult_source(k + VL, M, C) : p->s0;
+            p->shared = one && p->s0.c == p->s1.c;
+            p->full = k + 2 * VL <= c1;
+            p->b0 = _mm256_maskload_ps(bias + k, p->m0);
+            p->b1 = _mm256_maskload_ps(bias + k + VL, p->m1);
+        }
+        for (int64_t o = o0; o < o1;) {
+            const bool four = o >= f0 && o + 4 <= f1;
+            const float *xr = xn + (o * g->stride - g->pad_left) * C; /* row of tap 0, used only when four */
+            for (int i = 0; i < np; i++) {
+                const mult_pair *p = &pairs[i];
+                float *yo = yn + o * K + p->k;
+                if (!four)
+                    mult_one(g, xn, p, w, yo, o);
+                else if (p->shared && p->full)
+                    mult_four(xr, rs, ts, p, w, K, R, yo, true, true, true);
+                else if (p->shared)
+                    mult_four(xr, rs, ts, p, w, K, R, yo, true, true, false);
+                else if (one && p->full)
+                    mult_four(xr, rs, ts, p, w, K, R, yo, true, false, true);
+                else if (one)
+                    mult_four(xr, rs, ts, p, w, K, R, yo, true, false, false);
+                else if (p->full)
+                    mult_four(xr, rs, ts, p, w, K, R, yo, false, false, true);
+                else
+                    mult_four(xr, rs, ts, p, w, K, R, yo, false, false, false);
+            }
+            o += four ? 4 : 1;
+        }
+    }
+}
+
 /* n (1..8) outputs at stride 2 from x[0], x[2], ..., x[2n-2]. The second load starts at x[7] so that a whole
  * vector reads nothing past x[14]; the shuffle keeps x[0,2,8,10 | 4,6,12,14] and the lane permute puts them in
  * order. Partial vectors mask their loads. */

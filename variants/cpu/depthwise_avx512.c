@@ -237,9 +237,8 @@ typedef struct mult_src {
 
 static inline mult_src mult_source(int64_t k, int64_t M, int64_t C)
 {
-    const int64_t c = k / M;
     int32_t idx[VL];
-    for (int j = 0; j < VL; j++) idx[j] = (int32_t)((k + j) / M - c);
+    const int64_t c = c1_dw_mult_lanes(k, M, VL, idx);
     return (mult_src){.c = c, .idx = _mm512_loadu_si512(idx), .load = lanes(C - c)};
 }
 
