@@ -356,6 +356,9 @@ static void test_nwc_multiplier_registers(void **unused)
                                                   D, idx % NPAD, (idx / 2) & 1, CONV1D_LAYOUT_NWC);
                     check_all(&d, &rng);
                 }
+    /* 27 x 32 output channels at 10 taps split into two channel blocks, the second starting on a pair. */
+    const conv1d_desc d = dw_desc(1, 27, 32, 200, 10, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NWC);
+    check_all(&d, &rng);
 }
 
 static void test_random_depthwise(void **unused)
