@@ -262,7 +262,7 @@ static void test_block_edges(void **unused)
     /* Even splits: never wider than the widest block, as few blocks as it allows. */
     for (int64_t c = 1; c <= 3000; c++)
         for (int k = 0; k < 3; k++) {
-            const int64_t max = c1_dw_nwc_max_channel_block(kernels[k]), cb = c1_dw_nwc_channel_block(c, kernels[k]);
+            const int64_t max = c1_dw_nwc_max_channel_block(kernels[k]), cb = c1_dw_nwc_channel_block(c, kernels[k], 16);
             assert_true(cb % 16 == 0 && cb <= max && cb > 0);
             assert_int_equal((c + cb - 1) / cb, (c + max - 1) / max);
         }

@@ -160,10 +160,7 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     g->full_hi = last < 0 ? 0 : min64(OL, last / S + 1);
     g->full_lo = min64((PL + S - 1) / S, g->full_hi);
     s->batch = d->batch;
-    s->nwc_channel_block = c1_dw_nwc_channel_block(K, R);
-    /* With a multiplier, blocks of whole pairs of AVX-512 vectors: a block that started mid-pair would leave every
-     * pair of it straddling two input channels when the multiplier is 32, and off the register form. */
-    if (g->mult > 1) s->nwc_channel_block = (s->nwc_channel_block + 31) / 32 * 32;
+    s->nwc_channel_block = c1_dw_nwc_channel_block(K, R, g->mult > 1 ? 32 : 16);
     s->layout = d->layout;
     switch (v->params[0]) {
     case DW_AVX512:

@@ -29,11 +29,13 @@ static inline int64_t c1_dw_nwc_max_channel_block(int64_t kernel_size)
 }
 
 /* The NWC channel block for a layer: the channels split evenly into as few blocks as the widest allows,
- * rounded up to a multiple of 16 (the last block takes what is left). */
-static inline int64_t c1_dw_nwc_channel_block(int64_t channels, int64_t kernel_size)
+ * rounded up to a multiple of granule (the last block takes what is left). The granule is 16 channels, or 32 with
+ * a channel multiplier: whole pairs of AVX-512 vectors, so that no block starts mid-pair (with multiplier 32 every
+ * pair of such a block would straddle two input channels and miss the multiplier kernel's register form). */
+static inline int64_t c1_dw_nwc_channel_block(int64_t channels, int64_t kernel_size, int64_t granule)
 {
     const int64_t max = c1_dw_nwc_max_channel_block(kernel_size), blocks = (channels + max - 1) / max;
-    return ((channels + blocks - 1) / blocks + 15) / 16 * 16;
+    return ((channels + blocks - 1) / blocks + granule - 1) / granule * granule;
 }
 
 /* NCW stride-1 rows with this many taps go through the AVX-512 aligned-vector path (valignd instead of

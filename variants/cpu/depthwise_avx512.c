@@ -192,7 +192,6 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
         }
 }
 
-
 void c1_dw_nwc_buffered_avx512(const c1_dw_geom *g, const float *x, const float *wb, int64_t bs, const float *bias,
                                float *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1, float *buf)
 {
@@ -388,23 +387,6 @@ static void mult_rows_reg_taps(const float *xc, int64_t rs, int64_t ts, const fl
     }
 }
 
-/* One output position (its taps clamped to the input) by the same two vectors: the edges and the leftovers. */
-static inline void mult_one(const c1_dw_geom *g, const float *xn, const mult_src *s0, const mult_src *s1,
-                            const float *wk, __m512 b0, __m512 b1, float *yo, __mmask16 m0, __mmask16 m1, int64_t o)
-{
-    const int64_t C = g->in_channels, K = g->out_channels, ts = g->dilation * C;
-    int64_t r0, r1;
-    c1_dw_taps(g, o, &r0, &r1);
-    const float *xr = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
-    __m512 a0 = b0, a1 = b1;
-    for (int64_t r = r0; r < r1; r++, xr += ts) {
-        a0 = _mm512_fmadd_ps(expand(xr, s0, false), _mm512_maskz_loadu_ps(m0, wk + r * K), a0);
-        a1 = _mm512_fmadd_ps(expand(xr, s1, false), _mm512_maskz_loadu_ps(m1, wk + r * K + VL), a1);
-    }
-    _mm512_mask_storeu_ps(yo, m0, a0);
-    _mm512_mask_storeu_ps(yo + VL, m1, a1);
-}
-
 /* Two vectors of output channels from k: their sources, lanes and bias. */
 typedef struct mult_pair {
     int64_t k;
@@ -414,6 +396,24 @@ typedef struct mult_pair {
     bool shared; /* both read one input channel */
     bool full;   /* both vectors whole */
 } mult_pair;
+
+/* One output position (its taps clamped to the input) by a pair: the edges and the leftovers. */
+static inline void mult_one(const c1_dw_geom *g, const float *xn, const mult_pair *p, const float *w, float *yo,
+                            int64_t o)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, ts = g->dilation * C;
+    const float *wk = w + p->k;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const float *xr = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
+    __m512 a0 = p->b0, a1 = p->b1;
+    for (int64_t r = r0; r < r1; r++, xr += ts) {
+        a0 = _mm512_fmadd_ps(expand(xr, &p->s0, false), _mm512_maskz_loadu_ps(p->m0, wk + r * K), a0);
+        a1 = _mm512_fmadd_ps(expand(xr, &p->s1, false), _mm512_maskz_loadu_ps(p->m1, wk + r * K + VL), a1);
+    }
+    _mm512_mask_storeu_ps(yo, p->m0, a0);
+    _mm512_mask_storeu_ps(yo + VL, p->m1, a1);
+}
 
 /* C1_DW_NWC_MULT_CHANNELS output channels (pairs of vectors) at a time, their sources worked out once; positions
  * outermost in groups of eight, then the pairs, so the output is written row by row. */
@@ -449,11 +449,11 @@ void c1_dw_nwc_mult_avx512(const c1_dw_geom *g, const float *x, const float *w, 
                 const mult_pair *p = &pairs[i];
                 const float *wk = w + p->k;
                 for (int64_t o = o0; o < f0; o++)
-                    mult_one(g, xn, &p->s0, &p->s1, wk, p->b0, p->b1, yn + o * K + p->k, p->m0, p->m1, o);
+                    mult_one(g, xn, p, w, yn + o * K + p->k, o);
                 mult_rows_reg_taps(xn + (f0 * g->stride - g->pad_left) * C + p->s0.c, rs, ts, wk, K, p->b0, p->b1,
                                    yn + f0 * K + p->k, n4, R);
                 for (int64_t o = r1; o < o1; o++)
-                    mult_one(g, xn, &p->s0, &p->s1, wk, p->b0, p->b1, yn + o * K + p->k, p->m0, p->m1, o);
+                    mult_one(g, xn, p, w, yn + o * K + p->k, o);
             }
             continue;
         }
@@ -467,7 +467,7 @@ void c1_dw_nwc_mult_avx512(const c1_dw_geom *g, const float *x, const float *w, 
 #define MULT_EIGHT(one, shared, full)                                                                                  \
     mult_eight(xr, rs, ts, &p->s0, &p->s1, wk, K, p->b0, p->b1, yo, p->m0, p->m1, R, one, shared, full)
                 if (!eight)
-                    mult_one(g, xn, &p->s0, &p->s1, wk, p->b0, p->b1, yo, p->m0, p->m1, o);
+                    mult_one(g, xn, p, w, yo, o);
                 else if (slide && p->shared && p->full)
                     mult_slide_full(xr + p->s0.c, C, wk, K, p->b0, p->b1, yo, R);
                 else if (slide && p->shared)
