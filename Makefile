@@ -45,7 +45,7 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda \
+BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda \
     -Iharness -Iautotune -I$(DNNL_ROOT)/include $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
 # ONEDNN=0 builds without oneDNN (a GPU machine, where the 54 MB library is not at hand): variants/cpu/onednn.c
 # and -ldnnl are left out and -DC1_NO_ONEDNN drops the onednn lines of variants/variants.inc.
@@ -113,7 +113,7 @@ Q := $(if $(V),,@)
 # --- sources ------------------------------------------------------------------------------------------
 # runtime/tuned_default.c is compiled as $(OBJ)/runtime/tuned_table.o, or TUNED=file in its place (below).
 LIB_SRC := $(filter-out runtime/tuned_default.c $(if $(filter 0,$(ONEDNN)),variants/cpu/onednn.c),\
-    $(wildcard runtime/*.c) $(wildcard variants/*.c) $(wildcard variants/cpu/*.c))
+    $(wildcard core/*.c) $(wildcard runtime/*.c) $(wildcard variants/*.c) $(wildcard variants/cpu/*.c))
 LIB_CU := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.cu))
 LIB_CU_C := $(if $(filter 1,$(CUDA)),$(filter-out $(if $(filter 1,$(CUDNN)),,variants/cuda/cudnn.c),\
     $(wildcard variants/cuda/*.c)))
@@ -169,8 +169,19 @@ deps-python:
 	    echo "deps: installing Python packages: $(PY_PKGS)"; \
 	    $(PIP) install --root-user-action=ignore $(PY_PKGS) || exit 1; }
 
+# What plain `make` needs before it compiles, installed the same way when missing: the development packages
+# (unless pkg-config already finds hwloc and SQLite, as on a machine set up by hand or by gpu_check.sh) and
+# oneDNN unless ONEDNN=0. The tests, reports and fuzzers need more: `make deps`.
+BUILD_APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3
+.PHONY: deps-build
+deps-build:
+	@pkg-config --exists hwloc sqlite3 2>/dev/null || \
+	    $(MAKE) --no-print-directory deps-apt APT_PKGS="$(BUILD_APT_PKGS)" || \
+	    { echo "make: hwloc and SQLite development files are missing; install $(BUILD_APT_PKGS), or run make deps" >&2; exit 1; }
+	$(if $(filter 0,$(ONEDNN)),,@$(MAKE) --no-print-directory deps-onednn)
+
 # --- build --------------------------------------------------------------------------------------------
-$(OBJ)/%.o: %.c
+$(OBJ)/%.o: %.c | deps-build
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC    $<")
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -MMD -MP -c $< -o $@
@@ -178,10 +189,10 @@ $(OBJ)/%.o: %.c
 $(OBJ)/%_avx512.o: ISA_FLAGS := $(ISA_AVX512)
 $(OBJ)/%_avx2.o: ISA_FLAGS := $(ISA_AVX2)
 
-$(OBJ)/%.cu.o: %.cu
+$(OBJ)/%.cu.o: %.cu | deps-build
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  NVCC  $<")
-	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Iinclude -Iruntime -Ivariants -Ivariants/cuda -c $< -o $@
+	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cuda -c $< -o $@
 
 $(TEST_REGISTRY): variants/registry.c variants/variants.inc tests/unit/test_variants.inc
 	@mkdir -p $(dir $@)
@@ -216,11 +227,17 @@ test: deps
 # Runs every suite even when one fails, then fails if any did.
 check: unit-tests cli-tests examples-test
 
-unit-tests: $(TEST_BIN)
+# Every unit test once per ISA level this CPU has (conv1d-tune hw --isa-levels: avx512 avx2 c on an AVX-512
+# machine), the best first, each under CONV1D_ISA=<level>; so an AVX-512 machine also tests the AVX2 and
+# portable kernels on their tiling edges, and shows what an AVX2-only machine would run. ISA_LEVELS=avx2 (say)
+# runs only those.
+ISA_LEVELS ?= $(shell $(TOOL) hw --isa-levels 2>/dev/null || echo c)
+unit-tests: $(TEST_BIN) $(TOOL)
 	$(call san_logs_clear,unit)
-	@fail=0; for t in $(TEST_BIN); do \
-	    echo "== $$t"; $(call san_env,unit) $$t || { echo "FAILED: $$t"; fail=1; }; \
-	done; $(call san_logs_check,unit); exit $$fail
+	@fail=0; for isa in $(ISA_LEVELS); do for t in $(TEST_BIN); do \
+	    echo "== $$t (CONV1D_ISA=$$isa)"; \
+	    CONV1D_ISA=$$isa $(call san_env,unit) $$t || { echo "FAILED: $$t (CONV1D_ISA=$$isa)"; fail=1; }; \
+	done; done; $(call san_logs_check,unit); exit $$fail
 
 # A CUDA build's CLI tests also check that a CPU-only build of the same tree gives this machine the same
 # fingerprint (tests/cli/test_gpu.py), so a tuned DB stays valid across the two; the sanitized run leaves it out.
@@ -302,7 +319,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -fno-omit-frame-pointer $(WARN) -Iinclude -Iruntime -Iautotune
+    -fno-omit-frame-pointer $(WARN) -Iinclude -Icore -Iruntime -Iautotune
 FUZZ_TARGETS := fuzz_desc_parse fuzz_npy fuzz_suite fuzz_store
 # Each target is built from the few library sources it needs, so no oneDNN, hwloc or OpenMP is involved.
 FUZZ_COMMON := runtime/status.c runtime/desc.c runtime/desc_text.c

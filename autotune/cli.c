@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "isa.h"
 
 static const struct {
     const char *name;
@@ -49,7 +50,11 @@ int c1_cli_main(int argc, char **argv)
         return C1_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            /* A mistyped cap would otherwise measure or dispatch on the wrong ISA without a word. */
+            if (c1_isa_check_env() != CONV1D_OK) return c1_cli_error(C1_EXIT_USAGE, argv[1], "%s", conv1d_last_error());
+            return commands[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "conv1d-tune: unknown command '%s'.\n", argv[1]);
     usage(stderr);
     return C1_EXIT_USAGE;

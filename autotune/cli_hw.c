@@ -22,10 +22,12 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: conv1d-tune hw [--json] [--peaks] [--force]\n\n"
+    fprintf(f, "usage: conv1d-tune hw [--json] [--peaks] [--force] [--isa-levels]\n\n"
                "Describes this machine: the fingerprint that results are stored under, CPU, caches, NUMA, ISA\n"
                "flags, OS, compiler, oneDNN and the ISA it dispatches to, and the CUDA driver, runtime, cuDNN\n"
-               "and GPUs when built with CUDA.\n\n"
+               "and GPUs when built with CUDA. CONV1D_ISA=avx512|avx2|c caps the ISA level that variants and\n"
+               "oneDNN use (unset: the best this CPU has); the record shows the cap, and a capped machine has its\n"
+               "own fingerprint.\n\n"
                "options:\n"
                "  --json    the full record as one JSON object\n"
                "  --peaks   also the ceilings: fp32 FMA GFLOP/s and DRAM copy GB/s, on one core and on all\n"
@@ -33,6 +35,7 @@ static void usage(FILE *f)
                "            $XDG_CACHE_HOME/conv1d-tune/peaks-FINGERPRINT.txt; with a GPU also its fp32 FMA\n"
                "            GFLOP/s and device copy GB/s (measured every time, in the JSON under the GPU)\n"
                "  --force   measure the ceilings again even when cached (implies --peaks)\n"
+               "  --isa-levels  only the ISA levels this CPU can run, best first, on one line (e.g. \"avx2 c\")\n"
                "  --help    this text\n",
             C1_PEAKS_DEFAULT_SECONDS);
 }
@@ -98,13 +101,18 @@ static void print_summary(const c1_hwinfo *hw, const char *fp)
     printf("\n%-14s", "isa:");
     const char *sep = "";
     for (int bit = 0; bit < 32; bit++) {
-        const char *name = c1_hw_isa_name(1u << bit);
+        const char *name = c1_isa_flag_name(1u << bit);
         if (name && (hw->isa & (1u << bit))) {
             printf("%s%s", sep, name);
             sep = " ";
         }
     }
     if (!*sep) printf("(none of the tracked flags)");
+    if (strcmp(hw->isa_cap, "none") == 0)
+        printf("\n%-14s%s (the CPU's best; CONV1D_ISA caps it)", "isa level:", hw->isa_level);
+    else
+        printf("\n%-14s%s (capped by CONV1D_ISA; the CPU has %s)", "isa level:", hw->isa_level,
+               c1_isa_level_name(c1_isa_cpu_level()));
     printf("\n%-14s%s %s %s (host %s)\n", "os:", hw->os_name, hw->os_release, hw->os_machine, hw->hostname);
     printf("%-14s%s\n", "compiler:", hw->compiler);
     printf("%-14s%s\n", "build flags:", hw->build_flags);
@@ -150,10 +158,11 @@ int c1_cmd_hw(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"peaks", no_argument, NULL, 'p'},
         {"force", no_argument, NULL, 'f'},
+        {"isa-levels", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool json = false, peaks = false, force = false;
+    bool json = false, peaks = false, force = false, levels = false;
     int c;
     optind = 0; /* glibc: start over, so a subcommand can be run more than once per process */
     opterr = 0;
@@ -162,6 +171,7 @@ int c1_cmd_hw(int argc, char **argv)
         case 'j': json = true; break;
         case 'p': peaks = true; break;
         case 'f': force = peaks = true; break;
+        case 'l': levels = true; break;
         case 'h': usage(stdout); return C1_EXIT_OK;
         case ':': return c1_cli_error(C1_EXIT_USAGE, "hw", "option %s needs a value.", argv[optind - 1]);
         default: return c1_cli_error(C1_EXIT_USAGE, "hw", "unknown option '%s' (see --help).", argv[optind - 1]);
@@ -169,6 +179,12 @@ int c1_cmd_hw(int argc, char **argv)
     }
     if (optind != argc)
         return c1_cli_error(C1_EXIT_USAGE, "hw", "unexpected argument '%s' (see --help).", argv[optind]);
+
+    if (levels) {
+        for (int l = c1_isa_cpu_level(); l >= 0; l--)
+            printf("%s%s", c1_isa_level_name((c1_isa_level)l), l ? " " : "\n");
+        return fflush(stdout) == 0 ? C1_EXIT_OK : c1_cli_error(C1_EXIT_FAILURE, "hw", "cannot write the output.");
+    }
 
     c1_hwinfo *hw = malloc(sizeof *hw);
     if (!hw) return c1_cli_error(C1_EXIT_FAILURE, "hw", "out of memory.");

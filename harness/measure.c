@@ -85,7 +85,7 @@ static void copy_release(void *state) { free(state); }
 static const c1_variant_ops copy_ops = {
     .supports = copy_supports, .prepare = copy_prepare, .run = copy_run, .release = copy_release};
 
-const c1_variant c1_copy_baseline = {"copy", "baseline", C1_DEVICE_CPU, C1_PREC_FP32, &copy_ops, {0}};
+const c1_variant c1_copy_baseline = {"copy", "baseline", C1_DEVICE_CPU, C1_PREC_FP32, C1_ISA_LEVEL_C, &copy_ops, {0}};
 
 #ifdef C1_HAVE_CUDA
 /* The GPU yardstick moves xb + yb bytes through DRAM like the CPU one: cudaMemcpyAsync of the common part
@@ -130,7 +130,7 @@ static const c1_variant_ops copy_cuda_ops = {.available = c1_cuda_available,
                                              .release = copy_release,
                                              .run_async = copy_cuda_run_async};
 
-static const c1_variant copy_baseline_cuda = {"copy", "baseline", C1_DEVICE_CUDA, C1_PREC_FP32, &copy_cuda_ops, {0}};
+static const c1_variant copy_baseline_cuda = {"copy", "baseline", C1_DEVICE_CUDA, C1_PREC_FP32, C1_ISA_LEVEL_C, &copy_cuda_ops, {0}};
 #endif
 
 const c1_variant *c1_copy_baseline_for(c1_device dev)

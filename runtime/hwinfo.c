@@ -1,7 +1,6 @@
 /* The machine fingerprint: hwloc topology, cpuid ISA flags, OS, build, oneDNN and CUDA versions. */
 #include "hwinfo.h"
 
-#include <cpuid.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,68 +38,6 @@ static void copy_str(char *dst, size_t size, const char *src)
     if (n > size - 1) n = size - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
-}
-
-/* ---- ISA flags ---------------------------------------------------------------------------------------- */
-
-static uint64_t read_xcr0(void)
-{
-    uint32_t eax, edx;
-    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-    return ((uint64_t)edx << 32) | eax;
-}
-
-/* __builtin_cpu_supports already checks that the OS saves the vector state (XCR0); the newer flags are
- * read from cpuid directly because older compilers do not know their names. */
-static uint32_t detect_isa(void)
-{
-    uint32_t isa = 0;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("sse4.2")) isa |= C1_ISA_SSE42;
-    if (__builtin_cpu_supports("avx")) isa |= C1_ISA_AVX;
-    if (__builtin_cpu_supports("avx2")) isa |= C1_ISA_AVX2;
-    if (__builtin_cpu_supports("fma")) isa |= C1_ISA_FMA;
-    if (__builtin_cpu_supports("avx512f")) isa |= C1_ISA_AVX512F;
-    if (__builtin_cpu_supports("avx512bw")) isa |= C1_ISA_AVX512BW;
-    if (__builtin_cpu_supports("avx512vl")) isa |= C1_ISA_AVX512VL;
-    if (__builtin_cpu_supports("avx512dq")) isa |= C1_ISA_AVX512DQ;
-
-    unsigned a, b, c, d;
-    if (__get_cpuid_max(0, NULL) < 7) return isa;
-    __cpuid_count(7, 0, a, b, c, d);
-    unsigned max_sub = a;
-    bool osxsave = false;
-    unsigned a1, b1, c1, d1;
-    if (__get_cpuid(1, &a1, &b1, &c1, &d1)) osxsave = (c1 >> 27) & 1;
-    uint64_t xcr0 = osxsave ? read_xcr0() : 0;
-
-    if (isa & C1_ISA_AVX512F) {
-        if ((c >> 11) & 1) isa |= C1_ISA_AVX512_VNNI;
-        if (max_sub >= 1) {
-            unsigned a7, b7, c7, d7;
-            __cpuid_count(7, 1, a7, b7, c7, d7);
-            if ((a7 >> 5) & 1) isa |= C1_ISA_AVX512_BF16;
-        }
-    }
-    /* AMX needs the tile configuration and data state enabled by the OS (XCR0 bits 17 and 18). */
-    if (((xcr0 >> 17) & 3) == 3) {
-        if ((d >> 24) & 1) isa |= C1_ISA_AMX_TILE;
-        if ((d >> 22) & 1) isa |= C1_ISA_AMX_BF16;
-        if ((d >> 25) & 1) isa |= C1_ISA_AMX_INT8;
-    }
-    return isa;
-}
-
-const char *c1_hw_isa_name(uint32_t bit)
-{
-    switch (bit) {
-#define C1_HW_ISA_CASE_(name, b, text) \
-    case C1_ISA_##name:                \
-        return text;
-        C1_HW_ISA_MAP(C1_HW_ISA_CASE_)
-#undef C1_HW_ISA_CASE_
-    }
-    return NULL;
 }
 
 /* ---- topology (hwloc) --------------------------------------------------------------------------------- */
@@ -168,7 +105,26 @@ static void fill_onednn(c1_hwinfo *hw)
     copy_str(hw->onednn_hash, sizeof hw->onednn_hash, "none");
     copy_str(hw->onednn_isa, sizeof hw->onednn_isa, "none");
 }
+
+void c1_hw_limit_onednn_isa(void) {}
 #else
+/* oneDNN accepts a limit only before its first JIT kernel and only once, hence the once; it fails harmlessly
+ * when the program set ONEDNN_MAX_CPU_ISA itself or used oneDNN earlier, and the record then shows
+ * what oneDNN really dispatches to. */
+static pthread_once_t onednn_limit_once = PTHREAD_ONCE_INIT;
+
+static void onednn_limit(void)
+{
+    if (!c1_isa_capped()) return;
+    switch (c1_isa_effective()) {
+    case C1_ISA_LEVEL_C: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); break;
+    case C1_ISA_LEVEL_AVX2: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); break;
+    default: break;
+    }
+}
+
+void c1_hw_limit_onednn_isa(void) { pthread_once(&onednn_limit_once, onednn_limit); }
+
 /* oneDNN's dnnl_cpu_isa_t values, written as numbers so that any oneDNN 3.x header compiles here even if it
  * lacks some of the names; the values are bit sets that oneDNN keeps stable. */
 static const char *onednn_isa_name(unsigned isa)
@@ -195,6 +151,7 @@ static void fill_onednn(c1_hwinfo *hw)
     else
         copy_str(hw->onednn_version, sizeof hw->onednn_version, NULL);
     copy_str(hw->onednn_hash, sizeof hw->onednn_hash, v ? v->hash : NULL);
+    c1_hw_limit_onednn_isa();
     unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     const char *name = onednn_isa_name(isa);
     if (name)
@@ -284,7 +241,9 @@ conv1d_status c1_hw_collect(c1_hwinfo *hw)
     hw->cpu_family = hw->cpu_model_number = hw->cpu_stepping = -1;
     conv1d_status s = fill_topology(hw);
     if (s != CONV1D_OK) return s;
-    hw->isa = detect_isa();
+    hw->isa = c1_isa_effective_flags();
+    copy_str(hw->isa_level, sizeof hw->isa_level, c1_isa_level_name(c1_isa_effective()));
+    copy_str(hw->isa_cap, sizeof hw->isa_cap, c1_isa_capped() ? c1_isa_level_name(c1_isa_effective()) : "none");
 
     struct utsname u;
     if (uname(&u) == 0) {
@@ -351,12 +310,16 @@ size_t c1_hw_fingerprint_text(const c1_hwinfo *hw, char *buf, size_t size)
     out_printf(&o, "isa=");
     const char *sep = "";
     for (int bit = 0; bit < 32; bit++) {
-        const char *name = c1_hw_isa_name(1u << bit);
-        if (name && (hw->isa & (1u << bit))) {
+        const char *name = c1_isa_flag_name(1u << bit);
+        /* F16C comes with AVX2 on every CPU that has both; left out so that earlier fingerprints stay valid. */
+        if (name && (hw->isa & (1u << bit)) && (1u << bit) != C1_ISA_F16C) {
             out_printf(&o, "%s%s", sep, name);
             sep = ",";
         }
     }
+    /* A capped process (CONV1D_ISA) runs other kernels: its results are another machine's. Uncapped records
+     * print no line, so fingerprints taken before the cap existed still match. */
+    if (strcmp(hw->isa_cap, "none") != 0 && hw->isa_cap[0]) out_printf(&o, "\nisa_cap=%s", hw->isa_cap);
     out_printf(&o, "\nonednn=%s %s\n", hw->onednn_version, hw->onednn_isa);
     /* Without a GPU the CUDA stack cannot change any result, so CUDA and non-CUDA builds agree. */
     if (hw->gpu_count > 0) {
@@ -517,11 +480,13 @@ conv1d_status c1_hw_to_json(const c1_hwinfo *hw, char **json)
     jb_kint(&b, "packages", hw->packages, false);
     jb_kint(&b, "cores", hw->cores, false);
     jb_kint(&b, "pus", hw->pus, false);
+    jb_kstr(&b, "isa_level", hw->isa_level, false);
+    jb_kstr(&b, "isa_cap", hw->isa_cap, false);
     jb_key(&b, "isa", false);
     jb_put(&b, "{", 1);
     bool first = true;
     for (int bit = 0; bit < 32; bit++) {
-        const char *name = c1_hw_isa_name(1u << bit);
+        const char *name = c1_isa_flag_name(1u << bit);
         if (!name) continue;
         jb_key(&b, name, first);
         jb_printf(&b, "%s", hw->isa & (1u << bit) ? "true" : "false");

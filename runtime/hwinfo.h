@@ -21,29 +21,7 @@
 
 #include "conv1d.h"
 #include "cpu_caches.h"
-
-/* ISA flags: X(NAME, bit, text). Bits are stable: they are hashed into the fingerprint by name, but code
- * may store masks. */
-#define C1_HW_ISA_MAP(X)              \
-    X(SSE42, 0, "sse4.2")             \
-    X(AVX, 1, "avx")                  \
-    X(AVX2, 2, "avx2")                \
-    X(FMA, 3, "fma")                  \
-    X(AVX512F, 4, "avx512f")          \
-    X(AVX512BW, 5, "avx512bw")        \
-    X(AVX512VL, 6, "avx512vl")        \
-    X(AVX512DQ, 7, "avx512dq")        \
-    X(AVX512_BF16, 8, "avx512_bf16")  \
-    X(AVX512_VNNI, 9, "avx512_vnni")  \
-    X(AMX_TILE, 10, "amx_tile")       \
-    X(AMX_BF16, 11, "amx_bf16")       \
-    X(AMX_INT8, 12, "amx_int8")
-
-enum {
-#define C1_HW_ISA_ENUM_(name, bit, text) C1_ISA_##name = 1u << (bit),
-    C1_HW_ISA_MAP(C1_HW_ISA_ENUM_)
-#undef C1_HW_ISA_ENUM_
-};
+#include "isa.h"
 
 #define C1_HW_MAX_GPUS 16
 
@@ -68,7 +46,9 @@ typedef struct c1_hwinfo {
     int cpu_family, cpu_model_number, cpu_stepping;
     int packages, cores, pus;
     c1_hw_cache l1d, l2, l3;
-    uint32_t isa; /* C1_ISA_* bits the CPU and OS both support */
+    uint32_t isa; /* C1_ISA_* bits the CPU and OS support and the CONV1D_ISA cap leaves (isa.h) */
+    char isa_level[16]; /* the level variants may use here: "avx512", "avx2" or "c" */
+    char isa_cap[16];   /* CONV1D_ISA when it lowers the CPU's level, else "none" */
 
     /* memory */
     int numa_nodes;
@@ -111,6 +91,11 @@ void c1_hw_collect_gpu(c1_hwinfo *hw);
 typedef void (*c1_hw_gpu_probe_fn)(c1_hwinfo *hw);
 void c1_hw_set_gpu_probe(c1_hw_gpu_probe_fn fn);
 
+/* Applies the CONV1D_ISA cap to oneDNN (dnnl_set_max_cpu_isa), so that its kernels, as the peer, run the same
+ * ISA as ours. Called before the first use of oneDNN by the record and by the oneDNN variant; a no-op
+ * without a cap or without oneDNN. Thread-safe. */
+void c1_hw_limit_onednn_isa(void);
+
 /* The fingerprint: FNV-1a 64-bit over the canonical text of the performance-relevant fields (see
  * c1_hw_fingerprint_text), as 16 lower-case hex digits plus NUL. Thread-safe. */
 void c1_hw_fingerprint(const c1_hwinfo *hw, char out[17]);
@@ -126,7 +111,5 @@ size_t c1_hw_fingerprint_text(const c1_hwinfo *hw, char *buf, size_t size);
  * the caller frees it. CONV1D_OUT_OF_MEMORY on allocation failure. Thread-safe. */
 conv1d_status c1_hw_to_json(const c1_hwinfo *hw, char **json);
 
-/* The name of an ISA bit ("avx2"), or NULL for anything but exactly one known bit. */
-const char *c1_hw_isa_name(uint32_t bit);
 
 #endif

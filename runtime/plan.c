@@ -28,6 +28,7 @@
 #include "conv1d.h"
 #include "cpu_caches.h"
 #include "error.h"
+#include "isa.h"
 #include "lookup.h"
 #include "variant.h"
 
@@ -88,6 +89,7 @@ conv1d_status conv1d_plan_create(conv1d_plan **plan, const conv1d_desc *d, const
     if (!d) return c1_fail(CONV1D_INVALID_ARGUMENT, "conv1d_plan_create: descriptor pointer is NULL.");
     conv1d_status st = conv1d_desc_validate(d);
     if (st != CONV1D_OK) return st;
+    if ((st = c1_isa_check_env()) != CONV1D_OK) return st;
     conv1d_options opts;
     conv1d_options_init(&opts);
     if (o) opts = *o;

@@ -2,9 +2,10 @@
 #include <string.h>
 
 #include "error.h"
+#include "isa.h"
 #include "variant.h"
 
-#define C1_VARIANT(name, family, dev, prec, ops, ...) extern const c1_variant_ops ops;
+#define C1_VARIANT(name, family, dev, prec, isa, ops, ...) extern const c1_variant_ops ops;
 #include "variants.inc"
 #ifdef C1_TEST_VARIANTS
 #include C1_TEST_VARIANTS
@@ -12,8 +13,8 @@
 #undef C1_VARIANT
 
 static const c1_variant registry[] = {
-#define C1_VARIANT(name, family, dev, prec, ops, ...) \
-    {#name, family, C1_DEVICE_##dev, C1_PREC_##prec, &ops, {__VA_ARGS__}},
+#define C1_VARIANT(name, family, dev, prec, isa, ops, ...) \
+    {#name, family, C1_DEVICE_##dev, C1_PREC_##prec, C1_ISA_LEVEL_##isa, &ops, {__VA_ARGS__}},
 #include "variants.inc"
 #ifdef C1_TEST_VARIANTS
 #include C1_TEST_VARIANTS
@@ -38,6 +39,11 @@ conv1d_status c1_variant_applies(const c1_variant *v, const conv1d_desc *d)
 {
     conv1d_status st = conv1d_desc_validate(d);
     if (st != CONV1D_OK) return st;
+    if ((st = c1_isa_check_env()) != CONV1D_OK) return st;
+    if (!c1_isa_available(v->isa))
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs the %s ISA level; this process may use %s%s.", v->name,
+                       c1_isa_level_name(v->isa), c1_isa_level_name(c1_isa_effective()),
+                       c1_isa_capped() ? " (capped by CONV1D_ISA)" : "");
     if (v->ops->available && !v->ops->available())
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s is not available on this machine or build.", v->name);
     return v->ops->supports(v, d);

@@ -3,7 +3,8 @@
  * CUDA, cuDNN) is one or more c1_variant entries, listed once in variants/variants.inc.
  *
  * Life of a variant on one descriptor:
- *   available()            once per process: CPU features present, CUDA device present, library loaded
+ *   available()            once per process: CUDA device present, library loaded (the CPU ISA level is
+ *                          the registry's check, from the isa column, before this is asked)
  *   supports(v, d)         cheap, pure: CONV1D_OK, or CONV1D_UNSUPPORTED with the reason in
  *                          conv1d_last_error() ("Winograd F(4,3) needs kernel_size 3, got 5.")
  *   prepare(v, d, w, b, &state)
@@ -30,6 +31,7 @@
 #include <stddef.h>
 
 #include "conv1d.h"
+#include "isa.h"
 
 typedef enum c1_device {
     C1_DEVICE_CPU = 0,
@@ -49,7 +51,7 @@ typedef enum c1_precision {
 typedef struct c1_variant c1_variant;
 
 typedef struct c1_variant_ops {
-    bool (*available)(void); /* NULL: always available */
+    bool (*available)(void); /* NULL: always available (beyond the ISA level, which the registry checks) */
     conv1d_status (*supports)(const c1_variant *v, const conv1d_desc *d);
     conv1d_status (*prepare)(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
                              void **state);
@@ -68,6 +70,7 @@ struct c1_variant {
     const char *family; /* ref, direct, depthwise, winograd, onednn, cuda_tiled, ... */
     c1_device device;
     c1_precision precision;
+    c1_isa_level isa; /* the CPU ISA level its code needs (variants.inc's ISA column) */
     const c1_variant_ops *ops;
     int params[C1_MAX_PARAMS];
 };
@@ -76,7 +79,7 @@ struct c1_variant {
 const c1_variant *c1_variant_list(size_t *count);
 /* The variant with this exact name, or NULL. */
 const c1_variant *c1_variant_find(const char *name);
-/* available() && supports(): CONV1D_OK, or the status and sentence of the first failing test. */
+/* ISA level available && available() && supports(): CONV1D_OK, or the status and sentence of the first failing test. */
 conv1d_status c1_variant_applies(const c1_variant *v, const conv1d_desc *d);
 
 const char *c1_device_name(c1_device dev);       /* "cpu", "cuda" */

@@ -94,3 +94,50 @@ def test_refusals():
         assert r.returncode == 2, args
         assert r.stderr.startswith("conv1d-tune hw: "), r.stderr
         assert r.stdout == ""
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k != "CONV1D_ISA"}
+    env.update(extra)
+    return env
+
+
+def test_isa_cap():
+    """CONV1D_ISA lowers the level variants and oneDNN use; a capped process is another machine to the store."""
+    levels = hw("--isa-levels", env=_env()).stdout.split()
+    assert levels and levels[-1] == "c" and len(set(levels)) == len(levels)
+    assert set(levels) <= {"avx512", "avx2", "c"}
+    full = json.loads(hw("--json", env=_env()).stdout)
+    assert full["cpu"]["isa_level"] == levels[0] and full["cpu"]["isa_cap"] == "none"
+    for level in levels[1:]:
+        r = hw("--json", env=_env(CONV1D_ISA=level))
+        assert r.returncode == 0, r.stderr
+        capped = json.loads(r.stdout)
+        assert capped["cpu"]["isa_level"] == level and capped["cpu"]["isa_cap"] == level
+        assert capped["fingerprint"] != full["fingerprint"]
+        assert not capped["cpu"]["isa"]["avx512f"]
+        assert capped["cpu"]["isa"]["avx2"] == (level == "avx2")
+        assert "avx512" not in capped["onednn"]["isa"]
+        summary = hw(env=_env(CONV1D_ISA=level)).stdout
+        assert re.search(r"^isa level:\s+%s \(capped by CONV1D_ISA; the CPU has %s\)" % (level, levels[0]),
+                         summary, re.M), summary
+        # The variants of a level above the cap are refused, by name and reason.
+        b = subprocess.run([TOOL, "bench", "--shape", "batch=1,length=64,in_channels=16,out_channels=16,kernel_size=3",
+                            "--csv", "--budget", "0.05"], capture_output=True, text=True, timeout=300,
+                           env=_env(CONV1D_ISA=level))
+        assert b.returncode == 0, b.stderr
+        rows = [line.split(",") for line in b.stdout.splitlines()[1:]]
+        names = {r[0] for r in rows if r[4] == "ok"}
+        assert all(r[4] in ("ok", "unsupported") for r in rows), rows
+        assert "direct_4x8__c" in names and not any(n.endswith("__avx512") for n in names), names
+        assert any(n.endswith("__avx2") for n in names) == (level == "avx2"), names
+    # A cap above the CPU's level changes nothing.
+    assert json.loads(hw("--json", env=_env(CONV1D_ISA="avx512")).stdout)["fingerprint"] == full["fingerprint"] \
+        or levels[0] != "avx512"
+
+
+def test_isa_cap_refused():
+    for bad in ("avx-512", "sse2", "AVX3"):
+        r = hw(env=_env(CONV1D_ISA=bad))
+        assert r.returncode == 2
+        assert "CONV1D_ISA=%s is not an ISA level" % bad in r.stderr, r.stderr

@@ -178,7 +178,7 @@ static void test_untuned_rules(void **state)
     conv1d_desc d = parse(shapes[3]);
     check_plan(&d, &est, NULL, "heuristic: depthwise");
     /* A wide stride-1 k=3 layer: a Winograd tile where this CPU has one, computing the right answer. */
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (c1_isa_available(C1_ISA_LEVEL_AVX2)) {
         d = parse("batch=1,length=70,in_channels=128,out_channels=160,kernel_size=3,padding=1,bias=1,layout=ncw");
         check_plan(&d, &est, NULL, "heuristic: dense, wide, stride 1: Winograd");
     }

@@ -21,14 +21,25 @@ static inline size_t tu_family_variants(const char *family, const c1_variant **o
     for (size_t i = 0; i < count; i++) {
         const c1_variant *v = &list[i];
         if (strcmp(v->family, family) != 0) continue;
-        if (v->ops->available && !v->ops->available()) {
-            print_message("skipping %s: not available here\n", v->name);
+        if (!c1_isa_available(v->isa) || (v->ops->available && !v->ops->available())) {
+            print_message("skipping %s: not available here (ISA level %s%s)\n", v->name,
+                          c1_isa_level_name(c1_isa_effective()), c1_isa_capped() ? ", capped by CONV1D_ISA" : "");
             continue;
         }
         if (n < max) out[n++] = v;
     }
     return n;
 }
+
+/* Skips the calling test, saying why, when no variant of the family can run at this ISA level. */
+#define TU_SKIP_WITHOUT_VARIANTS(n, family)                                                                  \
+    do {                                                                                                     \
+        if ((n) == 0) {                                                                                      \
+            print_message("skipped: no %s variant runs at ISA level %s\n", family,                         \
+                          c1_isa_level_name(c1_isa_effective()));                                             \
+            skip();                                                                                          \
+        }                                                                                                    \
+    } while (0)
 
 /* A dense stride-1 descriptor without padding or bias, batch 1, NWC: the start the family tests vary from. */
 static inline conv1d_desc tu_base_desc(int64_t length, int64_t in_channels, int64_t out_channels, int64_t kernel_size)

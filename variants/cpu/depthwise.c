@@ -40,7 +40,6 @@
 #include "error.h"
 #include "variant.h"
 
-enum { DW_C = 0, DW_AVX2 = 1, DW_AVX512 = 2 };
 
 /* Below this many multiply-adds a run stays on the calling thread (tens of microseconds of work). */
 #define C1_DW_MIN_PARALLEL_FMAS 65536.0
@@ -116,14 +115,6 @@ static void ncw_c(const c1_dw_geom *g, const float *x, const float *w, float b, 
 
 /* --- variant ops ------------------------------------------------------------------------------------------ */
 
-static bool avx512_available(void)
-{
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-}
-
-static bool avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-
 static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
 {
 
@@ -162,12 +153,12 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     s->batch = d->batch;
     s->nwc_channel_block = c1_dw_nwc_channel_block(K, R, g->mult > 1 ? 32 : 16);
     s->layout = d->layout;
-    switch (v->params[0]) {
-    case DW_AVX512:
+    switch (v->isa) {
+    case C1_ISA_LEVEL_AVX512:
         s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx512 : c1_dw_nwc_avx512;
         s->ncw = c1_dw_ncw_avx512;
         break;
-    case DW_AVX2:
+    case C1_ISA_LEVEL_AVX2:
         s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx2 : c1_dw_nwc_avx2;
         s->ncw = c1_dw_ncw_avx2;
         break;
@@ -183,7 +174,7 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
     }
     memcpy(s->w, w, wbytes);
     if (d->has_bias) memcpy(s->bias, bias, (size_t)K * sizeof(float));
-    if (v->params[0] == DW_AVX512 && d->layout == CONV1D_LAYOUT_NWC && g->mult == 1 && S == 1 &&
+    if (v->isa == C1_ISA_LEVEL_AVX512 && d->layout == CONV1D_LAYOUT_NWC && g->mult == 1 && S == 1 &&
         R >= C1_DW_NWC_BUFFER_MIN_TAPS && (R - 1) * D >= C1_DW_NWC_BUFFER_MIN_SPAN &&
         (R - 1) * D <= C1_DW_NWC_BUFFER_MAX_SPAN) {
         const int64_t CB = C1_DW_NWC_BUFFER_CHANNELS, bs = c1_dw_nwc_buffer_stride(CB), ncb = (K + CB - 1) / CB;
@@ -216,8 +207,8 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         s->jlo = lo;
         s->plen = OL + hi - lo;
         s->ws_bytes = (size_t)(d->batch * d->in_channels * S * s->plen) * sizeof(float) + 64;
-        s->phase_kernel = v->params[0] == DW_AVX512 ? c1_dw_ncw_phase_taps_avx512
-                          : v->params[0] == DW_AVX2   ? c1_dw_ncw_phase_taps_avx2
+        s->phase_kernel = v->isa == C1_ISA_LEVEL_AVX512 ? c1_dw_ncw_phase_taps_avx512
+                          : v->isa == C1_ISA_LEVEL_AVX2   ? c1_dw_ncw_phase_taps_avx2
                                                       : c1_dw_ncw_phase_taps;
     }
     *state = s;
@@ -298,25 +289,8 @@ static conv1d_status dw_run(const void *state, const float *x, float *y, void *w
     return CONV1D_OK;
 }
 
-const c1_variant_ops c1_depthwise_avx512_ops = {
-    .available = avx512_available,
-    .supports = dw_supports,
-    .prepare = dw_prepare,
-    .workspace_bytes = dw_workspace_bytes,
-    .run = dw_run,
-    .release = dw_release,
-};
-
-const c1_variant_ops c1_depthwise_avx2_ops = {
-    .available = avx2_available,
-    .supports = dw_supports,
-    .prepare = dw_prepare,
-    .workspace_bytes = dw_workspace_bytes,
-    .run = dw_run,
-    .release = dw_release,
-};
-
-const c1_variant_ops c1_depthwise_c_ops = {
+/* One table for every ISA: the variant's isa column picks the row kernels. */
+const c1_variant_ops c1_depthwise_ops = {
     .supports = dw_supports,
     .prepare = dw_prepare,
     .workspace_bytes = dw_workspace_bytes,

@@ -48,13 +48,6 @@
 
 #define WS_ALIGN 64
 
-typedef enum direct_isa {
-    ISA_C = 0,
-    ISA_AVX2 = 1,
-    ISA_AVX512 = 2
-} direct_isa;
-
-static const char *const isa_names[] = {"c", "avx2", "avx512"};
 
 typedef struct direct_state {
     conv1d_desc d;
@@ -106,15 +99,16 @@ static const c1_direct_kernels c_tables[] = {
     {4, 8, {c_1x8, c_2x8, c_3x8, c_4x8}},
 };
 
-static const c1_direct_kernels *kernels_for(direct_isa isa, int mr, int nr)
+static const c1_direct_kernels *kernels_for(c1_isa_level isa, int mr, int nr)
 {
     switch (isa) {
-    case ISA_AVX512: return c1_direct_avx512_kernels(mr, nr);
-    case ISA_AVX2: return c1_direct_avx2_kernels(mr, nr);
-    case ISA_C:
+    case C1_ISA_LEVEL_AVX512: return c1_direct_avx512_kernels(mr, nr);
+    case C1_ISA_LEVEL_AVX2: return c1_direct_avx2_kernels(mr, nr);
+    case C1_ISA_LEVEL_C:
         for (size_t i = 0; i < sizeof c_tables / sizeof c_tables[0]; i++)
             if (c_tables[i].mr == mr && c_tables[i].nr == nr) return &c_tables[i];
         return NULL;
+    case C1_ISA_LEVEL_COUNT: break;
     }
     return NULL;
 }
@@ -163,8 +157,6 @@ bool c1_direct_avx512_available(void)
 
 bool c1_direct_avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
-static direct_isa isa_of(const c1_variant *v);
-
 /* Input channels per block: the (NR-block, kc) weight panel fills at most half of L2; equal blocks rather than
  * a short last one. */
 static int64_t kc_for(int64_t cg, int64_t kernel_size, int nr)
@@ -175,7 +167,7 @@ static int64_t kc_for(int64_t cg, int64_t kernel_size, int nr)
 
 static conv1d_status direct_supports(const c1_variant *v, const conv1d_desc *d)
 {
-    if (!kernels_for(isa_of(v), v->params[0], v->params[1]))
+    if (!kernels_for(v->isa, v->params[0], v->params[1]))
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s has no %dx%d kernels in this build.", v->name, v->params[0],
                        v->params[1]);
     if (d->dtype != CONV1D_F32)
@@ -208,14 +200,14 @@ static void direct_release(void *state)
 }
 
 /* Picks kc, kbc and ob (see the top of the file), the NCW store, and the interior rows. */
-static void choose_blocking(direct_state *s, direct_isa isa)
+static void choose_blocking(direct_state *s, c1_isa_level isa)
 {
     const conv1d_desc *d = &s->d;
     const int64_t R = d->kernel_size, l2 = l2_bytes();
 
     s->kc = test_kc ? min64(test_kc, s->cg) : kc_for(s->cg, R, s->nr);
     /* Transposed stores need the whole sum in registers, so one input-channel block. */
-    s->ncw_store = d->layout == CONV1D_LAYOUT_NCW && isa == ISA_AVX512 && s->kc == s->cg;
+    s->ncw_store = d->layout == CONV1D_LAYOUT_NCW && isa == C1_ISA_LEVEL_AVX512 && s->kc == s->cg;
 
     /* Output-channel blocks per row tile (see the top of the file): the row tile's input stays in L1 across
      * them, and y is written in longer runs, which is what few-channel layers are bound by. */
@@ -255,7 +247,7 @@ static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, c
     s->d = *d;
     s->mr = v->params[0];
     s->nr = v->params[1];
-    s->kern = kernels_for(isa_of(v), s->mr, s->nr);
+    s->kern = kernels_for(v->isa, s->mr, s->nr);
     const int64_t G = d->num_groups, K = d->out_channels, R = d->kernel_size, nr = s->nr;
     s->out_len = conv1d_output_length(d);
     s->cg = d->in_channels / G;
@@ -297,9 +289,9 @@ static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, c
                 }
         }
 
-    choose_blocking(s, isa_of(v));
+    choose_blocking(s, v->isa);
     s->stream = v->params[2] == 1 && s->kc == s->cg;
-    s->transpose = isa_of(v) == ISA_C ? transpose_c : c1_direct_avx2_transpose;
+    s->transpose = v->isa == C1_ISA_LEVEL_C ? transpose_c : c1_direct_avx2_transpose;
     if (!nwc) {
         s->x_bytes = align_up((size_t)conv1d_input_elems(d) * sizeof(float));
         s->ws_bytes = s->x_bytes + WS_ALIGN - 1;
@@ -307,7 +299,7 @@ static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, c
     }
     snprintf(s->info, sizeof s->info,
              "%dx%d %s%s, kc %lld of %lld, %lld positions and %lld of %lld NR blocks per task%s", s->mr, s->nr,
-             isa_names[isa_of(v)], s->stream ? " streaming" : "", (long long)s->kc, (long long)Cg, (long long)s->ob,
+             c1_isa_level_name(v->isa), s->stream ? " streaming" : "", (long long)s->kc, (long long)Cg, (long long)s->ob,
              (long long)s->kbc, (long long)s->nkb,
              nwc               ? ""
              : s->ncw_store    ? ", ncw: x transposed, y stored transposed"
@@ -423,8 +415,9 @@ static conv1d_status direct_run(const void *state, const float *x, float *y, voi
 
 static const char *direct_impl_info(const void *state) { return ((const direct_state *)state)->info; }
 
-const c1_variant_ops c1_direct_avx512_ops = {
-    .available = c1_direct_avx512_available,
+/* One table for every ISA: the variant's isa column picks the kernels (the AVX-512 level includes AVX2, whose
+ * NCW transposes every SIMD variant uses). */
+const c1_variant_ops c1_direct_ops = {
     .supports = direct_supports,
     .prepare = direct_prepare,
     .workspace_bytes = direct_workspace_bytes,
@@ -432,27 +425,3 @@ const c1_variant_ops c1_direct_avx512_ops = {
     .release = direct_release,
     .impl_info = direct_impl_info,
 };
-
-const c1_variant_ops c1_direct_avx2_ops = {
-    .available = c1_direct_avx2_available,
-    .supports = direct_supports,
-    .prepare = direct_prepare,
-    .workspace_bytes = direct_workspace_bytes,
-    .run = direct_run,
-    .release = direct_release,
-    .impl_info = direct_impl_info,
-};
-
-const c1_variant_ops c1_direct_c_ops = {
-    .supports = direct_supports,
-    .prepare = direct_prepare,
-    .workspace_bytes = direct_workspace_bytes,
-    .run = direct_run,
-    .release = direct_release,
-    .impl_info = direct_impl_info,
-};
-
-static direct_isa isa_of(const c1_variant *v)
-{
-    return v->ops == &c1_direct_avx512_ops ? ISA_AVX512 : v->ops == &c1_direct_avx2_ops ? ISA_AVX2 : ISA_C;
-}

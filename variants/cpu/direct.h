@@ -52,8 +52,6 @@ typedef void (*c1_direct_transpose_fn)(const float *src, ptrdiff_t ss, float *ds
 void c1_direct_avx2_transpose(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int64_t rows, int64_t cols);
 
 /* Whether this CPU runs the AVX-512 kernels (and the AVX2 transposes beside them), or the AVX2 ones. */
-bool c1_direct_avx512_available(void);
-bool c1_direct_avx2_available(void);
 
 /* x (NCW) into xt (NWC), tiled and OpenMP-parallel: how the direct and Winograd families take NCW input. */
 void c1_direct_ncw_to_nwc(const conv1d_desc *d, const float *x, float *xt, c1_direct_transpose_fn transpose);

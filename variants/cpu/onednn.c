@@ -37,6 +37,7 @@
 #include "oneapi/dnnl/dnnl_debug.h"
 
 #include "error.h"
+#include "hwinfo.h"
 #include "variant.h"
 
 /* Workspace regions start on cache-line boundaries; the caller's pointer may have any alignment. */
@@ -48,7 +49,11 @@ static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_runtime_error;
 
-static void engine_init(void) { engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0); }
+static void engine_init(void)
+{
+    c1_hw_limit_onednn_isa(); /* CONV1D_ISA caps the peer too, before its first kernel is generated */
+    engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
+}
 
 static bool onednn_available(void)
 {

@@ -159,11 +159,6 @@ double c1_winograd_error_estimate(int m, int r, int64_t group_channels)
 
 /* --- state ---------------------------------------------------------------------------------------------- */
 
-typedef enum wino_isa {
-    ISA_AVX2 = 1,
-    ISA_AVX512 = 2
-} wino_isa;
-
 typedef struct wino_state {
     conv1d_desc d;
     int m, r, alpha, mr, nr;
@@ -186,13 +181,9 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static size_t align_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
 
-extern const c1_variant_ops c1_winograd_avx512_ops;
-
-static wino_isa isa_of(const c1_variant *v) { return v->ops == &c1_winograd_avx512_ops ? ISA_AVX512 : ISA_AVX2; }
-
 static const c1_direct_kernels *kernels_of(const c1_variant *v)
 {
-    return isa_of(v) == ISA_AVX512 ? c1_direct_avx512_kernels(v->params[2], v->params[3])
+    return v->isa == C1_ISA_LEVEL_AVX512 ? c1_direct_avx512_kernels(v->params[2], v->params[3])
                                    : c1_direct_avx2_kernels(v->params[2], v->params[3]);
 }
 
@@ -269,7 +260,7 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
     s->mr = v->params[2];
     s->nr = v->params[3];
     s->kern = kernels_of(v);
-    s->isa = isa_of(v) == ISA_AVX512 ? &c1_winograd_avx512 : &c1_winograd_avx2;
+    s->isa = v->isa == C1_ISA_LEVEL_AVX512 ? &c1_winograd_avx512 : &c1_winograd_avx2;
     const int64_t G = d->num_groups, C = d->in_channels, K = d->out_channels, R = s->r, nr = s->nr;
     const int alpha = s->alpha;
     s->out_len = conv1d_output_length(d);
@@ -332,7 +323,7 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
     }
     s->ws_bytes = s->xt_bytes + (size_t)s->slots * s->slot_bytes + WS_ALIGN - 1;
     snprintf(s->info, sizeof s->info, "F(%d,%d) %s, GEMM %dx%d, %lld tiles per block, %d slots%s", s->m, s->r,
-             isa_of(v) == ISA_AVX512 ? "avx512" : "avx2", s->mr, s->nr, (long long)s->tb, s->slots,
+             v->isa == C1_ISA_LEVEL_AVX512 ? "avx512" : "avx2", s->mr, s->nr, (long long)s->tb, s->slots,
              nwc ? "" : ", ncw transposed through the workspace");
     *state = s;
     return CONV1D_OK;
@@ -438,18 +429,9 @@ static conv1d_status wino_run(const void *state, const float *x, float *y, void 
 
 static const char *wino_impl_info(const void *state) { return ((const wino_state *)state)->info; }
 
-const c1_variant_ops c1_winograd_avx512_ops = {
-    .available = c1_direct_avx512_available, /* its GEMM kernels and transposes */
-    .supports = wino_supports,
-    .prepare = wino_prepare,
-    .workspace_bytes = wino_workspace_bytes,
-    .run = wino_run,
-    .release = wino_release,
-    .impl_info = wino_impl_info,
-};
-
-const c1_variant_ops c1_winograd_avx2_ops = {
-    .available = c1_direct_avx2_available,
+/* One table for every ISA: the variant's isa column picks the GEMM kernels and transforms (AVX2 or AVX-512;
+ * there is no portable Winograd variant). */
+const c1_variant_ops c1_winograd_ops = {
     .supports = wino_supports,
     .prepare = wino_prepare,
     .workspace_bytes = wino_workspace_bytes,
