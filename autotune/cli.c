@@ -23,6 +23,7 @@ static const struct {
     {"bench", c1_cmd_bench, "check and time every applicable variant of a device (cpu, cuda) on one shape"},
     {"hw", c1_cmd_hw, "this machine: fingerprint, CPU, caches, ISA, libraries, GPUs, ceilings"},
     {"bench-dispatch", c1_cmd_bench_dispatch, "the dispatcher's overhead: execute via a plan vs direct, plan_create"},
+    {"fit", c1_cmd_fit, "refit the dispatcher's time models from a database's measurements"},
     {"export", c1_cmd_export, "this machine's winners as a C table to build into libconv1d (make TUNED=)"},
 };
 

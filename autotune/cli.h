@@ -23,6 +23,7 @@ int c1_cmd_merge(int argc, char **argv);
 int c1_cmd_diff(int argc, char **argv);
 int c1_cmd_hw(int argc, char **argv);
 int c1_cmd_export(int argc, char **argv);
+int c1_cmd_fit(int argc, char **argv);
 int c1_cmd_bench_dispatch(int argc, char **argv);
 
 /* "conv1d-tune SUB: <message>" on stderr; returns `code` so callers can `return c1_cli_error(...)`. */

@@ -109,6 +109,7 @@ int c1_cmd_export(int argc, char **argv)
     fprintf(f, "const char c1_tuned_build_signature[] = \"%s\";\n", signature);
     fprintf(f, "const c1_tuned_entry c1_tuned_table[] = {\n");
     long n = 0;
+    size_t nm = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         fputs("    {", f);
@@ -125,6 +126,31 @@ int c1_cmd_export(int argc, char **argv)
     }
     if (n == 0) fputs("    {\"\", \"\", \"\", \"\"}, /* ISO C has no empty arrays */\n", f);
     fprintf(f, "};\nconst size_t c1_tuned_count = %ld;\n", n);
+    /* The time models, for the shapes the table does not hold. */
+    c1_model *models = NULL;
+    if (c1_store_load_models(&s, fingerprint, signature, &models, &nm) != CONV1D_OK) {
+        c1_cli_error(rc, sub, "%s", conv1d_last_error());
+        goto done;
+    }
+    fprintf(f, "const c1_model c1_tuned_models[] = {\n");
+    for (size_t i = 0; i < nm; i++) {
+        const c1_model *m = &models[i];
+        fputs("    {", f);
+        c_string(f, m->variant);
+        fputs(", ", f);
+        c_string(f, m->device);
+        fputs(", ", f);
+        c_string(f, m->precision);
+        fprintf(f, ", %s, %s, %d, %.17g, {", m->layout == CONV1D_LAYOUT_NCW ? "CONV1D_LAYOUT_NCW" : "CONV1D_LAYOUT_NWC",
+                m->kind == C1_KIND_DEPTHWISE ? "C1_KIND_DEPTHWISE" : m->kind == C1_KIND_GROUPED ? "C1_KIND_GROUPED"
+                                                                                                : "C1_KIND_DENSE",
+                m->samples, m->rms);
+        for (int j = 0; j < C1_MODEL_FEATURES; j++) fprintf(f, "%s%.17g", j ? ", " : "", m->coef[j]);
+        fputs("}},\n", f);
+    }
+    if (nm == 0) fputs("    {.samples = 0}, /* ISO C has no empty arrays */\n", f);
+    fprintf(f, "};\nconst size_t c1_tuned_model_count = %zu;\n", nm);
+    free(models);
     if (!to_stdout) {
         int bad = ferror(f);
         bad |= fclose(f) != 0;
@@ -138,7 +164,8 @@ int c1_cmd_export(int argc, char **argv)
         c1_cli_error(rc, sub, "cannot write standard output.");
         goto done;
     }
-    fprintf(stderr, "conv1d-tune export: %ld winners of machine %s, build %s -> %s\n", n, fingerprint, signature, out);
+    fprintf(stderr, "conv1d-tune export: %ld winners and %zu time models of machine %s, build %s -> %s\n", n, nm,
+            fingerprint, signature, out);
     rc = C1_EXIT_OK;
 done:
     if (f && !to_stdout) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fit.h"
 #include "store.h"
 
 static void usage(FILE *f)
@@ -616,6 +617,10 @@ int c1_cmd_merge(int argc, char **argv)
     if (rc == C1_EXIT_OK && c1_store_commit(&out) != CONV1D_OK)
         rc = c1_cli_error(C1_EXIT_FAILURE, "merge", "%s Nothing was merged.", conv1d_last_error());
     if (rc != C1_EXIT_OK) c1_store_rollback(&out);
+    /* The time models follow the merged measurements (a separate transaction: the merge itself stands). */
+    size_t n_models = 0;
+    if (rc == C1_EXIT_OK && c1_fit_store_all(&out, &n_models) != CONV1D_OK)
+        fprintf(stderr, "conv1d-tune merge: the time models were not refitted: %s\n", conv1d_last_error());
     c1_store_close(&out);
     if (rc != C1_EXIT_OK) {
         if (created) remove_db(out_path);

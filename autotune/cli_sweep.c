@@ -22,6 +22,7 @@
 #include "basics.h"
 #include "build_info.h"
 #include "cli.h"
+#include "fit.h"
 #include "hwinfo.h"
 #include "peaks.h"
 #include "store.h"
@@ -457,6 +458,14 @@ int c1_cmd_sweep(int argc, char **argv)
     char err[512] = "";
     if (st != CONV1D_OK) snprintf(err, sizeof err, "%s", conv1d_last_error());
     c1_store_run_finish(&x.store, x.run_id, status);
+    /* The dispatcher's time models learn from every measurement of this machine and build, this run's too. */
+    size_t n_models = 0;
+    if (measured > 0 && st == CONV1D_OK) {
+        if (c1_fit_store(&x.store, x.hardware_id, x.build_id, &n_models) == CONV1D_OK)
+            fprintf(stderr, "sweep: refitted %zu time models\n", n_models);
+        else
+            fprintf(stderr, "sweep: the time models were not refitted: %s\n", conv1d_last_error());
+    }
     c1_store_close(&x.store);
     c1_suite_free(&suite);
     fprintf(stderr, "sweep: %s: %zu measured, %zu already finished, %zu left, %.1f s\n", status, measured,

@@ -13,6 +13,7 @@
 #include "build_info.h"
 #include "error.h"
 #include "hwinfo.h"
+#include "model.h"
 #include "store.h"
 #include "tuned.h"
 
@@ -172,6 +173,62 @@ const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char 
     return v;
 }
 
+/* ---- time models ------------------------------------------------------------------------------------- */
+
+size_t c1_model_rank(const c1_model *models, size_t n_models, const conv1d_desc *d, c1_device dev,
+                     c1_model_pick *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_models; i++) {
+        const c1_model *m = &models[i];
+        if (!c1_model_covers(m, d) || strcmp(m->device, c1_device_name(dev)) != 0 || strcmp(m->precision, "fp32") != 0)
+            continue;
+        const c1_variant *v = c1_variant_find(m->variant);
+        if (!v || v->device != dev || v->precision != C1_PREC_FP32 || c1_variant_applies(v, d) != CONV1D_OK) continue;
+        const double t = c1_model_predict_ms(m, d);
+        if (!isfinite(t)) continue;
+        /* Insertion into the sorted prefix; the list is a few dozen long. */
+        size_t j = n < max ? n++ : max;
+        if (j == max && (max == 0 || t >= out[max - 1].predicted_ms)) continue;
+        if (j == max) j = max - 1;
+        while (j > 0 && out[j - 1].predicted_ms > t) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = (c1_model_pick){v, t, m->samples};
+    }
+    c1_clear_error();
+    return n;
+}
+
+/* Step 4: the time models' choice. CONV1D_OK with *v set and the reason appended to explain; else
+ * CONV1D_NOT_FOUND (nothing appended when there are no models at all). */
+static conv1d_status from_models(c1_store *s, const conv1d_desc *d, const char *dev, const c1_variant **v,
+                                 char *explain, size_t explain_size)
+{
+    c1_model *models = NULL;
+    size_t n = 0;
+    if (c1_store_load_models(s, c1_machine_fingerprint(), c1_build_info_get()->signature, &models, &n) != CONV1D_OK ||
+        n == 0) {
+        free(models);
+        c1_clear_error();
+        return CONV1D_NOT_FOUND;
+    }
+    c1_model_pick picks[3];
+    const c1_device device = strcmp(dev, "cuda") == 0 ? C1_DEVICE_CUDA : C1_DEVICE_CPU;
+    size_t ranked = c1_model_rank(models, n, d, device, picks, sizeof picks / sizeof picks[0]);
+    free(models);
+    if (ranked < C1_MODEL_MIN_RANKED) {
+        c1_appendf(explain, explain_size, "time models rank %zu variant%s for this %s shape (need %d); ", ranked,
+                   ranked == 1 ? "" : "s", c1_shape_kind_name(c1_shape_kind_of(d)), C1_MODEL_MIN_RANKED);
+        return CONV1D_NOT_FOUND;
+    }
+    *v = picks[0].v;
+    c1_appendf(explain, explain_size, "time model: %s predicted %.4g ms (fitted on %d shapes), next %s %.4g ms",
+               picks[0].v->name, picks[0].predicted_ms, picks[0].samples, picks[1].v->name, picks[1].predicted_ms);
+    return CONV1D_OK;
+}
+
 /* ---- the database ------------------------------------------------------------------------------------- */
 
 
@@ -278,6 +335,10 @@ static conv1d_status from_db(const conv1d_desc *d, const char *key, const char *
         c1_store_close(&s);
         return rc;
     }
+    if (from_models(&s, d, dev, v, explain, explain_size) == CONV1D_OK) {
+        c1_store_close(&s);
+        return CONV1D_OK;
+    }
     char near_key[CONV1D_DESC_TEXT_MAX];
     double dist = INFINITY;
     rc = find_nearest(&s, d, dev, v, near_key, sizeof near_key, &dist);
@@ -358,6 +419,22 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
         c1_appendf(explain, explain_size, "estimate mode, no DB; ");
     }
 
+    /* The embedded table's time models, for a library deployed without its database. */
+    if (c1_tuned_model_count > 0 && strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) == 0 &&
+        strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) == 0) {
+        c1_model_pick picks[2];
+        if (c1_model_rank(c1_tuned_models, c1_tuned_model_count, d, dev, picks, 2) >= C1_MODEL_MIN_RANKED) {
+            *exact = false;
+            *v = picks[0].v;
+            c1_appendf(explain, explain_size,
+                       "embedded time model: %s predicted %.4g ms (fitted on %d shapes), next %s %.4g ms",
+                       picks[0].v->name, picks[0].predicted_ms, picks[0].samples, picks[1].v->name,
+                       picks[1].predicted_ms);
+            c1_clear_error();
+            return CONV1D_OK;
+        }
+    }
+
     char why[64];
     *exact = false;
     *v = c1_heuristic_choice(d, dev, why, sizeof why);
@@ -366,4 +443,26 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
     c1_appendf(explain, explain_size, "heuristic: %s -> %s", why, (*v)->name);
     c1_clear_error();
     return CONV1D_OK;
+}
+
+size_t c1_model_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1_model_pick *out, size_t max)
+{
+    size_t n = 0;
+    c1_store s;
+    if (*c1_machine_fingerprint() &&
+        c1_store_open_wait(&s, db_path ? db_path : c1_store_default_path(), false, LOOKUP_BUSY_TIMEOUT_MS) ==
+            CONV1D_OK) {
+        c1_model *models = NULL;
+        size_t nm = 0;
+        if (c1_store_load_models(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, &models, &nm) ==
+            CONV1D_OK)
+            n = c1_model_rank(models, nm, d, dev, out, max);
+        free(models);
+        c1_store_close(&s);
+    }
+    if (n == 0 && c1_tuned_model_count > 0 && strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) == 0 &&
+        strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) == 0)
+        n = c1_model_rank(c1_tuned_models, c1_tuned_model_count, d, dev, out, max);
+    c1_clear_error();
+    return n;
 }

@@ -1,6 +1,11 @@
 /*
  * Internal: how conv1d_plan_create chooses a variant (the order is documented in conv1d.h).
  *
+ * Time models. A shape without an exact winner is decided by the time models fitted from every variant's
+ * measurements on this machine and build (model.h): each applicable variant whose model covers the shape's
+ * layout and kind gets a predicted time, and the fastest prediction wins, when at least C1_MODEL_MIN_RANKED
+ * variants could be ranked. Otherwise the nearest tuned shape decides.
+ *
  * Nearest tuned shape. Only shapes of the same layout and kind are candidates, where the kind is dense
  * (one group), depthwise (groups == in_channels > 1) or grouped (anything else), because a winner
  * rarely carries over between kinds. Among them the distance is
@@ -41,9 +46,25 @@
 #include <stddef.h>
 
 #include "conv1d.h"
+#include "model.h"
 #include "variant.h"
 
 #define C1_NEAREST_MAX_DISTANCE 6.0
+
+/* The time models (model.h) decide a shape without an exact winner only where at least this many of its
+ * applicable variants can be ranked; else the nearest tuned shape does. */
+#define C1_MODEL_MIN_RANKED 2
+
+typedef struct c1_model_pick {
+    const c1_variant *v;
+    double predicted_ms;
+    int samples;
+} c1_model_pick;
+
+/* Ranks the variants of device dev and precision class fp32 that apply to *d and that a model in models[]
+ * covers (c1_model_covers), fastest predicted first, into out[0..max); returns how many were ranked. */
+size_t c1_model_rank(const c1_model *models, size_t n_models, const conv1d_desc *d, c1_device dev,
+                     c1_model_pick *out, size_t max);
 
 /* This machine's fingerprint (c1_hw_fingerprint), computed once per process; "" when hwloc cannot
  * describe the machine. Thread-safe. */
@@ -60,6 +81,10 @@ const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char 
  * for a CONV1D_VARIANT that is unknown or does not apply, or when no variant of the device applies. */
 conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode mode, const char *db_path,
                                const c1_variant **v, char *explain, size_t explain_size, bool *exact);
+
+/* The time models' best max candidates for *d (the database's models, else the embedded table's); 0 when
+ * no model covers the shape or nothing can be read. */
+size_t c1_model_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1_model_pick *out, size_t max);
 
 /* CONV1D_MODE_MEASURE after a lookup that was not exact (plan_measure.c): times a few candidates, *v (the
  * lookup's choice) among them, sets *v to the fastest correct one, stores it as the shape's winner in the

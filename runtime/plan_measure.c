@@ -3,8 +3,8 @@
  * candidates in this process, keep the fastest correct one, and store it as the shape's winner so the next
  * plan finds it (CONV1D_MODE_DB).
  *
- * This is a quick tune, not a sweep: the candidates are the variant the lookup chose (nearest shape or
- * rules), the rules' choice, oneDNN, and every variant that already won some shape on this machine and
+ * This is a quick tune, not a sweep: the candidates are the variant the lookup chose (time model, nearest
+ * shape or rules), the time models' four fastest predictions, the rules' choice, oneDNN, and every variant that already won some shape on this machine and
  * build (so a fresh process tries what has proven itself here, a few at most, not the whole registry);
  * each is checked against the double-precision reference on random data first, then timed: 7 samples of
  * at least 10 ms each, taken round-robin across the candidates, median per candidate. It runs in the caller's process, unlike the tuner's sandboxed
@@ -29,6 +29,7 @@
 #include "store.h"
 
 #define MAX_CANDIDATES 16
+#define MODEL_CANDIDATES 4 /* the time models' best few join the candidates */
 #define SAMPLES 7
 #define SAMPLE_MIN_S 0.01  /* each sample at least this long: tiny kernels are timed in groups */
 
@@ -171,6 +172,10 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     int n = 0;
     char why[64];
     add_candidate(cand, &n, *v, d, dev);
+    /* The time models' favourites: what this machine's measurements predict to be fastest here. */
+    c1_model_pick top[MODEL_CANDIDATES];
+    const size_t ntop = c1_model_top(d, dev, db_path, top, MODEL_CANDIDATES);
+    for (size_t i = 0; i < ntop; i++) add_candidate(cand, &n, top[i].v, d, dev);
     add_candidate(cand, &n, c1_heuristic_choice(d, dev, why, sizeof why), d, dev);
     add_candidate(cand, &n, c1_variant_find("onednn"), d, dev);
     add_proven(cand, &n, d, dev, path);

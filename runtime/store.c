@@ -7,6 +7,7 @@
 
 #include "basics.h"
 #include "error.h"
+#include "model.h"
 #include "store.h"
 
 /* Migrations: migrations[v] takes a database from user_version v to v + 1. Append, never edit. */
@@ -61,6 +62,15 @@ static const char *const migrations[] = {
     "  run_id INTEGER REFERENCES runs(id),"
     "  decided TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
     "  PRIMARY KEY (hardware_id, build_id, shape_id, device, precision));",
+    /* 1 -> 2: each variant's time model per layout and kind (runtime/model.h), refitted after every sweep */
+    "CREATE TABLE models ("
+    "  hardware_id INTEGER NOT NULL REFERENCES hardware(id),"
+    "  build_id INTEGER NOT NULL REFERENCES builds(id),"
+    "  device TEXT NOT NULL, precision TEXT NOT NULL, variant TEXT NOT NULL,"
+    "  layout TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  samples INTEGER NOT NULL, rms REAL NOT NULL, coef TEXT NOT NULL,"
+    "  fitted TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+    "  PRIMARY KEY (hardware_id, build_id, device, precision, variant, layout, kind));",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == C1_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -97,17 +107,22 @@ static conv1d_status migrate(c1_store *s, bool writable)
     if (version > C1_STORE_SCHEMA_VERSION)
         return c1_fail(CONV1D_DB_ERROR, "Results database %s has schema version %d, newer than this build's %d.",
                        s->path, version, C1_STORE_SCHEMA_VERSION);
+    s->version = version;
     if (version == C1_STORE_SCHEMA_VERSION) return CONV1D_OK;
-    if (!writable)
+    /* Read-only, an older file is read as it is: every migration so far only adds tables, and a reader asks
+     * c1_store_has() before it reads a table a migration added. */
+    if (!writable) {
+        if (version >= 1) return CONV1D_OK;
         return c1_fail(CONV1D_DB_ERROR, "Results database %s has schema version %d and is opened read-only.",
                        s->path, version);
+    }
     conv1d_status rc = c1_store_begin(s);
     /* Re-read under the write lock: another process may have migrated meanwhile. */
     if (rc == CONV1D_OK && sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
         version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : version;
         sqlite3_finalize(st);
     }
-    for (; rc == CONV1D_OK && version < C1_STORE_SCHEMA_VERSION; version++) {
+    for (; rc == CONV1D_OK && version < C1_STORE_SCHEMA_VERSION; version++, s->version = version) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
         if ((rc = exec(s, migrations[version], "migrating the schema")) == CONV1D_OK)
@@ -379,4 +394,205 @@ conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const c
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+bool c1_store_has_models(const c1_store *s) { return s->version >= 2; }
+
+/* ---- time models (runtime/model.h) ---- */
+
+static const char *layout_text(conv1d_layout l) { return l == CONV1D_LAYOUT_NCW ? "ncw" : "nwc"; }
+
+conv1d_status c1_store_replace_models(c1_store *s, int64_t hardware_id, int64_t build_id, const c1_model *m,
+                                      size_t n)
+{
+    const arg del[] = {AI(hardware_id), AI(build_id)};
+    conv1d_status rc = run(s, "DELETE FROM models WHERE hardware_id = ?1 AND build_id = ?2", del, 2,
+                           "replacing the time models");
+    for (size_t i = 0; rc == CONV1D_OK && i < n; i++) {
+        char coef[C1_MODEL_FEATURES * 26 + 1];
+        size_t len = 0;
+        for (int j = 0; j < C1_MODEL_FEATURES; j++)
+            len += (size_t)snprintf(coef + len, sizeof coef - len, "%s%.17g", j ? "," : "", m[i].coef[j]);
+        const arg a[] = {AI(hardware_id),        AI(build_id),   AS(m[i].device),
+                         AS(m[i].precision),     AS(m[i].variant), AS(layout_text(m[i].layout)),
+                         AS(c1_shape_kind_name(m[i].kind)), AI(m[i].samples), AD(m[i].rms), AS(coef)};
+        rc = run(s,
+                 "INSERT INTO models (hardware_id, build_id, device, precision, variant, layout, kind, samples, rms, "
+                 "coef) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 a, 10, "recording a time model");
+    }
+    return rc;
+}
+
+/* Parses "c0,c1,...": false for anything but exactly C1_MODEL_FEATURES finite numbers. */
+static bool parse_coef(const char *text, double coef[C1_MODEL_FEATURES])
+{
+    for (int j = 0; j < C1_MODEL_FEATURES; j++) {
+        char *end;
+        if (!text) return false;
+        coef[j] = strtod(text, &end);
+        if (end == text || !isfinite(coef[j])) return false;
+        if (j + 1 < C1_MODEL_FEATURES && *end != ',') return false;
+        text = end + (j + 1 < C1_MODEL_FEATURES);
+        if (j + 1 == C1_MODEL_FEATURES && *end != '\0') return false;
+    }
+    return true;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+conv1d_status c1_store_load_models(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   c1_model **models, size_t *count)
+{
+    *models = NULL;
+    *count = 0;
+    if (!c1_store_has_models(s)) return CONV1D_OK;
+    const arg a[] = {AS(fingerprint), AS(build_signature)};
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s,
+                                    "SELECT m.device, m.precision, m.variant, m.layout, m.kind, m.samples, m.rms, "
+                                    "m.coef FROM models m JOIN hardware h ON h.id = m.hardware_id JOIN builds b ON "
+                                    "b.id = m.build_id WHERE h.fingerprint = ?1 AND b.signature = ?2",
+                                    a, 2, &st, "reading the time models");
+    if (rc != CONV1D_OK) return rc;
+    size_t cap = 0, n = 0;
+    c1_model *out = NULL;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        c1_model m;
+        memset(&m, 0, sizeof m);
+        copy_text(m.device, sizeof m.device, sqlite3_column_text(st, 0));
+        copy_text(m.precision, sizeof m.precision, sqlite3_column_text(st, 1));
+        copy_text(m.variant, sizeof m.variant, sqlite3_column_text(st, 2));
+        const char *layout = (const char *)sqlite3_column_text(st, 3), *kind = (const char *)sqlite3_column_text(st, 4);
+        m.layout = layout && strcmp(layout, "ncw") == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+        m.kind = kind && strcmp(kind, "depthwise") == 0 ? C1_KIND_DEPTHWISE
+                 : kind && strcmp(kind, "grouped") == 0 ? C1_KIND_GROUPED
+                                                         : C1_KIND_DENSE;
+        const int64_t samples = sqlite3_column_int64(st, 5);
+        m.samples = samples > 0 && samples < (1 << 30) ? (int)samples : 0;
+        m.rms = sqlite3_column_double(st, 6);
+        /* A damaged row is left out, never trusted. */
+        if (!parse_coef((const char *)sqlite3_column_text(st, 7), m.coef) || !layout || !kind) continue;
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            c1_model *grown = realloc(out, ncap * sizeof *grown);
+            if (!grown) {
+                rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the time models.");
+                break;
+            }
+            out = grown;
+            cap = ncap;
+        }
+        out[n++] = m;
+    }
+    if (rc == CONV1D_OK && step != SQLITE_DONE) rc = db_fail(s, "reading the time models");
+    sqlite3_finalize(st);
+    if (rc != CONV1D_OK) {
+        free(out);
+        return rc;
+    }
+    *models = out;
+    *count = n;
+    return CONV1D_OK;
+}
+
+conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t build_id, c1_store_timing **out,
+                                    size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    const arg a[] = {AI(hardware_id), AI(build_id)};
+    sqlite3_stmt *st;
+    /* The newest ok measurement of each variant on each shape. */
+    conv1d_status rc = prepare_bind(
+        s,
+        "SELECT m.variant, m.device, m.precision, m.median_ms, sh.batch, sh.length, sh.in_channels, sh.out_channels, "
+        "sh.kernel_size, sh.stride, sh.pad_left, sh.pad_right, sh.dilation, sh.num_groups, sh.has_bias, sh.layout "
+        "FROM measurements m JOIN shapes sh ON sh.id = m.shape_id WHERE m.id IN (SELECT max(id) FROM measurements "
+        "WHERE hardware_id = ?1 AND build_id = ?2 AND status = 'ok' AND median_ms > 0 GROUP BY shape_id, variant, "
+        "device, precision) ORDER BY m.variant, m.device, m.precision, sh.layout",
+        a, 2, &st, "reading the measurements");
+    if (rc != CONV1D_OK) return rc;
+    size_t cap = 0, n = 0;
+    c1_store_timing *t = NULL;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        c1_store_timing r;
+        memset(&r, 0, sizeof r);
+        copy_text(r.variant, sizeof r.variant, sqlite3_column_text(st, 0));
+        copy_text(r.device, sizeof r.device, sqlite3_column_text(st, 1));
+        copy_text(r.precision, sizeof r.precision, sqlite3_column_text(st, 2));
+        r.median_ms = sqlite3_column_double(st, 3);
+        conv1d_desc_init(&r.desc);
+        int64_t *fields[] = {&r.desc.batch,  &r.desc.length,    &r.desc.in_channels, &r.desc.out_channels,
+                             &r.desc.kernel_size, &r.desc.stride, &r.desc.pad_left, &r.desc.pad_right,
+                             &r.desc.dilation, &r.desc.num_groups};
+        for (int i = 0; i < 10; i++) *fields[i] = sqlite3_column_int64(st, 4 + i);
+        r.desc.has_bias = sqlite3_column_int(st, 14) != 0;
+        const char *layout = (const char *)sqlite3_column_text(st, 15);
+        r.desc.layout = layout && strcmp(layout, "ncw") == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+        if (conv1d_desc_validate(&r.desc) != CONV1D_OK || !(r.median_ms > 0) || !isfinite(r.median_ms)) continue;
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            c1_store_timing *grown = realloc(t, ncap * sizeof *grown);
+            if (!grown) {
+                rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the measurements.");
+                break;
+            }
+            t = grown;
+            cap = ncap;
+        }
+        t[n++] = r;
+    }
+    if (rc == CONV1D_OK && step != SQLITE_DONE) rc = db_fail(s, "reading the measurements");
+    sqlite3_finalize(st);
+    c1_clear_error();
+    if (rc != CONV1D_OK) {
+        free(t);
+        return rc;
+    }
+    *out = t;
+    *count = n;
+    return CONV1D_OK;
+}
+
+conv1d_status c1_store_measured_pairs(c1_store *s, int64_t (**pairs)[2], size_t *count)
+{
+    *pairs = NULL;
+    *count = 0;
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s, "SELECT DISTINCT hardware_id, build_id FROM measurements ORDER BY 1, 2", NULL,
+                                    0, &st, "listing the measured machines and builds");
+    if (rc != CONV1D_OK) return rc;
+    size_t n = 0, cap = 0;
+    int64_t(*out)[2] = NULL;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            int64_t(*grown)[2] = realloc(out, ncap * sizeof *grown);
+            if (!grown) {
+                rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory listing the measured machines and builds.");
+                break;
+            }
+            out = grown;
+            cap = ncap;
+        }
+        out[n][0] = sqlite3_column_int64(st, 0);
+        out[n][1] = sqlite3_column_int64(st, 1);
+        n++;
+    }
+    if (rc == CONV1D_OK && step != SQLITE_DONE) rc = db_fail(s, "listing the measured machines and builds");
+    sqlite3_finalize(st);
+    if (rc != CONV1D_OK) {
+        free(out);
+        return rc;
+    }
+    *pairs = out;
+    *count = n;
+    return CONV1D_OK;
 }

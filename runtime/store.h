@@ -19,6 +19,9 @@
  *                 peer_variant, peer_median_ms, tie, stale, run_id, decided)
  *                 PRIMARY KEY (hardware_id, build_id, shape_id, device, precision); stale = 1 once a
  *                 newer build has swept on the same hardware (kept, not deleted)
+ *   models       (hardware_id, build_id, device, precision, variant, layout, kind, samples, rms, coef, fitted)
+ *                 each variant's time model (runtime/model.h) per layout and shape kind, coef as text
+ *                 "c0,c1,..."; replaced as a whole for a machine and build after every sweep (schema 2)
  *
  * Concurrency: WAL journal and a busy timeout, so several sweeps on one file wait for each other instead
  * of failing; each shape's rows are written in one transaction, so a killed sweep leaves whole shapes.
@@ -31,8 +34,9 @@
 #include <stdint.h>
 
 #include "conv1d.h"
+#include "model.h"
 
-#define C1_STORE_SCHEMA_VERSION 1
+#define C1_STORE_SCHEMA_VERSION 2
 #define C1_STORE_BUSY_TIMEOUT_MS 60000
 
 typedef struct sqlite3 sqlite3;
@@ -40,6 +44,7 @@ typedef struct sqlite3 sqlite3;
 typedef struct c1_store {
     sqlite3 *db;
     char path[1024];
+    int version; /* the file's schema version; older than C1_STORE_SCHEMA_VERSION only when opened read-only */
 } c1_store;
 
 /* The DB path a tool uses when given none: $CONV1D_DB if set and non-empty, else results/conv1d.db. */
@@ -113,5 +118,30 @@ conv1d_status c1_store_set_winner(c1_store *s, const c1_store_winner *w);
 conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const char *build_signature,
                                    const char *shape_key, const char *device, const char *precision,
                                    char *variant, size_t variant_size);
+
+/* Whether the file has the models table (schema 2 and later; an older file opened read-only has not). */
+bool c1_store_has_models(const c1_store *s);
+
+/* Replaces this machine's and build's time models with m[0..n). */
+conv1d_status c1_store_replace_models(c1_store *s, int64_t hardware_id, int64_t build_id, const c1_model *m,
+                                      size_t n);
+
+/* The time models of this machine and build, malloc'd into *models (the caller frees it); none, not an error,
+ * for a file without them. Damaged rows are left out. */
+conv1d_status c1_store_load_models(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   c1_model **models, size_t *count);
+
+/* The distinct (hardware_id, build_id) pairs that have measurements, malloc'd (the caller frees it). */
+conv1d_status c1_store_measured_pairs(c1_store *s, int64_t (**pairs)[2], size_t *count);
+
+/* One variant's newest ok median on one shape, what the time models are fitted from. */
+typedef struct c1_store_timing {
+    char variant[64], device[8], precision[8];
+    conv1d_desc desc;
+    double median_ms;
+} c1_store_timing;
+/* Every (shape, variant) timing of this machine and build, malloc'd into *out (the caller frees it). */
+conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t build_id, c1_store_timing **out,
+                                    size_t *count);
 
 #endif

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "model.h"
+
 typedef struct c1_tuned_entry {
     const char *shape_key; /* canonical descriptor text (conv1d_desc_format) */
     const char *device;    /* "cpu", "cuda" */
@@ -20,5 +22,8 @@ extern const char c1_tuned_fingerprint[];
 extern const char c1_tuned_build_signature[];
 extern const c1_tuned_entry c1_tuned_table[];
 extern const size_t c1_tuned_count;
+/* The time models (model.h) of the same machine and build, for shapes the table does not hold. */
+extern const c1_model c1_tuned_models[];
+extern const size_t c1_tuned_model_count;
 
 #endif

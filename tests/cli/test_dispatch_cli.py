@@ -92,8 +92,11 @@ def test_export_writes_a_table_that_compiles(db, tmp_path):
     for key, variant in winners(db).items():
         assert f'{{"{key}", "cpu", "fp32", "{variant}"}},' in text
     assert f"const size_t c1_tuned_count = {len(SHAPES)};" in text
+    # The sweep's time models travel with the table, one per variant, layout and kind measured.
+    n_models = int(re.search(r"const size_t c1_tuned_model_count = (\d+);", text).group(1))
+    assert n_models > 0 and text.count("CONV1D_LAYOUT_") == n_models
     cc = subprocess.run(["cc", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", f"-I{ROOT / 'runtime'}",
-                         out], capture_output=True, text=True)
+                         f"-I{ROOT / 'include'}", out], capture_output=True, text=True)
     assert cc.returncode == 0, cc.stderr
     # A database with nothing for this machine gives an empty table, still valid C.
     db = shutil.copy(db, tmp_path / "foreign.db")
