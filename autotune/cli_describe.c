@@ -7,12 +7,16 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: conv1d-tune describe DESC [--layout nwc|ncw]\n\n"
+    fprintf(f, "usage: conv1d-tune describe DESC [--layout nwc|ncw] [--plan] [--db PATH]\n\n"
                "Prints the canonical form of the descriptor DESC (key=value or benchdnn form), its output length,\n"
                "FLOPs (a multiply-add counts 2), the minimum bytes moved (every tensor read or written once),\n"
                "the arithmetic intensity, and the tensor shapes in the layout.\n\n"
                "options:\n"
                "  --layout nwc|ncw   override the descriptor's layout\n"
+               "  --plan             also the variant libconv1d's dispatcher picks on this machine, and why\n"
+               "                     (conv1d_plan_create in database mode; no data is touched)\n"
+               "  --db PATH          the results database for --plan (default: $CONV1D_DB, else\n"
+               "                     results/conv1d.db)\n"
                "  --help             this text\n");
 }
 
@@ -37,16 +41,20 @@ int c1_cmd_describe(int argc, char **argv)
 {
     static const struct option options[] = {
         {"layout", required_argument, NULL, 'l'},
+        {"plan", no_argument, NULL, 'p'},
+        {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *layout = NULL;
-    int c;
+    const char *layout = NULL, *db_path = NULL;
+    int c, plan = 0;
     optind = 0; /* glibc: start over, so a subcommand can be run more than once per process */
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case 'l': layout = optarg; break;
+        case 'p': plan = 1; break;
+        case 'd': db_path = optarg; break;
         case 'h': usage(stdout); return C1_EXIT_OK;
         case ':': return c1_cli_error(C1_EXIT_USAGE, "describe", "option %s needs a value.", argv[optind - 1]);
         default: return c1_cli_error(C1_EXIT_USAGE, "describe", "unknown option '%s' (see --help).", argv[optind - 1]);
@@ -87,5 +95,16 @@ int c1_cmd_describe(int argc, char **argv)
         print_tensor("bias:", "(out_channels,)", 1, &d.out_channels);
     else
         printf("%-15snone\n", "bias:");
-    return C1_EXIT_OK;
+    if (plan) {
+        conv1d_options o;
+        conv1d_options_init(&o);
+        o.db_path = db_path;
+        conv1d_plan *p;
+        if (conv1d_plan_create(&p, &d, &o) != CONV1D_OK)
+            return c1_cli_error(C1_EXIT_FAILURE, "describe", "%s", conv1d_last_error());
+        printf("%-15s%s\n", "plan:", conv1d_plan_variant(p));
+        printf("%-15s%s\n", "chosen:", conv1d_plan_explain(p));
+        conv1d_plan_destroy(p);
+    }
+    return fflush(stdout) == 0 ? C1_EXIT_OK : c1_cli_error(C1_EXIT_FAILURE, "describe", "cannot write the output.");
 }
