@@ -15,6 +15,7 @@
 #include "basics.h"
 #include "build_info.h"
 #include "cli.h"
+#include "fit.h"
 #include "lookup.h"
 #include "store.h"
 #include "variant.h"
@@ -37,8 +38,10 @@ static void usage(FILE *f)
 
 static int64_t pick(uint64_t *s, const int64_t *values, int n) { return values[c1_splitmix64(s) % (uint64_t)n]; }
 
-/* A database with winners for n random shapes of this machine and build, in one transaction. */
-static conv1d_status make_db(const char *path, int n, conv1d_desc *last)
+/* A database with winners for n random shapes of this machine and build, in one transaction; with
+ * `measured`, also two measurements per shape (the winner and the reference) and the time models fitted
+ * from them, as a sweep leaves it. */
+static conv1d_status make_db(const char *path, int n, bool measured, conv1d_desc *last)
 {
     static const int64_t lengths[] = {64, 100, 250, 500, 1000, 2048, 3000, 4096, 16000};
     static const int64_t channels[] = {1, 16, 32, 64, 80, 128, 256, 384, 512, 768, 1024};
@@ -76,11 +79,21 @@ static conv1d_status make_db(const char *path, int n, conv1d_desc *last)
                              .variant = d.num_groups > 1 ? "depthwise__c" : "direct_4x8__c", .median_ms = 1.0,
                              .p10_ms = 1.0, .p90_ms = 1.0, .peer_median_ms = NAN};
         st = c1_store_set_winner(&s, &w);
+        for (int k = 0; measured && k < 2 && st == CONV1D_OK; k++) {
+            c1_store_measurement m = {.run_id = run_id, .shape_id = shape_id, .hardware_id = hw_id,
+                                      .build_id = build_id, .variant = k ? "ref" : w.variant,
+                                      .family = k ? "ref" : d.num_groups > 1 ? "depthwise" : "direct",
+                                      .device = "cpu", .precision = "fp32", .status = "ok", .rel_err = NAN,
+                                      .rel_l2 = NAN, .median_ms = conv1d_desc_flops(&d) * (k ? 2e-8 : 1e-8),
+                                      .p10_ms = NAN, .p90_ms = NAN, .ci_lo_ms = NAN, .ci_hi_ms = NAN, .wall_s = NAN};
+            st = c1_store_add_measurement(&s, &m);
+        }
         *last = d;
         i++;
     }
     if (st == CONV1D_OK) st = c1_store_commit(&s);
     else c1_store_rollback(&s);
+    if (st == CONV1D_OK && measured) st = c1_fit_store(&s, hw_id, build_id, NULL);
     c1_store_close(&s);
     return st;
 }
@@ -184,11 +197,14 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
     /* 2. plan creation against a large database. */
     char dir[] = "/tmp/conv1d-bench-dispatch-XXXXXX", path[64];
     if (!mkdtemp(dir)) return c1_cli_error(C1_EXIT_FAILURE, sub, "cannot create a temporary directory.");
+    char path_models[80];
     snprintf(path, sizeof path, "%s/many.db", dir);
+    snprintf(path_models, sizeof path_models, "%s/measured.db", dir);
     conv1d_desc last;
     double t0 = c1_now_s();
-    conv1d_status st = make_db(path, (int)shapes, &last);
+    conv1d_status st = make_db(path, (int)shapes, false, &last);
     double t_fill = c1_now_s() - t0;
+    if (st == CONV1D_OK) st = make_db(path_models, (int)shapes, true, &last);
     int rc = C1_EXIT_OK;
     if (st != CONV1D_OK) {
         rc = c1_cli_error(C1_EXIT_FAILURE, sub, "%s", conv1d_last_error());
@@ -204,11 +220,16 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
         double hit = time_create(&last, &o, 20, hit_v, sizeof hit_v);
         double nearest = time_create(&miss, &o, 20, miss_v, sizeof miss_v);
         double estimate = time_create(&miss, &est, 20, est_v, sizeof est_v);
+        char model_v[128];
+        conv1d_options om = o;
+        om.db_path = path_models;
+        double model = time_create(&miss, &om, 20, model_v, sizeof model_v);
         printf("plan_create, database of %ld tuned shapes (written in %.2f s), best of 20:\n", shapes, t_fill);
-        printf("  exact hit          %8.3f ms  (%s)\n  nearest-shape scan %8.3f ms  (%s)\n"
+        printf("  exact hit          %8.3f ms  (%s)\n  time models        %8.3f ms  (%s; untuned shape, the same "
+               "shapes measured and fitted)\n  nearest-shape scan %8.3f ms  (%s; untuned shape, winners only)\n"
                "  estimate mode      %8.3f ms  (%s, no database)\n"
                "  machine fingerprint %7.3f ms  (once per process, on the first plan)\n",
-               hit * 1e3, hit_v, nearest * 1e3, miss_v, estimate * 1e3, est_v, t_fp * 1e3);
+               hit * 1e3, hit_v, model * 1e3, model_v, nearest * 1e3, miss_v, estimate * 1e3, est_v, t_fp * 1e3);
     }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
