@@ -45,7 +45,8 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
-BASE_CFLAGS := -std=gnu11 -fPIC -fopenmp $(WARN) -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda \
+# -fvisibility=hidden: libconv1d.so exports only what include/conv1d.h marks CONV1D_API.
+BASE_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -fopenmp $(WARN) -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda \
     -Iharness -Iautotune -I$(DNNL_ROOT)/include $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
 # ONEDNN=0 builds without oneDNN (a GPU machine, where the 54 MB library is not at hand): variants/cpu/onednn.c
 # and -ldnnl are left out and -DC1_NO_ONEDNN drops the onednn lines of variants/variants.inc.
@@ -192,7 +193,7 @@ $(OBJ)/%_avx2.o: ISA_FLAGS := $(ISA_AVX2)
 $(OBJ)/%.cu.o: %.cu | deps-build
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  NVCC  $<")
-	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cuda -c $< -o $@
+	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cuda -c $< -o $@
 
 $(TEST_REGISTRY): variants/registry.c variants/variants.inc tests/unit/test_variants.inc
 	@mkdir -p $(dir $@)

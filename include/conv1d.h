@@ -25,6 +25,14 @@
 extern "C" {
 #endif
 
+/* Marks the library's public functions: the shared library exports these and nothing else (it is built
+ * with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CONV1D_API __attribute__((visibility("default")))
+#else
+#define CONV1D_API
+#endif
+
 #define CONV1D_VERSION_MAJOR 0
 #define CONV1D_VERSION_MINOR 1
 #define CONV1D_VERSION_PATCH 0
@@ -33,9 +41,9 @@ extern "C" {
 
 /* The version the library was built as; compare with CONV1D_VERSION_NUMBER to detect a header/library
  * mismatch. Thread-safe. */
-unsigned conv1d_version_number(void);
+CONV1D_API unsigned conv1d_version_number(void);
 /* "MAJOR.MINOR.PATCH", static storage. Thread-safe. */
-const char *conv1d_version_string(void);
+CONV1D_API const char *conv1d_version_string(void);
 
 /* Status codes: X(NAME, number, meaning). Numbers are never reused or renumbered. */
 #define CONV1D_STATUS_MAP(X)                                                                     \
@@ -57,11 +65,11 @@ typedef enum conv1d_status {
 } conv1d_status;
 
 /* The meaning of a status code ("unknown status" for any other value), static storage. Thread-safe. */
-const char *conv1d_status_string(conv1d_status s);
+CONV1D_API const char *conv1d_status_string(conv1d_status s);
 
 /* The sentence behind the last failure of a library call on the calling thread ("" if none).
  * Valid until the next failing call on the same thread. Thread-safe (per-thread storage). */
-const char *conv1d_last_error(void);
+CONV1D_API const char *conv1d_last_error(void);
 
 typedef enum conv1d_layout {
     CONV1D_LAYOUT_NWC = 0, /* channels last: MAX's default */
@@ -90,21 +98,21 @@ typedef struct conv1d_desc {
 
 /* Fills *d with the defaults: stride 1, dilation 1, one group, no padding, no bias, NWC, f32; the sizes
  * (batch 1, everything else 0) must be set by the caller. Thread-safe. */
-void conv1d_desc_init(conv1d_desc *d);
+CONV1D_API void conv1d_desc_init(conv1d_desc *d);
 
 /* CONV1D_OK if *d describes a valid convolution, else CONV1D_INVALID_ARGUMENT with a sentence naming the
  * field and value (conv1d_last_error). Checks: positive sizes, channels divisible by groups, non-negative
  * padding, a kernel that fits in the padded input, element counts whose byte sizes fit in 63 bits, and
  * known enum values. Thread-safe. */
-conv1d_status conv1d_desc_validate(const conv1d_desc *d);
+CONV1D_API conv1d_status conv1d_desc_validate(const conv1d_desc *d);
 
 /* new_length for *d, or -1 when *d is not valid (see conv1d_desc_validate). Thread-safe. */
-int64_t conv1d_output_length(const conv1d_desc *d);
+CONV1D_API int64_t conv1d_output_length(const conv1d_desc *d);
 
 /* Element counts of the four tensors of a valid *d (bias: out_channels, or 0 without bias). */
-int64_t conv1d_input_elems(const conv1d_desc *d);
-int64_t conv1d_weight_elems(const conv1d_desc *d);
-int64_t conv1d_output_elems(const conv1d_desc *d);
+CONV1D_API int64_t conv1d_input_elems(const conv1d_desc *d);
+CONV1D_API int64_t conv1d_weight_elems(const conv1d_desc *d);
+CONV1D_API int64_t conv1d_output_elems(const conv1d_desc *d);
 
 /*
  * Descriptors as text. conv1d_desc_parse accepts either
@@ -120,7 +128,7 @@ int64_t conv1d_output_elems(const conv1d_desc *d);
  * no bias (has_bias 0) and its name is not kept. On failure *d is
  * unchanged and the error names the offending token. Thread-safe.
  */
-conv1d_status conv1d_desc_parse(const char *text, conv1d_desc *d);
+CONV1D_API conv1d_status conv1d_desc_parse(const char *text, conv1d_desc *d);
 
 /* Longest canonical text of any descriptor with non-negative fields, NUL included. */
 #define CONV1D_DESC_TEXT_MAX 320
@@ -128,12 +136,12 @@ conv1d_status conv1d_desc_parse(const char *text, conv1d_desc *d);
 /* Writes the canonical form of *d into buf (always NUL-terminated when size > 0). Returns the length
  * the full text needs (excluding the NUL), like snprintf; CONV1D_DESC_TEXT_MAX bytes always suffice.
  * Two descriptors are the same convolution exactly when their canonical forms are equal. Thread-safe. */
-size_t conv1d_desc_format(const conv1d_desc *d, char *buf, size_t size);
+CONV1D_API size_t conv1d_desc_format(const conv1d_desc *d, char *buf, size_t size);
 
 /* Work and traffic of a valid *d: multiply-adds counted as 2 FLOPs; minimum bytes moved is every
  * tensor (input, weights, bias, output) read or written once. */
-double conv1d_desc_flops(const conv1d_desc *d);
-double conv1d_desc_min_bytes(const conv1d_desc *d);
+CONV1D_API double conv1d_desc_flops(const conv1d_desc *d);
+CONV1D_API double conv1d_desc_min_bytes(const conv1d_desc *d);
 
 /*
  * Plans: the tuned dispatcher.
@@ -191,7 +199,7 @@ typedef struct conv1d_options {
 
 /* Fills *o with the defaults: db_path NULL, threads 0, CPU, CONV1D_MODE_DB, cuda_stream NULL.
  * CONV1D_INVALID_ARGUMENT when o is NULL. Thread-safe. */
-conv1d_status conv1d_options_init(conv1d_options *o);
+CONV1D_API conv1d_status conv1d_options_init(conv1d_options *o);
 
 /* A prepared convolution: the chosen variant, its packed weights and a pool of workspaces. Opaque. */
 typedef struct conv1d_plan conv1d_plan;
@@ -202,13 +210,13 @@ typedef struct conv1d_plan conv1d_plan;
  * device or mode, or out of memory. Takes milliseconds (machine fingerprint once per process, database
  * lookup; CONV1D_MODE_MEASURE on an untuned shape: up to a few seconds). Thread-safe: plans may be created
  * concurrently. The caller owns the plan (conv1d_plan_destroy). */
-conv1d_status conv1d_plan_create(conv1d_plan **plan, const conv1d_desc *d, const conv1d_options *o);
+CONV1D_API conv1d_status conv1d_plan_create(conv1d_plan **plan, const conv1d_desc *d, const conv1d_options *o);
 
 /* Packs the weights (layout as in the descriptor) and bias (out_channels values, required when the
  * descriptor has_bias, else ignored; NULL ok without bias) into the plan, replacing any earlier ones, and
  * allocates the plan's workspaces. w and bias are host memory, read during the call only. Not thread-safe
  * on one plan: no conv1d_execute on this plan may run during the call. */
-conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const float *bias);
+CONV1D_API conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const float *bias);
 
 /* y = conv1d(x, weights) [+ bias], x and y in the descriptor's layout (device memory for
  * CONV1D_DEVICE_CUDA). Allocates nothing. Thread-safe on one plan: concurrent calls each claim one of the
@@ -216,19 +224,19 @@ conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const f
  * processor until one is free, so more concurrent callers than cores wait rather than allocate. Fails
  * (CONV1D_INVALID_ARGUMENT) before set_weights or with NULL pointers. y must not overlap x. On CUDA the
  * call returns when y is written (it synchronizes options.cuda_stream). */
-conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y);
+CONV1D_API conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y);
 
 /* The chosen variant's stable name ("direct_8x48__avx512"), owned by the library; "" for NULL.
  * Thread-safe. */
-const char *conv1d_plan_variant(const conv1d_plan *plan);
+CONV1D_API const char *conv1d_plan_variant(const conv1d_plan *plan);
 
 /* One or two sentences saying why that variant was chosen ("exact winner from DB ...", "nearest tuned
  * shape ... at distance ...", "heuristic: depthwise", "DB unusable: <reason>; heuristic: ..."). Owned by
  * the plan, valid until it is destroyed; "" for NULL. Thread-safe. */
-const char *conv1d_plan_explain(const conv1d_plan *plan);
+CONV1D_API const char *conv1d_plan_explain(const conv1d_plan *plan);
 
 /* Frees the plan and everything it owns; NULL is a no-op. No execute on it may be running. */
-void conv1d_plan_destroy(conv1d_plan *plan);
+CONV1D_API void conv1d_plan_destroy(conv1d_plan *plan);
 
 #ifdef __cplusplus
 }
