@@ -46,8 +46,16 @@ endif
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # -fvisibility=hidden: libconv1d.so exports only what include/conv1d.h marks CONV1D_API.
-BASE_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -fopenmp $(WARN) -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cpu -Ivariants/cuda \
-    -Iharness -Iautotune -I$(DNNL_ROOT)/include $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
+BASE_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -fopenmp $(WARN) \
+    $(shell pkg-config --cflags hwloc sqlite3 cmocka 2>/dev/null)
+# The layers (ARCHITECTURE.md): each part is compiled with the include paths of the parts it may use and
+# no others, so an include that crosses a layer the wrong way does not build.
+INC_core := -Iinclude -Icore
+INC_variants := $(INC_core) -Ivariants -Ivariants/cpu -Ivariants/cuda -I$(DNNL_ROOT)/include
+INC_runtime := $(INC_variants) -Iruntime
+INC_harness := $(INC_runtime) -Iharness
+INC_autotune := $(INC_harness) -Iautotune
+INC_tests := $(INC_autotune) -Itests/unit
 # ONEDNN=0 builds without oneDNN (a GPU machine, where the 54 MB library is not at hand): variants/cpu/onednn.c
 # and -ldnnl are left out and -DC1_NO_ONEDNN drops the onednn lines of variants/variants.inc.
 ONEDNN ?= 1
@@ -182,10 +190,12 @@ deps-build:
 	$(if $(filter 0,$(ONEDNN)),,@$(MAKE) --no-print-directory deps-onednn)
 
 # --- build --------------------------------------------------------------------------------------------
+$(foreach part,core variants runtime harness autotune tests,$(eval $$(OBJ)/$(part)/%.o: LAYER_INC = $$(INC_$(part))))
+
 $(OBJ)/%.o: %.c | deps-build
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC    $<")
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(LAYER_INC) $(BASE_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -MMD -MP -c $< -o $@
 
 $(OBJ)/%_avx512.o: ISA_FLAGS := $(ISA_AVX512)
 $(OBJ)/%_avx2.o: ISA_FLAGS := $(ISA_AVX2)
@@ -193,12 +203,14 @@ $(OBJ)/%_avx2.o: ISA_FLAGS := $(ISA_AVX2)
 $(OBJ)/%.cu.o: %.cu | deps-build
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  NVCC  $<")
-	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -Iinclude -Icore -Iruntime -Ivariants -Ivariants/cuda -c $< -o $@
+	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Xcompiler -fvisibility=hidden $(INC_core) -Ivariants \
+	    -Ivariants/cuda -c $< -o $@
 
 $(TEST_REGISTRY): variants/registry.c variants/variants.inc tests/unit/test_variants.inc
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC    $< (with test variants)")
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -DC1_TEST_VARIANTS='"../tests/unit/test_variants.inc"' -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(INC_tests) $(BASE_CFLAGS) $(CFLAGS) -DC1_TEST_VARIANTS='"../tests/unit/test_variants.inc"' -MMD -MP \
+	    -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -291,7 +303,7 @@ $(shell mkdir -p $(BUILD) && { [ "$$(cat $(TUNED_STAMP) 2>/dev/null)" = "$(abspa
 $(OBJ)/runtime/tuned_table.o: $(TUNED_SRC) $(TUNED_STAMP)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC    $< (tuned table)")
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(INC_runtime) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # A CUDA build's library also needs the CUDA runtime when linked statically (pkg-config --static).
 CUDA_PC_LIBS := $(if $(filter 1,$(CUDA)),-L$(CUDA_HOME)/lib64 -Wl$(comma)-rpath$(comma)$(CUDA_HOME)/lib64 -lcudart $(CUDNN_LIBS) -lstdc++)
@@ -320,15 +332,15 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -fno-omit-frame-pointer $(WARN) -Iinclude -Icore -Iruntime -Iautotune
+    -fno-omit-frame-pointer $(WARN) -Iinclude -Icore -Ivariants -Iruntime -Iautotune
 FUZZ_TARGETS := fuzz_desc_parse fuzz_npy fuzz_suite fuzz_store
 # Each target is built from the few library sources it needs, so no oneDNN, hwloc or OpenMP is involved.
-FUZZ_COMMON := runtime/status.c runtime/desc.c runtime/desc_text.c
+FUZZ_COMMON := core/status.c core/desc.c core/desc_text.c
 FUZZ_SRC_fuzz_desc_parse := $(FUZZ_COMMON)
 FUZZ_SRC_fuzz_npy := $(FUZZ_COMMON) autotune/npy.c
 FUZZ_SRC_fuzz_suite := $(FUZZ_COMMON) autotune/suite.c
-FUZZ_SRC_fuzz_store := $(FUZZ_COMMON) runtime/store.c runtime/basics.c
-FUZZ_LIBS_fuzz_store := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+FUZZ_SRC_fuzz_store := $(FUZZ_COMMON) runtime/store.c runtime/model.c core/basics.c
+FUZZ_LIBS_fuzz_store := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3) -lm
 FUZZ_APT_PKGS := clang libclang-rt-14-dev
 # Only what memcheck can run in reasonable time: the harness tests fork measurement children by design.
 VALGRIND_TESTS := test_desc test_desc_text test_npy test_ref test_depthwise test_direct test_winograd test_onednn

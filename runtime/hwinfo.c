@@ -14,6 +14,8 @@
 #include <hwloc.h>
 #ifndef C1_NO_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+
+#include "onednn.h"
 #endif
 
 #ifdef C1_HAVE_CUDA
@@ -105,25 +107,7 @@ static void fill_onednn(c1_hwinfo *hw)
     copy_str(hw->onednn_hash, sizeof hw->onednn_hash, "none");
     copy_str(hw->onednn_isa, sizeof hw->onednn_isa, "none");
 }
-
-void c1_hw_limit_onednn_isa(void) {}
 #else
-/* oneDNN accepts a limit only before its first JIT kernel and only once, hence the once; it fails harmlessly
- * when the program set ONEDNN_MAX_CPU_ISA itself or used oneDNN earlier, and the record then shows
- * what oneDNN really dispatches to. */
-static pthread_once_t onednn_limit_once = PTHREAD_ONCE_INIT;
-
-static void onednn_limit(void)
-{
-    if (!c1_isa_capped()) return;
-    switch (c1_isa_effective()) {
-    case C1_ISA_LEVEL_C: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); break;
-    case C1_ISA_LEVEL_AVX2: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); break;
-    default: break;
-    }
-}
-
-void c1_hw_limit_onednn_isa(void) { pthread_once(&onednn_limit_once, onednn_limit); }
 
 /* oneDNN's dnnl_cpu_isa_t values, written as numbers so that any oneDNN 3.x header compiles here even if it
  * lacks some of the names; the values are bit sets that oneDNN keeps stable. */
@@ -151,7 +135,7 @@ static void fill_onednn(c1_hwinfo *hw)
     else
         copy_str(hw->onednn_version, sizeof hw->onednn_version, NULL);
     copy_str(hw->onednn_hash, sizeof hw->onednn_hash, v ? v->hash : NULL);
-    c1_hw_limit_onednn_isa();
+    c1_onednn_limit_isa(); /* the record shows what oneDNN dispatches to under the CONV1D_ISA cap */
     unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     const char *name = onednn_isa_name(isa);
     if (name)

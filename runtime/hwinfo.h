@@ -6,7 +6,7 @@
  * the parts that change performance, so results keyed by it stay valid across reboots, kernel updates and
  * renamed hosts, and are not reused on a machine whose CPU, caches, ISA, oneDNN or GPU stack differ.
  *
- * The process-wide cache sizes that kernels size their blocking from live in the runtime (cpu_caches.h).
+ * The process-wide cache sizes that kernels size their blocking from live in core/cpu_caches.h.
  *
  * The GPU part comes from a probe. By default (the library, whose plan path never forks) c1_hw_collect_gpu
  * queries the CUDA runtime in the calling process. A program that forks children which use CUDA (the tuning
@@ -90,11 +90,6 @@ void c1_hw_collect_gpu(c1_hwinfo *hw);
  * c1_hw_collect. */
 typedef void (*c1_hw_gpu_probe_fn)(c1_hwinfo *hw);
 void c1_hw_set_gpu_probe(c1_hw_gpu_probe_fn fn);
-
-/* Applies the CONV1D_ISA cap to oneDNN (dnnl_set_max_cpu_isa), so that its kernels, as the peer, run the same
- * ISA as ours. Called before the first use of oneDNN by the record and by the oneDNN variant; a no-op
- * without a cap or without oneDNN. Thread-safe. */
-void c1_hw_limit_onednn_isa(void);
 
 /* The fingerprint: FNV-1a 64-bit over the canonical text of the performance-relevant fields (see
  * c1_hw_fingerprint_text), as 16 lower-case hex digits plus NUL. Thread-safe. */

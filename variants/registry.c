@@ -50,13 +50,3 @@ conv1d_status c1_variant_applies(const c1_variant *v, const conv1d_desc *d)
 }
 
 const char *c1_device_name(c1_device dev) { return dev == C1_DEVICE_CUDA ? "cuda" : "cpu"; }
-
-const char *c1_precision_name(c1_precision prec)
-{
-    switch (prec) {
-    case C1_PREC_FP32: return "fp32";
-    case C1_PREC_TF32: return "tf32";
-    case C1_PREC_BF16: return "bf16";
-    }
-    return "unknown";
-}

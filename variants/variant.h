@@ -32,18 +32,13 @@
 
 #include "conv1d.h"
 #include "isa.h"
+#include "precision.h"
 
 typedef enum c1_device {
     C1_DEVICE_CPU = 0,
     C1_DEVICE_CUDA = 1
 } c1_device;
 
-/* A variant competes only within its precision class; the checker's threshold follows it. */
-typedef enum c1_precision {
-    C1_PREC_FP32 = 0, /* fp32 arithmetic (Winograd included) */
-    C1_PREC_TF32 = 1, /* tensor-core TF32 inputs, fp32 accumulation */
-    C1_PREC_BF16 = 2  /* bf16 inputs, fp32 accumulation */
-} c1_precision;
 
 /* Up to four integer parameters of a family's parameter point (register tile, Winograd m, algorithm). */
 #define C1_MAX_PARAMS 4
@@ -83,6 +78,5 @@ const c1_variant *c1_variant_find(const char *name);
 conv1d_status c1_variant_applies(const c1_variant *v, const conv1d_desc *d);
 
 const char *c1_device_name(c1_device dev);       /* "cpu", "cuda" */
-const char *c1_precision_name(c1_precision prec); /* "fp32", "tf32", "bf16" */
 
 #endif

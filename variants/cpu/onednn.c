@@ -37,11 +37,31 @@
 #include "oneapi/dnnl/dnnl_debug.h"
 
 #include "error.h"
-#include "hwinfo.h"
+#include "isa.h"
+#include "onednn.h"
 #include "variant.h"
 
 /* Workspace regions start on cache-line boundaries; the caller's pointer may have any alignment. */
 #define WS_ALIGN 64
+
+/* --- the CONV1D_ISA cap ----------------------------------------------------------------------------------- */
+
+/* oneDNN accepts a limit only before its first JIT kernel and only once, hence the once; it fails harmlessly
+ * when the program set ONEDNN_MAX_CPU_ISA itself or used oneDNN earlier, and the record then shows
+ * what oneDNN really dispatches to. */
+static pthread_once_t onednn_limit_once = PTHREAD_ONCE_INIT;
+
+static void onednn_limit(void)
+{
+    if (!c1_isa_capped()) return;
+    switch (c1_isa_effective()) {
+    case C1_ISA_LEVEL_C: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); break;
+    case C1_ISA_LEVEL_AVX2: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); break;
+    default: break;
+    }
+}
+
+void c1_onednn_limit_isa(void) { pthread_once(&onednn_limit_once, onednn_limit); }
 
 /* --- the process's engine ------------------------------------------------------------------------------ */
 
@@ -51,7 +71,7 @@ static dnnl_status_t engine_status = dnnl_runtime_error;
 
 static void engine_init(void)
 {
-    c1_hw_limit_onednn_isa(); /* CONV1D_ISA caps the peer too, before its first kernel is generated */
+    c1_onednn_limit_isa(); /* CONV1D_ISA caps the peer too, before its first kernel is generated */
     engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
 }
 

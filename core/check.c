@@ -44,3 +44,13 @@ bool c1_error_ok(c1_error e, c1_tolerance t)
 {
     return e.bad_index < 0 && e.rel_max <= t.rel_max && e.rel_l2 <= t.rel_l2;
 }
+
+const char *c1_precision_name(c1_precision prec)
+{
+    switch (prec) {
+    case C1_PREC_FP32: return "fp32";
+    case C1_PREC_TF32: return "tf32";
+    case C1_PREC_BF16: return "bf16";
+    }
+    return "unknown";
+}

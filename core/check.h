@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "variant.h"
+#include "precision.h"
 
 /* Error thresholds of a precision class, against max|ref| (rel_max) and ||ref||_2 (rel_l2). */
 typedef struct c1_tolerance {
