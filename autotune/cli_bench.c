@@ -20,8 +20,6 @@
 #include "measure.h"
 #include "peaks.h"
 
-#define PEER_VARIANT "onednn" /* the CPU peer */
-#define CUDA_PEER_FAMILY "cudnn"
 #define MAX_NAMED 64
 
 static const char *const bench_usage =
@@ -215,18 +213,24 @@ int c1_cmd_bench(int argc, char **argv)
     qsort(rows, nrows, sizeof *rows, by_time);
 
     const double flops = conv1d_desc_flops(&d), bytes = conv1d_desc_min_bytes(&d);
-    /* The peer's median per precision class: oneDNN (fp32) for CPU rows, the fastest cuDNN one for CUDA. */
+    /* The peer's median per precision class (core/verdict.h): oneDNN for CPU rows, the fastest cuDNN variant
+     * of the class for CUDA rows. */
     double peer_ms[C1_PREC_BF16 + 1] = {0}, copy_ms = 0;
-    for (size_t i = 0; i < nrows; i++) {
+    c1_timing *timing = malloc((nrows ? nrows : 1) * sizeof *timing);
+    if (!timing) rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
+    for (size_t i = 0; timing && i < nrows; i++) {
         const c1_variant *v = rows[i].v;
-        if (rows[i].m.outcome != C1_OUTCOME_OK || v->precision < 0 || v->precision > C1_PREC_BF16) continue;
-        const bool peer = v->device == C1_DEVICE_CPU ? strcmp(v->name, PEER_VARIANT) == 0
-                                                     : strcmp(v->family, CUDA_PEER_FAMILY) == 0;
-        if (peer && (peer_ms[v->precision] == 0 || rows[i].t.median < peer_ms[v->precision]))
-            peer_ms[v->precision] = rows[i].t.median;
-        if (c1_is_copy_baseline(v)) copy_ms = rows[i].t.median;
+        timing[i] = (c1_timing){.name = v->name, .family = v->family, .cuda = v->device == C1_DEVICE_CUDA,
+                                .precision = v->precision, .ok = rows[i].m.outcome == C1_OUTCOME_OK,
+                                .time_ms = rows[i].t, .rel_err = rows[i].m.error.rel_max};
+        if (timing[i].ok && c1_is_copy_baseline(v)) copy_ms = rows[i].t.median;
     }
-    const char *peer_label = device == C1_DEVICE_CPU ? "vs_" PEER_VARIANT : "vs_" CUDA_PEER_FAMILY;
+    for (int prec = 0; timing && prec <= C1_PREC_BF16; prec++) {
+        const int peer = c1_verdict_peer(timing, (int)nrows, device == C1_DEVICE_CUDA, (c1_precision)prec);
+        if (peer >= 0) peer_ms[prec] = rows[peer].t.median;
+    }
+    free(timing);
+    const char *peer_label = device == C1_DEVICE_CPU ? "vs_" C1_CPU_PEER : "vs_" C1_CUDA_PEER_FAMILY;
     char canon[CONV1D_DESC_TEXT_MAX];
     conv1d_desc_format(&d, canon, sizeof canon);
 

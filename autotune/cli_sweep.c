@@ -29,8 +29,6 @@
 #include "suite.h"
 #include "tuner.h"
 
-#define PEER_VARIANT "onednn" /* the CPU peer */
-#define CUDA_PEER_FAMILY "cudnn"
 
 static const char *const sweep_usage =
     "usage: conv1d-tune sweep (--suite FILE | --shape DESC)... [options]\n\n"
@@ -97,21 +95,6 @@ typedef struct sweep_ctx {
     bool force;
     uint64_t seed;
 } sweep_ctx;
-
-/* The peer of a precision class among the measured candidates: oneDNN on the CPU, the fastest correct
- * cuDNN variant on CUDA; NULL when there is none. */
-static const c1_candidate *find_peer(const c1_candidate *cand, int n, c1_device device, c1_precision prec)
-{
-    const c1_candidate *peer = NULL;
-    for (int i = 0; i < n; i++) {
-        const c1_candidate *c = &cand[i];
-        if (!c->measured || c->m.outcome != C1_OUTCOME_OK || c->v->precision != prec) continue;
-        const bool is_peer = device == C1_DEVICE_CPU ? strcmp(c->v->name, PEER_VARIANT) == 0
-                                                     : strcmp(c->v->family, CUDA_PEER_FAMILY) == 0;
-        if (is_peer && (!peer || c->m.time_ms.median < peer->m.time_ms.median)) peer = c;
-    }
-    return peer;
-}
 
 /* One shape on one device: measure, then record everything in one transaction. *summary says what won. */
 static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device device, char *summary, size_t size,
@@ -198,7 +181,8 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
         bool tie;
         const int w = c1_choose_winner(cand, n, (c1_precision)prec, &tie);
         if (w < 0) continue;
-        const c1_candidate *peer = find_peer(cand, n, device, (c1_precision)prec);
+        const int peer_index = c1_find_peer(cand, n, device, (c1_precision)prec);
+        const c1_candidate *peer = peer_index >= 0 ? &cand[peer_index] : NULL;
         const bool same_class_peer = peer != NULL;
         const c1_store_winner row = {
             .hardware_id = x->hardware_id,

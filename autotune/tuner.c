@@ -22,42 +22,38 @@ bool c1_strategy_parse(const char *name, c1_strategy *out)
 const char *c1_strategy_name(c1_strategy s) { return (unsigned)s < 4 ? strategy_names[s] : "unknown"; }
 
 /* Documented order (README): our own kernels before library calls, plain before transformed. */
-int c1_family_rank(const char *family)
+c1_timing c1_candidate_timing(const c1_candidate *c)
 {
-    static const char *const order[] = {"ref",          "direct",     "depthwise",      "winograd", "cuda_tiled",
-                                        "cuda_smem",    "cuda_depthwise", "onednn",     "cudnn"};
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (strcmp(family, order[i]) == 0) return (int)i;
-    return (int)(sizeof order / sizeof order[0]);
-}
-
-/* Two timings are a tie when their medians' 95% intervals overlap and the medians are within
- * C1_TIE_TOLERANCE of each other: overlap alone is too generous when a noisy machine and a short budget
- * make the intervals wide. */
-static bool tied(const c1_stats *a, const c1_stats *fastest)
-{
-    return a->ci_lo <= fastest->ci_hi && fastest->ci_lo <= a->ci_hi &&
-           a->median <= fastest->median * (1 + C1_TIE_TOLERANCE);
+    return (c1_timing){.name = c->v->name,
+                       .family = c->v->family,
+                       .cuda = c->v->device == C1_DEVICE_CUDA,
+                       .precision = c->v->precision,
+                       .ok = c->measured && c->m.outcome == C1_OUTCOME_OK,
+                       .time_ms = c->m.time_ms,
+                       .rel_err = c->m.error.rel_max};
 }
 
 int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie)
 {
-    int fastest = -1;
-    for (int i = 0; i < n; i++)
-        if (c[i].measured && c[i].m.outcome == C1_OUTCOME_OK && c[i].v->precision == prec &&
-            (fastest < 0 || c[i].m.time_ms.median < c[fastest].m.time_ms.median))
-            fastest = i;
-    *tie = false;
-    if (fastest < 0) return -1;
-    int best = fastest;
-    for (int i = 0; i < n; i++) {
-        if (i == fastest || !c[i].measured || c[i].m.outcome != C1_OUTCOME_OK || c[i].v->precision != prec) continue;
-        if (!tied(&c[i].m.time_ms, &c[fastest].m.time_ms)) continue;
-        *tie = true;
-        const int ri = c1_family_rank(c[i].v->family), rb = c1_family_rank(c[best].v->family);
-        if (ri < rb || (ri == rb && c[i].m.error.rel_max < c[best].m.error.rel_max)) best = i;
+    c1_timing *t = malloc((size_t)(n > 0 ? n : 1) * sizeof *t);
+    if (!t) {
+        *tie = false;
+        return -1;
     }
-    return best;
+    for (int i = 0; i < n; i++) t[i] = c1_candidate_timing(&c[i]);
+    const int w = c1_verdict_winner(t, n, prec, tie);
+    free(t);
+    return w;
+}
+
+int c1_find_peer(const c1_candidate *c, int n, c1_device device, c1_precision prec)
+{
+    c1_timing *t = malloc((size_t)(n > 0 ? n : 1) * sizeof *t);
+    if (!t) return -1;
+    for (int i = 0; i < n; i++) t[i] = c1_candidate_timing(&c[i]);
+    const int p = c1_verdict_peer(t, n, device == C1_DEVICE_CUDA, prec);
+    free(t);
+    return p;
 }
 
 static conv1d_status measure_one(c1_candidate *c, const c1_problem *p, const c1_measure_opts *base, double budget_s)

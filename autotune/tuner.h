@@ -6,6 +6,7 @@
 
 #include "measure.h"
 #include "variant.h"
+#include "verdict.h"
 
 typedef enum c1_strategy {
     C1_STRATEGY_AUTO,       /* exhaustive for up to 16 candidates, else halving */
@@ -30,15 +31,13 @@ typedef struct c1_candidate {
 conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_strategy strategy, double budget_s,
                             const c1_measure_opts *base, uint64_t seed, volatile int *stop);
 
-/* Families from simplest to most machinery; a tie goes to the simpler. */
-int c1_family_rank(const char *family);
+/* The candidate as the verdict (core/verdict.h) sees it. */
+c1_timing c1_candidate_timing(const c1_candidate *c);
 
-/* Largest relative gap between two medians that can still be a tie. */
-#define C1_TIE_TOLERANCE 0.03
-
-/* The winner among measured, ok candidates of precision class `prec`: the fastest median; among the
- * candidates tied with it (95% intervals of the median overlap and medians within C1_TIE_TOLERANCE), the
- * simplest family, then the smallest error. -1 when none is ok. *tie tells whether any candidate tied. */
+/* c1_verdict_winner over the candidates: the index of the winner of class prec, or -1 when none is ok. */
 int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie);
+
+/* c1_verdict_peer over the candidates of one device: the index of the peer of class prec, or -1. */
+int c1_find_peer(const c1_candidate *c, int n, c1_device device, c1_precision prec);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include "conv1d.h"
 #include "check.h"
+#include "verdict.h"
 #include "hwinfo.h"
 #include "variant.h"
 
@@ -44,13 +45,7 @@ typedef enum c1_outcome {
 const char *c1_outcome_name(c1_outcome o);
 
 /* Order statistics of timing samples (milliseconds). */
-typedef struct c1_stats {
-    double median, p10, p90;
-    double ci_lo, ci_hi; /* distribution-free 95% confidence interval of the median */
-    int n;
-} c1_stats;
-/* Sorts s in place and fills the statistics; n >= 1. */
-c1_stats c1_stats_compute(double *s, int n);
+/* c1_stats and c1_stats_compute: core/verdict.h. */
 
 /* A problem shared by every measurement of one shape. */
 typedef struct c1_problem {

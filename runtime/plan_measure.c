@@ -1,14 +1,16 @@
 /*
  * CONV1D_MODE_MEASURE: when neither the exported table nor the database has the exact shape, time a few
- * candidates in this process, keep the fastest correct one, and store it as the shape's winner so the next
- * plan finds it (CONV1D_MODE_DB).
+ * candidates in this process, choose among the correct ones by the sweep's own verdict (core/verdict.h:
+ * fastest median, ties to the simpler family), and store the winner so the next plan finds it
+ * (CONV1D_MODE_DB).
  *
  * This is a quick tune, not a sweep: the candidates are the variant the lookup chose (time model, nearest
- * shape or rules), the time models' four fastest predictions, the rules' choice, oneDNN, and every variant that already won some shape on this machine and
- * build (so a fresh process tries what has proven itself here, a few at most, not the whole registry);
- * each is checked against the double-precision reference on random data first, then timed: 7 samples of
- * at least 10 ms each, taken round-robin across the candidates, median per candidate. It runs in the caller's process, unlike the tuner's sandboxed
- * children, which is why only these proven candidates are tried.
+ * shape or rules), the time models' four fastest predictions, the rules' choice, oneDNN, and every variant
+ * that already won some shape on this machine and build (so a fresh process tries what has proven itself
+ * here, a few at most, not the whole registry); each is checked against the double-precision reference on
+ * random data first, then timed: 7 samples of at least 10 ms each, taken round-robin across the
+ * candidates. It runs in the caller's process, unlike the tuner's sandboxed children, which is why only
+ * these proven candidates are tried.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -27,18 +29,13 @@
 #include "hwinfo.h"
 #include "lookup.h"
 #include "store.h"
+#include "verdict.h"
 
 #define MAX_CANDIDATES 16
 #define MODEL_CANDIDATES 4 /* the time models' best few join the candidates */
 #define SAMPLES 7
 #define SAMPLE_MIN_S 0.01  /* each sample at least this long: tiny kernels are timed in groups */
 
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void add_candidate(const c1_variant **c, int *n, const c1_variant *v, const conv1d_desc *d, c1_device dev)
 {
@@ -75,6 +72,7 @@ typedef struct trial {
     void *state, *ws;
     long reps;             /* runs per sample, so that one sample lasts at least SAMPLE_MIN_S */
     double t[SAMPLES];     /* ms per run */
+    double rel_err;        /* the checked run's max error */
     bool ok;               /* prepared and correct */
 } trial;
 
@@ -92,7 +90,9 @@ static void start_trial(trial *t, const conv1d_desc *d, const float *x, const fl
     for (int64_t i = 0; i < ny; i++) y[i] = NAN; /* an output the variant skips fails the check */
     if (v->ops->run(t->state, x, y, t->ws) != CONV1D_OK) return;
     /* The tuner's checker and thresholds: a variant wrong here must not be stored as a winner. */
-    if (!c1_error_ok(c1_compare(y, ref, ny), c1_precision_tolerance(v->precision))) return;
+    const c1_error e = c1_compare(y, ref, ny);
+    if (!c1_error_ok(e, c1_precision_tolerance(v->precision))) return;
+    t->rel_err = e.rel_max;
     for (t->reps = 1;; t->reps *= 2) {
         const double t0 = c1_now_s();
         for (long r = 0; r < t->reps; r++) v->ops->run(t->state, x, y, t->ws);
@@ -101,9 +101,10 @@ static void start_trial(trial *t, const conv1d_desc *d, const float *x, const fl
     t->ok = true;
 }
 
-/* Median ms per run of each correct trial, sampled round-robin so that a burst of load on this shared
- * machine falls on all candidates alike rather than on one; NAN for the others. */
-static void time_trials(trial *tr, int n, const float *x, float *y, double *median)
+/* The statistics of each correct trial's samples (ms per run), sampled round-robin so that a burst of load
+ * on this shared machine falls on all candidates alike rather than on one; a trial that is not ok gets
+ * ok = false. */
+static void time_trials(trial *tr, int n, const float *x, float *y, c1_timing *timing)
 {
     for (int s = 0; s < SAMPLES; s++)
         for (int i = 0; i < n; i++) {
@@ -113,16 +114,15 @@ static void time_trials(trial *tr, int n, const float *x, float *y, double *medi
             tr[i].t[s] = (c1_now_s() - t0) / (double)tr[i].reps * 1e3;
         }
     for (int i = 0; i < n; i++) {
-        median[i] = NAN;
-        if (!tr[i].ok) continue;
-        qsort(tr[i].t, SAMPLES, sizeof tr[i].t[0], cmp_double);
-        median[i] = tr[i].t[SAMPLES / 2];
+        timing[i] = (c1_timing){.name = tr[i].v->name, .family = tr[i].v->family, .cuda = false,
+                                .precision = tr[i].v->precision, .ok = tr[i].ok, .rel_err = tr[i].rel_err};
+        if (tr[i].ok) timing[i].time_ms = c1_stats_compute(tr[i].t, SAMPLES);
     }
 }
 
 /* Stores v as the winner of *d on this machine and build. */
-static conv1d_status store_winner(const char *path, const conv1d_desc *d, const c1_variant *v, double ms,
-                                  const c1_variant *peer, double peer_ms)
+static conv1d_status store_winner(const char *path, const conv1d_desc *d, const c1_variant *v, const c1_stats *t,
+                                  bool tie, const c1_variant *peer, double peer_ms)
 {
     c1_hwinfo *hw = malloc(sizeof *hw);
     char *record = NULL;
@@ -148,7 +148,7 @@ static conv1d_status store_winner(const char *path, const conv1d_desc *d, const 
                 CONV1D_OK) {
             c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
                                  .device = c1_device_name(v->device), .precision = "fp32", .variant = v->name,
-                                 .median_ms = ms, .p10_ms = NAN, .p90_ms = NAN,
+                                 .median_ms = t->median, .p10_ms = t->p10, .p90_ms = t->p90, .tie = tie,
                                  .peer_variant = peer ? peer->name : NULL, .peer_median_ms = peer ? peer_ms : NAN};
             if ((st = c1_store_set_winner(&s, &w)) == CONV1D_OK) st = c1_store_run_finish(&s, run_id, "done");
         }
@@ -197,34 +197,28 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     if ((st = c1_ref_conv1d_f64(d, x, w, b, ref)) != CONV1D_OK) goto done;
 
     trial tr[MAX_CANDIDATES];
-    double median[MAX_CANDIDATES];
+    c1_timing timing[MAX_CANDIDATES];
     memset(tr, 0, sizeof tr);
     for (int i = 0; i < n; i++) {
         tr[i].v = cand[i];
         start_trial(&tr[i], d, x, w, b, ref, y, ny);
     }
-    time_trials(tr, n, x, y, median);
+    time_trials(tr, n, x, y, timing);
     for (int i = 0; i < n; i++) {
         free(tr[i].ws);
         if (tr[i].state) tr[i].v->ops->release(tr[i].state);
     }
 
-    const c1_variant *best = NULL, *peer = NULL;
-    double best_ms = INFINITY, peer_ms = NAN;
+    /* The sweep's verdict and peer (core/verdict.h), so MEASURE mode stores winners by the same rule. */
+    bool tie = false;
+    const int wi = c1_verdict_winner(timing, n, C1_PREC_FP32, &tie), pi = c1_verdict_peer(timing, n, false, C1_PREC_FP32);
+    const c1_variant *best = wi >= 0 ? cand[wi] : NULL, *peer = pi >= 0 ? cand[pi] : NULL;
+    const double peer_ms = pi >= 0 ? timing[pi].time_ms.median : NAN;
     char timings[1024] = "";
     for (int i = 0; i < n; i++) {
-        const double ms = median[i];
         c1_appendf(timings, sizeof timings, "%s%s ", i ? ", " : "", cand[i]->name);
-        if (isnan(ms)) c1_appendf(timings, sizeof timings, "failed");
-        else c1_appendf(timings, sizeof timings, "%.3g ms", ms);
-        if (strcmp(cand[i]->family, "onednn") == 0 && !isnan(ms) && (isnan(peer_ms) || ms < peer_ms)) {
-            peer = cand[i];
-            peer_ms = ms;
-        }
-        if (ms < best_ms) {
-            best_ms = ms;
-            best = cand[i];
-        }
+        if (!timing[i].ok) c1_appendf(timings, sizeof timings, "failed");
+        else c1_appendf(timings, sizeof timings, "%.3g ms", timing[i].time_ms.median);
     }
     c1_clear_error();
     if (!best) {
@@ -233,8 +227,9 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
         goto done;
     }
     *v = best;
-    snprintf(explain, explain_size, "measured %d candidates (%s): %s fastest", n, timings, best->name);
-    if (store_winner(path, d, best, best_ms, peer, peer_ms) == CONV1D_OK) {
+    snprintf(explain, explain_size, "measured %d candidates (%s): %s %s", n, timings, best->name,
+             tie ? "wins a tie (the simpler family)" : "fastest");
+    if (store_winner(path, d, best, &timing[wi].time_ms, tie, peer, peer_ms) == CONV1D_OK) {
         c1_appendf(explain, explain_size, ", stored in DB %s", path);
     } else {
         char reason[512];
