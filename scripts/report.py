@@ -502,6 +502,44 @@ def fig_strategy(pairs, out, shapes):
     return save(fig, out, "strategy")
 
 
+def dispatcher_quality(args):
+    """The cross-validation of scripts/fallback_quality.py, with and without the time models; None when the
+    tool is missing or the database has too few measured shapes."""
+    if not args.tool or not os.access(args.tool, os.X_OK):
+        return None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fallback_quality as fq  # noqa: E402  (a sibling script)
+    rows = fq.cross_validate(args.db, args.tool, hold_out=0.5, seed=1)
+    base = fq.cross_validate(args.db, args.tool, hold_out=0.5, seed=1, use_models=False)
+    ratios = [r[6] for r in rows if r[6] is not None]
+    if len(ratios) < 2:
+        return None
+    return {"models": ratios, "nearest": [r[6] for r in base if r[6] is not None],
+            "summary": fq.summary(rows, "time models"), "summary_nearest": fq.summary(base, "without models")}
+
+
+def fig_dispatcher(q, out):
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for key, label, color in (("models", "time models (then nearest shape, rules)", "#1f77b4"),
+                              ("nearest", "nearest tuned shape, rules (no models)", "#ff7f0e")):
+        xs = sorted(q[key])
+        if not xs:
+            continue
+        ax.step(xs, np.arange(1, len(xs) + 1) / len(xs), where="post", color=color, label=label)
+    ax.axvline(1.1, color="black", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("pick's median / fastest variant's median on the held-out shape (same sweep)")
+    ax.set_ylabel("fraction of held-out shapes")
+    within = sum(r <= 1.1 for r in q["models"]) / len(q["models"])
+    ax.set_title(f"Shapes nobody tuned: {within:.0%} of picks within 1.1x of the best")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, out, "dispatcher")
+
+
 def compare_baseline(data, base):
     """Matches winners by shape key, device and precision (the machine is the same fingerprint)."""
     rows = []
@@ -700,6 +738,20 @@ def make_report(args):
                         "was tuned both by a budgeted strategy (<code>--strategy random</code> or "
                         "<code>halving</code>) and by an exhaustive run on this machine, so there is nothing to "
                         "compare.</p></section>")
+    q = dispatcher_quality(args)
+    if q:
+        sections.append(figure_html(
+            fig_dispatcher(q, args.out), "The dispatcher on shapes nobody tuned",
+            "Half of the measured suite lines (both layouts) are held out, the time models are refitted without "
+            "them, and the dispatcher picks a variant for each held-out shape (scripts/fallback_quality.py). "
+            "The curves are the distribution of the pick's median over the fastest variant's, both from the "
+            "same sweep, with the time models and without them (nearest tuned shape, then rules); left of the "
+            f"dashed line the pick is within 1.1x of the best. {html.escape(q['summary'])}. "
+            f"{html.escape(q['summary_nearest'])}."))
+    else:
+        sections.append("<section id=\"dispatcher\"><h2>The dispatcher on shapes nobody tuned</h2><p>Not "
+                        "measured: it needs <code>conv1d-tune</code> (<code>--tool</code>) and a database with "
+                        "several measured shapes.</p></section>")
     if base is not None:
         rows = compare_baseline(data, base)
         if rows:
@@ -724,6 +776,9 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="folder for index.html, the figures and winners.csv")
     ap.add_argument("--baseline", help="an older results database to compare the winners' medians against")
     ap.add_argument("--machine", help="hardware fingerprint (or a unique prefix); default: the newest run's")
+    ap.add_argument("--tool", default=os.environ.get("CONV1D_TUNE", "build/bin/conv1d-tune"),
+                    help="conv1d-tune, for the dispatcher's cross-validation (default: $CONV1D_TUNE, else "
+                         "build/bin/conv1d-tune)")
     args = ap.parse_args(argv)
     try:
         n = make_report(args)

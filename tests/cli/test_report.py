@@ -89,7 +89,8 @@ def full_report(db, baseline, tmp_path_factory):
 def test_files_and_figures(full_report):
     for name in ("index.html", "winners.csv"):
         assert (full_report / name).stat().st_size > 0
-    assert figures(full_report) == BASE_FIGURES | {"strategy", "baseline"}
+    # The dispatcher's cross-validation needs the tool, which the CLI tests have (CONV1D_TUNE).
+    assert figures(full_report) == BASE_FIGURES | {"strategy", "baseline", "dispatcher"}
     for p in full_report.glob("*.png"):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000, p
     page = (full_report / "index.html").read_text()
@@ -138,10 +139,13 @@ def test_without_budgeted_runs_or_baseline(db, tmp_path):
     con.execute("DELETE FROM runs WHERE args LIKE '%random%'")
     con.commit()
     con.close()
-    r = report(copy, tmp_path / "out")
+    r = report(copy, tmp_path / "out", "--tool", "/nonexistent/conv1d-tune")
     assert r.returncode == 0, r.stderr
     assert figures(tmp_path / "out") == BASE_FIGURES
-    assert "nothing to compare" in (tmp_path / "out/index.html").read_text()
+    page = (tmp_path / "out/index.html").read_text()
+    assert "nothing to compare" in page
+    # Without the tool there is no cross-validation, and the page says what it needs.
+    assert "The dispatcher on shapes nobody tuned</h2><p>Not measured" in page
 
 
 def test_help():
