@@ -29,8 +29,8 @@ suite= shards= partition= results= local_dir= cpus= time_limit= save_every= tool
 extra=()
 while [ $# -gt 0 ]; do
     case $1 in
-    --suite | --shards | --partition | --results | --local-dir | --cpus-per-task | --time | --save-every | --sbatch | \
-        --tool)
+    --suite | --shards | --partition | --results | --local-dir | --cpus-per-task | --time | --save-every | \
+        --sbatch | --tool)
         [ $# -ge 2 ] || { echo "submit: $1 needs a value." >&2; exit 2; }
         opt=$1 val=$2
         shift 2 ;;
@@ -54,11 +54,17 @@ while [ $# -gt 0 ]; do
     *) echo "submit: unknown option '$opt' (see --help)." >&2; exit 2 ;;
     esac
 done
-[ -n "$suite" ] && [ -n "$shards" ] || { echo "submit: --suite FILE and --shards N are required (see --help)." >&2; exit 2; }
-case $shards in *[!0-9]* | 0) echo "submit: --shards must be a positive number, got '$shards'." >&2; exit 2 ;; esac
+if [ -z "$suite" ] || [ -z "$shards" ]; then
+    echo "submit: --suite FILE and --shards N are required (see --help)." >&2
+    exit 2
+fi
+case $shards in *[!0-9]* | 0*) echo "submit: --shards must be a positive number, got '$shards'." >&2; exit 2 ;; esac
 [ -f "$suite" ] || { echo "submit: suite file $suite does not exist." >&2; exit 2; }
 [ -x "$tool" ] || { echo "submit: $tool is not an executable conv1d-tune (build it with make)." >&2; exit 2; }
-case $cpus in '' | [1-9] | [1-9]*[0-9]) ;; *) echo "submit: --cpus-per-task must be a positive number, got '$cpus'." >&2; exit 2 ;; esac
+case $cpus in *[!0-9]* | 0*)
+    echo "submit: --cpus-per-task must be a positive number, got '$cpus'." >&2
+    exit 2 ;;
+esac
 # The suite is read once here, so a bad file fails now rather than in N tasks.
 "$tool" sweep --suite "$suite" --help >/dev/null
 
@@ -76,19 +82,25 @@ local_opt=()
 save_opt=()
 [ -n "$save_every" ] && save_opt=(--save-every "$save_every")
 
-array_cmd=(sbatch --parsable --array="1-$shards" --output "$results/logs/shard-%a.out" "${per_task[@]}" ${common[@]+"${common[@]}"}
+array_cmd=(sbatch --parsable --array="1-$shards" --output "$results/logs/shard-%a.out" "${per_task[@]}"
+    ${common[@]+"${common[@]}"}
     "$here/sweep_shard.sbatch" --tool "$tool" --suite "$suite" --shards "$shards" --results "$results"
     ${local_opt[@]+"${local_opt[@]}"} ${save_opt[@]+"${save_opt[@]}"} -- "$@")
 # A task that fails fails afterok for good (SLURM keeps the array's worst exit code even when the task is
 # requeued and succeeds), so the merge job is then cancelled rather than left pending for ever.
-merge_cmd=(sbatch --parsable --dependency="afterok:ARRAY" --kill-on-invalid-dep=yes --output "$results/logs/merge.out" ${common[@]+"${common[@]}"}
-    "$here/merge_shards.sbatch" --tool "$tool" --results "$results" --shards "$shards" ${local_opt[@]+"${local_opt[@]}"})
+merge_cmd=(sbatch --parsable --dependency="afterok:ARRAY" --kill-on-invalid-dep=yes
+    --output "$results/logs/merge.out" ${common[@]+"${common[@]}"}
+    "$here/merge_shards.sbatch" --tool "$tool" --results "$results" --shards "$shards"
+    ${local_opt[@]+"${local_opt[@]}"})
 if [ "$dry" = 1 ]; then
     printf '%q ' "${array_cmd[@]}"; echo
     printf '%q ' "${merge_cmd[@]}"; echo
     exit 0
 fi
-command -v sbatch >/dev/null || { echo "submit: sbatch not found: this machine is not a SLURM submit host." >&2; exit 1; }
+if ! command -v sbatch >/dev/null; then
+    echo "submit: sbatch not found: this machine is not a SLURM submit host." >&2
+    exit 1
+fi
 mkdir -p "$results/logs"
 
 array=$("${array_cmd[@]}")
@@ -101,7 +113,8 @@ if ! merge=$("${merge_cmd[@]}"); then
 fi
 merge=${merge%%;*}
 cat <<EOF
-submitted sweep array $array ($shards tasks: shards of $suite) and merge job $merge (runs when every task has succeeded)
+submitted sweep array $array ($shards tasks: shards of $suite)
+  and merge job $merge (runs when every task has succeeded)
   follow:   squeue -j $array,$merge
   logs:     $results/logs/shard-<I>.out, $results/logs/merge.out
   results:  $results/merged.db and winners.csv when job $merge has finished

@@ -37,7 +37,9 @@ SHAPES = [
     "batch=2,length=128,in_channels=24,out_channels=24,kernel_size=3,padding=1",
 ]
 SWEEP_ARGS = ["--quick", "--layout", "both", "--seed", "7"]
+SWEPT = 2 * len(SHAPES)  # shapes a sweep of the suite measures: each line in both layouts
 SHARDS = 4
+PER_SHARD = SWEPT // SHARDS
 # The commands each package provides, and where Debian puts them.
 PACKAGES = {"slurmctld": "slurmctld", "slurmd": "slurmd", "sbatch": "slurm-client", "munged": "munge"}
 FINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",
@@ -168,8 +170,7 @@ def test_shard_task_saves_progress_and_resumes_after_a_kill(tmp_path, suite):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
     env.update(SLURM_ARRAY_TASK_ID="1", SLURM_JOB_ID="4242")
     args = ["bash", SLURM_SCRIPTS / "sweep_shard.sbatch", "--tool", TOOL, "--suite", suite, "--shards", "1",
-            "--results", results, "--local-dir", local, "--save-every", "1", "--", "--quick", "--layout", "nwc",
-            "--seed", "3"]
+            "--results", results, "--local-dir", local, "--save-every", "1", "--", *SWEEP_ARGS]
     saved = results / "shard-1-of-1.db"
     log = tmp_path / "first.log"
     with open(log, "w") as out:
@@ -187,7 +188,7 @@ def test_shard_task_saves_progress_and_resumes_after_a_kill(tmp_path, suite):
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
     first = query(saved, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0]
-    assert 1 <= first < len(SHAPES)
+    assert 1 <= first < SWEPT
     assert query(saved, "SELECT status FROM runs") == [("running",)]
     shutil.rmtree(local)  # what a node's cleanup does with a killed job's local directory
 
@@ -195,12 +196,46 @@ def test_shard_task_saves_progress_and_resumes_after_a_kill(tmp_path, suite):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"resuming from {saved}" in r.stdout
     m = re.search(r"sweep: done: (\d+) measured, (\d+) already finished", r.stdout + r.stderr)
-    assert m and int(m.group(2)) >= first and int(m.group(1)) + int(m.group(2)) == len(SHAPES), r.stderr
+    assert m and int(m.group(2)) >= first and int(m.group(1)) + int(m.group(2)) == SWEPT, r.stderr
     assert [s for (s,) in query(saved, "SELECT status FROM runs ORDER BY id")] == ["running", "done"]
-    assert query(saved, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0] == len(SHAPES)
+    assert query(saved, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0] == SWEPT
     # No shape was measured twice: each one's measurements come from one run.
     assert query(saved, "SELECT shape_id FROM measurements GROUP BY shape_id HAVING count(DISTINCT run_id) > 1") == []
     assert not local.exists() or list(local.iterdir()) == []
+
+
+def test_submit_dry_run_and_usage_errors(tmp_path, suite):
+    """submit.sh's two sbatch commands, and what it refuses before submitting anything."""
+    submit_sh = SLURM_SCRIPTS / "submit.sh"
+    r = run([submit_sh, "--suite", suite, "--shards", 4, "--partition", "zen4", "--cpus-per-task", 2,
+             "--sbatch=--account=proj", "--tool", TOOL, "--dry-run", "--", "--quick", "--layout", "both"])
+    assert r.returncode == 0, r.stderr
+    array, merge = r.stdout.splitlines()
+    results = ROOT / "results" / "slurm" / "quick-4shards-zen4"
+    for part in ("sbatch --parsable --array=1-4", f"--output {results}/logs/shard-%a.out", "--cpus-per-task 2",
+                 "--partition zen4", "--account=proj", f"{SLURM_SCRIPTS}/sweep_shard.sbatch", f"--suite {suite}",
+                 "--shards 4", f"--results {results}", "-- --quick --layout both"):
+        assert part in array, (part, array)
+    for part in ("--dependency=afterok:ARRAY", "--kill-on-invalid-dep=yes", f"{SLURM_SCRIPTS}/merge_shards.sbatch",
+                 "--shards 4", f"--results {results}", "--partition zen4"):
+        assert part in merge, (part, merge)
+    assert "--exclusive" not in array and "--array" not in merge
+    assert not results.exists(), "a dry run created the results directory"
+    r = run([submit_sh, "--suite", suite, "--shards", 2, "--results", tmp_path / "r", "--tool", TOOL, "--dry-run"])
+    assert r.returncode == 0 and "--exclusive" in r.stdout.splitlines()[0], r.stdout + r.stderr
+
+    bad_suite = tmp_path / "bad.suite"
+    bad_suite.write_text("batch=1,length=0,in_channels=1,out_channels=1,kernel_size=1\n")
+    for args, message in (
+            (["--suite", suite], "--suite FILE and --shards N are required"),
+            (["--suite", suite, "--shards", "0"], "--shards must be a positive number"),
+            (["--suite", suite, "--shards", "2", "--cpus-per-task", "two"], "--cpus-per-task must be"),
+            (["--suite", tmp_path / "none.suite", "--shards", "2"], "does not exist"),
+            (["--suite", bad_suite, "--shards", "2"], f"{bad_suite}:1:"),
+            (["--suite", suite, "--shards", "2", "--tool", tmp_path / "none"], "is not an executable conv1d-tune"),
+            (["--suite", suite, "--shards", "2", "--bogus"], "unknown argument '--bogus'")):
+        r = run([submit_sh, "--tool", TOOL, *args, "--dry-run"])
+        assert r.returncode == 2 and message in r.stderr and r.stdout == "", (args, r.stdout, r.stderr)
 
 
 # --- a real cluster ---------------------------------------------------------------------------------------
@@ -383,7 +418,7 @@ def cluster():
 def submit(c, suite, results, *extra):
     r = c.cmd(SLURM_SCRIPTS / "submit.sh", "--suite", suite, "--shards", SHARDS, "--cpus-per-task", 1,
               "--results", results, "--local-dir", c.base / "local", "--tool", TOOL, *extra, "--", *SWEEP_ARGS)
-    m = re.search(r"submitted sweep array (\d+) \(4 tasks.*and merge job (\d+)", r.stdout)
+    m = re.search(r"submitted sweep array (\d+) \(4 tasks.*\n  and merge job (\d+)", r.stdout)
     assert m, r.stdout
     assert f"squeue -j {m.group(1)},{m.group(2)}" in r.stdout
     return m.group(1), m.group(2)
@@ -492,7 +527,7 @@ def first_shape_done(c, array, task, results):
         return t[0]["JobId"] if t and t[0]["JobState"] == "RUNNING" else None
     job = wait_until(f"task {task} to run", running, 300, 0.05, lambda: job_logs(results) + c.logs())
     pid = wait_until(f"task {task}'s sweep", lambda: sweep_pid(job), 60, 0.02, lambda: job_logs(results))
-    wait_until(f"task {task}'s first finished shape", lambda: log.exists() and f"[1/{SHARDS}]" in log.read_text(),
+    wait_until(f"task {task}'s first finished shape", lambda: log.exists() and f"[1/{PER_SHARD}]" in log.read_text(),
                120, 0.02, lambda: job_logs(results))
     return pid
 
@@ -509,7 +544,7 @@ def resumed(log_text, marker):
 def check_resumed_shard(shard, first_status):
     """The shard file holds the killed sweep and the one that finished it, and no shape measured twice."""
     assert [s for (s,) in query(shard, "SELECT status FROM runs ORDER BY id")] == [first_status, "done"]
-    assert query(shard, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0] == 16 // SHARDS
+    assert query(shard, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0] == PER_SHARD
     assert query(shard, "SELECT shape_id FROM measurements GROUP BY shape_id HAVING count(DISTINCT run_id) > 1") == []
 
 
@@ -533,7 +568,7 @@ def test_requeued_task_resumes_its_shard(cluster, suite, expected_shapes):
     text = (results / "logs" / "shard-2.out").read_text()
     assert "attempt 1," in text and "attempt 2," in text, text
     measured, skipped = resumed(text, "attempt 2,")
-    assert skipped >= 1 and measured + skipped == 16 // SHARDS, text
+    assert skipped >= 1 and measured + skipped == PER_SHARD, text
     assert f"resuming from {results}/shard-2-of-4.db" in text[text.index("attempt 2,"):]
     check_resumed_shard(results / "shard-2-of-4.db", "interrupted")
 
@@ -560,7 +595,7 @@ def test_failed_task_resumes_when_the_sweep_is_submitted_again(cluster, suite, e
     assert not (results / "merged.db").exists()
     shard = results / "shard-3-of-4.db"
     assert [s for (s,) in query(shard, "SELECT status FROM runs")] == ["running"]
-    assert 1 <= query(shard, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0] < 16 // SHARDS
+    assert 1 <= query(shard, "SELECT count(DISTINCT shape_id) FROM measurements")[0][0] < PER_SHARD
 
     logs_before = {i: (results / "logs" / f"shard-{i}.out").read_text() for i in range(1, SHARDS + 1)}
     array2, merge2 = submit(c, suite, results)
@@ -574,9 +609,9 @@ def test_failed_task_resumes_when_the_sweep_is_submitted_again(cluster, suite, e
         assert f"resuming from {results}/shard-{i}-of-4.db" in second, second
         measured, skipped = resumed(second, "attempt 1,")
         if i == 3:
-            assert skipped >= 1 and measured + skipped == 16 // SHARDS, second
+            assert skipped >= 1 and measured + skipped == PER_SHARD, second
         else:
-            assert (measured, skipped) == (0, 16 // SHARDS), second
+            assert (measured, skipped) == (0, PER_SHARD), second
     check_resumed_shard(shard, "running")
     rows = winner_rows(results / "merged.db")
     keys = [(row["shape"], row["device"], row["precision"], row["hardware"]) for row in rows]
