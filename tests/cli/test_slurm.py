@@ -271,10 +271,16 @@ def install_packages():
     return None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct ports free now (all held open together while they are chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class Cluster:
@@ -326,6 +332,7 @@ class Cluster:
         wait_until("munged's socket", socket_path.exists, 20, describe=self.logs)
 
         host = socket.gethostname().split(".")[0]
+        ctld_port, slurmd_port = free_ports(2)
         user = pwd.getpwuid(os.getuid()).pw_name
         # task/affinity binds each task to the cores SLURM gave it (sched_setaffinity, no cgroups, so it works in
         # containers), and the harness pins its threads inside that binding: two 1-core shards on this node
@@ -333,8 +340,8 @@ class Cluster:
         self.conf.write_text(f"""\
 ClusterName=conv1dtest
 SlurmctldHost={host}(127.0.0.1)
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 SlurmUser={user}
 SlurmdUser={user}
 AuthType=auth/munge
