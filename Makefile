@@ -10,6 +10,8 @@
 #   make valgrind the in-process unit tests under valgrind memcheck
 #   make fuzz     libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each; make fuzz-smoke: 10 s each
 #   make examples-test  install into build/stage, build examples/ with pkg-config alone, run (part of check)
+#   make slurm-sweep  SUITE=file SHARDS=N [PARTITION=name]: the sweep as a SLURM job array of N shards and a
+#                 merge job (scripts/slurm/submit.sh; SLURM_ARGS and SWEEP_ARGS pass options on)
 #   make gpu-check  on a GPU machine: build with CUDA, GPU unit tests, hw, bench and a short sweep of
 #                 autotune/suites/gpu.suite on the GPU into OUT (results/gpu-check); make gpu-deps fetches
 #                 the .deb files it unpacks where the machine lacks hwloc, SQLite or cmocka
@@ -415,5 +417,18 @@ gpu-check:
 
 gpu-deps:
 	scripts/gpu_deps.sh .gpu-deps
+
+# --- many machines (SLURM) ---
+# `make slurm-sweep SUITE=file SHARDS=N [PARTITION=name] [SLURM_ARGS="--time 4:00:00 --cpus-per-task 8"]
+# [SWEEP_ARGS=...]`: a job array whose task I sweeps shard I/N on node-local disk, and a merge job after it
+# (scripts/slurm/; the README's "Many machines"). SUITE defaults to the default suite, SWEEP_ARGS to the
+# options of `make tune`. Only this section reads SUITE, SHARDS, PARTITION, SLURM_ARGS and SWEEP_ARGS.
+.PHONY: slurm-sweep
+slurm-sweep: deps
+	@[ -n "$(SHARDS)" ] || { echo "make slurm-sweep: say how many shards: SHARDS=N [SUITE=file] [PARTITION=name]" >&2; exit 2; }
+	@$(MAKE) --no-print-directory all
+	scripts/slurm/submit.sh --suite $(or $(SUITE),autotune/suites/default.suite) --shards $(SHARDS) \
+	    $(if $(PARTITION),--partition $(PARTITION)) --tool $(TOOL) $(SLURM_ARGS) \
+	    -- $(or $(SWEEP_ARGS),--layout both --budget 1.5)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

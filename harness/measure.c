@@ -222,17 +222,40 @@ typedef struct child_args {
 
 static hwloc_topology_t topology; /* loaded in the parent, inherited by every child */
 
-/* Pins OpenMP thread t to core t (round-robin), so timings do not move between cores. */
+/* Pins OpenMP thread t to core t (round-robin), so timings do not move between cores. Only the cores that the
+ * process's binding touches count (taskset, a batch scheduler's task binding), and a thread is bound to the part
+ * of its core inside that binding: two measurements sharing a machine, each bound to its own cores, are never
+ * both moved to core 0. */
 static void pin_threads(void)
 {
     if (!topology) return;
-    const int cores = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE);
-    if (cores <= 0) return;
-#pragma omp parallel
-    {
-        hwloc_obj_t core = hwloc_get_obj_by_type(topology, HWLOC_OBJ_CORE, (unsigned)(omp_get_thread_num() % cores));
-        if (core) hwloc_set_cpubind(topology, core->cpuset, HWLOC_CPUBIND_THREAD);
+    const int ncores = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_CORE);
+    if (ncores <= 0) return;
+    int *use = malloc((size_t)ncores * sizeof *use);
+    hwloc_bitmap_t bound = hwloc_bitmap_alloc();
+    bool restrict_to_bound = bound && hwloc_get_cpubind(topology, bound, HWLOC_CPUBIND_THREAD) == 0;
+    int cores = 0;
+    for (int i = 0; use && i < ncores; i++) {
+        hwloc_obj_t core = hwloc_get_obj_by_type(topology, HWLOC_OBJ_CORE, (unsigned)i);
+        if (core && (!restrict_to_bound || hwloc_bitmap_intersects(core->cpuset, bound))) use[cores++] = i;
     }
+    if (use && cores == 0) { /* a binding outside every core: ignore it */
+        restrict_to_bound = false;
+        for (int i = 0; i < ncores; i++) use[cores++] = i;
+    }
+    if (cores > 0) {
+#pragma omp parallel
+        {
+            hwloc_obj_t core =
+                hwloc_get_obj_by_type(topology, HWLOC_OBJ_CORE, (unsigned)use[omp_get_thread_num() % cores]);
+            hwloc_bitmap_t set = core ? hwloc_bitmap_dup(core->cpuset) : NULL;
+            if (set && restrict_to_bound) hwloc_bitmap_and(set, set, bound);
+            if (set) hwloc_set_cpubind(topology, set, HWLOC_CPUBIND_THREAD);
+            hwloc_bitmap_free(set);
+        }
+    }
+    hwloc_bitmap_free(bound);
+    free(use);
 }
 
 static void set_message(c1_measurement *m, c1_outcome outcome, const char *prefix)
