@@ -215,7 +215,7 @@ int c1_cmd_bench(int argc, char **argv)
     const double flops = conv1d_desc_flops(&d), bytes = conv1d_desc_min_bytes(&d);
     /* The peer's median per precision class (core/verdict.h): oneDNN for CPU rows, the fastest cuDNN variant
      * of the class for CUDA rows. */
-    double peer_ms[C1_PREC_BF16 + 1] = {0}, copy_ms = 0;
+    double peer_ms[C1_PREC_COUNT] = {0}, copy_ms = 0;
     c1_timing *timing = malloc((nrows ? nrows : 1) * sizeof *timing);
     if (!timing) rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
     for (size_t i = 0; timing && i < nrows; i++) {
@@ -225,7 +225,7 @@ int c1_cmd_bench(int argc, char **argv)
                                 .time_ms = rows[i].t, .rel_err = rows[i].m.error.rel_max};
         if (timing[i].ok && c1_is_copy_baseline(v)) copy_ms = rows[i].t.median;
     }
-    for (int prec = 0; timing && prec <= C1_PREC_BF16; prec++) {
+    for (int prec = 0; timing && prec < C1_PREC_COUNT; prec++) {
         const int peer = c1_verdict_peer(timing, (int)nrows, device == C1_DEVICE_CUDA, (c1_precision)prec);
         if (peer >= 0) peer_ms[prec] = rows[peer].t.median;
     }
@@ -281,7 +281,7 @@ int c1_cmd_bench(int argc, char **argv)
                 const double ceiling = fmin(peaks.fma_gflops_all, flops / bytes * peaks.copy_gbs_all);
                 snprintf(roof, sizeof roof, "%.0f%%", 100 * gflops / ceiling);
             }
-            const double peer = w->v->precision >= 0 && w->v->precision <= C1_PREC_BF16 ? peer_ms[w->v->precision] : 0;
+            const double peer = w->v->precision >= 0 && w->v->precision < C1_PREC_COUNT ? peer_ms[w->v->precision] : 0;
             if (peer > 0) snprintf(vs, sizeof vs, "%.2fx", peer / w->t.median);
             printf("%-26s %-11s %10.4g %10.4g %10.4g %9.2f %8.2f %6s %6s %8s %9.2g  %s\n", w->v->name, "ok",
                    w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, ofcopy, vs, w->m.error.rel_max, w->m.impl);

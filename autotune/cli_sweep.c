@@ -177,7 +177,7 @@ static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device d
         rc = c1_store_add_measurement(&x->store, &row);
     }
     int written = snprintf(summary, size, "%s:", key);
-    for (int prec = C1_PREC_FP32; prec <= C1_PREC_BF16 && rc == CONV1D_OK; prec++) {
+    for (int prec = C1_PREC_FP32; prec < C1_PREC_COUNT && rc == CONV1D_OK; prec++) {
         bool tie;
         const int w = c1_choose_winner(cand, n, (c1_precision)prec, &tie);
         if (w < 0) continue;

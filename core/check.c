@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "check.h"
+#include "half.h"
 
 /*
  * Thresholds per precision class, relative to the reference's scale. fp32: a correctly summed fp32
@@ -14,14 +15,17 @@ c1_tolerance c1_precision_tolerance(c1_precision p)
     switch (p) {
     case C1_PREC_FP32: return (c1_tolerance){.rel_max = 1e-4, .rel_l2 = 2e-5};
     case C1_PREC_TF32: return (c1_tolerance){.rel_max = 1e-2, .rel_l2 = 2e-3};
-    case C1_PREC_BF16: return (c1_tolerance){.rel_max = 5e-2, .rel_l2 = 1e-2};
+    /* The 16-bit classes are checked element by element (c1_compare16); these bound the same errors as a
+     * fraction of max|ref|, for the summary columns: half a unit in the last place plus the accumulation. */
+    case C1_PREC_BF16: return (c1_tolerance){.rel_max = 8e-3, .rel_l2 = 4e-3};
+    case C1_PREC_F16: return (c1_tolerance){.rel_max = 1e-3, .rel_l2 = 5e-4};
     }
     return (c1_tolerance){0, 0};
 }
 
 c1_error c1_compare(const float *y, const double *ref, int64_t n)
 {
-    c1_error e = {.bad_index = -1};
+    c1_error e = {.bad_index = -1, .first_outside = -1};
     double max_ref = 0, max_diff = 0, sum_ref2 = 0, sum_diff2 = 0;
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(y[i])) {
@@ -40,9 +44,49 @@ c1_error c1_compare(const float *y, const double *ref, int64_t n)
     return e;
 }
 
+/* The spacing of dtype t's numbers at magnitude v (v >= 0): 2^(exponent - mantissa bits), no finer than
+ * the type's smallest subnormal. */
+static double ulp_of(conv1d_dtype t, double v)
+{
+    const int mant = t == CONV1D_BF16 ? 7 : 10, min_exp = t == CONV1D_BF16 ? -133 : -24;
+    int e;
+    frexp(v, &e); /* v = f 2^e, f in [0.5, 1) */
+    const int k = e - 1 - mant;
+    return ldexp(1.0, k > min_exp ? k : min_exp);
+}
+
+c1_error c1_compare16(const uint16_t *y, conv1d_dtype t, const double *ref, const double *absum, int64_t n,
+                      int64_t terms)
+{
+    c1_error e = {.bad_index = -1, .first_outside = -1};
+    const double gamma = 4.0 * sqrt((double)(terms > 0 ? terms : 1)) * 0x1p-24;
+    double max_ref = 0, max_diff = 0, sum_ref2 = 0, sum_diff2 = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double v = t == CONV1D_BF16 ? (double)c1_bf16_to_f32(y[i]) : (double)c1_f16_to_f32(y[i]);
+        if (!isfinite(v)) {
+            if (e.bad_index < 0) e.bad_index = i;
+            continue;
+        }
+        const double diff = fabs(v - ref[i]), acc = gamma * absum[i];
+        const double ulp = ulp_of(t, fabs(ref[i]) + acc);
+        if (diff > 0.5 * ulp + acc) {
+            if (e.first_outside < 0) e.first_outside = i;
+            e.outside++;
+        }
+        e.ulp_max = fmax(e.ulp_max, diff / ulp_of(t, fabs(ref[i])));
+        max_ref = fmax(max_ref, fabs(ref[i]));
+        max_diff = fmax(max_diff, diff);
+        sum_ref2 += ref[i] * ref[i];
+        sum_diff2 += diff * diff;
+    }
+    e.rel_max = max_ref > 0 ? max_diff / max_ref : max_diff;
+    e.rel_l2 = sum_ref2 > 0 ? sqrt(sum_diff2 / sum_ref2) : sqrt(sum_diff2);
+    return e;
+}
+
 bool c1_error_ok(c1_error e, c1_tolerance t)
 {
-    return e.bad_index < 0 && e.rel_max <= t.rel_max && e.rel_l2 <= t.rel_l2;
+    return e.bad_index < 0 && e.outside == 0 && e.rel_max <= t.rel_max && e.rel_l2 <= t.rel_l2;
 }
 
 const char *c1_precision_name(c1_precision prec)
@@ -51,6 +95,23 @@ const char *c1_precision_name(c1_precision prec)
     case C1_PREC_FP32: return "fp32";
     case C1_PREC_TF32: return "tf32";
     case C1_PREC_BF16: return "bf16";
+    case C1_PREC_F16: return "f16";
     }
     return "unknown";
+}
+
+bool c1_precision_takes(c1_precision p, conv1d_dtype t)
+{
+    switch (p) {
+    case C1_PREC_FP32:
+    case C1_PREC_TF32: return t == CONV1D_F32;
+    case C1_PREC_BF16: return t == CONV1D_BF16;
+    case C1_PREC_F16: return t == CONV1D_F16;
+    }
+    return false;
+}
+
+c1_precision c1_precision_of_dtype(conv1d_dtype t)
+{
+    return t == CONV1D_BF16 ? C1_PREC_BF16 : t == CONV1D_F16 ? C1_PREC_F16 : C1_PREC_FP32;
 }

@@ -72,8 +72,9 @@ conv1d_status conv1d_desc_validate(const conv1d_desc *d)
     if (d->layout != CONV1D_LAYOUT_NWC && d->layout != CONV1D_LAYOUT_NCW)
         return c1_fail(CONV1D_INVALID_ARGUMENT, "layout must be CONV1D_LAYOUT_NWC or CONV1D_LAYOUT_NCW, got %d.",
                        (int)d->layout);
-    if (d->dtype != CONV1D_F32)
-        return c1_fail(CONV1D_INVALID_ARGUMENT, "dtype must be CONV1D_F32, got %d.", (int)d->dtype);
+    if (!conv1d_dtype_size(d->dtype))
+        return c1_fail(CONV1D_INVALID_ARGUMENT, "dtype must be CONV1D_F32, CONV1D_BF16 or CONV1D_F16, got %d.",
+                       (int)d->dtype);
     if (d->in_channels % d->num_groups != 0)
         return c1_fail(CONV1D_INVALID_ARGUMENT, "in_channels (%lld) is not divisible by num_groups (%lld).",
                        (long long)d->in_channels, (long long)d->num_groups);
@@ -132,5 +133,25 @@ double conv1d_desc_min_bytes(const conv1d_desc *d)
 {
     double elems = (double)conv1d_input_elems(d) + (double)conv1d_weight_elems(d) + (double)conv1d_output_elems(d) +
                    (d->has_bias ? (double)d->out_channels : 0.0);
-    return elems * sizeof(float);
+    return elems * (double)conv1d_dtype_size(d->dtype);
+}
+
+size_t conv1d_dtype_size(conv1d_dtype t)
+{
+    switch (t) {
+    case CONV1D_F32: return 4;
+    case CONV1D_BF16:
+    case CONV1D_F16: return 2;
+    }
+    return 0;
+}
+
+const char *conv1d_dtype_name(conv1d_dtype t)
+{
+    switch (t) {
+    case CONV1D_F32: return "f32";
+    case CONV1D_BF16: return "bf16";
+    case CONV1D_F16: return "f16";
+    }
+    return NULL;
 }

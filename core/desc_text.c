@@ -129,9 +129,16 @@ static conv1d_status set_value(conv1d_desc *d, int key, span name, span value)
                            value.p);
         return CONV1D_OK;
     case K_DTYPE:
-        if (!span_is_nocase(value, "f32"))
-            return c1_fail(CONV1D_PARSE_ERROR, "Value '%.*s' of key 'dtype' must be f32.", QLEN(value.n), value.p);
-        d->dtype = CONV1D_F32;
+        if (span_is_nocase(value, "f32") || span_is_nocase(value, "float32"))
+            d->dtype = CONV1D_F32;
+        else if (span_is_nocase(value, "bf16") || span_is_nocase(value, "bfloat16"))
+            d->dtype = CONV1D_BF16;
+        else if (span_is_nocase(value, "f16") || span_is_nocase(value, "float16"))
+            d->dtype = CONV1D_F16;
+        else
+            return c1_fail(CONV1D_PARSE_ERROR,
+                           "Value '%.*s' of key 'dtype' must be f32, bf16 or f16 (or float32, bfloat16, float16).",
+                           QLEN(value.n), value.p);
         return CONV1D_OK;
     }
     return c1_fail(CONV1D_INTERNAL, "Key '%s' has no parser.", k->name);
@@ -391,7 +398,14 @@ size_t conv1d_desc_format(const conv1d_desc *d, char *buf, size_t size)
         snprintf(layout, sizeof layout, "%s", d->layout == CONV1D_LAYOUT_NWC ? "nwc" : "ncw");
     else
         snprintf(layout, sizeof layout, "%d", (int)d->layout);
-    if (d->dtype != CONV1D_F32) snprintf(dtype, sizeof dtype, ",dtype=%d", (int)d->dtype);
+    /* f32 is not written, so the keys of results stored before the other dtypes existed stay the same. */
+    if (d->dtype != CONV1D_F32) {
+        const char *name = conv1d_dtype_name(d->dtype);
+        if (name)
+            snprintf(dtype, sizeof dtype, ",dtype=%s", name);
+        else
+            snprintf(dtype, sizeof dtype, ",dtype=%d", (int)d->dtype);
+    }
     int n = snprintf(buf, size,
                      "batch=%lld,length=%lld,in_channels=%lld,out_channels=%lld,kernel_size=%lld,stride=%lld,"
                      "pad_left=%lld,pad_right=%lld,dilation=%lld,num_groups=%lld,bias=%d,layout=%s%s",

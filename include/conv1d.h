@@ -76,9 +76,18 @@ typedef enum conv1d_layout {
     CONV1D_LAYOUT_NCW = 1  /* channels first: MAX's permute=True, PyTorch */
 } conv1d_layout;
 
+/* The element type of x, w, bias and y alike (MAX's dtype). The 16-bit types are accumulated in float32 and
+ * rounded once, to nearest even, at the output, as MAX and PyTorch do on a CPU. */
 typedef enum conv1d_dtype {
-    CONV1D_F32 = 0
+    CONV1D_F32 = 0,  /* float32 */
+    CONV1D_BF16 = 1, /* bfloat16: float32's exponent, 7 mantissa bits (the raw 16 bits, as ml_dtypes stores it) */
+    CONV1D_F16 = 2   /* IEEE 754 binary16 (NumPy's float16) */
 } conv1d_dtype;
+
+/* Bytes per element of a dtype (4 or 2); 0 for a value that is not a conv1d_dtype. Thread-safe. */
+CONV1D_API size_t conv1d_dtype_size(conv1d_dtype t);
+/* "f32", "bf16", "f16"; NULL for a value that is not a conv1d_dtype. Thread-safe. */
+CONV1D_API const char *conv1d_dtype_name(conv1d_dtype t);
 
 typedef struct conv1d_desc {
     int64_t batch;
@@ -118,8 +127,9 @@ CONV1D_API int64_t conv1d_output_elems(const conv1d_desc *d);
  * Descriptors as text. conv1d_desc_parse accepts either
  *   - the canonical key=value form (MAX/PyTorch semantics), keys separated by ',' or spaces:
  *       batch=8,length=4096,in_channels=256,out_channels=256,kernel_size=3,stride=1,
- *       pad_left=1,pad_right=1,dilation=1,num_groups=1,bias=1,layout=nwc
- *     length, in_channels, out_channels and kernel_size are required; the rest default as in
+ *       pad_left=1,pad_right=1,dilation=1,num_groups=1,bias=1,layout=nwc,dtype=bf16
+ *     length, in_channels, out_channels and kernel_size are required; dtype is f32, bf16 or f16 (MAX's
+ *     names float32, bfloat16 and float16 too) and is written only when it is not f32; the rest default as in
  *     conv1d_desc_init. Aliases: groups=, padding=P (both sides), has_bias=. Each key at most once.
  *   - a oneDNN benchdnn 1-D convolution descriptor, read as benchdnn reads it:
  *       g1mb8ic256iw4096oc256ow4096kw3sw1pw1dw0n"name"
@@ -139,7 +149,7 @@ CONV1D_API conv1d_status conv1d_desc_parse(const char *text, conv1d_desc *d);
 CONV1D_API size_t conv1d_desc_format(const conv1d_desc *d, char *buf, size_t size);
 
 /* Work and traffic of a valid *d: multiply-adds counted as 2 FLOPs; minimum bytes moved is every
- * tensor (input, weights, bias, output) read or written once. */
+ * tensor (input, weights, bias, output) read or written once, in its dtype's size. */
 CONV1D_API double conv1d_desc_flops(const conv1d_desc *d);
 CONV1D_API double conv1d_desc_min_bytes(const conv1d_desc *d);
 

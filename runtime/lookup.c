@@ -82,7 +82,8 @@ static const c1_variant *first_of_family(const conv1d_desc *d, c1_device dev, co
     size_t n;
     const c1_variant *list = c1_variant_list(&n);
     for (size_t i = 0; i < n; i++)
-        if (list[i].device == dev && list[i].precision == C1_PREC_FP32 && strcmp(list[i].family, family) == 0 &&
+        if (list[i].device == dev && list[i].precision == c1_precision_of_dtype(d->dtype) &&
+            strcmp(list[i].family, family) == 0 &&
             c1_variant_applies(&list[i], d) == CONV1D_OK)
             return &list[i];
     return NULL;
@@ -162,11 +163,14 @@ const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char 
         size_t n;
         const c1_variant *list = c1_variant_list(&n);
         for (size_t i = 1; i < n && !v; i++)
-            if (list[i].device == dev && list[i].precision == C1_PREC_FP32 &&
+            if (list[i].device == dev && list[i].precision == c1_precision_of_dtype(d->dtype) &&
                 c1_variant_applies(&list[i], d) == CONV1D_OK)
                 v = &list[i];
         rule = v ? "first applicable variant" : "reference";
-        if (!v && dev == C1_DEVICE_CPU) v = c1_variant_find("ref");
+        if (!v && dev == C1_DEVICE_CPU) {
+            v = c1_variant_find("ref");
+            if (v && c1_variant_applies(v, d) != CONV1D_OK) v = NULL; /* a 16-bit shape has no fp32 fallback */
+        }
     }
     c1_clear_error();
     snprintf(why, why_size, "%s", rule);
@@ -181,10 +185,13 @@ size_t c1_model_rank(const c1_model *models, size_t n_models, const conv1d_desc 
     size_t n = 0;
     for (size_t i = 0; i < n_models; i++) {
         const c1_model *m = &models[i];
-        if (!c1_model_covers(m, d) || strcmp(m->device, c1_device_name(dev)) != 0 || strcmp(m->precision, "fp32") != 0)
+        if (!c1_model_covers(m, d) || strcmp(m->device, c1_device_name(dev)) != 0 ||
+            strcmp(m->precision, c1_precision_name(c1_precision_of_dtype(d->dtype))) != 0)
             continue;
         const c1_variant *v = c1_variant_find(m->variant);
-        if (!v || v->device != dev || v->precision != C1_PREC_FP32 || c1_variant_applies(v, d) != CONV1D_OK) continue;
+        if (!v || v->device != dev || v->precision != c1_precision_of_dtype(d->dtype) ||
+            c1_variant_applies(v, d) != CONV1D_OK)
+            continue;
         const double t = c1_model_predict_ms(m, d);
         if (!isfinite(t)) continue;
         /* Insertion into the sorted prefix; the list is a few dozen long. */
@@ -250,7 +257,7 @@ static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char 
         "sh.pad_left, sh.pad_right, sh.dilation, sh.num_groups, sh.has_bias, sh.layout, w.variant "
         "FROM winners w JOIN hardware h ON h.id = w.hardware_id JOIN builds b ON b.id = w.build_id "
         "JOIN shapes sh ON sh.id = w.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 AND w.device = ?3 "
-        "AND w.precision = 'fp32' AND w.stale = 0";
+        "AND w.precision = ?4 AND w.stale = 0";
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return c1_fail(CONV1D_DB_ERROR, "Results database %s: reading winners failed: %s.", s->path,
@@ -258,6 +265,7 @@ static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char 
     sqlite3_bind_text(st, 1, c1_machine_fingerprint(), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, c1_build_info_get()->signature, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c1_precision_name(c1_precision_of_dtype(d->dtype)), -1, SQLITE_STATIC);
     double best = INFINITY;
     int step;
     int64_t rows = 0;
@@ -275,7 +283,7 @@ static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char 
         const double dist = c1_shape_distance(d, &t);
         if (!(dist < best)) continue;
         const c1_variant *v = c1_variant_find((const char *)sqlite3_column_text(st, 13));
-        if (!v || v->precision != C1_PREC_FP32 || strcmp(c1_device_name(v->device), dev) != 0 ||
+        if (!v || v->precision != c1_precision_of_dtype(d->dtype) || strcmp(c1_device_name(v->device), dev) != 0 ||
             c1_variant_applies(v, d) != CONV1D_OK)
             continue;
         best = dist;
@@ -316,7 +324,8 @@ static conv1d_status from_db(const conv1d_desc *d, const char *key, const char *
         return rc;
     }
     char name[128];
-    rc = c1_store_find_winner(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, key, dev, "fp32", name,
+    rc = c1_store_find_winner(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, key, dev,
+                              c1_precision_name(c1_precision_of_dtype(d->dtype)), name,
                               sizeof name);
     if (rc == CONV1D_OK) {
         const c1_variant *w = c1_variant_find(name);
@@ -391,7 +400,7 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
             for (size_t i = 0; i < c1_tuned_count; i++) {
                 const c1_tuned_entry *e = &c1_tuned_table[i];
                 if (strcmp(e->shape_key, key) != 0 || strcmp(e->device, dev_name) != 0 ||
-                    strcmp(e->precision, "fp32") != 0)
+                    strcmp(e->precision, c1_precision_name(c1_precision_of_dtype(d->dtype))) != 0)
                     continue;
                 const c1_variant *t = c1_variant_find(e->variant);
                 if (t && t->device == dev && c1_variant_applies(t, d) == CONV1D_OK) {

@@ -39,7 +39,7 @@
 
 static void add_candidate(const c1_variant **c, int *n, const c1_variant *v, const conv1d_desc *d, c1_device dev)
 {
-    if (!v || *n >= MAX_CANDIDATES || v->device != dev || v->precision != C1_PREC_FP32) return;
+    if (!v || *n >= MAX_CANDIDATES || v->device != dev || v->precision != c1_precision_of_dtype(d->dtype)) return;
     for (int i = 0; i < *n; i++)
         if (c[i] == v) return;
     if (c1_variant_applies(v, d) == CONV1D_OK) c[(*n)++] = v;
@@ -54,11 +54,12 @@ static void add_proven(const c1_variant **c, int *n, const conv1d_desc *d, c1_de
     if (sqlite3_prepare_v2(s.db,
                            "SELECT DISTINCT w.variant FROM winners w JOIN hardware h ON h.id = w.hardware_id "
                            "JOIN builds b ON b.id = w.build_id WHERE h.fingerprint = ?1 AND b.signature = ?2 "
-                           "AND w.device = ?3 AND w.precision = 'fp32' AND w.stale = 0 ORDER BY w.variant",
+                           "AND w.device = ?3 AND w.precision = ?4 AND w.stale = 0 ORDER BY w.variant",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, c1_machine_fingerprint(), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, c1_build_info_get()->signature, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, c1_device_name(dev), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, c1_precision_name(c1_precision_of_dtype(d->dtype)), -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW)
             add_candidate(c, n, c1_variant_find((const char *)sqlite3_column_text(st, 0)), d, dev);
         sqlite3_finalize(st);
@@ -147,7 +148,8 @@ static conv1d_status store_winner(const char *path, const conv1d_desc *d, const 
             (st = c1_store_run_start(&s, hw_id, build_id, "conv1d_plan_create (CONV1D_MODE_MEASURE)", &run_id)) ==
                 CONV1D_OK) {
             c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
-                                 .device = c1_device_name(v->device), .precision = "fp32", .variant = v->name,
+                                 .device = c1_device_name(v->device), .precision = c1_precision_name(v->precision),
+                                 .variant = v->name,
                                  .median_ms = t->median, .p10_ms = t->p10, .p90_ms = t->p90, .tie = tie,
                                  .peer_variant = peer ? peer->name : NULL, .peer_median_ms = peer ? peer_ms : NAN};
             if ((st = c1_store_set_winner(&s, &w)) == CONV1D_OK) st = c1_store_run_finish(&s, run_id, "done");
@@ -211,7 +213,8 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
 
     /* The sweep's verdict and peer (core/verdict.h), so MEASURE mode stores winners by the same rule. */
     bool tie = false;
-    const int wi = c1_verdict_winner(timing, n, C1_PREC_FP32, &tie), pi = c1_verdict_peer(timing, n, false, C1_PREC_FP32);
+    const c1_precision prec = c1_precision_of_dtype(d->dtype);
+    const int wi = c1_verdict_winner(timing, n, prec, &tie), pi = c1_verdict_peer(timing, n, false, prec);
     const c1_variant *best = wi >= 0 ? cand[wi] : NULL, *peer = pi >= 0 ? cand[pi] : NULL;
     const double peer_ms = pi >= 0 ? timing[pi].time_ms.median : NAN;
     char timings[1024] = "";

@@ -40,6 +40,9 @@ conv1d_status c1_variant_applies(const c1_variant *v, const conv1d_desc *d)
     conv1d_status st = conv1d_desc_validate(d);
     if (st != CONV1D_OK) return st;
     if ((st = c1_isa_check_env()) != CONV1D_OK) return st;
+    if (!c1_precision_takes(v->precision, d->dtype))
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s is of the %s class, which does not compute %s tensors.",
+                       v->name, c1_precision_name(v->precision), conv1d_dtype_name(d->dtype));
     if (!c1_isa_available(v->isa))
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs the %s ISA level; this process may use %s%s.", v->name,
                        c1_isa_level_name(v->isa), c1_isa_level_name(c1_isa_effective()),

@@ -59,7 +59,7 @@ static void test_rejections(void **state)
     FIELD_CASE(pad_right, -2, "pad_right must be non-negative, got -2");
     FIELD_CASE(has_bias, 2, "has_bias must be 0 or 1, got 2");
     FIELD_CASE(layout, (conv1d_layout)7, "layout must be");
-    FIELD_CASE(dtype, (conv1d_dtype)3, "dtype must be CONV1D_F32, got 3");
+    FIELD_CASE(dtype, (conv1d_dtype)3, "dtype must be CONV1D_F32, CONV1D_BF16 or CONV1D_F16, got 3");
     FIELD_CASE(num_groups, 3, "in_channels (8) is not divisible by num_groups (3)");
     FIELD_CASE(num_groups, 8, "out_channels (12) is not divisible by num_groups (8)");
     FIELD_CASE(kernel_size, 101, "wider than the padded input of 100");

@@ -93,6 +93,34 @@ static void test_format_exact(void **state)
     conv1d_desc_format(&d, buf, sizeof buf);
     assert_non_null(strstr(buf, ",bias=0,layout=ncw"));
     assert_null(strstr(buf, "dtype"));
+
+    /* The 16-bit dtypes are written at the end, and read back (MAX's names too). */
+    const struct {
+        conv1d_dtype t;
+        const char *written, *max_name;
+    } types[] = {{CONV1D_BF16, ",layout=ncw,dtype=bf16", "bfloat16"}, {CONV1D_F16, ",layout=ncw,dtype=f16", "float16"}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        d.dtype = types[i].t;
+        conv1d_desc_format(&d, buf, sizeof buf);
+        assert_non_null(strstr(buf, types[i].written));
+        assert_int_equal(strlen(strstr(buf, types[i].written)), strlen(types[i].written));
+        conv1d_desc back;
+        assert_int_equal(conv1d_desc_parse(buf, &back), CONV1D_OK);
+        assert_int_equal(back.dtype, types[i].t);
+        char max_text[300];
+        snprintf(max_text, sizeof max_text, "length=10,in_channels=2,out_channels=2,kernel_size=3,dtype=%s",
+                 types[i].max_name);
+        assert_int_equal(conv1d_desc_parse(max_text, &back), CONV1D_OK);
+        assert_int_equal(back.dtype, types[i].t);
+        /* Half the bytes of the same shape in f32. */
+        conv1d_desc f32 = d;
+        f32.dtype = CONV1D_F32;
+        assert_true(conv1d_desc_min_bytes(&d) * 2 == conv1d_desc_min_bytes(&f32));
+    }
+    assert_int_equal(conv1d_dtype_size(CONV1D_F32), 4);
+    assert_int_equal(conv1d_dtype_size(CONV1D_BF16), 2);
+    assert_int_equal(conv1d_dtype_size((conv1d_dtype)9), 0);
+    assert_null(conv1d_dtype_name((conv1d_dtype)9));
 }
 
 static void test_format_like_snprintf(void **state)
@@ -250,7 +278,8 @@ static void test_canonical_malformed(void **state)
         {"length=12,layout=nchw", "'nchw'"},
         {"length=12,bias=yes", "'yes'"},
         {"length=12,has_bias=2", "'2'"},
-        {"length=12,dtype=f16", "'f16'"},
+        {"length=12,dtype=f64", "'f64'"},
+        {"length=12,dtype=float", "'float'"},
         {"length=12,stray", "'stray'"},
         {"length=12,=3", "'=3'"},
         {"", "empty"},
