@@ -3,7 +3,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,52 +247,44 @@ static const char *reason(char *buf, size_t size)
     return buf;
 }
 
+/* The nearest tuned shape whose winner applies, as the store's winners pass by. */
+typedef struct nearest_scan {
+    const conv1d_desc *d;
+    const char *dev;
+    double best;
+    const c1_variant *v;
+    char *key;
+    size_t key_size;
+} nearest_scan;
+
+static int nearest_visit(void *ctx, const char *shape_key, const conv1d_desc *t, const char *variant)
+{
+    nearest_scan *n = ctx;
+    const double dist = c1_shape_distance(n->d, t);
+    if (!(dist < n->best)) return 0;
+    const c1_variant *v = c1_variant_find(variant);
+    if (!v || v->precision != c1_precision_of_dtype(n->d->dtype) || strcmp(c1_device_name(v->device), n->dev) != 0 ||
+        c1_variant_applies(v, n->d) != CONV1D_OK)
+        return 0;
+    n->best = dist;
+    n->v = v;
+    snprintf(n->key, n->key_size, "%s", shape_key);
+    return 0;
+}
+
 /* The nearest tuned shape whose winner applies. CONV1D_NOT_FOUND when there is none. */
 static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char *dev, const c1_variant **out,
                                   char *key, size_t key_size, double *distance)
 {
-    static const char *sql =
-        "SELECT sh.key, sh.batch, sh.length, sh.in_channels, sh.out_channels, sh.kernel_size, sh.stride, "
-        "sh.pad_left, sh.pad_right, sh.dilation, sh.num_groups, sh.has_bias, sh.layout, w.variant "
-        "FROM winners w JOIN hardware h ON h.id = w.hardware_id JOIN builds b ON b.id = w.build_id "
-        "JOIN shapes sh ON sh.id = w.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 AND w.device = ?3 "
-        "AND w.precision = ?4 AND w.stale = 0";
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return c1_fail(CONV1D_DB_ERROR, "Results database %s: reading winners failed: %s.", s->path,
-                       sqlite3_errmsg(s->db));
-    sqlite3_bind_text(st, 1, c1_machine_fingerprint(), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, c1_build_info_get()->signature, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, c1_precision_name(c1_precision_of_dtype(d->dtype)), -1, SQLITE_STATIC);
-    double best = INFINITY;
-    int step;
+    nearest_scan n = {d, dev, INFINITY, NULL, key, key_size};
     int64_t rows = 0;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        rows++;
-        conv1d_desc t;
-        conv1d_desc_init(&t);
-        int64_t *fields[] = {&t.batch, &t.length, &t.in_channels, &t.out_channels, &t.kernel_size, &t.stride,
-                             &t.pad_left, &t.pad_right, &t.dilation, &t.num_groups};
-        for (int i = 0; i < 10; i++) *fields[i] = sqlite3_column_int64(st, i + 1);
-        t.has_bias = sqlite3_column_int(st, 11) != 0;
-        const char *layout = (const char *)sqlite3_column_text(st, 12);
-        t.layout = layout && strcmp(layout, "ncw") == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
-        if (conv1d_desc_validate(&t) != CONV1D_OK) continue; /* a damaged row is skipped, not trusted */
-        const double dist = c1_shape_distance(d, &t);
-        if (!(dist < best)) continue;
-        const c1_variant *v = c1_variant_find((const char *)sqlite3_column_text(st, 13));
-        if (!v || v->precision != c1_precision_of_dtype(d->dtype) || strcmp(c1_device_name(v->device), dev) != 0 ||
-            c1_variant_applies(v, d) != CONV1D_OK)
-            continue;
-        best = dist;
-        *out = v;
-        snprintf(key, key_size, "%s", (const char *)sqlite3_column_text(st, 0));
-    }
-    conv1d_status rc = CONV1D_OK;
-    if (step != SQLITE_DONE)
-        rc = c1_fail(CONV1D_DB_ERROR, "Results database %s: reading winners failed: %s.", s->path,
-                     sqlite3_errmsg(s->db));
+    conv1d_status rc = c1_store_each_winner(s, c1_machine_fingerprint(), c1_build_info_get()->signature, dev,
+                                            c1_precision_name(c1_precision_of_dtype(d->dtype)), nearest_visit, &n,
+                                            &rows);
+    const double best = n.best;
+    if (n.v) *out = n.v;
+    if (rc != CONV1D_OK)
+        ; /* the store's sentence stands */
     else if (rows == 0)
         rc = c1_fail(CONV1D_NOT_FOUND, "the DB has no winners for this machine (fingerprint %s) and build %s",
                      c1_machine_fingerprint(), c1_build_info_get()->signature);
@@ -302,7 +293,6 @@ static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char 
     else if (best > C1_NEAREST_MAX_DISTANCE)
         rc = c1_fail(CONV1D_NOT_FOUND, "the nearest tuned shape %s is too far (distance %.2f > %.0f)", key, best,
                      C1_NEAREST_MAX_DISTANCE);
-    sqlite3_finalize(st);
     *distance = best;
     return rc;
 }

@@ -15,7 +15,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,25 +44,29 @@ static void add_candidate(const c1_variant **c, int *n, const c1_variant *v, con
     if (c1_variant_applies(v, d) == CONV1D_OK) c[(*n)++] = v;
 }
 
+typedef struct proven {
+    const c1_variant **c;
+    int *n;
+    const conv1d_desc *d;
+    c1_device dev;
+} proven;
+
+static int proven_visit(void *ctx, const char *shape_key, const conv1d_desc *shape, const char *variant)
+{
+    proven *p = ctx;
+    add_candidate(p->c, p->n, c1_variant_find(variant), p->d, p->dev);
+    return *p->n >= MAX_CANDIDATES;
+}
+
 /* Every variant that won a shape on this machine and build. A database that cannot be read adds none. */
 static void add_proven(const c1_variant **c, int *n, const conv1d_desc *d, c1_device dev, const char *path)
 {
     c1_store s;
     if (c1_store_open_wait(&s, path, false, 100) != CONV1D_OK) return;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s.db,
-                           "SELECT DISTINCT w.variant FROM winners w JOIN hardware h ON h.id = w.hardware_id "
-                           "JOIN builds b ON b.id = w.build_id WHERE h.fingerprint = ?1 AND b.signature = ?2 "
-                           "AND w.device = ?3 AND w.precision = ?4 AND w.stale = 0 ORDER BY w.variant",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, c1_machine_fingerprint(), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, c1_build_info_get()->signature, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, c1_device_name(dev), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, c1_precision_name(c1_precision_of_dtype(d->dtype)), -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            add_candidate(c, n, c1_variant_find((const char *)sqlite3_column_text(st, 0)), d, dev);
-        sqlite3_finalize(st);
-    }
+    proven p = {c, n, d, dev};
+    int64_t rows;
+    c1_store_each_winner(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, c1_device_name(dev),
+                         c1_precision_name(c1_precision_of_dtype(d->dtype)), proven_visit, &p, &rows);
     c1_store_close(&s);
 }
 

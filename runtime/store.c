@@ -297,7 +297,7 @@ conv1d_status c1_store_shape_id(c1_store *s, const conv1d_desc *d, int64_t *id)
                      AI(d->num_groups),
                      AI(d->has_bias),
                      AS(d->layout == CONV1D_LAYOUT_NCW ? "ncw" : "nwc"),
-                     AS("f32")};
+                     AS(conv1d_dtype_name(d->dtype))};
     return upsert_id(s,
                      "INSERT INTO shapes (key, batch, length, in_channels, out_channels, kernel_size, stride, "
                      "pad_left, pad_right, dilation, num_groups, has_bias, layout, dtype) VALUES (?1, ?2, ?3, ?4, "
@@ -500,6 +500,55 @@ conv1d_status c1_store_load_models(c1_store *s, const char *fingerprint, const c
     return CONV1D_OK;
 }
 
+/* The shape columns batch .. dtype (14 of them, in the shapes table's order from batch) of a row, starting at
+ * column `first`, into *d; false for a row that is not a valid descriptor (a damaged row is never trusted). */
+static bool read_shape(sqlite3_stmt *st, int first, conv1d_desc *d)
+{
+    conv1d_desc_init(d);
+    int64_t *fields[] = {&d->batch,    &d->length,   &d->in_channels, &d->out_channels, &d->kernel_size,
+                         &d->stride,   &d->pad_left, &d->pad_right,   &d->dilation,     &d->num_groups};
+    for (int i = 0; i < 10; i++) *fields[i] = sqlite3_column_int64(st, first + i);
+    d->has_bias = sqlite3_column_int(st, first + 10) != 0;
+    const char *layout = (const char *)sqlite3_column_text(st, first + 11);
+    const char *dtype = (const char *)sqlite3_column_text(st, first + 12);
+    d->layout = layout && strcmp(layout, "ncw") == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+    d->dtype = dtype && strcmp(dtype, "bf16") == 0 ? CONV1D_BF16 : dtype && strcmp(dtype, "f16") == 0 ? CONV1D_F16
+                                                                                                     : CONV1D_F32;
+    return conv1d_desc_validate(d) == CONV1D_OK;
+}
+
+#define SHAPE_COLUMNS                                                                                               \
+    "sh.batch, sh.length, sh.in_channels, sh.out_channels, sh.kernel_size, sh.stride, sh.pad_left, sh.pad_right, " \
+    "sh.dilation, sh.num_groups, sh.has_bias, sh.layout, sh.dtype"
+
+conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   const char *device, const char *precision, c1_store_winner_fn fn, void *ctx,
+                                   int64_t *rows)
+{
+    *rows = 0;
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device), AS(precision)};
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s,
+                                    "SELECT sh.key, w.variant, " SHAPE_COLUMNS " FROM winners w JOIN hardware h ON "
+                                    "h.id = w.hardware_id JOIN builds b ON b.id = w.build_id JOIN shapes sh ON "
+                                    "sh.id = w.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 AND w.device = "
+                                    "?3 AND w.precision = ?4 AND w.stale = 0",
+                                    a, 4, &st, "reading winners");
+    if (rc != CONV1D_OK) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        ++*rows;
+        conv1d_desc d;
+        const char *key = (const char *)sqlite3_column_text(st, 0), *variant = (const char *)sqlite3_column_text(st, 1);
+        if (!key || !variant || !read_shape(st, 2, &d)) continue;
+        if (fn(ctx, key, &d, variant)) break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = db_fail(s, "reading winners");
+    sqlite3_finalize(st);
+    c1_clear_error();
+    return rc;
+}
+
 conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t build_id, c1_store_timing **out,
                                     size_t *count)
 {
@@ -510,9 +559,7 @@ conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t bu
     /* The newest ok measurement of each variant on each shape. */
     conv1d_status rc = prepare_bind(
         s,
-        "SELECT m.variant, m.device, m.precision, m.median_ms, sh.batch, sh.length, sh.in_channels, sh.out_channels, "
-        "sh.kernel_size, sh.stride, sh.pad_left, sh.pad_right, sh.dilation, sh.num_groups, sh.has_bias, sh.layout "
-        "FROM measurements m JOIN shapes sh ON sh.id = m.shape_id WHERE m.id IN (SELECT max(id) FROM measurements "
+        "SELECT m.variant, m.device, m.precision, m.median_ms, " SHAPE_COLUMNS " FROM measurements m JOIN shapes sh ON sh.id = m.shape_id WHERE m.id IN (SELECT max(id) FROM measurements "
         "WHERE hardware_id = ?1 AND build_id = ?2 AND status = 'ok' AND median_ms > 0 GROUP BY shape_id, variant, "
         "device, precision) ORDER BY m.variant, m.device, m.precision, sh.layout",
         a, 2, &st, "reading the measurements");
@@ -527,15 +574,7 @@ conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t bu
         copy_text(r.device, sizeof r.device, sqlite3_column_text(st, 1));
         copy_text(r.precision, sizeof r.precision, sqlite3_column_text(st, 2));
         r.median_ms = sqlite3_column_double(st, 3);
-        conv1d_desc_init(&r.desc);
-        int64_t *fields[] = {&r.desc.batch,  &r.desc.length,    &r.desc.in_channels, &r.desc.out_channels,
-                             &r.desc.kernel_size, &r.desc.stride, &r.desc.pad_left, &r.desc.pad_right,
-                             &r.desc.dilation, &r.desc.num_groups};
-        for (int i = 0; i < 10; i++) *fields[i] = sqlite3_column_int64(st, 4 + i);
-        r.desc.has_bias = sqlite3_column_int(st, 14) != 0;
-        const char *layout = (const char *)sqlite3_column_text(st, 15);
-        r.desc.layout = layout && strcmp(layout, "ncw") == 0 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
-        if (conv1d_desc_validate(&r.desc) != CONV1D_OK || !(r.median_ms > 0) || !isfinite(r.median_ms)) continue;
+        if (!read_shape(st, 4, &r.desc) || !(r.median_ms > 0) || !isfinite(r.median_ms)) continue;
         if (n == cap) {
             size_t ncap = cap ? 2 * cap : 256;
             c1_store_timing *grown = realloc(t, ncap * sizeof *grown);

@@ -113,6 +113,14 @@ typedef struct c1_store_winner {
 /* Inserts or replaces the winner of (hardware, build, shape, device, precision), not stale. */
 conv1d_status c1_store_set_winner(c1_store *s, const c1_store_winner *w);
 
+/* Calls fn(ctx, shape key, shape, variant) for each winner of this machine, build, device and precision
+ * class (stale rows excluded, damaged shapes skipped) until fn returns non-zero; *rows gets how many winners
+ * were read, damaged ones included. */
+typedef int (*c1_store_winner_fn)(void *ctx, const char *shape_key, const conv1d_desc *shape, const char *variant);
+conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   const char *device, const char *precision, c1_store_winner_fn fn, void *ctx,
+                                   int64_t *rows);
+
 /* The runtime's lookup: the winner's variant name for this machine and build (stale rows excluded).
  * CONV1D_NOT_FOUND when there is none. `variant` gets a copy of the name. */
 conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const char *build_signature,
