@@ -5,6 +5,7 @@
 #   make test     deps, build, then every test (C unit tests with cmocka, CLI tests with pytest)
 #   make tune     deps, build, then sweep the default suite on this machine into the results database
 #   make bench    deps, build, then the small real-model suite against oneDNN (results/bench/)
+#   make crossval the dispatcher on shapes nobody tuned: a cross-validation (results/crossval/)
 #   make report   the performance report of a results DB: make report [DB=...] [OUT=...] (results/report/)
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file, conv1d-tune
 #   make valgrind the in-process unit tests under valgrind memcheck
@@ -281,6 +282,23 @@ tune: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	scripts/bench.sh $(TOOL) autotune/suites/bench.suite results/bench $(BENCH_ARGS)
+
+# The dispatcher on shapes nobody tuned (scripts/fallback_quality.py): the default suite and CROSSVAL_COUNT
+# shapes drawn from its layers at other batches and lengths (scripts/gen_shapes.py) swept into
+# results/crossval/cv.db (re-running resumes), then half of the drawn shapes held out and picked by models
+# fitted without them. About 15 minutes on a 2-core machine.
+CROSSVAL_COUNT ?= 30
+CROSSVAL_DIR := results/crossval
+.PHONY: crossval
+crossval: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(CROSSVAL_DIR)
+	$(PYTHON) scripts/gen_shapes.py --count $(CROSSVAL_COUNT) --seed 11 > $(CROSSVAL_DIR)/unseen.suite
+	$(TOOL) sweep --db $(CROSSVAL_DIR)/cv.db --suite autotune/suites/default.suite --suite $(CROSSVAL_DIR)/unseen.suite \
+	    --layout both --budget 1.0
+	$(PYTHON) scripts/fallback_quality.py --db $(CROSSVAL_DIR)/cv.db --tool $(TOOL) \
+	    --test-from $(CROSSVAL_DIR)/unseen.suite --hold-out 0.5 --compare-nearest --csv $(CROSSVAL_DIR)/crossval.csv \
+	    | tee $(CROSSVAL_DIR)/crossval.txt
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
