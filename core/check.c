@@ -23,24 +23,38 @@ c1_tolerance c1_precision_tolerance(c1_precision p)
     return (c1_tolerance){0, 0};
 }
 
+/* The relative errors of a comparison, accumulated element by element. */
+typedef struct sums {
+    double max_ref, max_diff, sum_ref2, sum_diff2;
+} sums;
+
+static void sums_add(sums *s, double ref, double diff)
+{
+    s->max_ref = fmax(s->max_ref, fabs(ref));
+    s->max_diff = fmax(s->max_diff, diff);
+    s->sum_ref2 += ref * ref;
+    s->sum_diff2 += diff * diff;
+}
+
+static void sums_finish(const sums *s, c1_error *e)
+{
+    /* An all-zero reference cannot happen with non-zero random data; guard the division anyway. */
+    e->rel_max = s->max_ref > 0 ? s->max_diff / s->max_ref : s->max_diff;
+    e->rel_l2 = s->sum_ref2 > 0 ? sqrt(s->sum_diff2 / s->sum_ref2) : sqrt(s->sum_diff2);
+}
+
 c1_error c1_compare(const float *y, const double *ref, int64_t n)
 {
     c1_error e = {.bad_index = -1, .first_outside = -1};
-    double max_ref = 0, max_diff = 0, sum_ref2 = 0, sum_diff2 = 0;
+    sums s = {0};
     for (int64_t i = 0; i < n; i++) {
         if (!isfinite(y[i])) {
             if (e.bad_index < 0) e.bad_index = i;
             continue;
         }
-        const double diff = fabs((double)y[i] - ref[i]);
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, diff);
-        sum_ref2 += ref[i] * ref[i];
-        sum_diff2 += diff * diff;
+        sums_add(&s, ref[i], fabs((double)y[i] - ref[i]));
     }
-    /* An all-zero reference cannot happen with non-zero random data; guard the division anyway. */
-    e.rel_max = max_ref > 0 ? max_diff / max_ref : max_diff;
-    e.rel_l2 = sum_ref2 > 0 ? sqrt(sum_diff2 / sum_ref2) : sqrt(sum_diff2);
+    sums_finish(&s, &e);
     return e;
 }
 
@@ -60,7 +74,7 @@ c1_error c1_compare16(const uint16_t *y, conv1d_dtype t, const double *ref, cons
 {
     c1_error e = {.bad_index = -1, .first_outside = -1};
     const double gamma = 4.0 * sqrt((double)(terms > 0 ? terms : 1)) * 0x1p-24;
-    double max_ref = 0, max_diff = 0, sum_ref2 = 0, sum_diff2 = 0;
+    sums sm = {0};
     for (int64_t i = 0; i < n; i++) {
         const double v = t == CONV1D_BF16 ? (double)c1_bf16_to_f32(y[i]) : (double)c1_f16_to_f32(y[i]);
         if (!isfinite(v)) {
@@ -74,13 +88,9 @@ c1_error c1_compare16(const uint16_t *y, conv1d_dtype t, const double *ref, cons
             e.outside++;
         }
         e.ulp_max = fmax(e.ulp_max, diff / ulp_of(t, fabs(ref[i])));
-        max_ref = fmax(max_ref, fabs(ref[i]));
-        max_diff = fmax(max_diff, diff);
-        sum_ref2 += ref[i] * ref[i];
-        sum_diff2 += diff * diff;
+        sums_add(&sm, ref[i], diff);
     }
-    e.rel_max = max_ref > 0 ? max_diff / max_ref : max_diff;
-    e.rel_l2 = sum_ref2 > 0 ? sqrt(sum_diff2 / sum_ref2) : sqrt(sum_diff2);
+    sums_finish(&sm, &e);
     return e;
 }
 

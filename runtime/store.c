@@ -424,6 +424,17 @@ conv1d_status c1_store_replace_models(c1_store *s, int64_t hardware_id, int64_t 
     return rc;
 }
 
+/* A malloc'd array of *cap elements holding n, with room for one more: the same or a moved array, or NULL
+ * when out of memory (the array is then left as it was). */
+static void *grow(void *array, size_t *cap, size_t n, size_t elem_size)
+{
+    if (n < *cap) return array;
+    const size_t ncap = *cap ? 2 * *cap : 64;
+    void *grown = realloc(array, ncap * elem_size);
+    if (grown) *cap = ncap;
+    return grown;
+}
+
 /* Parses "c0,c1,...": false for anything but exactly C1_MODEL_FEATURES finite numbers. */
 static bool parse_coef(const char *text, double coef[C1_MODEL_FEATURES])
 {
@@ -477,16 +488,12 @@ conv1d_status c1_store_load_models(c1_store *s, const char *fingerprint, const c
         m.rms = sqlite3_column_double(st, 6);
         /* A damaged row is left out, never trusted. */
         if (!parse_coef((const char *)sqlite3_column_text(st, 7), m.coef) || !layout || !kind) continue;
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
-            c1_model *grown = realloc(out, ncap * sizeof *grown);
-            if (!grown) {
-                rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the time models.");
-                break;
-            }
-            out = grown;
-            cap = ncap;
+        c1_model *room = grow(out, &cap, n, sizeof *out);
+        if (!room) {
+            rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the time models.");
+            break;
         }
+        out = room;
         out[n++] = m;
     }
     if (rc == CONV1D_OK && step != SQLITE_DONE) rc = db_fail(s, "reading the time models");
@@ -575,16 +582,12 @@ conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t bu
         copy_text(r.precision, sizeof r.precision, sqlite3_column_text(st, 2));
         r.median_ms = sqlite3_column_double(st, 3);
         if (!read_shape(st, 4, &r.desc) || !(r.median_ms > 0) || !isfinite(r.median_ms)) continue;
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 256;
-            c1_store_timing *grown = realloc(t, ncap * sizeof *grown);
-            if (!grown) {
-                rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the measurements.");
-                break;
-            }
-            t = grown;
-            cap = ncap;
+        c1_store_timing *room = grow(t, &cap, n, sizeof *t);
+        if (!room) {
+            rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the measurements.");
+            break;
         }
+        t = room;
         t[n++] = r;
     }
     if (rc == CONV1D_OK && step != SQLITE_DONE) rc = db_fail(s, "reading the measurements");
@@ -611,16 +614,12 @@ conv1d_status c1_store_measured_pairs(c1_store *s, int64_t (**pairs)[2], size_t 
     int64_t(*out)[2] = NULL;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            int64_t(*grown)[2] = realloc(out, ncap * sizeof *grown);
-            if (!grown) {
-                rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory listing the measured machines and builds.");
-                break;
-            }
-            out = grown;
-            cap = ncap;
+        int64_t(*room)[2] = grow(out, &cap, n, sizeof *out);
+        if (!room) {
+            rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory listing the measured machines and builds.");
+            break;
         }
+        out = room;
         out[n][0] = sqlite3_column_int64(st, 0);
         out[n][1] = sqlite3_column_int64(st, 1);
         n++;
