@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,10 +30,14 @@ conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double tim
 {
     detail[0] = '\0';
     fflush(NULL); /* nothing buffered may be written twice */
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return c1_fail(CONV1D_INTERNAL, "Could not fork a measurement child: %s.", strerror(errno));
     if (pid == 0) {
-        /* The child: die with the parent, report through `shared` and the exit status only. */
+        /* The child: die with the parent, report through `shared` and the exit status only. A killed tool
+         * must not leave children behind holding a GPU (or cores): the kernel sends SIGKILL when the thread
+         * that forked exits; the getppid test closes the window where the parent died before the prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(4);
         /* Default dispositions: a crash must kill the child visibly, whatever handlers the parent set. */
         const int sigs[] = {SIGINT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM};
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);

@@ -3,8 +3,14 @@
  * statistics are right; a crashing, a hanging and a wrong variant are each reported with their outcome
  * while the reference measured around them keeps its correct result.
  */
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "basics.h"
 #include "measure.h"
 #include "test_util.h"
 
@@ -156,6 +162,57 @@ static void test_problem_data(void **state)
     c1_problem_destroy(&a), c1_problem_destroy(&b), c1_problem_destroy(&c);
 }
 
+/* A measurement child that outlives its tool would keep holding a GPU (or cores): it must die with the
+ * process that forked it. A helper process runs a sandboxed child that only sleeps, is SIGKILLed, and the
+ * child must be gone (or a zombie waiting for its new parent) within a few seconds. */
+static int sleeping_child(void *arg, void *shared)
+{
+    (void)arg;
+    *(volatile pid_t *)shared = getpid();
+    sleep(60);
+    return 0;
+}
+
+static bool process_gone(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')'); /* "pid (comm) S ...": the state follows the command's ')' */
+    return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+}
+
+static void test_child_dies_with_parent(void **state)
+{
+    volatile pid_t *grandchild = c1_shared_alloc(sizeof(pid_t));
+    assert_non_null(grandchild);
+    const pid_t helper = fork();
+    assert_true(helper >= 0);
+    if (helper == 0) {
+        c1_outcome outcome;
+        char detail[128];
+        c1_sandbox_run(sleeping_child, NULL, (void *)grandchild, 120, &outcome, detail, sizeof detail);
+        _exit(0);
+    }
+    const double until = c1_now_s() + 10;
+    while (*grandchild == 0 && c1_now_s() < until) usleep(1000);
+    const pid_t child = *grandchild;
+    kill(helper, SIGKILL);
+    int status;
+    waitpid(helper, &status, 0);
+    assert_true(child > 0);
+    const double gone_by = c1_now_s() + 5;
+    while (!process_gone(child) && c1_now_s() < gone_by) usleep(1000);
+    const bool gone = process_gone(child);
+    if (!gone) kill(child, SIGKILL); /* leave nothing behind, then fail */
+    c1_shared_free((void *)grandchild, sizeof(pid_t));
+    assert_true(gone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_problem_data),
         cmocka_unit_test(test_fault_isolation),
+        cmocka_unit_test(test_child_dies_with_parent),
         /* Last: it runs the yardstick in this process, which starts OpenMP threads, and a process with
          * OpenMP threads must not fork measurement children afterwards. */
         cmocka_unit_test(test_copy_yardstick),
