@@ -12,7 +12,10 @@
  * input uploaded, the output poisoned with NaN (0xFF bytes), one run_async on a stream of the child's own
  * and a synchronisation, the output copied back and compared with the same double reference; then timed
  * with CUDA events on that stream, rotating input/output sets whose total exceeds twice the GPU's L2, with
- * the CPU path's warm-up, grouping of short kernels, statistics and stopping rule. Any CUDA error becomes
+ * the CPU path's warm-up, grouping of short kernels, statistics and stopping rule. Each start event waits
+ * behind a short busy kernel on the stream, so the runs it times are already enqueued when it fires and the
+ * host's enqueue work (a library's locking, stream setting, extra copies) is not charged to short kernels
+ * (the same for every variant and the copy yardstick). Any CUDA error becomes
  * outcome FAILED with the runtime's sentence.
  */
 #ifndef CONV1D_MEASURE_H
