@@ -602,29 +602,105 @@ done:
     return 0;
 }
 
-conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m)
+/* Where a child of c1_measure_many is: the variant it measures since when, and how many are done. */
+typedef struct many_progress {
+    volatile int current, done;
+    volatile double started;
+} many_progress;
+
+typedef struct many_args {
+    const c1_variant *const *vs;
+    int n, first;
+    const c1_problem *p;
+    const c1_measure_opts *o;
+    many_progress *progress; /* shared */
+    c1_measurement *m;       /* shared, n of them */
+} many_args;
+
+static int many_child(void *arg, void *shared)
 {
-    memset(m, 0, sizeof *m);
-    m->error.bad_index = -1;
+    (void)shared;
+    many_args *a = arg;
+    for (int i = a->first; i < a->n; i++) {
+        a->progress->started = c1_now_s();
+        __sync_synchronize();
+        a->progress->current = i;
+        __sync_synchronize();
+        const child_args ca = {a->vs[i], a->p, a->o};
+        measure_child((void *)&ca, &a->m[i]);
+        __sync_synchronize();
+        a->progress->done = i + 1;
+        if (a->m[i].outcome != C1_OUTCOME_OK && a->m[i].outcome != C1_OUTCOME_UNSUPPORTED) break;
+    }
+    return 0;
+}
+
+static double many_deadline(void *arg)
+{
+    const many_args *a = arg;
+    return a->progress->started + a->o->timeout_s;
+}
+
+conv1d_status c1_measure_many(const c1_variant *const *vs, int n, const c1_problem *p, const c1_measure_opts *o,
+                              c1_measurement *m)
+{
+    if (n <= 0) return CONV1D_OK;
     if (!topology && hwloc_topology_init(&topology) == 0 && hwloc_topology_load(topology) != 0) {
         hwloc_topology_destroy(topology);
         topology = NULL;
     }
-    c1_measurement *shared = c1_shared_alloc(sizeof *shared);
+    const size_t bytes = sizeof(many_progress) + (size_t)n * sizeof(c1_measurement);
+    char *shared = c1_shared_alloc(bytes);
     if (!shared) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not map memory shared with the measurement child.");
-    child_args args = {v, p, o};
-    c1_outcome outcome;
-    char detail[160];
-    conv1d_status st = c1_sandbox_run(measure_child, &args, shared, o->timeout_s, &outcome, detail, sizeof detail);
-    if (st == CONV1D_OK) {
-        *m = *shared;
-        if (outcome != C1_OUTCOME_OK) {
-            m->outcome = outcome;
-            snprintf(m->message, sizeof m->message, "The measurement child %s.", detail);
+    many_args args = {vs, n, 0, p, o, (many_progress *)shared, (c1_measurement *)(shared + sizeof(many_progress))};
+    conv1d_status st = CONV1D_OK;
+    int next = 0;
+    while (next < n && st == CONV1D_OK) {
+        for (int i = next; i < n; i++) {
+            memset(&args.m[i], 0, sizeof args.m[i]);
+            args.m[i].error.bad_index = -1;
+        }
+        args.first = next;
+        args.progress->current = args.progress->done = next;
+        args.progress->started = c1_now_s();
+        c1_outcome outcome;
+        char detail[160];
+        st = c1_sandbox_run_watched(many_child, &args, shared, many_deadline, &args, o->timeout_s, &outcome, detail,
+                                    sizeof detail);
+        if (st != CONV1D_OK) break;
+        const int done = args.progress->done, current = args.progress->current;
+        if (outcome == C1_OUTCOME_OK) {
+            if (done > next) {
+                next = done;
+                continue;
+            }
+            outcome = C1_OUTCOME_CRASHED; /* exited cleanly without a result: cannot happen, but say so */
+            snprintf(detail, sizeof detail, "ended without reporting a result");
+        }
+        /* The child died or was killed: variants before `done` have their results; the one it was measuring
+         * (if it had not finished it) gets the child's fate. */
+        if (current >= done) {
+            c1_measurement *mc = &args.m[current];
+            memset(mc, 0, sizeof *mc);
+            mc->error.bad_index = -1;
+            mc->outcome = outcome;
+            mc->wall_s = c1_now_s() - args.progress->started;
+            snprintf(mc->message, sizeof mc->message, "The measurement child %s.", detail);
+            next = current + 1;
+        } else {
+            next = done;
         }
     }
-    c1_shared_free(shared, sizeof *shared);
+    if (st == CONV1D_OK) memcpy(m, args.m, (size_t)n * sizeof *m);
+    c1_shared_free(shared, bytes);
     return st;
+}
+
+conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m)
+{
+    memset(m, 0, sizeof *m);
+    m->error.bad_index = -1;
+    return c1_measure_many(&v, 1, p, o, m);
 }
 
 /* ---- the GPU probes: CUDA is queried only in children ---- */

@@ -118,6 +118,55 @@ static void test_fault_isolation(void **state)
     c1_problem_destroy(&p);
 }
 
+/* Several variants per child: each keeps its own outcome whatever its neighbours do; a crash or a hang
+ * takes only its own variant, and the variants after it are measured in a fresh child. */
+static void test_measure_many(void **state)
+{
+    conv1d_desc d = small_desc();
+    c1_problem p;
+    assert_int_equal(c1_problem_create(&d, 43, 30, &p), CONV1D_OK);
+    c1_measure_opts o;
+    c1_measure_opts_init(&o);
+    o.budget_s = 0.05;
+    o.timeout_s = 2.0;
+    const struct {
+        const char *name;
+        c1_outcome outcome;
+        const char *fragment;
+    } cases[] = {
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_unsupported", C1_OUTCOME_UNSUPPORTED, "supports no shape"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_crash", C1_OUTCOME_CRASHED, "signal 11"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_off_by_one", C1_OUTCOME_WRONG, "exceeds the fp32 threshold"},
+        {"test_hang", C1_OUTCOME_TIMEOUT, "wall-clock limit"},
+        {"test_oom", C1_OUTCOME_FAILED, "out of memory"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_crash", C1_OUTCOME_CRASHED, "signal 11"},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    const c1_variant *vs[N];
+    for (int i = 0; i < N; i++) assert_non_null(vs[i] = c1_variant_find(cases[i].name));
+    c1_measurement *m = calloc(N, sizeof *m);
+    assert_non_null(m);
+    const double t0 = c1_now_s();
+    assert_int_equal(c1_measure_many(vs, N, &p, &o, m), CONV1D_OK);
+    for (int i = 0; i < N; i++) {
+        if (m[i].outcome != cases[i].outcome)
+            fail_msg("%d %s: outcome %s, expected %s (%s)", i, cases[i].name, c1_outcome_name(m[i].outcome),
+                     c1_outcome_name(cases[i].outcome), m[i].message);
+        if (!strstr(m[i].message, cases[i].fragment))
+            fail_msg("%d %s: message '%s' lacks '%s'", i, cases[i].name, m[i].message, cases[i].fragment);
+        if (m[i].outcome == C1_OUTCOME_OK) assert_true(m[i].time_ms.n >= o.min_repeats && m[i].time_ms.median > 0);
+        if (m[i].outcome == C1_OUTCOME_TIMEOUT) assert_true(m[i].wall_s >= o.timeout_s && m[i].wall_s < o.timeout_s + 1);
+    }
+    /* the hang's limit ran from its own start, once */
+    assert_true(c1_now_s() - t0 < 3 * o.timeout_s);
+    free(m);
+    c1_problem_destroy(&p);
+}
+
 /* The copy yardstick is timed without a check (its output is not a convolution) and moves the bytes. */
 static void test_copy_yardstick(void **state)
 {
@@ -221,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_problem_data),
         cmocka_unit_test(test_fault_isolation),
         cmocka_unit_test(test_child_dies_with_parent),
+        cmocka_unit_test(test_measure_many),
         /* Last: it runs the yardstick in this process, which starts OpenMP threads, and a process with
          * OpenMP threads must not fork measurement children afterwards. */
         cmocka_unit_test(test_copy_yardstick),
