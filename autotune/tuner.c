@@ -24,8 +24,8 @@ const char *c1_strategy_name(c1_strategy s) { return (unsigned)s < 4 ? strategy_
 /* Documented order (README): our own kernels before library calls, plain before transformed. */
 int c1_family_rank(const char *family)
 {
-    static const char *const order[] = {"ref",          "direct",     "depthwise",      "winograd", "cuda_tiled",
-                                        "cuda_smem",    "cuda_depthwise", "onednn",     "cudnn"};
+    static const char *const order[] = {"ref",       "direct",         "depthwise", "winograd", "cuda_tiled",
+                                        "cuda_smem", "cuda_depthwise", "cuda_tc",   "onednn",   "cudnn"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (strcmp(family, order[i]) == 0) return (int)i;
     return (int)(sizeof order / sizeof order[0]);

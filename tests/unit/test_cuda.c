@@ -8,6 +8,7 @@
  * without CUDA the variants must be absent and the GPU tests are skipped. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -237,11 +238,18 @@ static double check_host_bytes(const conv1d_desc *d)
 }
 
 /* Tensors of more than 2^31 elements: every offset needs 64 bits. Each check holds about 35 GB of host
- * memory (the double reference alone is 17 GB); without that much available the test says so and skips. */
+ * memory (the double reference alone is 17 GB); without that much available the test says so and skips,
+ * and CONV1D_GPU_TEST_BIG=0 (make gpu-check, on a short lease) skips it as well. */
 static void test_big_index(void **unused)
 {
     (void)unused;
     if (!c1_test_have_gpu()) skip();
+    const char *big = getenv("CONV1D_GPU_TEST_BIG");
+    if (big && strcmp(big, "0") == 0) {
+        fprintf(stderr, "test_big_index: skipped: CONV1D_GPU_TEST_BIG=0 (it needs about 35 GB of host memory and a "
+                        "minute)\n");
+        skip();
+    }
     const conv1d_desc dw = c1_test_shape(1, (1 << 19) + 3, 4100, 4100, 4, 1, 1, 4100, 3, 0, 1, CONV1D_LAYOUT_NWC);
     const conv1d_desc dense = c1_test_shape(2, (1 << 30) + 5, 1, 1, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NCW);
     const double need = fmax(check_host_bytes(&dw), check_host_bytes(&dense)), have = host_available_bytes();
