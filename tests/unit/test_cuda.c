@@ -384,6 +384,7 @@ static void test_impossible(void **unused)
 
 int main(void)
 {
+    c1_test_say_gpu_skips("test_cuda");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered),   cmocka_unit_test(test_supports),
         cmocka_unit_test(test_unavailable),  cmocka_unit_test(test_tiling_edges),
