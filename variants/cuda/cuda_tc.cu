@@ -19,7 +19,12 @@
  * slots in 16-byte units, the same ldmatrix addresses (tc_map.h), the fragment definitions already there;
  * what changes is the element type of x/w/y and the mma instruction.
  *
- * Resource use (nvcc -Xptxas -v, CUDA 13.0): see the table at c1_cuda_tc_known's configurations.
+ * Resource use (nvcc -Xptxas -v, CUDA 13.0; no spills, no stack frame in any instantiation), registers
+ * flat / vec:  sm_90: 64x64 96 / 122, 128x64 126 / 164, 128x128 126 / 160;
+ *              sm_80: 64x64 92 / 124, 128x64 124 / 168, 128x128 124 / 160.
+ * Dynamic shared memory 3 * (BM + BN) * 36 * 4 bytes (55 KB, 83 KB, 111 KB), so every tile needs the opt-in
+ * limit (c1_cuda_smem_optin). 128x128 vec: 160 x 256 threads, one block per SM by registers; whether two
+ * smaller blocks or __launch_bounds__ minimum blocks do better is a question for the GPU.
  */
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -274,7 +279,8 @@ static cudaError_t tc_optin(int bytes)
     return e;
 }
 
-/* (BM, BN, WM, WN, STAGES). Shared memory: STAGES * (BM + BN) * 36 * 4 bytes: 110592, 82944, 55296. */
+/* (BM, BN, WM, WN, STAGES). Shared memory: STAGES * (BM + BN) * 36 * 4 bytes: 110592, 82944, 55296. The
+ * registry (cuda.inc) names the same points; c1_cuda_tc_smem_bytes answers 0 for any other. */
 #define C1_TC_CONFIGS(X)       \
     X(128, 128, 64, 32, 3)     \
     X(128, 64, 64, 32, 3)      \
