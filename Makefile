@@ -13,9 +13,10 @@
 #   make examples-test  install into build/stage, build examples/ with pkg-config alone, run (part of check)
 #   make slurm-sweep  SUITE=file SHARDS=N [PARTITION=name]: the sweep as a SLURM job array of N shards and a
 #                 merge job (scripts/slurm/submit.sh; SLURM_ARGS and SWEEP_ARGS pass options on)
-#   make gpu-check  on a GPU machine: build with CUDA, GPU unit tests, hw, bench and a short sweep of
-#                 autotune/suites/gpu.suite on the GPU into OUT (results/gpu-check); make gpu-deps fetches
-#                 the .deb files it unpacks where the machine lacks hwloc, SQLite or cmocka
+#   make gpu-check  on a GPU machine, within 5.5 minutes: build with CUDA (GPU_CHECK_FAST=1: this GPU's
+#                 architecture only), GPU unit tests, hw, bench of autotune/suites/gpu.suite most telling
+#                 shapes first, a summary into OUT (results/gpu-check); make gpu-deps fetches the .deb files
+#                 it unpacks where the machine lacks hwloc, SQLite or cmocka (copy .gpu-deps/ along)
 #
 # Switches: DNNL_ROOT=/path (your own oneDNN 3.x), ONEDNN=0 (no oneDNN: no CPU peer, "onednn: none"),
 # CUDA=0 (no CUDA even when nvcc exists), CUDNN=0 (CUDA without the cuDNN peer), CUDNN_ROOT=/path, SAN=1
@@ -425,8 +426,10 @@ clean:
 	rm -rf build build-san build-fuzz
 
 # --- GPU machines ---
-# `make gpu-check [OUT=dir]`: one command for a GPU machine (scripts/gpu_check.sh says what it runs); it
-# builds into GPU_BUILD, inside the ignored build/ folder. `make gpu-deps` (where apt works) fills .gpu-deps/.
+# `make gpu-check [OUT=dir]`: one command for a GPU machine (scripts/gpu_check.sh says what it runs; its
+# GPU_CHECK_SECONDS, GPU_CHECK_FAST and GPU_BENCH_ARGS pass through); it builds into GPU_BUILD, inside the
+# ignored build/ folder. `make gpu-deps` (where apt works) fills .gpu-deps/, which is git-ignored: copy it
+# to the GPU machine along with the working tree.
 GPU_CHECK_OUT = $(or $(OUT),results/gpu-check)
 GPU_BUILD ?= build/gpu
 .PHONY: gpu-check gpu-deps

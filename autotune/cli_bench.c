@@ -1,6 +1,7 @@
 /*
  * conv1d-tune bench: every applicable variant (or the named ones) checked and timed on one shape, in
- * interleaved rounds, each variant in its own child process; a table sorted by time with GFLOP/s, GB/s,
+ * interleaved rounds, each variant in its own child process (or --per-child N in one, c1_measure_many);
+ * --screen K times only the fastest of the first round again; a table sorted by time with GFLOP/s, GB/s,
  * the fraction of this machine's roofline and the speedup over the device's peer, or CSV.
  *
  * --device picks the registry's variants of one device (cpu by default). The peer of a CPU row is oneDNN;
@@ -35,7 +36,13 @@ static const char *const bench_usage =
     "  --threads N         OpenMP threads per variant (default: all cores)\n"
     "  --budget S          timing seconds per variant, split over the rounds (default 1)\n"
     "  --rounds R          interleaved rounds over the variants (default 3)\n"
-    "  --timeout S         wall-clock limit of one variant's child process (default 120)\n"
+    "  --timeout S         wall-clock limit of one variant's measurement (default 120)\n"
+    "  --per-child N       variants measured one after another in one child process (default 1); a crash,\n"
+    "                      hang or failure ends the child and the rest go on in a fresh one, so no result\n"
+    "                      hides another, while a GPU's context and libraries are set up once per child\n"
+    "  --screen K          after the first round, time only the K fastest correct variants of each precision\n"
+    "                      class and the K fastest peers (oneDNN, cuDNN) of each; the others keep their\n"
+    "                      first-round figures (default 0: every correct variant every round)\n"
     "  --seed N            data seed (default: from the clock; printed)\n"
     "  --no-rotate         do not rotate buffer sets beyond the last-level cache\n"
     "  --copy              also time a copy of the same bytes (input read, output written once, all threads;\n"
@@ -61,6 +68,12 @@ static int by_time(const void *pa, const void *pb)
     return (a->t.median > b->t.median) - (a->t.median < b->t.median);
 }
 
+/* Whether v is a peer of its device (core/verdict.h): oneDNN on the CPU, a cuDNN algorithm on CUDA. */
+static bool is_peer(const c1_variant *v)
+{
+    return v->device == C1_DEVICE_CUDA ? strcmp(v->family, C1_CUDA_PEER_FAMILY) == 0 : strcmp(v->name, C1_CPU_PEER) == 0;
+}
+
 int c1_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -70,10 +83,11 @@ int c1_cmd_bench(int argc, char **argv)
         {"timeout", required_argument, 0, 'T'}, {"seed", required_argument, 0, 'S'},
         {"no-rotate", no_argument, 0, 'n'},     {"csv", no_argument, 0, 'c'},
         {"copy", no_argument, 0, 'C'},          {"device", required_argument, 0, 'D'},
+        {"per-child", required_argument, 0, 'P'}, {"screen", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
     };
     const char *shape = NULL, *layout = NULL, *device_opt = "cpu", *named[MAX_NAMED];
-    int nnamed = 0, rounds = 3;
+    int nnamed = 0, rounds = 3, per_child = 1, screen = 0;
     bool csv = false, seeded = false, copy = false;
     unsigned long long seed = 0;
     c1_measure_opts o;
@@ -115,6 +129,16 @@ int c1_cmd_bench(int argc, char **argv)
             seed = strtoull(optarg, &end, 0);
             if (*end || !*optarg) return c1_cli_error(C1_EXIT_USAGE, "bench", "--seed must be an integer, got '%s'.", optarg);
             seeded = true;
+            break;
+        case 'P':
+            per_child = (int)strtol(optarg, &end, 10);
+            if (*end || per_child < 1 || per_child > 1024)
+                return c1_cli_error(C1_EXIT_USAGE, "bench", "--per-child must be 1..1024, got '%s'.", optarg);
+            break;
+        case 'K':
+            screen = (int)strtol(optarg, &end, 10);
+            if (*end || screen < 0 || screen > 1024)
+                return c1_cli_error(C1_EXIT_USAGE, "bench", "--screen must be 0..1024, got '%s'.", optarg);
             break;
         case 'n': o.rotate = false; break;
         case 'c': csv = true; break;
@@ -185,28 +209,66 @@ int c1_cmd_bench(int argc, char **argv)
         return c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
     }
     rc = C1_EXIT_OK;
+    const c1_variant **batch = calloc((size_t)per_child, sizeof *batch);
+    size_t *batch_row = calloc((size_t)per_child, sizeof *batch_row);
+    c1_measurement *ms = calloc((size_t)per_child, sizeof *ms);
+    bool *timed = calloc(nrows + 1, sizeof *timed); /* measured in the later rounds */
+    if (!batch || !batch_row || !ms || !timed) rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
+    for (size_t i = 0; i < nrows; i++) timed[i] = true;
     /* Rounds interleave the variants, so a slow drift of the machine touches all of them alike. */
-    for (int r = 0; r < rounds && rc == C1_EXIT_OK; r++)
-        for (size_t i = 0; i < nrows; i++) {
-            row *w = &rows[i];
-            if (r > 0 && w->m.outcome != C1_OUTCOME_OK) continue;
-            c1_measurement *m = malloc(sizeof *m);
-            if (!m || !(w->samples || (w->samples = malloc(sizeof(double) * C1_MAX_SAMPLES * rounds)))) {
-                free(m);
-                rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
-                break;
+    for (int r = 0; r < rounds && rc == C1_EXIT_OK; r++) {
+        size_t i = 0;
+        while (i < nrows && rc == C1_EXIT_OK) {
+            int nb = 0;
+            for (; i < nrows && nb < per_child; i++) {
+                row *w = &rows[i];
+                if (r > 0 && (w->m.outcome != C1_OUTCOME_OK || !timed[i])) continue;
+                if (!w->samples && !(w->samples = malloc(sizeof(double) * C1_MAX_SAMPLES * rounds))) {
+                    rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
+                    break;
+                }
+                batch[nb] = w->v;
+                batch_row[nb++] = i;
             }
-            if (c1_measure(w->v, &p, &o, m) != CONV1D_OK) {
-                free(m);
+            if (rc != C1_EXIT_OK || nb == 0) break;
+            if (c1_measure_many(batch, nb, &p, &o, ms) != CONV1D_OK) {
                 rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
                 break;
             }
-            /* A variant that stops being ok in a later round (a crash, a timeout) is reported so. */
-            if (r == 0 || m->outcome != C1_OUTCOME_OK) w->m = *m;
-            memcpy(w->samples + w->nsamples, m->samples, (size_t)m->nsamples * sizeof(double));
-            w->nsamples += m->nsamples;
-            free(m);
+            for (int b = 0; b < nb; b++) {
+                row *w = &rows[batch_row[b]];
+                const c1_measurement *m = &ms[b];
+                /* A variant that stops being ok in a later round (a crash, a timeout) is reported so. */
+                if (r == 0 || m->outcome != C1_OUTCOME_OK) w->m = *m;
+                memcpy(w->samples + w->nsamples, m->samples, (size_t)m->nsamples * sizeof(double));
+                w->nsamples += m->nsamples;
+            }
         }
+        if (r == 0 && screen > 0) {
+            /* Keep the `screen` fastest of each (precision class, peer or not); the yardstick always. */
+            for (size_t a = 0; a < nrows; a++) {
+                const row *wa = &rows[a];
+                if (wa->m.outcome != C1_OUTCOME_OK || c1_is_copy_baseline(wa->v)) continue;
+                const bool peer_a = is_peer(wa->v);
+                int faster = 0;
+                for (size_t b = 0; b < nrows; b++) {
+                    const row *wb = &rows[b];
+                    if (b == a || wb->m.outcome != C1_OUTCOME_OK || c1_is_copy_baseline(wb->v) ||
+                        wb->v->precision != wa->v->precision)
+                        continue;
+                    const bool peer_b = is_peer(wb->v);
+                    if (peer_b == peer_a && (wb->m.time_ms.median < wa->m.time_ms.median ||
+                                             (wb->m.time_ms.median == wa->m.time_ms.median && b < a)))
+                        faster++;
+                }
+                timed[a] = faster < screen;
+            }
+        }
+    }
+    free(timed);
+    free(ms);
+    free(batch_row);
+    free(batch);
     for (size_t i = 0; i < nrows; i++)
         if (rows[i].m.outcome == C1_OUTCOME_OK && rows[i].nsamples > 0)
             rows[i].t = c1_stats_compute(rows[i].samples, rows[i].nsamples);

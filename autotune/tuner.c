@@ -21,7 +21,6 @@ bool c1_strategy_parse(const char *name, c1_strategy *out)
 
 const char *c1_strategy_name(c1_strategy s) { return (unsigned)s < 4 ? strategy_names[s] : "unknown"; }
 
-/* Documented order (README): our own kernels before library calls, plain before transformed. */
 c1_timing c1_candidate_timing(const c1_candidate *c)
 {
     return (c1_timing){.name = c->v->name,

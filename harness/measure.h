@@ -12,7 +12,10 @@
  * input uploaded, the output poisoned with NaN (0xFF bytes), one run_async on a stream of the child's own
  * and a synchronisation, the output copied back and compared with the same double reference; then timed
  * with CUDA events on that stream, rotating input/output sets whose total exceeds twice the GPU's L2, with
- * the CPU path's warm-up, grouping of short kernels, statistics and stopping rule. Any CUDA error becomes
+ * the CPU path's warm-up, grouping of short kernels, statistics and stopping rule. Each start event waits
+ * behind a short busy kernel on the stream, so the runs it times are already enqueued when it fires and the
+ * host's enqueue work (a library's locking, stream setting, extra copies) is not charged to short kernels
+ * (the same for every variant and the copy yardstick). Any CUDA error becomes
  * outcome FAILED with the runtime's sentence.
  */
 #ifndef CONV1D_MEASURE_H
@@ -117,12 +120,28 @@ conv1d_status c1_gpu_peaks_isolated(double timeout_s, double *gflops, double *gb
  * the measurement itself worked (whatever the variant's outcome), an error when no child could run. */
 conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_measure_opts *o, c1_measurement *m);
 
+/* c1_measure of n variants in as few children as the outcomes allow: one child measures vs[0], vs[1], ...
+ * in order, each variant's result landing in m[i] as soon as it is known, and its own limit o->timeout_s
+ * counting from its own start. A child stops after any outcome but OK and UNSUPPORTED (a wrong answer or
+ * a failed call may have left a broken device context or corrupted memory behind), and a child that dies
+ * or is killed takes only the variant it was measuring with it (CRASHED or TIMEOUT, as c1_measure says);
+ * either way the rest go to a fresh child. So no variant's result is hidden or changed by another's, and
+ * a GPU's context, library handles and loaded modules are set up once per child instead of per variant. */
+conv1d_status c1_measure_many(const c1_variant *const *vs, int n, const c1_problem *p, const c1_measure_opts *o,
+                              c1_measurement *m);
+
 /* Runs fn(arg, shared) in a forked child with `shared` (shared_bytes, zeroed) visible to the parent;
  * waits at most timeout_s. *outcome: OK when the child exited 0, CRASHED on a signal or other exit code,
  * TIMEOUT when killed at the limit; *detail says which signal or code. */
 typedef int (*c1_child_fn)(void *arg, void *shared);
 conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double timeout_s, c1_outcome *outcome,
                              char *detail, size_t detail_size);
+/* c1_sandbox_run with a moving limit: the child is killed (TIMEOUT) once the clock (c1_now_s) passes
+ * deadline(deadline_arg), asked at every poll; timeout_s is only quoted in *detail. */
+typedef double (*c1_deadline_fn)(void *deadline_arg);
+conv1d_status c1_sandbox_run_watched(c1_child_fn fn, void *arg, void *shared, c1_deadline_fn deadline,
+                                     void *deadline_arg, double timeout_s, c1_outcome *outcome, char *detail,
+                                     size_t detail_size);
 /* Shared anonymous memory for c1_sandbox_run (zeroed); NULL on failure. */
 void *c1_shared_alloc(size_t bytes);
 void c1_shared_free(void *p, size_t bytes);

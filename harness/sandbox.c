@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,27 +25,45 @@ void c1_shared_free(void *p, size_t bytes)
 }
 
 
+typedef struct fixed_deadline {
+    double at;
+} fixed_deadline;
+
+static double fixed_deadline_of(void *arg) { return ((const fixed_deadline *)arg)->at; }
+
 conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double timeout_s, c1_outcome *outcome,
                              char *detail, size_t detail_size)
 {
+    fixed_deadline at = {c1_now_s() + timeout_s};
+    return c1_sandbox_run_watched(fn, arg, shared, fixed_deadline_of, &at, timeout_s, outcome, detail, detail_size);
+}
+
+conv1d_status c1_sandbox_run_watched(c1_child_fn fn, void *arg, void *shared, c1_deadline_fn deadline,
+                                     void *deadline_arg, double timeout_s, c1_outcome *outcome, char *detail,
+                                     size_t detail_size)
+{
     detail[0] = '\0';
     fflush(NULL); /* nothing buffered may be written twice */
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return c1_fail(CONV1D_INTERNAL, "Could not fork a measurement child: %s.", strerror(errno));
     if (pid == 0) {
-        /* The child: die with the parent, report through `shared` and the exit status only. */
+        /* The child: die with the parent, report through `shared` and the exit status only. A killed tool
+         * must not leave children behind holding a GPU (or cores): the kernel sends SIGKILL when the thread
+         * that forked exits; the getppid test closes the window where the parent died before the prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(4);
         /* Default dispositions: a crash must kill the child visibly, whatever handlers the parent set. */
         const int sigs[] = {SIGINT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM};
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
         _exit(fn(arg, shared) == 0 ? 0 : 3);
     }
-    const double deadline = c1_now_s() + timeout_s;
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid) break;
         if (r < 0 && errno != EINTR) return c1_fail(CONV1D_INTERNAL, "waitpid failed: %s.", strerror(errno));
-        if (c1_now_s() > deadline) {
+        const double now = c1_now_s(), until = deadline(deadline_arg);
+        if (now > until) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
             }
@@ -53,7 +72,7 @@ conv1d_status c1_sandbox_run(c1_child_fn fn, void *arg, void *shared, double tim
             return CONV1D_OK;
         }
         /* Poll quickly at first (most children are short), then every 5 ms. */
-        struct timespec nap = {0, c1_now_s() + timeout_s - deadline < 0.05 ? 200000 : 5000000};
+        struct timespec nap = {0, now + timeout_s - until < 0.05 ? 200000 : 5000000};
         nanosleep(&nap, NULL);
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarises a `make gpu-check` bench CSV as Markdown: the hand-written CUDA kernels against cuDNN.
 
-    gpu_summary.py BENCH.csv [--hw HW.json]      (or --bench BENCH.csv, as scripts/gpu_check.sh calls it)
+    gpu_summary.py BENCH.csv [--hw HW.json] [--skipped LIST]   (or --bench BENCH.csv, as gpu_check.sh calls it)
 
 BENCH.csv has the columns shape,layout,variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,
 gbs,rel_err, with rows of the cuDNN algorithms (family cudnn), the hand-written kernels (families cuda_*) and
@@ -9,12 +9,15 @@ the `copy` yardstick. HW.json is `conv1d-tune hw --json --peaks`; the first GPU'
 GB/s ceilings are read from it where present (cuda.gpus[0].peaks), and left out of the table where not.
 
 Per shape and layout: the fastest correct fp32 hand-written kernel, the fastest correct fp32 cuDNN algorithm,
-their ratio (cuDNN time over the kernel's: above 1 the kernel is faster), the fastest tf32 cuDNN algorithm
-beside them, and how close the kernel comes to the machine: depthwise layers (memory-bound) as a percentage of
+their ratio (cuDNN time over the kernel's: above 1 the kernel is faster), the same for the tf32 class (the
+tensor-core kernels against cuDNN's TF32 algorithms: what PyTorch runs by default), and how close the fp32
+kernel comes to the machine: depthwise layers (memory-bound) as a percentage of
 the copy row's speed on the same bytes, other layers as a percentage of the fp32 FMA peak. Then, over the
 suite: the geometric mean of best cuDNN fp32 time over the tuned fp32 winner's time (the fastest fp32 variant
 of all, cuDNN included, so at least 1), the number of shapes where the best hand-written kernel is slower than
-cuDNN, and the geometric mean of cuDNN over the hand-written kernel on depthwise shapes.
+cuDNN, the geometric mean of cuDNN over the hand-written kernel on depthwise shapes, and the tf32 class's
+geometric mean. LIST (one line per shape/layout pair gpu-check did not measure, with the reason) is copied
+into a last section, so the summary says what was skipped as well as what was measured.
 
 Exit status: 0 ok, 2 unreadable or malformed input."""
 import argparse
@@ -109,12 +112,16 @@ def summarize(rows, fma_gflops=None, copy_gbs=None):
         hand = fastest(fp32, lambda r: r["family"].startswith(HAND_PREFIX))
         cudnn = fastest(fp32, lambda r: r["family"] == CUDNN)
         tf32 = fastest(rs, lambda r: r["family"] == CUDNN and r.get("precision") == "tf32")
+        hand_tf32 = fastest(rs, lambda r: r["family"].startswith(HAND_PREFIX) and r.get("precision") == "tf32")
         winner = fastest(fp32, lambda r: r["family"] == CUDNN or r["family"].startswith(HAND_PREFIX))
         copy = fastest(rs, lambda r: r["variant"] == COPY)
         e = {"shape": shape, "layout": layout, "depthwise": is_depthwise(shape, hand[0]["family"] if hand else None),
              "hand": hand[0]["variant"] if hand else None, "hand_ms": hand[1] if hand else None,
              "cudnn": cudnn[0]["variant"] if cudnn else None, "cudnn_ms": cudnn[1] if cudnn else None,
              "tf32": tf32[0]["variant"] if tf32 else None, "tf32_ms": tf32[1] if tf32 else None,
+             "hand_tf32": hand_tf32[0]["variant"] if hand_tf32 else None,
+             "hand_tf32_ms": hand_tf32[1] if hand_tf32 else None,
+             "ratio_tf32": tf32[1] / hand_tf32[1] if tf32 and hand_tf32 else None,
              "winner": winner[0]["variant"] if winner else None, "winner_ms": winner[1] if winner else None,
              "copy_ms": copy[1] if copy else None, "ratio": None, "roof": None, "roof_of": None}
         if hand and cudnn:
@@ -132,6 +139,7 @@ def summarize(rows, fma_gflops=None, copy_gbs=None):
     vs_winner = [e["cudnn_ms"] / e["winner_ms"] for e in entries if e["cudnn_ms"] and e["winner_ms"]]
     both = [e for e in entries if e["ratio"] is not None]
     dw = [e["ratio"] for e in both if e["depthwise"]]
+    tf32_both = [e["ratio_tf32"] for e in entries if e["ratio_tf32"] is not None]
     return {
         "entries": entries,
         "fma_gflops": fma_gflops,
@@ -143,6 +151,9 @@ def summarize(rows, fma_gflops=None, copy_gbs=None):
         "hand_vs_cudnn_geomean": geomean([e["ratio"] for e in both]),
         "depthwise_geomean": geomean(dw),
         "depthwise_shapes": len(dw),
+        "tf32_hand_vs_cudnn_geomean": geomean(tf32_both),
+        "tf32_compared": len(tf32_both),
+        "tf32_hand_slower_count": sum(1 for x in tf32_both if x < 1.0),
     }
 
 
@@ -150,7 +161,7 @@ def ms_text(ms):
     return f"{ms:.4g}" if ms is not None else "-"
 
 
-def markdown(s):
+def markdown(s, skipped=None):
     out = ["# GPU kernels against cuDNN", ""]
     peaks = []
     if s["fma_gflops"]:
@@ -162,14 +173,16 @@ def markdown(s):
                "Depthwise rows compare the kernel with the copy of the same bytes, the others with the fp32 peak.")
     out.append("")
     out.append("| shape | layout | fastest CUDA kernel (fp32) | ms | best cuDNN fp32 | ms | cuDNN/kernel | "
-               "best cuDNN tf32 | ms | kernel vs roof |")
-    out.append("|---|---|---|---:|---|---:|---:|---|---:|---:|")
+               "fastest CUDA kernel (tf32) | ms | best cuDNN tf32 | ms | cuDNN/kernel (tf32) | kernel vs roof |")
+    out.append("|---|---|---|---:|---|---:|---:|---|---:|---|---:|---:|---:|")
     for e in s["entries"]:
         ratio = f"{e['ratio']:.2f}x" if e["ratio"] is not None else "-"
+        ratio_tf32 = f"{e['ratio_tf32']:.2f}x" if e["ratio_tf32"] is not None else "-"
         roof = f"{e['roof']:.0f}% of {e['roof_of']}" if e["roof"] is not None else "-"
         shape = e["shape"].replace("|", "\\|") + (" (depthwise)" if e["depthwise"] else "")
         out.append(f"| {shape} | {e['layout']} | {e['hand'] or '-'} | {ms_text(e['hand_ms'])} | {e['cudnn'] or '-'} | "
-                   f"{ms_text(e['cudnn_ms'])} | {ratio} | {e['tf32'] or '-'} | {ms_text(e['tf32_ms'])} | {roof} |")
+                   f"{ms_text(e['cudnn_ms'])} | {ratio} | {e['hand_tf32'] or '-'} | {ms_text(e['hand_tf32_ms'])} | "
+                   f"{e['tf32'] or '-'} | {ms_text(e['tf32_ms'])} | {ratio_tf32} | {roof} |")
     out.append("")
 
     def gm(x):
@@ -182,6 +195,12 @@ def markdown(s):
                f"(geometric mean cuDNN/kernel {gm(s['hand_vs_cudnn_geomean'])}).")
     out.append(f"- Depthwise: cuDNN/kernel geometric mean {gm(s['depthwise_geomean'])} over {s['depthwise_shapes']} "
                f"shape/layout pairs.")
+    out.append(f"- tf32 class (tensor cores): the fastest hand-written kernel is slower than the best cuDNN TF32 "
+               f"algorithm on {s['tf32_hand_slower_count']} of {s['tf32_compared']} shape/layout pairs (geometric mean "
+               f"cuDNN/kernel {gm(s['tf32_hand_vs_cudnn_geomean'])}).")
+    if skipped:
+        out += ["", f"## Not measured ({len(skipped)})", ""]
+        out += [f"- {line}" for line in skipped]
     return "\n".join(out) + "\n"
 
 
@@ -207,21 +226,31 @@ def read_hw(path):
         raise InputError(f"{path} is not JSON: {e.msg} at line {e.lineno}")
 
 
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [line.strip() for line in f if line.strip()]
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("csv", nargs="?", help="bench CSV written by make gpu-check")
     ap.add_argument("--bench", help="the same CSV, as an option")
     ap.add_argument("--hw", help="conv1d-tune hw --json --peaks output (GPU ceilings)")
+    ap.add_argument("--skipped", help="lines 'shape (layout): reason' of the pairs not measured")
     args = ap.parse_args(argv)
     if bool(args.csv) == bool(args.bench):
         ap.error("give the bench CSV once: as the argument or with --bench")
     try:
         rows = read_rows(args.csv or args.bench)
         fma, copy = gpu_peaks(read_hw(args.hw)) if args.hw else (None, None)
+        skipped = read_lines(args.skipped) if args.skipped else []
     except InputError as e:
         print(f"gpu_summary: {e}", file=sys.stderr)
         return 2
-    sys.stdout.write(markdown(summarize(rows, fma, copy)))
+    sys.stdout.write(markdown(summarize(rows, fma, copy), skipped))
     return 0
 
 

@@ -50,7 +50,22 @@ def test_table_mentions_peer_and_roofline():
     assert "batch=2,length=300" in r.stdout
 
 
+def test_per_child_and_screen_keep_every_row():
+    """Several variants per child and a screened second round report the same rows with the same outcomes."""
+    base = bench("--shape", SHAPE, "--csv", "--budget", "0.05", "--rounds", "1", "--seed", "3")
+    grouped = bench("--shape", SHAPE, "--csv", "--budget", "0.1", "--rounds", "2", "--seed", "3",
+                    "--per-child", "64", "--screen", "1")
+    assert base.returncode == 0 and grouped.returncode == 0, base.stderr + grouped.stderr
+    status = lambda out: {row["variant"]: row["status"] for row in csv.DictReader(io.StringIO(out))}
+    assert status(base.stdout) == status(grouped.stdout)
+    for row in csv.DictReader(io.StringIO(grouped.stdout)):
+        if row["status"] == "ok":
+            assert float(row["median_ms"]) > 0
+
+
 @pytest.mark.parametrize("args,fragment", [
+    (["--shape", SHAPE, "--per-child", "0"], "--per-child"),
+    (["--shape", SHAPE, "--screen", "-1"], "--screen"),
     (["--shape", SHAPE, "--variant", "nope"], "unknown variant 'nope'"),
     (["--shape", "length=0"], "bad --shape"),
     (["--variant", "ref"], "--shape DESC is required"),

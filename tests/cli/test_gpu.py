@@ -7,6 +7,7 @@ CONV1D_TUNE=$PWD/build/bin/conv1d-tune python3 -m pytest -q tests/cli/test_gpu.p
 import json
 import os
 import pathlib
+import shutil
 import sqlite3
 import subprocess
 
@@ -130,6 +131,57 @@ def test_gpu_suite_lines_parse_and_cite_a_model():
             heading = line
         elif line.strip() and not line.startswith("#"):
             assert heading and "(" in heading, line
+
+
+# --- make gpu-check's deployment paths, on any machine ----------------------------------------------------
+
+def check_tree(tmp_path, fakes):
+    """A copy of what gpu_check.sh reads (as a copy of the working tree without .gpu-deps/ would have it) and
+    a bin folder of fake commands put first on PATH."""
+    tree = tmp_path / "tree"
+    (tree / "scripts").mkdir(parents=True)
+    (tree / "autotune" / "suites").mkdir(parents=True)
+    for name in ("gpu_check.sh", "gpu_summary.py"):
+        shutil.copy2(ROOT / "scripts" / name, tree / "scripts" / name)
+    shutil.copy2(GPU_SUITE, tree / "autotune" / "suites" / "gpu.suite")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in fakes.items():
+        (bin_dir / name).write_text("#!/bin/sh\n" + body + "\n")
+        (bin_dir / name).chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    out = tmp_path / "out"
+    r = subprocess.run([str(tree / "scripts" / "gpu_check.sh"), str(out)], capture_output=True, text=True,
+                       timeout=120, env=env)
+    return r, out
+
+
+def suite_pairs():
+    lines = GPU_SUITE.read_text().splitlines()
+    return 2 * len([line for line in lines if line.strip() and not line.lstrip().startswith("#")])
+
+
+def test_gpu_check_without_gpu_deps_says_so_in_one_line(tmp_path):
+    r, out = check_tree(tmp_path, {"pkg-config": "exit 1"})
+    assert r.returncode == 1
+    said = [line for line in r.stderr.splitlines() if ".gpu-deps" in line]
+    assert len(said) == 1 and "make gpu-deps" in said[0] and "copy .gpu-deps/ along" in said[0], r.stderr
+    # and the summary is still written: nothing measured, every pair listed as skipped
+    status = (out / "status.txt").read_text()
+    assert "build: not built" in status and "0 shape/layout pairs measured" in status
+    skipped = (out / "skipped.txt").read_text().splitlines()
+    assert len(skipped) == suite_pairs() and all("(nwc)" in s or "(ncw)" in s for s in skipped)
+
+
+def test_gpu_check_without_a_gpu_ends_with_a_summary(tmp_path):
+    if subprocess.run(["pkg-config", "--exists", "hwloc", "sqlite3"]).returncode != 0:
+        pytest.skip("pkg-config finds no hwloc/SQLite here")
+    r, out = check_tree(tmp_path, {"nvidia-smi": "echo 'NVIDIA-SMI has failed' >&2; exit 9"})
+    assert r.returncode == 1
+    assert "no usable NVIDIA GPU here" in r.stderr
+    status = (out / "status.txt").read_text()
+    assert f"{suite_pairs()} not measured" in status
+    assert "not measured: no GPU" in (out / "skipped.txt").read_text()
 
 
 # --- with a GPU ---------------------------------------------------------------------------------------

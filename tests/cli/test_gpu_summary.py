@@ -35,6 +35,7 @@ ROWS = [
     row(DENSE, "cudnn_algo6", "cudnn", "fp32", 0.1, status="wrong"),   # never counted: not correct
     row(DENSE, "cudnn_algo3", "cudnn", "fp32", None, status="unsupported"),
     row(DENSE, "cudnn_tf32_algo1", "cudnn", "tf32", 0.2),
+    row(DENSE, "cuda_tc_128x128", "cuda_tc", "tf32", 0.25),   # tensor cores: 0.8x of cuDNN's TF32
     row(DENSE, "copy", "baseline", "fp32", 0.05),
     # depthwise: the kernel (0.02 ms) beats cuDNN (0.1 ms) 5x and reaches 50% of the copy (0.01 ms)
     row(DW, "cuda_depthwise_k4", "cuda_depthwise", "fp32", 0.02, gflops=800),
@@ -74,6 +75,29 @@ def test_suite_aggregates():
     assert (s["hand_slower_count"], s["hand_compared"]) == (1, 2)
     assert s["hand_vs_cudnn_geomean"] == pytest.approx(math.sqrt(0.8 * 5.0))
     assert s["depthwise_geomean"] == pytest.approx(5.0) and s["depthwise_shapes"] == 1
+
+
+def test_tf32_class():
+    s = gpu_summary.summarize(ROWS, 50000.0, 3000.0)
+    e = by_shape(s)
+    assert e[DENSE]["hand_tf32"] == "cuda_tc_128x128" and e[DENSE]["ratio_tf32"] == pytest.approx(0.2 / 0.25)
+    assert e[DENSE]["hand"] == "cuda_smem_64x128"  # the fp32 column stays fp32
+    assert e[DW]["ratio_tf32"] is None
+    assert (s["tf32_compared"], s["tf32_hand_slower_count"]) == (1, 1)
+
+
+def test_skipped_section(tmp_path):
+    path = tmp_path / "gpu.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HEADER)
+        w.writeheader()
+        w.writerows(ROWS)
+    skipped = tmp_path / "skipped.txt"
+    skipped.write_text(f"{DENSE} (ncw): time budget\n\n")
+    r = subprocess.run([sys.executable, SCRIPT, str(path), "--skipped", str(skipped)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "## Not measured (1)" in r.stdout and f"- {DENSE} (ncw): time budget" in r.stdout
 
 
 def test_markdown_from_the_command_line(tmp_path):

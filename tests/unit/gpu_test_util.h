@@ -89,6 +89,24 @@ static inline bool c1_test_have_gpu(void)
 #endif
 }
 
+/* Says once on stderr why the GPU tests of `test` skip, when they do: no CUDA in the build, no driver device
+ * node, or the runtime's answer. */
+static inline void c1_test_say_gpu_skips(const char *test)
+{
+    if (c1_test_have_gpu()) return;
+#ifdef C1_HAVE_CUDA
+    int n = 0;
+    const cudaError_t e = c1_cuda_available() ? cudaGetDeviceCount(&n) : cudaSuccess;
+    (void)cudaGetLastError();
+    fprintf(stderr, "%s: the GPU tests skip: %s\n", test,
+            !c1_cuda_available() ? "no NVIDIA driver device node (or CONV1D_NO_CUDA is set)"
+            : e != cudaSuccess   ? cudaGetErrorString(e)
+                                 : "the CUDA runtime sees no device");
+#else
+    fprintf(stderr, "%s: the GPU tests skip: this build has no CUDA\n", test);
+#endif
+}
+
 /* splitmix64 step of its own, so this header does not depend on test_util.h's. */
 static inline float c1_test_gpu_value_(uint64_t *s)
 {

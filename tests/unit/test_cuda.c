@@ -1,4 +1,4 @@
-/* The hand-written CUDA variants (cuda_tiled_*, cuda_smem_*, cuda_dw*). Everywhere: the registered names and
+/* The hand-written CUDA variants (cuda_tiled_*, cuda_smem_*, cuda_dw*, cuda_tc_*). Everywhere: the registered names and
  * parameter points, unavailability with a sentence on a machine without a device, supports() answering on
  * dense, depthwise and impossible shapes without touching CUDA, prepare answering a status. With a GPU: every
  * variant against the double reference on shapes around its tile sizes (1, tile-1, tile, tile+1, odd primes,
@@ -6,7 +6,9 @@
  * padding, groups from dense to depthwise, bias, both layouts), on tensors of more than 2^31 elements, and
  * through run_async on a user stream with an x that is not 16-byte aligned (the scalar fallback). In a build
  * without CUDA the variants must be absent and the GPU tests are skipped. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -23,10 +25,12 @@ static const char *const names[] = {
     "cuda_tiled_128x64",   "cuda_smem_64x64",     "cuda_smem_128x64",   "cuda_smem_64x128",
     "cuda_smem_128x128",   "cuda_smem_64x64_db",  "cuda_smem_128x64_db", "cuda_smem_64x128_db",
     "cuda_smem_128x128_db", "cuda_dw",            "cuda_dw_run8",       "cuda_dw_run32",
+    "cuda_tc_128x128",     "cuda_tc_128x64",      "cuda_tc_64x64",
 };
 #define NNAMES (sizeof names / sizeof names[0])
 
 static bool is_dw(const c1_variant *v) { return strcmp(v->family, "cuda_depthwise") == 0; }
+static bool is_tc(const c1_variant *v) { return strcmp(v->family, "cuda_tc") == 0; }
 
 /* Checks v on d on the device and fails the test with the sentence when the result is wrong. */
 static void expect_ok(const c1_variant *v, const conv1d_desc *d, uint64_t seed)
@@ -49,7 +53,7 @@ static void test_registered(void **unused)
         const c1_variant *v = c1_test_find(names[i], C1_TEST_CUDA_BUILT);
         if (!v) continue;
         assert_int_equal(v->device, C1_DEVICE_CUDA);
-        assert_int_equal(v->precision, C1_PREC_FP32);
+        assert_int_equal(v->precision, is_tc(v) ? C1_PREC_TF32 : C1_PREC_FP32);
         assert_true(strncmp(v->family, "cuda_", 5) == 0);
         assert_non_null(v->ops->available);
         assert_non_null(v->ops->run_async);
@@ -61,7 +65,7 @@ static void test_registered(void **unused)
     const c1_variant *list = c1_variant_list(&count);
     for (size_t i = 0; i < count; i++) {
         if (strcmp(list[i].family, "cuda_tiled") != 0 && strcmp(list[i].family, "cuda_smem") != 0 &&
-            strcmp(list[i].family, "cuda_depthwise") != 0)
+            strcmp(list[i].family, "cuda_depthwise") != 0 && strcmp(list[i].family, "cuda_tc") != 0)
             continue;
         bool known = false;
         for (size_t j = 0; j < NNAMES; j++) known = known || strcmp(list[i].name, names[j]) == 0;
@@ -213,15 +217,92 @@ static void test_random(void **unused)
     }
 }
 
-/* Tensors of more than 2^31 elements: every offset needs 64 bits. */
+/* The host memory available now (MemAvailable), in bytes; -1 when /proc/meminfo does not say. */
+static double host_available_bytes(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+/* Host bytes one c1_test_gpu_check of d holds at once: x, w, bias, y (floats) and the double reference. */
+static double check_host_bytes(const conv1d_desc *d)
+{
+    return 4.0 * (double)(conv1d_input_elems(d) + conv1d_weight_elems(d) + d->out_channels) +
+           12.0 * (double)conv1d_output_elems(d);
+}
+
+/* Tensors of more than 2^31 elements: every offset needs 64 bits. Each check holds about 35 GB of host
+ * memory (the double reference alone is 17 GB); without that much available the test says so and skips,
+ * and CONV1D_GPU_TEST_BIG=0 (make gpu-check, on a short lease) skips it as well. */
 static void test_big_index(void **unused)
 {
     (void)unused;
     if (!c1_test_have_gpu()) skip();
+    const char *big = getenv("CONV1D_GPU_TEST_BIG");
+    if (big && strcmp(big, "0") == 0) {
+        fprintf(stderr, "test_big_index: skipped: CONV1D_GPU_TEST_BIG=0 (it needs about 35 GB of host memory and a "
+                        "minute)\n");
+        skip();
+    }
     const conv1d_desc dw = c1_test_shape(1, (1 << 19) + 3, 4100, 4100, 4, 1, 1, 4100, 3, 0, 1, CONV1D_LAYOUT_NWC);
-    expect_ok(c1_test_find("cuda_dw", C1_TEST_CUDA_BUILT), &dw, 11);
     const conv1d_desc dense = c1_test_shape(2, (1 << 30) + 5, 1, 1, 3, 1, 1, 1, 1, 1, 1, CONV1D_LAYOUT_NCW);
+    const double need = fmax(check_host_bytes(&dw), check_host_bytes(&dense)), have = host_available_bytes();
+    if (have >= 0 && have < need * 1.1) {
+        fprintf(stderr, "test_big_index: skipped: needs %.1f GB of host memory, %.1f GB available\n", need * 1.1 / 1e9,
+                have / 1e9);
+        skip();
+    }
+    expect_ok(c1_test_find("cuda_dw", C1_TEST_CUDA_BUILT), &dw, 11);
     expect_ok(c1_test_find("cuda_tiled_32x32", C1_TEST_CUDA_BUILT), &dense, 12);
+}
+
+/* Two plans of one kernel with different shared-memory needs above 48 KiB in one process (the wav2vec2
+ * positional conv, about 134 KB, then a k = 14 layer, about 124 KB): each plan's launches keep working whatever the other
+ * set up. The limit used to follow the last prepared plan, so the first one's next launch failed. */
+static void test_two_plans_shared_memory(void **unused)
+{
+    (void)unused;
+    if (!c1_test_have_gpu()) skip();
+#ifdef C1_HAVE_CUDA
+    const conv1d_desc big = c1_test_shape(2, 120, 768, 768, 128, 1, 1, 16, 64, 64, 1, CONV1D_LAYOUT_NWC);
+    /* k = 14: 16 channels per stage would need 247 KB, so the plan takes 8 and 124 KB */
+    const conv1d_desc small = c1_test_shape(2, 300, 64, 64, 14, 1, 1, 1, 7, 6, 1, CONV1D_LAYOUT_NWC);
+    const char *const tiles[] = {"cuda_smem_128x128_db", "cuda_tc_128x128"};
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        const c1_variant *v = c1_test_find(tiles[i], C1_TEST_CUDA_BUILT);
+        uint64_t s = 5;
+        const conv1d_desc *ds[2] = {&big, &small};
+        float *x[2], *w[2], *b[2], *dx[2], *dy[2];
+        void *state[2];
+        for (int j = 0; j < 2; j++) {
+            x[j] = tu_random_floats(&s, conv1d_input_elems(ds[j]));
+            w[j] = tu_random_floats(&s, conv1d_weight_elems(ds[j]));
+            b[j] = tu_random_floats(&s, ds[j]->out_channels);
+            assert_int_equal(cudaMalloc((void **)&dx[j], (size_t)conv1d_input_elems(ds[j]) * 4), cudaSuccess);
+            assert_int_equal(cudaMalloc((void **)&dy[j], (size_t)conv1d_output_elems(ds[j]) * 4), cudaSuccess);
+            assert_int_equal(cudaMemcpy(dx[j], x[j], (size_t)conv1d_input_elems(ds[j]) * 4, cudaMemcpyHostToDevice),
+                             cudaSuccess);
+            const conv1d_status st = v->ops->prepare(v, ds[j], w[j], b[j], &state[j]);
+            if (st != CONV1D_OK) fail_msg("%s: %s", v->name, conv1d_last_error());
+        }
+        for (int round = 0; round < 2; round++)
+            for (int j = 0; j < 2; j++) {
+                const conv1d_status st = v->ops->run(state[j], dx[j], dy[j], NULL);
+                if (st != CONV1D_OK) fail_msg("%s, plan %d, round %d: %s", v->name, j, round, conv1d_last_error());
+            }
+        for (int j = 0; j < 2; j++) {
+            v->ops->release(state[j]);
+            cudaFree(dx[j]), cudaFree(dy[j]);
+            free(x[j]), free(w[j]), free(b[j]);
+        }
+    }
+#endif
 }
 
 #ifdef C1_HAVE_CUDA
@@ -303,11 +384,13 @@ static void test_impossible(void **unused)
 
 int main(void)
 {
+    c1_test_say_gpu_skips("test_cuda");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered),   cmocka_unit_test(test_supports),
         cmocka_unit_test(test_unavailable),  cmocka_unit_test(test_tiling_edges),
         cmocka_unit_test(test_random),       cmocka_unit_test(test_big_index),
         cmocka_unit_test(test_stream_and_alignment), cmocka_unit_test(test_impossible),
+        cmocka_unit_test(test_two_plans_shared_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

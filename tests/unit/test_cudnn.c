@@ -163,6 +163,7 @@ static void test_impl_info_and_workspace_on_gpu(void **unused)
 
 int main(void)
 {
+    c1_test_say_gpu_skips("test_cudnn");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered),
         cmocka_unit_test(test_supports_is_pure),

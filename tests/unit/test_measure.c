@@ -3,8 +3,14 @@
  * statistics are right; a crashing, a hanging and a wrong variant are each reported with their outcome
  * while the reference measured around them keeps its correct result.
  */
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "basics.h"
 #include "measure.h"
 #include "test_util.h"
 
@@ -112,6 +118,55 @@ static void test_fault_isolation(void **state)
     c1_problem_destroy(&p);
 }
 
+/* Several variants per child: each keeps its own outcome whatever its neighbours do; a crash or a hang
+ * takes only its own variant, and the variants after it are measured in a fresh child. */
+static void test_measure_many(void **state)
+{
+    conv1d_desc d = small_desc();
+    c1_problem p;
+    assert_int_equal(c1_problem_create(&d, 43, 30, &p), CONV1D_OK);
+    c1_measure_opts o;
+    c1_measure_opts_init(&o);
+    o.budget_s = 0.05;
+    o.timeout_s = 2.0;
+    const struct {
+        const char *name;
+        c1_outcome outcome;
+        const char *fragment;
+    } cases[] = {
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_unsupported", C1_OUTCOME_UNSUPPORTED, "supports no shape"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_crash", C1_OUTCOME_CRASHED, "signal 11"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_off_by_one", C1_OUTCOME_WRONG, "exceeds the fp32 threshold"},
+        {"test_hang", C1_OUTCOME_TIMEOUT, "wall-clock limit"},
+        {"test_oom", C1_OUTCOME_FAILED, "out of memory"},
+        {"ref", C1_OUTCOME_OK, ""},
+        {"test_crash", C1_OUTCOME_CRASHED, "signal 11"},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    const c1_variant *vs[N];
+    for (int i = 0; i < N; i++) assert_non_null(vs[i] = c1_variant_find(cases[i].name));
+    c1_measurement *m = calloc(N, sizeof *m);
+    assert_non_null(m);
+    const double t0 = c1_now_s();
+    assert_int_equal(c1_measure_many(vs, N, &p, &o, m), CONV1D_OK);
+    for (int i = 0; i < N; i++) {
+        if (m[i].outcome != cases[i].outcome)
+            fail_msg("%d %s: outcome %s, expected %s (%s)", i, cases[i].name, c1_outcome_name(m[i].outcome),
+                     c1_outcome_name(cases[i].outcome), m[i].message);
+        if (!strstr(m[i].message, cases[i].fragment))
+            fail_msg("%d %s: message '%s' lacks '%s'", i, cases[i].name, m[i].message, cases[i].fragment);
+        if (m[i].outcome == C1_OUTCOME_OK) assert_true(m[i].time_ms.n >= o.min_repeats && m[i].time_ms.median > 0);
+        if (m[i].outcome == C1_OUTCOME_TIMEOUT) assert_true(m[i].wall_s >= o.timeout_s && m[i].wall_s < o.timeout_s + 1);
+    }
+    /* the hang's limit ran from its own start, once */
+    assert_true(c1_now_s() - t0 < 3 * o.timeout_s);
+    free(m);
+    c1_problem_destroy(&p);
+}
+
 /* The copy yardstick is timed without a check (its output is not a convolution) and moves the bytes. */
 static void test_copy_yardstick(void **state)
 {
@@ -156,6 +211,57 @@ static void test_problem_data(void **state)
     c1_problem_destroy(&a), c1_problem_destroy(&b), c1_problem_destroy(&c);
 }
 
+/* A measurement child that outlives its tool would keep holding a GPU (or cores): it must die with the
+ * process that forked it. A helper process runs a sandboxed child that only sleeps, is SIGKILLed, and the
+ * child must be gone (or a zombie waiting for its new parent) within a few seconds. */
+static int sleeping_child(void *arg, void *shared)
+{
+    (void)arg;
+    *(volatile pid_t *)shared = getpid();
+    sleep(60);
+    return 0;
+}
+
+static bool process_gone(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')'); /* "pid (comm) S ...": the state follows the command's ')' */
+    return close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
+}
+
+static void test_child_dies_with_parent(void **state)
+{
+    volatile pid_t *grandchild = c1_shared_alloc(sizeof(pid_t));
+    assert_non_null(grandchild);
+    const pid_t helper = fork();
+    assert_true(helper >= 0);
+    if (helper == 0) {
+        c1_outcome outcome;
+        char detail[128];
+        c1_sandbox_run(sleeping_child, NULL, (void *)grandchild, 120, &outcome, detail, sizeof detail);
+        _exit(0);
+    }
+    const double until = c1_now_s() + 10;
+    while (*grandchild == 0 && c1_now_s() < until) usleep(1000);
+    const pid_t child = *grandchild;
+    kill(helper, SIGKILL);
+    int status;
+    waitpid(helper, &status, 0);
+    assert_true(child > 0);
+    const double gone_by = c1_now_s() + 5;
+    while (!process_gone(child) && c1_now_s() < gone_by) usleep(1000);
+    const bool gone = process_gone(child);
+    if (!gone) kill(child, SIGKILL); /* leave nothing behind, then fail */
+    c1_shared_free((void *)grandchild, sizeof(pid_t));
+    assert_true(gone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +269,8 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_problem_data),
         cmocka_unit_test(test_fault_isolation),
+        cmocka_unit_test(test_child_dies_with_parent),
+        cmocka_unit_test(test_measure_many),
         /* Last: it runs the yardstick in this process, which starts OpenMP threads, and a process with
          * OpenMP threads must not fork measurement children afterwards. */
         cmocka_unit_test(test_copy_yardstick),

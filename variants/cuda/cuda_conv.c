@@ -1,14 +1,15 @@
 /*
  * The hand-written CUDA variants, host side: cuda_tiled_* (block tiles straight from global memory),
- * cuda_smem_* (shared-memory implicit GEMM, optionally double-buffered) and cuda_dw* (depthwise at copy
- * speed). The kernels and their design are in cuda_conv.cu; the interface and weight layouts in cuda_conv.h.
+ * cuda_smem_* (shared-memory implicit GEMM, optionally double-buffered), cuda_dw* (depthwise at copy
+ * speed) and cuda_tc_* (TF32 tensor-core implicit GEMM, class tf32). The kernels and their design are in
+ * cuda_conv.cu and cuda_tc.cu; the interface and weight layouts in cuda_conv.h.
  *
  * supports() is pure arithmetic on the descriptor (it runs in the tool's parent, which must not touch
  * CUDA). prepare() checks the device (c1_cuda_ready), packs the weights on the host into the layout the
  * kernel reads, uploads them and the bias once, and for the shared-memory family picks the input-channel
  * block bk from the shared memory the shape needs: the largest of 16, 8, 4, 2, 1 (no larger than C/G
  * rounded up to a power of two) that fits in 48 KiB, else in the device's opt-in limit, which is then
- * raised for the kernel with cudaFuncSetAttribute. run_async() only launches (no allocation, no
+ * raised once per device for every such kernel (c1_cuda_smem_optin). run_async() only launches (no allocation, no
  * synchronisation), so one state serves any number of threads and streams; run() is run_async() on the
  * legacy default stream followed by cudaStreamSynchronize.
  *
@@ -16,6 +17,7 @@
  *   cuda_tiled:     p0, p1 = block tile (positions x output channels), p2, p3 = thread tile
  *   cuda_smem:      p0, p1 = block tile, p2 = thread tile columns (rows are 8), p3 = 1 when double-buffered
  *   cuda_depthwise: p0 = outputs per thread run (channels last; channels first: 64 * p0 per block)
+ *   cuda_tc:        p0, p1 = block tile (rows = batch x positions, output channels), p2, p3 = warp tile
  */
 #include <cuda_runtime_api.h>
 #include <stdint.h>
@@ -25,10 +27,11 @@
 
 #include "cuda_conv.h"
 #include "cuda_util.h"
+#include "tc_map.h"
 #include "error.h"
 #include "variant.h"
 
-typedef enum cuda_kind { KIND_TILED, KIND_SMEM, KIND_DW } cuda_kind;
+typedef enum cuda_kind { KIND_TILED, KIND_SMEM, KIND_DW, KIND_TC } cuda_kind;
 
 typedef struct cuda_state {
     const c1_variant *v;
@@ -129,6 +132,25 @@ static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
     return CONV1D_OK;
 }
 
+/* The tensor-core kernel keeps batch items, positions and packed weight columns in 32 bits. */
+#define C1_TC_INDEX_MAX 2147483647ll
+
+static conv1d_status tc_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    conv1d_status st = check_common(v, d);
+    if (st != CONV1D_OK) return st;
+    if (c1_cuda_tc_smem_bytes(v->params[0], v->params[1], v->params[2], v->params[3]) == 0)
+        return c1_fail(CONV1D_UNSUPPORTED, "%s: no kernel is compiled for tile %dx%d with warp tile %dx%d.", v->name,
+                       v->params[0], v->params[1], v->params[2], v->params[3]);
+    const int64_t kred = d->kernel_size * (d->in_channels / d->num_groups);
+    if (d->batch > C1_TC_INDEX_MAX || d->length > C1_TC_INDEX_MAX || kred + 3 > C1_TC_INDEX_MAX)
+        return c1_fail(CONV1D_UNSUPPORTED,
+                       "%s keeps batch items, positions and kernel_size x channels per group in 32 bits, and this "
+                       "shape has batch %lld, length %lld, %lld weights per output channel.",
+                       v->name, (long long)d->batch, (long long)d->length, (long long)kred);
+    return CONV1D_OK;
+}
+
 static void cuda_release(void *state)
 {
     cuda_state *s = state;
@@ -140,12 +162,24 @@ static void cuda_release(void *state)
     free(s);
 }
 
-/* Host packing of the weights into the kernel's layout (cuda_conv.h). */
+/* Packed weight elements: the tensor-core rows are padded to Kp (tc_map.h). */
+static int64_t packed_elems(const cuda_state *s)
+{
+    const conv1d_desc *d = &s->d;
+    if (s->kind != KIND_TC) return conv1d_weight_elems(d);
+    return d->out_channels * ((d->kernel_size * (d->in_channels / d->num_groups) + 3) / 4 * 4);
+}
+
+/* Host packing of the weights into the kernel's layout (cuda_conv.h); p has packed_elems() floats. */
 static void pack_weights(const cuda_state *s, const float *w, float *p)
 {
     const conv1d_desc *d = &s->d;
     const int64_t K = d->out_channels, G = d->num_groups, Cg = d->in_channels / G, Kg = K / G, R = d->kernel_size;
     const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
+    if (s->kind == KIND_TC) {
+        c1_tc_pack_weights(d->in_channels, K, R, G, nwc, w, p);
+        return;
+    }
     for (int64_t k = 0; k < K; k++)
         for (int64_t c = 0; c < Cg; c++)
             for (int64_t r = 0; r < R; r++) {
@@ -190,6 +224,24 @@ static conv1d_status smem_plan(cuda_state *s)
                    props.smem_per_block_optin);
 }
 
+/* The tensor-core kernel needs compute capability 8.0 (mma TF32, cp.async, ldmatrix) and its stages' shared
+ * memory within the device's opt-in limit. */
+static conv1d_status tc_plan(cuda_state *s)
+{
+    const c1_variant *v = s->v;
+    c1_cuda_props props;
+    conv1d_status st = c1_cuda_props_get(&props);
+    if (st != CONV1D_OK) return st;
+    if (props.cc_major < 8)
+        return c1_fail(CONV1D_UNSUPPORTED, "%s needs compute capability 8.0 or later (TF32 mma.sync), and this GPU "
+                                           "has %d.%d.", v->name, props.cc_major, props.cc_minor);
+    s->smem_bytes = c1_cuda_tc_smem_bytes(v->params[0], v->params[1], v->params[2], v->params[3]);
+    if (s->smem_bytes > props.smem_per_block_optin)
+        return c1_fail(CONV1D_UNSUPPORTED, "%s needs %zu bytes of shared memory per block, more than this device's %zu.",
+                       v->name, s->smem_bytes, props.smem_per_block_optin);
+    return CONV1D_OK;
+}
+
 static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
                                   void **state)
 {
@@ -203,11 +255,20 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate the variant's state.", v->name);
     s->v = v;
     s->d = *d;
-    s->kind = strcmp(v->family, "cuda_smem") == 0 ? KIND_SMEM : strcmp(v->family, "cuda_tiled") == 0 ? KIND_TILED
-                                                                                                     : KIND_DW;
+    s->kind = strcmp(v->family, "cuda_smem") == 0    ? KIND_SMEM
+              : strcmp(v->family, "cuda_tiled") == 0 ? KIND_TILED
+              : strcmp(v->family, "cuda_tc") == 0    ? KIND_TC
+                                                     : KIND_DW;
+    if (s->kind == KIND_TC) {
+        st = tc_plan(s);
+        if (st != CONV1D_OK) {
+            free(s);
+            return st;
+        }
+    }
     s->a = args_of(d);
 
-    const size_t nw = (size_t)conv1d_weight_elems(d);
+    const size_t nw = (size_t)packed_elems(s);
     float *packed = malloc(nw * sizeof *packed);
     if (!packed) {
         cuda_release(s);
@@ -237,15 +298,26 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
             break;
         case KIND_SMEM:
             st = smem_plan(s);
-            if (st == CONV1D_OK)
-                st = c1_cuda_status(c1_cuda_smem_setup(v->params[0], v->params[1], smem_tm(v), v->params[2],
-                                                       v->params[3], s->smem_bytes),
-                                    v->name, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+            if (st == CONV1D_OK && s->smem_bytes > C1_SMEM_DEFAULT)
+                st = c1_cuda_status(c1_cuda_smem_optin(), v->name, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
             snprintf(s->info, sizeof s->info, "tile %dx%d, thread tile %dx%d, %d input channels per stage, %zu "
                      "bytes shared memory%s",
                      v->params[0], v->params[1], smem_tm(v), v->params[2], s->bk, s->smem_bytes,
                      v->params[3] ? ", double-buffered" : "");
             break;
+        case KIND_TC: {
+            const c1_tc_geom g = c1_tc_geom_make(d->batch, d->length, d->in_channels, d->out_channels, d->kernel_size,
+                                                 d->stride, d->dilation, d->pad_left, d->num_groups,
+                                                 conv1d_output_length(d), d->layout == CONV1D_LAYOUT_NWC, 1);
+            if (s->smem_bytes > C1_SMEM_DEFAULT)
+                st = c1_cuda_status(c1_cuda_smem_optin(), v->name, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+            snprintf(s->info, sizeof s->info, "TF32 mma.m16n8k8, tile %dx%d, warp tile %dx%d, 3 stages, %zu bytes "
+                     "shared memory, %s (%lld iterations of 32)",
+                     v->params[0], v->params[1], v->params[2], v->params[3], s->smem_bytes,
+                     g.vec ? "16-byte channel blocks per tap when x is 16-byte aligned" : "flattened taps x channels",
+                     (long long)g.nk);
+            break;
+        }
         case KIND_DW:
             if (d->layout == CONV1D_LAYOUT_NCW) {
                 const long long bo = c1_cuda_dw_ncw_plan(d->kernel_size, d->stride, d->dilation, v->params[0],
@@ -287,6 +359,9 @@ static conv1d_status cuda_run_async(const void *state, const float *x, float *y,
     case KIND_SMEM:
         e = c1_cuda_smem_launch(&a, v->params[0], v->params[1], smem_tm(v), v->params[2], s->bk, v->params[3],
                                 s->smem_bytes, stream);
+        break;
+    case KIND_TC:
+        e = c1_cuda_tc_launch(&a, v->params[0], v->params[1], v->params[2], v->params[3], stream);
         break;
     case KIND_DW:
         e = a.nwc ? c1_cuda_dw_nwc_launch(&a, v->params[0], stream) : c1_cuda_dw_ncw_launch(&a, v->params[0], stream);
@@ -332,6 +407,16 @@ const c1_variant_ops c1_cuda_smem_ops = {
 const c1_variant_ops c1_cuda_dw_ops = {
     .available = cuda_available,
     .supports = dw_supports,
+    .prepare = cuda_prepare,
+    .run = cuda_run,
+    .release = cuda_release,
+    .run_async = cuda_run_async,
+    .impl_info = cuda_impl_info,
+};
+
+const c1_variant_ops c1_cuda_tc_ops = {
+    .available = cuda_available,
+    .supports = tc_supports,
     .prepare = cuda_prepare,
     .run = cuda_run,
     .release = cuda_release,

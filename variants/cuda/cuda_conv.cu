@@ -45,6 +45,8 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include <mutex>
+
 #include "cuda_conv.h"
 
 typedef long long i64;
@@ -332,16 +334,16 @@ extern "C" size_t c1_cuda_smem_bytes(const c1_cuda_conv_args *a, int bm, int bn,
     return (size_t)(stage * (db ? 2 : 1)) * sizeof(float);
 }
 
+/* Raises the dynamic shared memory limit of every instantiation the smem launcher may pick to `bytes`. */
 template <int BM, int BN, int TM, int TN, bool DB>
-static int smem_setup(size_t smem_bytes)
+static cudaError_t smem_optin(int bytes)
 {
-    if (smem_bytes <= 48 * 1024) return (int)cudaSuccess;
     cudaError_t e = cudaFuncSetAttribute(smem_kernel<BM, BN, TM, TN, DB, true>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem_bytes);
-    if (e != cudaSuccess) return (int)e;
-    e = cudaFuncSetAttribute(smem_kernel<BM, BN, TM, TN, DB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             (int)smem_bytes);
-    return (int)e;
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(smem_kernel<BM, BN, TM, TN, DB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 bytes);
+    return e;
 }
 
 template <int BM, int BN, int TM, int TN, bool DB>
@@ -380,15 +382,31 @@ extern "C" int c1_cuda_smem_known(int bm, int bn, int tm, int tn)
     return 0;
 }
 
-extern "C" int c1_cuda_smem_setup(int bm, int bn, int tm, int tn, int db, size_t smem_bytes)
+/* The limit is a property of the kernel in the device's context, not of a launch: set per launch state, a
+ * second plan of the same tile needing less would lower it under the first plan's need, and the first plan's
+ * next launch would fail. So it is raised once per device, to the device's opt-in maximum, for every kernel
+ * that may need more than 48 KiB; a launch still asks only for what it needs. */
+#define C1_MAX_DEVICES 64
+static std::mutex optin_lock;
+static bool optin_done[C1_MAX_DEVICES];
+
+extern "C" int c1_cuda_smem_optin(void)
 {
-#define C1_SETUP(BM, BN, TM, TN)                                   \
-    if (bm == BM && bn == BN && tm == TM && tn == TN)              \
-        return db ? smem_setup<BM, BN, TM, TN, true>(smem_bytes) \
-                  : smem_setup<BM, BN, TM, TN, false>(smem_bytes);
-    C1_SMEM_CONFIGS(C1_SETUP)
-#undef C1_SETUP
-    return (int)cudaErrorInvalidConfiguration;
+    int dev = 0, bytes = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e != cudaSuccess) return (int)e;
+    if (dev < 0 || dev >= C1_MAX_DEVICES) return (int)cudaErrorInvalidDevice;
+    std::lock_guard<std::mutex> guard(optin_lock);
+    if (optin_done[dev]) return (int)cudaSuccess;
+    e = cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
+#define C1_OPTIN(BM, BN, TM, TN)                                                      \
+    if (e == cudaSuccess) e = smem_optin<BM, BN, TM, TN, true>(bytes);               \
+    if (e == cudaSuccess) e = smem_optin<BM, BN, TM, TN, false>(bytes);
+    C1_SMEM_CONFIGS(C1_OPTIN)
+#undef C1_OPTIN
+    if (e == cudaSuccess) e = (cudaError_t)c1_cuda_tc_optin(bytes);
+    if (e == cudaSuccess) optin_done[dev] = true;
+    return (int)e;
 }
 
 extern "C" int c1_cuda_smem_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, int bk, int db,

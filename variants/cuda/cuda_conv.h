@@ -6,6 +6,7 @@
  * Packed weights (made on the host at prepare, uploaded once):
  *   dense kernels (tiled, smem): [g][r][c][k], c < C/G, k < K/G, the output channel fastest, so one tap of
  *                                one input channel is a contiguous row of output-channel weights;
+ *   tensor cores (tc):           [g][k][Kp], Kp = R * C/G rounded up to 4, a row r * C/G + c, zeros after;
  *   depthwise, channels last:    [r][c], one tap is a contiguous row over channels (float4 loads);
  *   depthwise, channels first:   [c][r], one channel's taps are contiguous (staged in shared memory).
  * The launchers never synchronise; errors of the launch itself are returned (cudaGetLastError after each).
@@ -35,13 +36,16 @@ typedef struct c1_cuda_conv_args {
 int c1_cuda_tiled_known(int bm, int bn, int tm, int tn);
 int c1_cuda_tiled_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, void *stream);
 
+/* Raises the dynamic shared memory limit of every kernel here that may need more than 48 KiB (the smem and
+ * tensor-core families) to the current device's opt-in maximum, once per device and process (thread-safe);
+ * must be called (in prepare) before the first launch of a plan needing more than 48 KiB. A launch asks only
+ * for what it needs, so raising the limit changes nothing else. */
+int c1_cuda_smem_optin(void);
+
 /* Shared-memory implicit GEMM: block tile bm x bn, thread tile tm x tn, bk input channels per stage,
- * double-buffered (cp.async) when db. c1_cuda_smem_bytes is the dynamic shared memory a launch needs;
- * c1_cuda_smem_setup raises the kernel's limit to that (cudaFuncSetAttribute) when it exceeds 48 KiB, for
- * every instantiation the launcher may pick, and must be called (in prepare) before the first launch. */
+ * double-buffered (cp.async) when db. c1_cuda_smem_bytes is the dynamic shared memory a launch needs. */
 int c1_cuda_smem_known(int bm, int bn, int tm, int tn);
 size_t c1_cuda_smem_bytes(const c1_cuda_conv_args *a, int bm, int bn, int bk, int db);
-int c1_cuda_smem_setup(int bm, int bn, int tm, int tn, int db, size_t smem_bytes);
 int c1_cuda_smem_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, int bk, int db,
                         size_t smem_bytes, void *stream);
 
@@ -55,6 +59,14 @@ int c1_cuda_dw_nwc_launch(const c1_cuda_conv_args *a, int run, void *stream);
 long long c1_cuda_dw_ncw_plan(long long kernel_size, long long stride, long long dilation, int run,
                               size_t *smem_bytes);
 int c1_cuda_dw_ncw_launch(const c1_cuda_conv_args *a, int run, void *stream);
+
+/* TF32 tensor-core implicit GEMM (cuda_tc.cu, index arithmetic in tc_map.h): block tile bm x bn, warp tile
+ * wm x wn; weights packed [g][k][Kp] (tc_map.h). c1_cuda_tc_smem_bytes: the dynamic shared memory a launch
+ * takes, 0 for an unknown configuration. c1_cuda_tc_optin is c1_cuda_smem_optin's part for these kernels.
+ * Needs compute capability 8.0 or later. */
+size_t c1_cuda_tc_smem_bytes(int bm, int bn, int wm, int wn);
+int c1_cuda_tc_optin(int bytes);
+int c1_cuda_tc_launch(const c1_cuda_conv_args *a, int bm, int bn, int wm, int wn, void *stream);
 
 #ifdef __cplusplus
 }

@@ -99,3 +99,20 @@ done:
     if (e0) cudaEventDestroy(e0);
     return (int)st;
 }
+
+/* One thread reading the global nanosecond timer until `ns` have passed. */
+__global__ void busy_kernel(unsigned long long ns)
+{
+    unsigned long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < ns);
+}
+
+extern "C" int c1_cuda_busy_wait(double seconds, void *stream)
+{
+    const double ns = seconds > 0 ? seconds * 1e9 : 0;
+    busy_kernel<<<1, 1, 0, (cudaStream_t)stream>>>((unsigned long long)(ns < 1e12 ? ns : 1e12));
+    return (int)cudaGetLastError();
+}
