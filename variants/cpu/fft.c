@@ -70,7 +70,8 @@ typedef struct fft_state {
     bool measured; /* plans made with FFTW_MEASURE */
     int64_t L, OL, S, P0, C, K, G, Cg, Kg;
     int64_t P, *phase; /* active phases (r*D % S for some tap r), ascending */
-    int64_t J, N, F, Fp, Nst, B, nblocks, rows, Cv;
+    int64_t J, N, F, Fp, B, nblocks, rows, Cv;
+    int64_t Nst, Xst; /* strides of real rows (>= N) and of split spectra (>= 2*Fp) in the workspace */
     int64_t rpt, gpt, kpart, nrs, ngs, nkp, ntasks; /* blocking: rows, groups, output channels per task */
     float *w;    /* transformed weights: group g, output tile at local k0 of width kw: from ((g*Kg + k0)*Cv)*2*Fp */
     float *bias; /* K: the bias or zeros */
@@ -235,7 +236,7 @@ static void choose_blocking(fft_state *s)
     /* NWC: enough groups that a task reads and writes whole cache lines of a row. */
     s->gpt = nwc ? min64(s->G, max64(ceil_div(CH_BLOCK, s->Cg), ceil_div(CH_BLOCK, s->Kg))) : 1;
     const int64_t per_row =
-        (s->gpt * s->Cv * 2 * s->Fp + (int64_t)s->kt * 2 * s->Fp + CH_BLOCK * s->Nst) * (int64_t)sizeof(float);
+        (s->gpt * s->Cv * s->Xst + (int64_t)s->kt * s->Xst + CH_BLOCK * s->Nst) * (int64_t)sizeof(float);
     s->rpt = min64(s->rows, max64(1, min64(16, c1_hw_cache_bytes(2) / 2 / per_row)));
     s->kpart = s->Kg;
     set_tasks(s);
@@ -371,7 +372,10 @@ static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, cons
     s->Cv = g.Cv;
     s->F = s->N / 2 + 1;
     s->Fp = round_up(s->F, 16);
-    s->Nst = round_up(s->N, 16);
+    /* Rows and spectra of a task are walked 16 at a time (gather, scatter) or one after another (products): a
+     * line's padding keeps strides off multiples of 4 KiB, which would put all of them in one set of L1. */
+    s->Nst = round_up(s->N, 16) + 16;
+    s->Xst = 2 * s->Fp + 16;
     s->B = s->N - s->J + 1;
     s->nblocks = ceil_div(s->OL, s->B);
     s->rows = d->batch * s->nblocks;
@@ -416,9 +420,9 @@ static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, cons
 
     choose_blocking(s);
     s->off_x = 0;
-    s->off_c = s->off_x + (size_t)(s->rpt * s->gpt * s->Cv * 2 * s->Fp);
+    s->off_c = s->off_x + (size_t)(s->rpt * s->gpt * s->Cv * s->Xst);
     s->off_y = s->off_c + (size_t)(2 * s->Fp);
-    s->off_o = s->off_y + (size_t)(s->rpt * s->kt * 2 * s->Fp);
+    s->off_o = s->off_y + (size_t)(s->rpt * s->kt * s->Xst);
     const size_t in_floats = (size_t)(CH_BLOCK * s->P * s->Nst);
     s->slot_floats = s->off_o + (size_t)(s->rpt * CH_BLOCK * s->Nst) + in_floats;
     s->slots = omp_get_max_threads();
@@ -452,12 +456,10 @@ static void gather(const fft_state *s, const float *x, int64_t n, int64_t b, int
             if (thi < N) memset(buf + thi, 0, (size_t)(N - thi) * sizeof(float));
         }
         if (nwc) {
-            const int64_t nc = cb - ca;
-            for (int64_t t = tlo; t < thi; t++) {
-                const float *xr = x + (n * L + (first + t) * S + ph) * C + ca;
-                float *dst = in + p * Nst + t;
-                for (int64_t c = 0; c < nc; c++) dst[c * P * Nst] = xr[c];
-            }
+            /* 8 x 8 blocks: eight rows' loads in flight at once, rows C floats apart crossing pages */
+            if (thi > tlo)
+                c1_direct_avx2_transpose(x + (n * L + (first + tlo) * S + ph) * C + ca, S * C, in + p * Nst + tlo, P * Nst,
+                                         thi - tlo, cb - ca);
         } else {
             for (int64_t c = ca; c < cb; c++) {
                 const float *xc = x + (n * C + c) * L + ph;
@@ -472,26 +474,18 @@ static void gather(const fft_state *s, const float *x, int64_t n, int64_t b, int
     }
 }
 
-/* Output channels [k0, k0 + nk) of rows [r0, r0 + nr) from out[i][kk][t] into y, with the bias. */
+/* Output channels [k0, k0 + nk) of rows [r0, r0 + nr) from out[i][kk][t] (the bias already in) into y. */
 static void scatter(const fft_state *s, const float *out, float *y, int64_t r0, int64_t nr, int64_t k0, int64_t nk)
 {
     const int64_t K = s->K, OL = s->OL, Nst = s->Nst;
-    const float *bias = s->bias + k0;
     for (int64_t i = 0; i < nr; i++) {
         const int64_t n = (r0 + i) / s->nblocks, o0 = (r0 + i) % s->nblocks * s->B, no = min64(s->B, OL - o0);
         const float *oi = out + i * CH_BLOCK * Nst;
-        if (s->d.layout == CONV1D_LAYOUT_NWC) {
-            for (int64_t t = 0; t < no; t++) {
-                float *yr = y + (n * OL + o0 + t) * K + k0;
-                for (int64_t kk = 0; kk < nk; kk++) yr[kk] = oi[kk * Nst + t] + bias[kk];
-            }
-        } else {
-            for (int64_t kk = 0; kk < nk; kk++) {
-                float *yk = y + (n * K + k0 + kk) * OL + o0;
-                const float *src = oi + kk * Nst, b = bias[kk];
-                for (int64_t t = 0; t < no; t++) yk[t] = src[t] + b;
-            }
-        }
+        if (s->d.layout == CONV1D_LAYOUT_NWC)
+            c1_direct_avx2_transpose(oi, Nst, y + (n * OL + o0) * K + k0, K, nk, no);
+        else
+            for (int64_t kk = 0; kk < nk; kk++)
+                memcpy(y + (n * K + k0 + kk) * OL + o0, oi + kk * Nst, (size_t)no * sizeof(float));
     }
 }
 
@@ -500,6 +494,7 @@ static void run_task(const fft_state *s, const float *x, float *y, float *slot, 
                      int64_t g1, int64_t ka, int64_t kb)
 {
     const int64_t nr = r1 - r0, Cv = s->Cv, Cvt = (g1 - g0) * Cv, Fp = s->Fp, F = s->F, P = s->P, Nst = s->Nst;
+    const int64_t Xst = s->Xst;
     const int64_t kt = s->kt, vw = s->vw;
     float *X = slot + s->off_x, *ct = slot + s->off_c, *Y = slot + s->off_y, *ob = slot + s->off_o;
     float *in = ob + nr * CH_BLOCK * Nst; /* after the rows' output buffers of this task */
@@ -514,15 +509,15 @@ static void run_task(const fft_state *s, const float *x, float *y, float *slot, 
             gather(s, x, n, b, ca, cb, in);
             for (int64_t j = 0; j < (cb - ca) * P; j++) {
                 fftwf_execute_dft_r2c(s->fwd, in + j * Nst, (fftwf_complex *)ct);
-                float *xv = X + (i * Cvt + (ca - c_lo) * P + j) * 2 * Fp;
+                float *xv = X + (i * Cvt + (ca - c_lo) * P + j) * Xst;
                 isa->split(ct, xv, xv + Fp, F, Fp);
             }
         }
     }
 
     /* 2. Products, inverse transforms, and the outputs CH_BLOCK channels at a time. */
-    c1_fft_prod_args a = {.x_row = Cvt * 2 * Fp, .x_v = 2 * Fp, .plane_im = Fp, .cv = Cv, .nchunks = Fp / vw,
-                          .y_row = kt * 2 * Fp, .y_k = 2 * Fp};
+    c1_fft_prod_args a = {.x_row = Cvt * Xst, .x_v = Xst, .plane_im = Fp, .cv = Cv, .nchunks = Fp / vw,
+                          .y_row = kt * Xst, .y_k = Xst};
     int64_t kflush = g0 * s->Kg + (g1 - g0 > 1 ? 0 : ka), nbuf = 0;
     for (int64_t g = g0; g < g1; g++) {
         const int64_t k_from = g1 - g0 > 1 ? 0 : ka, k_to = g1 - g0 > 1 ? s->Kg : kb;
@@ -539,7 +534,7 @@ static void run_task(const fft_state *s, const float *x, float *y, float *slot, 
             for (int64_t m0 = 0, mt; m0 < nr; m0 += mt) {
                 mt = 1;
                 while (mt * 2 <= min64(nr - m0, s->max_tile / kw)) mt *= 2;
-                a.x = X + (m0 * Cvt + (g - g0) * Cv) * 2 * Fp;
+                a.x = X + (m0 * Cvt + (g - g0) * Cv) * Xst;
                 a.y = Y + m0 * a.y_row;
                 isa->prod[ilog2(mt)][ilog2(kw)](&a);
             }
@@ -547,6 +542,7 @@ static void run_task(const fft_state *s, const float *x, float *y, float *slot, 
                 for (int64_t kk = 0; kk < kw; kk++) {
                     const float *yv = Y + i * a.y_row + kk * a.y_k;
                     isa->join(yv, yv + Fp, ct, F);
+                    ct[0] += s->bias[kglob + kk]; /* a constant is the zero frequency alone, times N unscaled */
                     fftwf_execute_dft_c2r(s->inv, (fftwf_complex *)ct, ob + (i * CH_BLOCK + nbuf + kk) * Nst);
                 }
             nbuf += kw;
