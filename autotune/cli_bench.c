@@ -19,6 +19,7 @@
 #include "hwinfo.h"
 #include "measure.h"
 #include "peaks.h"
+#include "tuner.h"
 
 #define PEER_VARIANT "onednn" /* the CPU peer */
 #define CUDA_PEER_FAMILY "cudnn"
@@ -33,7 +34,9 @@ static const char *const bench_usage =
     "  --device D          cpu or cuda: the variants of this device (default cpu); the speedup column is\n"
     "                      against oneDNN for cpu, the fastest correct cuDNN variant of the precision for cuda\n"
     "  --variant NAME      only this variant (repeatable); default: every registered one of the device but\n"
-    "                      the reference\n"
+    "                      the reference, the dispatcher rules' choice first; in the first round a variant\n"
+    "                      that cannot finish within 10x the runs of the fastest so far (2 s at least) is\n"
+    "                      stopped and shown as timeout (it cannot win); named variants are always timed\n"
     "  --threads N         OpenMP threads per variant (default: all cores)\n"
     "  --budget S          timing seconds per variant, split over the rounds (default 1)\n"
     "  --rounds R          interleaved rounds over the variants (default 3)\n"
@@ -169,6 +172,21 @@ int c1_cmd_bench(int argc, char **argv)
             /* The reference is the checker's yardstick, not a competitor: timed only when named. */
             if (reg[i].device == device && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
 
+    /* Without named variants, the rules' choice goes first and, in the first round, variants that cannot win
+     * are stopped early (tuner.h): on long kernels the dense kernels take minutes a run. */
+    if (nnamed == 0 && nrows > 1) {
+        const c1_variant **vs = malloc(nrows * sizeof *vs);
+        if (vs) {
+            for (size_t i = 0; i < nrows; i++) vs[i] = rows[i].v;
+            const int first = c1_rules_choice_index(vs, (int)nrows, &d);
+            free(vs);
+            if (first > 0) {
+                const row pick = rows[first];
+                memmove(rows + 1, rows, (size_t)first * sizeof *rows);
+                rows[0] = pick;
+            }
+        }
+    }
     if (copy && c1_copy_baseline_for(device)) rows[nrows++].v = c1_copy_baseline_for(device);
 
     c1_peaks peaks = {0};
@@ -187,6 +205,8 @@ int c1_cmd_bench(int argc, char **argv)
         return c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
     }
     rc = C1_EXIT_OK;
+    double best_ms = INFINITY;
+    const char *best_name = "";
     /* Rounds interleave the variants, so a slow drift of the machine touches all of them alike. */
     for (int r = 0; r < rounds && rc == C1_EXIT_OK; r++)
         for (size_t i = 0; i < nrows; i++) {
@@ -198,10 +218,18 @@ int c1_cmd_bench(int argc, char **argv)
                 rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
                 break;
             }
-            if (c1_measure(w->v, &p, &o, m) != CONV1D_OK) {
+            c1_measure_opts oi = o;
+            if (nnamed == 0 && r == 0 && !c1_is_copy_baseline(w->v))
+                oi.timeout_s = c1_hopeless_timeout(&o, best_ms, o.budget_s);
+            if (c1_measure(w->v, &p, &oi, m) != CONV1D_OK) {
                 free(m);
                 rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
                 break;
+            }
+            c1_hopeless_note(m, oi.timeout_s, o.timeout_s, best_name, best_ms);
+            if (m->outcome == C1_OUTCOME_OK && !c1_is_copy_baseline(w->v) && m->time_ms.median < best_ms) {
+                best_ms = m->time_ms.median;
+                best_name = w->v->name;
             }
             /* A variant that stops being ok in a later round (a crash, a timeout) is reported so. */
             if (r == 0 || m->outcome != C1_OUTCOME_OK) w->m = *m;

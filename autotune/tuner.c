@@ -1,10 +1,12 @@
 /* Search strategies and winner choice. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "basics.h"
 #include "error.h"
+#include "lookup.h"
 #include "tuner.h"
 
 static const char *const strategy_names[] = {"auto", "exhaustive", "random", "halving"};
@@ -24,8 +26,8 @@ const char *c1_strategy_name(c1_strategy s) { return (unsigned)s < 4 ? strategy_
 /* Documented order (README): our own kernels before library calls, plain before transformed. */
 int c1_family_rank(const char *family)
 {
-    static const char *const order[] = {"ref",          "direct",     "depthwise",      "winograd", "cuda_tiled",
-                                        "cuda_smem",    "cuda_depthwise", "onednn",     "cudnn"};
+    static const char *const order[] = {"ref",       "direct",         "depthwise", "winograd", "fft", "cuda_tiled",
+                                        "cuda_smem", "cuda_depthwise", "onednn",    "cudnn"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (strcmp(family, order[i]) == 0) return (int)i;
     return (int)(sizeof order / sizeof order[0]);
@@ -60,13 +62,81 @@ int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie)
     return best;
 }
 
-static conv1d_status measure_one(c1_candidate *c, const c1_problem *p, const c1_measure_opts *base, double budget_s)
+/*
+ * Hopeless candidates end early. Once a candidate has a median, a later one whose measurement (prepare, check,
+ * two warm-ups, min_repeats samples: min_repeats + 3 runs, plus its timing slice) takes longer than
+ * HOPELESS_FACTOR times that many runs of the fastest median so far, or HOPELESS_FLOOR_S seconds, whichever is
+ * longer, is at least that many times slower and cannot win: it is killed there (outcome timeout, saying why).
+ * On a Hyena layer (k = L = 2048, 768 channels) the dense direct kernels take seconds a run where the FFT takes
+ * milliseconds, and eight runs of each of 17 such candidates took 16 minutes of a sweep; now about a minute.
+ * The floor covers process start-up and the slowest prepare (FFTW_MEASURE plans are bounded to half a second).
+ * Candidates are measured with the rules' choice (c1_heuristic_choice) first, so a good median is known early.
+ */
+#define HOPELESS_FACTOR 10.0
+#define HOPELESS_FLOOR_S 2.0
+
+double c1_hopeless_timeout(const c1_measure_opts *base, double best_ms, double budget_s)
+{
+    if (!isfinite(best_ms)) return base->timeout_s;
+    const double limit = fmax(HOPELESS_FLOOR_S, HOPELESS_FACTOR * best_ms * 1e-3 * (base->min_repeats + 3));
+    return fmin(base->timeout_s, limit + budget_s);
+}
+
+void c1_hopeless_note(c1_measurement *m, double timeout_s, double base_timeout_s, const char *best_name,
+                      double best_ms)
+{
+    if (m->outcome == C1_OUTCOME_TIMEOUT && timeout_s < base_timeout_s)
+        snprintf(m->message, sizeof m->message,
+                 "Stopped after %.1f s: over %.0fx the runs of the fastest candidate so far (%s, %.3g ms), it "
+                 "cannot win.",
+                 timeout_s, HOPELESS_FACTOR, best_name, best_ms);
+}
+
+typedef struct search_state {
+    double best_ms;       /* fastest ok median so far (any class), INFINITY before one */
+    const char *best_name;
+} search_state;
+
+static conv1d_status measure_one(c1_candidate *c, const c1_problem *p, const c1_measure_opts *base, double budget_s,
+                                 search_state *ss)
 {
     c1_measure_opts o = *base;
     o.budget_s = budget_s;
+    o.timeout_s = c1_hopeless_timeout(base, ss->best_ms, budget_s);
     conv1d_status rc = c1_measure(c->v, p, &o, &c->m);
     c->measured = rc == CONV1D_OK;
+    if (!c->measured) return rc;
+    c1_hopeless_note(&c->m, o.timeout_s, base->timeout_s, ss->best_name, ss->best_ms);
+    if (c->m.outcome == C1_OUTCOME_OK && c->m.time_ms.median < ss->best_ms) {
+        ss->best_ms = c->m.time_ms.median;
+        ss->best_name = c->v->name;
+    }
     return rc;
+}
+
+int c1_rules_choice_index(const c1_variant *const *v, int n, const conv1d_desc *d)
+{
+    char why[64];
+    const c1_variant *pick = n > 0 ? c1_heuristic_choice(d, v[0]->device, why, sizeof why) : NULL;
+    for (int i = 0; i < n && pick; i++)
+        if (v[i] == pick) return i;
+    return -1;
+}
+
+/* order[] := 0..n-1 with the rules' choice for this shape first, if it is a candidate. */
+static void heuristic_first(const c1_candidate *c, int n, const c1_problem *p, int *order)
+{
+    int first = -1;
+    const c1_variant **v = calloc((size_t)n, sizeof *v);
+    if (v) {
+        for (int i = 0; i < n; i++) v[i] = c[i].v;
+        first = c1_rules_choice_index(v, n, &p->d);
+        free(v);
+    }
+    int k = 0;
+    if (first >= 0) order[k++] = first;
+    for (int i = 0; i < n; i++)
+        if (i != first) order[k++] = i;
 }
 
 static int by_median(const void *a, const void *b)
@@ -86,15 +156,18 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
     if (n == 0) return CONV1D_OK;
     if (strategy == C1_STRATEGY_AUTO) strategy = n <= 16 ? C1_STRATEGY_EXHAUSTIVE : C1_STRATEGY_HALVING;
     conv1d_status rc = CONV1D_OK;
+    search_state ss = {.best_ms = INFINITY, .best_name = ""};
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!order) return c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory ordering %d candidates.", n);
     if (strategy == C1_STRATEGY_EXHAUSTIVE) {
         const double slice = fmax(MIN_SLICE_S, budget_s / n);
-        for (int i = 0; i < n && rc == CONV1D_OK && !*stop; i++) rc = measure_one(&c[i], p, base, slice);
+        heuristic_first(c, n, p, order);
+        for (int i = 0; i < n && rc == CONV1D_OK && !*stop; i++) rc = measure_one(&c[order[i]], p, base, slice, &ss);
+        free(order);
         return rc;
     }
     if (strategy == C1_STRATEGY_RANDOM) {
         /* Fisher-Yates order by a splitmix64 stream; as many candidates as the budget buys. */
-        int *order = malloc((size_t)n * sizeof *order);
-        if (!order) return c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory ordering %d candidates.", n);
         for (int i = 0; i < n; i++) order[i] = i;
         uint64_t s = seed;
         for (int i = n - 1; i > 0; i--) {
@@ -106,7 +179,7 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
         const double slice = fmax(MIN_SLICE_S, fmin(budget_s / n * 2, budget_s / 4));
         double spent = 0;
         for (int i = 0; i < n && rc == CONV1D_OK && !*stop && (i == 0 || spent + slice <= budget_s); i++) {
-            rc = measure_one(&c[order[i]], p, base, slice);
+            rc = measure_one(&c[order[i]], p, base, slice, &ss);
             spent += slice;
         }
         free(order);
@@ -114,13 +187,18 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
     }
     /* Successive halving: rounds of doubling slices over the faster half, budget split evenly per round. */
     c1_candidate **alive = malloc((size_t)n * sizeof *alive);
-    if (!alive) return c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory for %d candidates.", n);
+    if (!alive) {
+        free(order);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory for %d candidates.", n);
+    }
     int live = n, rounds = 1;
     for (int k = n; k > 1; k = (k + 1) / 2) rounds++;
-    for (int i = 0; i < n; i++) alive[i] = &c[i];
+    heuristic_first(c, n, p, order);
+    for (int i = 0; i < n; i++) alive[i] = &c[order[i]];
+    free(order);
     for (int r = 0; r < rounds && live > 0 && rc == CONV1D_OK && !*stop; r++) {
         const double slice = fmax(MIN_SLICE_S, budget_s / rounds / live);
-        for (int i = 0; i < live && rc == CONV1D_OK && !*stop; i++) rc = measure_one(alive[i], p, base, slice);
+        for (int i = 0; i < live && rc == CONV1D_OK && !*stop; i++) rc = measure_one(alive[i], p, base, slice, &ss);
         qsort(alive, (size_t)live, sizeof *alive, by_median);
         while (live > 0 && alive[live - 1]->m.outcome != C1_OUTCOME_OK) live--;
         if (live <= 1) break;

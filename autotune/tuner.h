@@ -30,6 +30,17 @@ typedef struct c1_candidate {
 conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_strategy strategy, double budget_s,
                             const c1_measure_opts *base, uint64_t seed, volatile int *stop);
 
+/* Hopeless candidates (tuner.c says why): the wall-clock limit for measuring one when the fastest median so far
+ * is best_ms (INFINITY: none yet, base->timeout_s), with budget_s of timing; and m's message rewritten to say so
+ * when it was stopped by a limit below base_timeout_s. */
+double c1_hopeless_timeout(const c1_measure_opts *base, double best_ms, double budget_s);
+void c1_hopeless_note(c1_measurement *m, double timeout_s, double base_timeout_s, const char *best_name,
+                      double best_ms);
+
+/* The index among v[0..n) of the variant the dispatcher's rules pick for d (c1_heuristic_choice), or -1: the
+ * candidate measured first, so a good median is known early. */
+int c1_rules_choice_index(const c1_variant *const *v, int n, const conv1d_desc *d);
+
 /* Families from simplest to most machinery; a tie goes to the simpler. */
 int c1_family_rank(const char *family);
 
