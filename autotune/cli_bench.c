@@ -35,8 +35,8 @@ static const char *const bench_usage =
     "                      against oneDNN for cpu, the fastest correct cuDNN variant of the precision for cuda\n"
     "  --variant NAME      only this variant (repeatable); default: every registered one of the device but\n"
     "                      the reference, the dispatcher rules' choice first; in the first round a variant\n"
-    "                      that cannot finish within 10x the runs of the fastest so far (2 s at least) is\n"
-    "                      stopped and shown as timeout (it cannot win); named variants are always timed\n"
+    "                      whose runs after prepare take over 10x those of the fastest so far (2 s at least)\n"
+    "                      is stopped and shown as timeout (it cannot win); named variants are always timed\n"
     "  --threads N         OpenMP threads per variant (default: all cores)\n"
     "  --budget S          timing seconds per variant, split over the rounds (default 1)\n"
     "  --rounds R          interleaved rounds over the variants (default 3)\n"
@@ -220,13 +220,13 @@ int c1_cmd_bench(int argc, char **argv)
             }
             c1_measure_opts oi = o;
             if (nnamed == 0 && r == 0 && !c1_is_copy_baseline(w->v))
-                oi.timeout_s = c1_hopeless_timeout(&o, best_ms, o.budget_s);
+                oi.run_limit_s = c1_hopeless_limit(&o, best_ms, o.budget_s);
             if (c1_measure(w->v, &p, &oi, m) != CONV1D_OK) {
                 free(m);
                 rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
                 break;
             }
-            c1_hopeless_note(m, oi.timeout_s, o.timeout_s, best_name, best_ms);
+            c1_hopeless_note(m, oi.run_limit_s, best_name, best_ms);
             if (m->outcome == C1_OUTCOME_OK && !c1_is_copy_baseline(w->v) && m->time_ms.median < best_ms) {
                 best_ms = m->time_ms.median;
                 best_name = w->v->name;

@@ -63,33 +63,32 @@ int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie)
 }
 
 /*
- * Hopeless candidates end early. Once a candidate has a median, a later one whose measurement (prepare, check,
- * two warm-ups, min_repeats samples: min_repeats + 3 runs, plus its timing slice) takes longer than
- * HOPELESS_FACTOR times that many runs of the fastest median so far, or HOPELESS_FLOOR_S seconds, whichever is
- * longer, is at least that many times slower and cannot win: it is killed there (outcome timeout, saying why).
- * On a Hyena layer (k = L = 2048, 768 channels) the dense direct kernels take seconds a run where the FFT takes
- * milliseconds, and eight runs of each of 17 such candidates took 16 minutes of a sweep; now about a minute.
- * The floor covers process start-up and the slowest prepare (FFTW_MEASURE plans are bounded to half a second).
- * Candidates are measured with the rules' choice (c1_heuristic_choice) first, so a good median is known early.
+ * Hopeless candidates end early. Once a candidate has a median, a later one whose check and timing (two warm-ups,
+ * min_repeats samples and the check: min_repeats + 3 runs, plus its timing slice) take longer after its prepare
+ * than HOPELESS_FACTOR times that many runs of the fastest median so far, or HOPELESS_FLOOR_S seconds, whichever is
+ * longer, is at least that many times slower and cannot win: its child stops there (c1_measure_opts.run_limit_s;
+ * outcome timeout, saying why). Prepare is not counted, so a slow plan (an FFTW_MEASURE plan without wisdom) never
+ * stops a fast kernel. On a Hyena layer (k = L = 2048, 768 channels) the dense direct kernels take seconds a run
+ * where the FFT takes milliseconds, and eight runs of each of 17 such candidates took 16 minutes of a sweep; now
+ * about a minute. Candidates are measured with the rules' choice (c1_heuristic_choice) first, so a good median is
+ * known early.
  */
 #define HOPELESS_FACTOR 10.0
 #define HOPELESS_FLOOR_S 2.0
 
-double c1_hopeless_timeout(const c1_measure_opts *base, double best_ms, double budget_s)
+double c1_hopeless_limit(const c1_measure_opts *base, double best_ms, double budget_s)
 {
-    if (!isfinite(best_ms)) return base->timeout_s;
-    const double limit = fmax(HOPELESS_FLOOR_S, HOPELESS_FACTOR * best_ms * 1e-3 * (base->min_repeats + 3));
-    return fmin(base->timeout_s, limit + budget_s);
+    if (!isfinite(best_ms)) return 0;
+    return fmax(HOPELESS_FLOOR_S, HOPELESS_FACTOR * best_ms * 1e-3 * (base->min_repeats + 3)) + budget_s;
 }
 
-void c1_hopeless_note(c1_measurement *m, double timeout_s, double base_timeout_s, const char *best_name,
-                      double best_ms)
+void c1_hopeless_note(c1_measurement *m, double limit_s, const char *best_name, double best_ms)
 {
-    if (m->outcome == C1_OUTCOME_TIMEOUT && timeout_s < base_timeout_s)
+    if (m->outcome == C1_OUTCOME_TIMEOUT && limit_s > 0 && strstr(m->message, "run limit"))
         snprintf(m->message, sizeof m->message,
-                 "Stopped after %.1f s: over %.0fx the runs of the fastest candidate so far (%s, %.3g ms), it "
-                 "cannot win.",
-                 timeout_s, HOPELESS_FACTOR, best_name, best_ms);
+                 "Stopped %.1f s after prepare: over %.0fx the runs of the fastest candidate so far (%s, %.3g ms), "
+                 "it cannot win.",
+                 limit_s, HOPELESS_FACTOR, best_name, best_ms);
 }
 
 typedef struct search_state {
@@ -102,11 +101,11 @@ static conv1d_status measure_one(c1_candidate *c, const c1_problem *p, const c1_
 {
     c1_measure_opts o = *base;
     o.budget_s = budget_s;
-    o.timeout_s = c1_hopeless_timeout(base, ss->best_ms, budget_s);
+    o.run_limit_s = c1_hopeless_limit(base, ss->best_ms, budget_s);
     conv1d_status rc = c1_measure(c->v, p, &o, &c->m);
     c->measured = rc == CONV1D_OK;
     if (!c->measured) return rc;
-    c1_hopeless_note(&c->m, o.timeout_s, base->timeout_s, ss->best_name, ss->best_ms);
+    c1_hopeless_note(&c->m, o.run_limit_s, ss->best_name, ss->best_ms);
     if (c->m.outcome == C1_OUTCOME_OK && c->m.time_ms.median < ss->best_ms) {
         ss->best_ms = c->m.time_ms.median;
         ss->best_name = c->v->name;

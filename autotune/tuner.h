@@ -30,12 +30,11 @@ typedef struct c1_candidate {
 conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_strategy strategy, double budget_s,
                             const c1_measure_opts *base, uint64_t seed, volatile int *stop);
 
-/* Hopeless candidates (tuner.c says why): the wall-clock limit for measuring one when the fastest median so far
- * is best_ms (INFINITY: none yet, base->timeout_s), with budget_s of timing; and m's message rewritten to say so
- * when it was stopped by a limit below base_timeout_s. */
-double c1_hopeless_timeout(const c1_measure_opts *base, double best_ms, double budget_s);
-void c1_hopeless_note(c1_measurement *m, double timeout_s, double base_timeout_s, const char *best_name,
-                      double best_ms);
+/* Hopeless candidates (tuner.c says why): the run limit after prepare (c1_measure_opts.run_limit_s) for one
+ * measured with budget_s of timing when the fastest median so far is best_ms (INFINITY: none yet, 0: no limit);
+ * and m's message rewritten to say why when that limit stopped it. */
+double c1_hopeless_limit(const c1_measure_opts *base, double best_ms, double budget_s);
+void c1_hopeless_note(c1_measurement *m, double limit_s, const char *best_name, double best_ms);
 
 /* The index among v[0..n) of the variant the dispatcher's rules pick for d (c1_heuristic_choice), or -1: the
  * candidate measured first, so a good median is known early. */
