@@ -79,10 +79,11 @@ void c1_fft_test_rigor(int max_rigor);
  * is. Every planner call of the family happens between c1_fft_planner_lock() and c1_fft_planner_unlock().
  *
  * Wisdom is a cache, like the results database: the file named by $CONV1D_FFTW_WISDOM, else
- * $XDG_CACHE_HOME/conv1d/fftwf-<machine fingerprint>.wisdom (XDG_CACHE_HOME defaulting to ~/.cache); an empty
- * CONV1D_FFTW_WISDOM, or "off", keeps wisdom in the process only. It is read into FFTW once per process and path,
- * before the first plan; a missing, unreadable, corrupt, truncated or foreign file (another FFTW build or
- * precision: FFTW checks its codelet signature) is ignored and never fails a plan. After planning with
+ * $XDG_CACHE_HOME/conv1d-tune/fftwf-wisdom-<machine fingerprint>.txt (XDG_CACHE_HOME defaulting to ~/.cache; the
+ * folder of the machine's measured peaks), one file per machine so a shared home never hands one machine
+ * another's timings; an empty CONV1D_FFTW_WISDOM, or "off", keeps wisdom in the process only. It is read into
+ * FFTW once per process and path, before the first FFTW_MEASURE plan; a missing, unreadable, corrupt, truncated
+ * or foreign file (another FFTW build or precision) is ignored and never fails a plan. After planning with
  * FFTW_MEASURE, new wisdom is merged with what the file holds by then and written back atomically (a temporary
  * file renamed over it); a failed write is ignored.
  */

@@ -45,10 +45,11 @@ const char *c1_fft_wisdom_path_locked(void)
     }
     const char *fp = c1_machine_fingerprint();
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    /* Beside the machine's measured peaks (harness/peaks.h): XDG_CACHE_HOME only when absolute, as XDG says. */
     if (xdg && *xdg == '/')
-        snprintf(path_buf, sizeof path_buf, "%s/conv1d/fftwf-%s.wisdom", xdg, *fp ? fp : "unknown");
+        snprintf(path_buf, sizeof path_buf, "%s/conv1d-tune/fftwf-wisdom-%s.txt", xdg, *fp ? fp : "unknown");
     else if (home && *home)
-        snprintf(path_buf, sizeof path_buf, "%s/.cache/conv1d/fftwf-%s.wisdom", home, *fp ? fp : "unknown");
+        snprintf(path_buf, sizeof path_buf, "%s/.cache/conv1d-tune/fftwf-wisdom-%s.txt", home, *fp ? fp : "unknown");
     else
         return "";
     return path_buf;
