@@ -84,6 +84,9 @@ done
 # --- 2. build -----------------------------------------------------------------------------------------
 onednn=${GPU_ONEDNN:-1}
 [ -f .deps/onednn/include/oneapi/dnnl/dnnl.h ] || onednn=0
+# FFTW 3 (the fft family) where the image has it, else a build without the family.
+fftw=1
+pkg-config --exists fftw3f fftw3 2>/dev/null || { fftw=0; note "FFTW 3 is missing: built without the fft family"; }
 tool=$build/bin/conv1d-tune
 # cuDNN: the toolkit's own, else the nvidia-cudnn wheel of the image's Python (include/ and lib/ below its
 # package folder), else none: the build then leaves the cuDNN peer out (CUDNN=0) and says so.
@@ -108,7 +111,7 @@ else
 fi
 if [ $status = 0 ]; then
     say "building (CUDA=1 ONEDNN=$onednn BUILD=$build, -j$jobs); log in $out/build.log"
-    if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" "${cudnn_args[@]}" all >"$out/build.log" 2>&1; then
+    if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" FFTW="$fftw" "${cudnn_args[@]}" all >"$out/build.log" 2>&1; then
         note "the build failed (last lines of $out/build.log follow)"
         tail -n 30 "$out/build.log" >&2
         status=1
@@ -120,7 +123,7 @@ unit_results=()
 if [ $status = 0 ] && [ $have_cmocka = 1 ]; then
     for t in test_cuda test_cudnn; do
         [ -f "tests/unit/$t.c" ] || continue
-        if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" "${cudnn_args[@]}" "$build/tests/$t" \
+        if ! make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" FFTW="$fftw" "${cudnn_args[@]}" "$build/tests/$t" \
             >>"$out/build.log" 2>&1; then
             note "$t did not build (see $out/build.log)"
             unit_results+=("$t: build failed")
