@@ -60,6 +60,8 @@
 #define MEASURE_LIMIT_S 0.5
 /* The transformed weights of one state may take at most this much memory. */
 #define MAX_WEIGHT_BYTES ((size_t)1 << 30)
+/* The workspace of one state (all threads' slots) may take at most this much memory. */
+#define MAX_WORKSPACE_BYTES ((size_t)2 << 30)
 /* A whole-sequence transform beyond this many points is refused (memory, and the error grows). */
 #define MAX_WHOLE_N ((int64_t)1 << 22)
 
@@ -453,6 +455,12 @@ static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, cons
     s->slot_floats = s->off_o + (size_t)(s->rpt * CH_BLOCK * s->Nst) + in_floats;
     s->slots = omp_get_max_threads();
     s->ws_bytes = (size_t)s->slots * s->slot_floats * sizeof(float) + WS_ALIGN - 1;
+    if (s->ws_bytes > MAX_WORKSPACE_BYTES) {
+        const double mib = (double)s->ws_bytes / 1048576.0;
+        fft_release(s);
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s would need a %.0f MiB workspace, more than its limit of %zu MiB.",
+                       v->name, mib, MAX_WORKSPACE_BYTES >> 20);
+    }
     snprintf(s->info, sizeof s->info,
              "%lld-point FFTW %s transforms, %lld outputs a block x %lld blocks, %lld virtual channels a group, "
              "%lld rows x %lld groups x %lld output channels a task, %s",
