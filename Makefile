@@ -19,7 +19,7 @@
 #                 it unpacks where the machine lacks hwloc, SQLite or cmocka (copy .gpu-deps/ along)
 #
 # Switches: DNNL_ROOT=/path (your own oneDNN 3.x), ONEDNN=0 (no oneDNN: no CPU peer, "onednn: none"),
-# CUDA=0 (no CUDA even when nvcc exists), CUDNN=0 (CUDA without the cuDNN peer), CUDNN_ROOT=/path, SAN=1
+# FFTW=0 (no FFTW 3: no fft family), CUDA=0 (no CUDA even when nvcc exists), CUDNN=0 (CUDA without the cuDNN peer), CUDNN_ROOT=/path, SAN=1
 # (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands), TUNED=tuned.c (winners exported by
 # `conv1d-tune export`, compiled into libconv1d).
 
@@ -30,7 +30,7 @@ PYTHON ?= python3
 
 # --- dependencies -------------------------------------------------------------------------------------
 # chromium: the report test renders index.html headless and checks that every figure loads.
-APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3 libcmocka-dev chromium
+APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3 libcmocka-dev chromium libfftw3-dev
 PY_PKGS := numpy matplotlib pytest
 # oneDNN 3.x from Intel's PyPI packages. The newest `onednn` wheels link libsycl and TBB (a SYCL runtime);
 # onednn-cpu-gomp 2023.2.0 (oneDNN 3.2) is the newest build against GNU OpenMP with neither.
@@ -67,7 +67,15 @@ DNNL_LIBS := $(if $(filter 0,$(ONEDNN)),,-L$(DNNL_ROOT)/lib -Wl,-rpath,$(DNNL_RO
 ifeq ($(ONEDNN),0)
 BASE_CFLAGS += -DC1_NO_ONEDNN
 endif
-DEP_LIBS := $(DNNL_LIBS) \
+# FFTW=0 builds without FFTW 3 (a machine without libfftw3-dev): variants/cpu/fft*.c, tests/unit/test_fft.c and
+# the FFTW libraries are left out and -DC1_NO_FFTW drops the fft lines of variants/variants.inc. The family uses
+# single precision (fftw3f) and, for its weights' transforms at prepare, double (fftw3).
+FFTW ?= 1
+FFTW_LIBS := $(if $(filter 0,$(FFTW)),,$(shell pkg-config --libs fftw3f fftw3 2>/dev/null || echo -lfftw3f -lfftw3))
+ifeq ($(FFTW),0)
+BASE_CFLAGS += -DC1_NO_FFTW
+endif
+DEP_LIBS := $(DNNL_LIBS) $(FFTW_LIBS) \
     $(shell pkg-config --libs hwloc sqlite3 2>/dev/null) -lgomp -lm -lpthread
 ifeq ($(SAN),1)
 BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -125,13 +133,14 @@ Q := $(if $(V),,@)
 
 # --- sources ------------------------------------------------------------------------------------------
 # runtime/tuned_default.c is compiled as $(OBJ)/runtime/tuned_table.o, or TUNED=file in its place (below).
-LIB_SRC := $(filter-out runtime/tuned_default.c $(if $(filter 0,$(ONEDNN)),variants/cpu/onednn.c),\
+LIB_SRC := $(filter-out runtime/tuned_default.c $(if $(filter 0,$(ONEDNN)),variants/cpu/onednn.c) \
+    $(if $(filter 0,$(FFTW)),variants/cpu/fft%.c),\
     $(wildcard core/*.c) $(wildcard runtime/*.c) $(wildcard variants/*.c) $(wildcard variants/cpu/*.c))
 LIB_CU := $(if $(filter 1,$(CUDA)),$(wildcard variants/cuda/*.cu))
 LIB_CU_C := $(if $(filter 1,$(CUDA)),$(filter-out $(if $(filter 1,$(CUDNN)),,variants/cuda/cudnn.c),\
     $(wildcard variants/cuda/*.c)))
 TOOL_SRC := $(wildcard harness/*.c) $(filter-out autotune/main.c,$(wildcard autotune/*.c))
-TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_SRC := $(filter-out $(if $(filter 0,$(FFTW)),tests/unit/test_fft.c),$(wildcard tests/unit/test_*.c))
 
 OBJ = $(BUILD)/obj
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJ)/%.o) $(LIB_CU_C:%.c=$(OBJ)/%.o) $(LIB_CU:%.cu=$(OBJ)/%.cu.o) \
@@ -185,12 +194,13 @@ deps-python:
 # What plain `make` needs before it compiles, installed the same way when missing: the development packages
 # (unless pkg-config already finds hwloc and SQLite, as on a machine set up by hand or by gpu_check.sh) and
 # oneDNN unless ONEDNN=0. The tests, reports and fuzzers need more: `make deps`.
-BUILD_APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3
+BUILD_APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3 $(if $(filter 0,$(FFTW)),,libfftw3-dev)
+BUILD_PC := hwloc sqlite3 $(if $(filter 0,$(FFTW)),,fftw3f)
 .PHONY: deps-build
 deps-build:
-	@pkg-config --exists hwloc sqlite3 2>/dev/null || \
+	@pkg-config --exists $(BUILD_PC) 2>/dev/null || \
 	    $(MAKE) --no-print-directory deps-apt APT_PKGS="$(BUILD_APT_PKGS)" || \
-	    { echo "make: hwloc and SQLite development files are missing; install $(BUILD_APT_PKGS), or run make deps" >&2; exit 1; }
+	    { echo "make: development files are missing ($(BUILD_PC)); install $(BUILD_APT_PKGS), or run make deps" >&2; exit 1; }
 	$(if $(filter 0,$(ONEDNN)),,@$(MAKE) --no-print-directory deps-onednn)
 
 # --- build --------------------------------------------------------------------------------------------
@@ -310,7 +320,8 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libconv1d.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' -e 's|@DNNL_LIB@|$(DNNL_ROOT)/lib|g' \
-	    -e 's|@CUDA_LIBS@|$(CUDA_PC_LIBS)|g' conv1d.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/conv1d.pc
+	    -e 's|@CUDA_LIBS@|$(CUDA_PC_LIBS)|g' \
+	    -e 's|@FFTW_LIBS@|$(FFTW_LIBS)|g' conv1d.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/conv1d.pc
 
 # --- libconv1d dispatcher -----------------------------------------------------------------------------
 # `make TUNED=tuned.c` compiles a table written by `conv1d-tune export` into the library in place of the

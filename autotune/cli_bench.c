@@ -20,6 +20,7 @@
 #include "hwinfo.h"
 #include "measure.h"
 #include "peaks.h"
+#include "tuner.h"
 
 #define MAX_NAMED 64
 
@@ -32,7 +33,9 @@ static const char *const bench_usage =
     "  --device D          cpu or cuda: the variants of this device (default cpu); the speedup column is\n"
     "                      against oneDNN for cpu, the fastest correct cuDNN variant of the precision for cuda\n"
     "  --variant NAME      only this variant (repeatable); default: every registered one of the device but\n"
-    "                      the reference\n"
+    "                      the reference, the dispatcher rules' choice first; in the first round a variant\n"
+    "                      whose runs after prepare take over 10x those of the fastest so far (2 s at least)\n"
+    "                      is stopped and shown as timeout (it cannot win); named variants are always timed\n"
     "  --threads N         OpenMP threads per variant (default: all cores)\n"
     "  --budget S          timing seconds per variant, split over the rounds (default 1)\n"
     "  --rounds R          interleaved rounds over the variants (default 3)\n"
@@ -191,6 +194,21 @@ int c1_cmd_bench(int argc, char **argv)
             /* The reference is the checker's yardstick, not a competitor: timed only when named. */
             if (reg[i].device == device && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
 
+    /* Without named variants, the rules' choice goes first and, in the first round, variants that cannot win
+     * are stopped early (tuner.h): on long kernels the dense kernels take minutes a run. */
+    if (nnamed == 0 && nrows > 1) {
+        const c1_variant **vs = malloc(nrows * sizeof *vs);
+        if (vs) {
+            for (size_t i = 0; i < nrows; i++) vs[i] = rows[i].v;
+            const int first = c1_rules_choice_index(vs, (int)nrows, &d);
+            free(vs);
+            if (first > 0) {
+                const row pick = rows[first];
+                memmove(rows + 1, rows, (size_t)first * sizeof *rows);
+                rows[0] = pick;
+            }
+        }
+    }
     if (copy && c1_copy_baseline_for(device)) rows[nrows++].v = c1_copy_baseline_for(device);
 
     c1_peaks peaks = {0};
@@ -215,6 +233,8 @@ int c1_cmd_bench(int argc, char **argv)
     bool *timed = calloc(nrows + 1, sizeof *timed); /* measured in the later rounds */
     if (!batch || !batch_row || !ms || !timed) rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
     for (size_t i = 0; i < nrows; i++) timed[i] = true;
+    double best_ms = INFINITY;
+    const char *best_name = "";
     /* Rounds interleave the variants, so a slow drift of the machine touches all of them alike. */
     for (int r = 0; r < rounds && rc == C1_EXIT_OK; r++) {
         size_t i = 0;
@@ -231,13 +251,22 @@ int c1_cmd_bench(int argc, char **argv)
                 batch_row[nb++] = i;
             }
             if (rc != C1_EXIT_OK || nb == 0) break;
-            if (c1_measure_many(batch, nb, &p, &o, ms) != CONV1D_OK) {
+            /* One variant per child (the default): the first round stops a hopeless one at its run limit. */
+            c1_measure_opts oi = o;
+            if (nb == 1 && nnamed == 0 && r == 0 && !c1_is_copy_baseline(batch[0]))
+                oi.run_limit_s = c1_hopeless_limit(&o, best_ms, o.budget_s);
+            if (c1_measure_many(batch, nb, &p, &oi, ms) != CONV1D_OK) {
                 rc = c1_cli_error(C1_EXIT_FAILURE, "bench", "%s", conv1d_last_error());
                 break;
             }
             for (int b = 0; b < nb; b++) {
                 row *w = &rows[batch_row[b]];
-                const c1_measurement *m = &ms[b];
+                c1_measurement *m = &ms[b];
+                if (nb == 1) c1_hopeless_note(m, oi.run_limit_s, best_name, best_ms);
+                if (m->outcome == C1_OUTCOME_OK && !c1_is_copy_baseline(w->v) && m->time_ms.median < best_ms) {
+                    best_ms = m->time_ms.median;
+                    best_name = w->v->name;
+                }
                 /* A variant that stops being ok in a later round (a crash, a timeout) is reported so. */
                 if (r == 0 || m->outcome != C1_OUTCOME_OK) w->m = *m;
                 memcpy(w->samples + w->nsamples, m->samples, (size_t)m->nsamples * sizeof(double));

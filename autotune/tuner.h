@@ -34,6 +34,16 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
 /* The candidate as the verdict (core/verdict.h) sees it. */
 c1_timing c1_candidate_timing(const c1_candidate *c);
 
+/* Hopeless candidates (tuner.c says why): the run limit after prepare (c1_measure_opts.run_limit_s) for one
+ * measured with budget_s of timing when the fastest median so far is best_ms (INFINITY: none yet, 0: no limit);
+ * and m's message rewritten to say why when that limit stopped it. */
+double c1_hopeless_limit(const c1_measure_opts *base, double best_ms, double budget_s);
+void c1_hopeless_note(c1_measurement *m, double limit_s, const char *best_name, double best_ms);
+
+/* The index among v[0..n) of the variant the dispatcher's rules pick for d (c1_heuristic_choice), or -1: the
+ * candidate measured first, so a good median is known early. */
+int c1_rules_choice_index(const c1_variant *const *v, int n, const conv1d_desc *d);
+
 /* c1_verdict_winner over the candidates: the index of the winner of class prec, or -1 when none is ok. */
 int c1_choose_winner(const c1_candidate *c, int n, c1_precision prec, bool *tie);
 

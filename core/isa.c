@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include "basics.h"
 #include "error.h"
 
 static uint64_t read_xcr0(void)
@@ -171,4 +172,27 @@ const char *c1_isa_flag_name(uint32_t bit)
 #undef C1_HW_ISA_CASE_
     }
     return NULL;
+}
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static char cpu_key[17];
+
+static void key_init(void)
+{
+    unsigned a, b, c, d, brand[12] = {0}, sig = 0;
+    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u)
+        for (unsigned i = 0; i < 3; i++) __get_cpuid(0x80000002u + i, &brand[4 * i], &brand[4 * i + 1], &brand[4 * i + 2], &brand[4 * i + 3]);
+    if (__get_cpuid(1, &a, &b, &c, &d)) sig = a; /* family, model, stepping */
+    const uint32_t flags = c1_isa_effective_flags();
+    uint64_t h = c1_fnv1a64(C1_FNV1A64_INIT, brand, sizeof brand);
+    h = c1_fnv1a64(h, &sig, sizeof sig);
+    h = c1_fnv1a64(h, &flags, sizeof flags);
+    for (int i = 15; i >= 0; i--, h >>= 4) cpu_key[i] = "0123456789abcdef"[h & 15];
+    cpu_key[16] = '\0';
+}
+
+const char *c1_cpu_key(void)
+{
+    pthread_once(&key_once, key_init);
+    return cpu_key;
 }

@@ -82,6 +82,11 @@ conv1d_status c1_isa_check_env(void);
 /* Whether CONV1D_ISA lowers the level below the CPU's (and so changes what may run). */
 bool c1_isa_capped(void);
 
+/* A key of this CPU as the variants see it: 16 hex digits hashing the CPU's brand string, family, model and
+ * stepping and the effective ISA flags (so a capped process has its own). For per-machine caches a kernel
+ * keeps itself (FFTW wisdom), where the runtime's full fingerprint is out of the kernel's reach. */
+const char *c1_cpu_key(void);
+
 /* "c", "avx2", "avx512"; NULL for an out-of-range value. */
 const char *c1_isa_level_name(c1_isa_level level);
 

@@ -36,8 +36,9 @@ c1_stats c1_stats_compute(double *s, int n)
 int c1_family_rank(const char *family)
 {
     /* Documented order (README): our own kernels before library calls, plain before transformed. */
-    static const char *const order[] = {"ref",       "direct",         "depthwise", "winograd", "cuda_tiled",
-                                        "cuda_smem", "cuda_depthwise", "cuda_tc",   "onednn",   "cudnn"};
+    static const char *const order[] = {"ref",        "direct",    "depthwise",      "winograd", "fft",
+                                        "cuda_tiled", "cuda_smem", "cuda_depthwise", "cuda_tc",  "onednn",
+                                        "cudnn"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
         if (strcmp(family, order[i]) == 0) return (int)i;
     return (int)(sizeof order / sizeof order[0]);

@@ -13,10 +13,13 @@
 #include <math.h>
 #include <pthread.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "basics.h"
 #include "conv1d_ref.h"
@@ -222,6 +225,40 @@ typedef struct child_args {
 
 static hwloc_topology_t topology; /* loaded in the parent, inherited by every child */
 
+/* The run limit (c1_measure_opts.run_limit_s): a timer armed after prepare ends the child, its measurement
+ * recorded as a timeout, without the parent's wall-clock limit having to count the prepare. */
+static c1_measurement *volatile run_limit_m;
+
+static void run_limit_reached(int sig)
+{
+    (void)sig;
+    c1_measurement *m = run_limit_m;
+    if (m) {
+        static const char text[] = "Stopped at its run limit after prepare.";
+        for (size_t i = 0; i < sizeof text; i++) m->message[i] = text[i]; /* async-signal-safe stores */
+        m->outcome = C1_OUTCOME_TIMEOUT;
+    }
+    _exit(0);
+}
+
+static void arm_run_limit(c1_measurement *m, double seconds)
+{
+    if (!(seconds > 0)) return;
+    run_limit_m = m;
+    signal(SIGALRM, run_limit_reached);
+    struct itimerval it = {.it_value = {.tv_sec = (time_t)seconds,
+                                        .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)}};
+    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0) it.it_value.tv_usec = 1;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void disarm_run_limit(void)
+{
+    const struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    run_limit_m = NULL;
+}
+
 /* Pins OpenMP thread t to core t (round-robin), so timings do not move between cores. Only the cores that the
  * process's binding touches count (taskset, a batch scheduler's task binding), and a thread is bound to the part
  * of its core inside that binding: two measurements sharing a machine, each bound to its own cores, are never
@@ -367,6 +404,7 @@ static int measure_child_cuda(const child_args *a, c1_measurement *m, double t_s
         goto done;
     }
     prepared = true;
+    arm_run_limit(m, o->run_limit_s);
     if (v->ops->impl_info && v->ops->impl_info(state))
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 
@@ -493,8 +531,10 @@ static int measure_child_cuda(const child_args *a, c1_measurement *m, double t_s
         if (timing_done(samples, n, o, stop)) break;
     }
     GPU_TRY("cudaGetLastError(timing)", cudaGetLastError());
+    disarm_run_limit();
     record_timing(m, samples, n);
 done:
+    disarm_run_limit();
     m->wall_s = c1_now_s() - t_start;
     free(samples);
     free(host_y);
@@ -546,6 +586,7 @@ static int measure_child(void *arg, void *shared)
         set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         return 0;
     }
+    arm_run_limit(m, o->run_limit_s);
     if (v->ops->impl_info && v->ops->impl_info(state))
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 
@@ -614,8 +655,10 @@ timing:;
         samples[n++] = (c1_now_s() - t0) * 1e3 / group;
         if (timing_done(samples, n, o, stop)) break;
     }
+    disarm_run_limit();
     record_timing(m, samples, n);
 done:
+    disarm_run_limit();
     m->wall_s = c1_now_s() - t_start;
     free(samples);
     free(ws);

@@ -70,6 +70,8 @@ typedef struct c1_measure_opts {
     double llc_bytes;     /* last-level cache size, for buffer rotation (0: 32 MiB) */
     bool rotate;          /* rotate input/output sets whose total exceeds 2x the LLC */
     bool check_only;      /* prepare + check, no timing */
+    double run_limit_s;   /* > 0: seconds the check and timing may take after prepare; past them the child ends and
+                           * the outcome is timeout ("run limit"); 0: only timeout_s applies */
 } c1_measure_opts;
 
 void c1_measure_opts_init(c1_measure_opts *o);

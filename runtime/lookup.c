@@ -117,12 +117,24 @@ static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
                                              "onednn", NULL};
     static const char *const dense_other[] = {"direct_6x32__avx512", "direct_6x16__avx2", "onednn", NULL};
     static const char *const grouped[] = {"onednn", "direct_4x8__c", NULL};
+    static const char *const fft[] = {"fft_b256_m__avx512", "fft_b1024_m__avx512", "fft_b4096_m__avx512",
+                                      "fft_whole_m__avx512", "fft_b256_m__avx2", "fft_whole_m__avx2", NULL};
     /* Winograd tiles by kernel size (index), for wide stride-1 dense layers. */
     static const char *const winograd[][3] = {
         [3] = {"winograd_f4r3__avx512", "winograd_f4r3__avx2", NULL},
         [5] = {"winograd_f4r5__avx512", "winograd_f4r5__avx2", NULL},
         [7] = {"winograd_f2r7__avx512", "winograd_f2r7__avx2", NULL},
     };
+    /* Long kernels, measured against the best direct or depthwise kernel (results/NOTES.md): the FFT ties at about
+     * 16 sub-signal taps with 48 channels a group, 20-24 dense with 256, 130-190 depthwise. */
+    const int64_t span = (d->kernel_size - 1) * d->dilation / d->stride + 1, cg = d->in_channels / d->num_groups;
+    if (span >= (cg < 16 ? 192 : d->num_groups == 1 ? 24 : 16)) {
+        const c1_variant *v = first_applicable(d, C1_DEVICE_CPU, fft);
+        if (v) {
+            *rule = "long kernel: FFT";
+            return v;
+        }
+    }
     switch (kind_of(d)) {
     case KIND_DEPTHWISE:
         *rule = "depthwise";

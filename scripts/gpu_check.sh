@@ -202,6 +202,9 @@ say "GPU: $(head -n 1 "$out/gpus.txt")"
 # --- 2. build -----------------------------------------------------------------------------------------
 onednn=${GPU_ONEDNN:-1}
 [ -f .deps/onednn/include/oneapi/dnnl/dnnl.h ] || onednn=0
+# FFTW 3 (the fft family) where the image has it, else a build without the family.
+fftw=1
+pkg-config --exists fftw3f fftw3 2>/dev/null || { fftw=0; note "FFTW 3 is missing: built without the fft family"; }
 tool=$build/bin/conv1d-tune
 # cuDNN: the toolkit's own, else the nvidia-cudnn wheel of the image's Python (include/ and lib/ below its
 # package folder), else none: the build then leaves the cuDNN peer out (CUDNN=0) and says so.
@@ -242,7 +245,7 @@ if [ $have_cmocka = 1 ]; then
 fi
 say "building (CUDA=1 ONEDNN=$onednn BUILD=$build, $arch_text, -j$jobs); log in $out/build.log"
 b0=$(date +%s)
-if make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" "${cudnn_args[@]}" "${arch_args[@]}" "${targets[@]}" \
+if make -j"$jobs" BUILD="$build" CUDA=1 ONEDNN="$onednn" FFTW="$fftw" "${cudnn_args[@]}" "${arch_args[@]}" "${targets[@]}" \
     >"$out/build.log" 2>&1; then
     build_state="ok in $(($(date +%s) - b0)) s ($arch_text)"
 else

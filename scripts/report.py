@@ -39,7 +39,7 @@ TABLES = {"hardware", "builds", "runs", "shapes", "measurements", "winners"}
 FAMILY_COLORS = {
     "ref": "#7f7f7f", "direct": "#1f77b4", "depthwise": "#2ca02c", "winograd": "#9467bd",
     "cuda_tiled": "#17becf", "cuda_smem": "#8c564b", "cuda_depthwise": "#bcbd22", "onednn": "#ff7f0e",
-    "cudnn": "#d62728",
+    "cudnn": "#d62728", "fft": "#e377c2",
 }
 CUDA_PEER_FAMILY = "cudnn"  # CPU rows are measured against oneDNN, CUDA rows against the best cuDNN algorithm
 WINNER_COLOR, PEER_COLOR, OTHER_COLOR = "#1f77b4", "#ff7f0e", "#c7c7c7"
@@ -397,6 +397,126 @@ def fig_families(data, out):
     return save(fig, out, "families")
 
 
+# --- the FFT family against direct convolution ---------------------------------------------------------
+
+OWN_FAMILIES = ("direct", "depthwise", "winograd")  # the kernels an FFT replaces on long kernels
+
+
+def sub_kernel_span(s):
+    """Taps of the stride-1 sub-signal the FFT family correlates with: (kernel_size - 1) * dilation / stride + 1."""
+    return (s["kernel_size"] - 1) * s["dilation"] // s["stride"] + 1
+
+
+def fft_size(variant, s):
+    """The transform size of an fft variant on a shape: fft_b<N>_... is N; fft_whole_... the smallest 2^a 3^b 5^c
+    (a >= 1) covering the outputs and the kernel, as variants/cpu/fft.c chooses it."""
+    m = re.match(r"fft_b(\d+)_", variant)
+    if m:
+        return int(m.group(1))
+    need = max(out_length(s) + sub_kernel_span(s) - 1, 2)
+    best, p5 = None, 1
+    while best is None or p5 < best:
+        p3 = p5
+        while best is None or p3 < best:
+            n = 2 * p3
+            while n < need:
+                n *= 2
+            best = n if best is None else min(best, n)
+            p3 *= 3
+        p5 *= 5
+    return best
+
+
+def fft_flops(variant, s):
+    """FFT flops of one run as the family computes it: 2.5 N log2 N per real transform (half a complex one), one
+    forward per input channel and phase and one inverse per output channel in every block, and 8 flops per
+    complex multiply-add of the frequency-domain sum over a group's virtual channels."""
+    n = fft_size(variant, s)
+    span = sub_kernel_span(s)
+    blocks = -(-out_length(s) // (n - span + 1)) * s["batch"]
+    g = math.gcd(s["dilation"] % s["stride"], s["stride"]) or s["stride"]
+    phases = min(s["kernel_size"], s["stride"] // g)
+    cv = s["in_channels"] // s["num_groups"] * phases
+    transforms = (s["in_channels"] * phases + s["out_channels"]) * 2.5 * n * math.log2(n)
+    return blocks * (transforms + 8.0 * (n // 2 + 1) * cv * s["out_channels"])
+
+
+def fft_points(con, data):
+    """Per CPU fp32 shape with an fft measurement: its span, the best fft variant and time, the best direct,
+    depthwise or Winograd time (None when those were all stopped as hopeless, which bounds the ratio by the
+    tuner's factor) and the fft's fraction of the FMA peak counted in FFT flops."""
+    peak = data["hw"]["fma_gflops_all"]
+    pts = []
+    for w in data["winners"].values():
+        if w["device"] != "cpu" or w["precision"] != "fp32":
+            continue
+        fft = [v for v in w["variants"] if v["family"] == "fft"]
+        if not fft:
+            continue
+        best = min(fft, key=lambda v: v["median_ms"])
+        own = [v["median_ms"] for v in w["variants"] if v["family"] in OWN_FAMILIES]
+        stopped = con.execute(
+            "SELECT count(*) FROM measurements WHERE run_id IS ? AND shape_id = ? AND build_id = ? AND device = 'cpu' "
+            "AND family IN ('direct', 'depthwise', 'winograd') AND status = 'timeout' AND message LIKE '%cannot win%'",
+            (w["run_id"], w["shape_id"], w["build_id"])).fetchone()[0]
+        gflops = fft_flops(best["variant"], w) / (best["median_ms"] * 1e6)
+        pts.append({"w": w, "span": sub_kernel_span(w), "fft": best, "own_ms": min(own) if own else None,
+                    "stopped": stopped, "peak_frac": gflops / peak if peak else None})
+    return pts
+
+
+def fig_fft(con, data, out):
+    """Left: the best direct/depthwise/Winograd time over the best FFT time against the sub-kernel span, per shape
+    kind and layout. Right: the FFT variants' FFT-flop rate as a fraction of the machine's FMA peak."""
+    pts = fft_points(con, data)
+    if not pts:
+        return None
+    kinds = {"dense": "o", "grouped": "s", "depthwise": "^"}
+
+    def kind(w):
+        return "depthwise" if is_depthwise(w) else "dense" if w["num_groups"] == 1 else "grouped"
+
+    colors = {"nwc": "#1f77b4", "ncw": "#d62728"}
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5.5))
+    for p in pts:
+        w = p["w"]
+        if p["own_ms"] is not None:
+            ax.scatter(p["span"], p["own_ms"] / p["fft"]["median_ms"], marker=kinds[kind(w)], s=55,
+                       color=colors.get(w["layout"], "#333333"), edgecolor="black", lw=0.5, zorder=3)
+        elif p["stopped"]:
+            # every direct/depthwise kernel was stopped for running past 10x the fastest: at least that
+            ax.scatter(p["span"], 10.0, marker=kinds[kind(w)], s=55, facecolor="none",
+                       edgecolor=colors.get(w["layout"], "#333333"), lw=1.2, zorder=3)
+            ax.annotate("", xy=(p["span"], 16.0), xytext=(p["span"], 10.5),
+                        arrowprops={"arrowstyle": "->", "color": colors.get(w["layout"], "#333333")})
+        if p["peak_frac"] is not None:
+            bx.scatter(p["span"], 100.0 * p["peak_frac"], marker=kinds[kind(w)], s=55,
+                       color=colors.get(w["layout"], "#333333"), edgecolor="black", lw=0.5, zorder=3)
+    ax.axhline(1.0, color="black", lw=1)
+    ratios = [p["own_ms"] / p["fft"]["median_ms"] for p in pts if p["own_ms"] is not None]
+    ratios += [16.0 for p in pts if p["own_ms"] is None and p["stopped"]]
+    ax.set_ylim(min(ratios + [1.0]) / 1.5, max(ratios + [1.0]) * 1.5)
+    bx.set_ylim(bottom=0)
+    for a in (ax, bx):
+        a.set_xscale("log")
+        log_ticks_plain(a.xaxis)
+        a.set_xlabel("sub-kernel span: (kernel_size - 1) * dilation / stride + 1 taps (log scale)")
+        a.grid(which="both", alpha=0.25)
+    ax.set_yscale("log")
+    log_ticks_plain(ax.yaxis)
+    ax.set_ylabel("best direct / depthwise / Winograd time over best FFT time")
+    ax.set_title("Where the FFT family wins (above the line)")
+    bx.set_ylabel("% of the FMA peak, counted in FFT flops")
+    bx.set_title(f"FFT variants' FFT-flop rate ({data['hw']['fma_gflops_all'] or 0:.0f} GFLOP/s peak)")
+    handles = [plt.Line2D([], [], marker=m, ls="", color="white", markeredgecolor="black", markersize=8)
+               for m in kinds.values()]
+    handles += [plt.Line2D([], [], marker="o", ls="", color=c, markersize=8) for c in colors.values()]
+    fig.legend(handles=handles, labels=list(kinds) + [l.upper() for l in colors], loc="lower center",
+               ncol=len(handles), fontsize=9)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return save(fig, out, "fft")
+
+
 def spaced_ticks(values, gap=1.12):
     """The values, less any within a factor `gap` of the previous tick (their labels would collide)."""
     ticks = []
@@ -721,6 +841,21 @@ def make_report(args):
         fig_families(data, args.out), "Which family wins where",
         "Each marker is a shape placed by its channels per group and kernel size, coloured by the winner's "
         "family; triangles are depthwise layers. Markers are spread slightly where shapes coincide."))
+    ff = fig_fft(con, data, args.out)
+    if ff:
+        sections.append(figure_html(
+            ff, "FFT family against direct convolution",
+            "Left: per shape where an FFT variant was measured, the best direct, depthwise or Winograd median over "
+            "the best FFT median, against the span of the kernel on the stride-1 sub-signal the FFT correlates "
+            "with; above the line the FFT wins. Hollow markers with an arrow: every direct and depthwise kernel "
+            "was stopped for running past 10x the fastest candidate, so the ratio is at least 10. Right: the best "
+            "FFT variant's rate counted in FFT flops (2.5 N log2 N per real transform, 8 per complex "
+            "multiply-add), as a share of the machine's measured FMA peak. Markers: circles dense, squares "
+            "grouped, triangles depthwise."))
+    else:
+        sections.append("<section id=\"fft\"><h2>FFT family against direct convolution</h2><p>No shape has an "
+                        "FFT measurement (the family takes kernels spanning 8 or more taps), so there is nothing "
+                        "to compare.</p></section>")
     tc = fig_tuning_cost(con, data, args.out, shapes)
     if tc:
         sections.append(figure_html(tc, "Tuning cost",

@@ -148,6 +148,23 @@ def test_without_budgeted_runs_or_baseline(db, tmp_path):
     assert "The dispatcher on shapes nobody tuned</h2><p>Not measured" in page
 
 
+def test_fft_figure(tmp_path):
+    """A long-kernel shape brings the FFT family in: the report plots it against the direct kernels and as a
+    share of the FMA peak."""
+    db = tmp_path / "fft.db"
+    env = dict(os.environ, CONV1D_FFTW_WISDOM=str(tmp_path / "wisdom"))
+    r = subprocess.run([TOOL, "sweep", "--db", str(db), "--quick", "--seed", "3", "--shape",
+                        "batch=1,length=300,in_channels=32,out_channels=32,kernel_size=33,num_groups=4,padding=16"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    r = report(db, tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert figures(tmp_path / "out") == BASE_FIGURES - {"speedup"} | {"fft"} or \
+        figures(tmp_path / "out") == BASE_FIGURES | {"fft"}
+    page = (tmp_path / "out/index.html").read_text()
+    assert "FFT family against direct convolution" in page and "FFT flops" in page
+
+
 def test_help():
     r = subprocess.run([sys.executable, str(REPORT), "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--baseline" in r.stdout and "--machine" in r.stdout

@@ -3,6 +3,7 @@
 
 #include "test_util.h"
 #include "tuner.h"
+#include "variant.h"
 
 static c1_variant fake(const char *name, const char *family, c1_precision prec)
 {
@@ -107,12 +108,38 @@ static void test_strategies(void **state)
     c1_problem_destroy(&p);
 }
 
+/* Once one candidate is timed, one that cannot finish within many times its runs is stopped at the hopeless
+ * limit (a few seconds), not at the child's wall-clock limit, and says why. */
+static void test_hopeless_candidates_stop_early(void **state)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.length = 200, d.in_channels = 16, d.out_channels = 16, d.kernel_size = 3, d.pad_left = d.pad_right = 1;
+    c1_problem p;
+    assert_int_equal(c1_problem_create(&d, 5, 30, &p), CONV1D_OK);
+    c1_candidate c[2] = {{.v = c1_variant_find("direct_4x8__c")}, {.v = c1_variant_find("test_hang")}};
+    assert_non_null(c[0].v);
+    assert_non_null(c[1].v);
+    c1_measure_opts o;
+    c1_measure_opts_init(&o);
+    o.timeout_s = 60;
+    o.min_repeats = 3;
+    volatile int stop = 0;
+    assert_int_equal(c1_tune_shape(c, 2, &p, C1_STRATEGY_EXHAUSTIVE, 0.2, &o, 7, &stop), CONV1D_OK);
+    assert_int_equal(c[0].m.outcome, C1_OUTCOME_OK);
+    assert_int_equal(c[1].m.outcome, C1_OUTCOME_TIMEOUT);
+    assert_true(c[1].m.wall_s < 10);
+    assert_non_null(strstr(c[1].m.message, "cannot win"));
+    c1_problem_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_choose_winner),
         cmocka_unit_test(test_strategy_names),
         cmocka_unit_test(test_strategies),
+        cmocka_unit_test(test_hopeless_candidates_stop_early),
     };
     return cmocka_run_group_tests_name("tuner", tests, NULL, NULL);
 }

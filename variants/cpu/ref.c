@@ -36,7 +36,38 @@ void c1_ref_conv1d_packed(const conv1d_desc *d, const float *x, const double *wd
             double *yo = nwc ? y + (n * OL + o) * K : y + n * K * OL + o;
             const int64_t ys = nwc ? 1 : OL;
             for (int64_t k = 0; k < K; k++) yo[k * ys] = d->has_bias ? (double)bias[k] : 0.0;
-            for (int64_t g = 0; g < G; g++)
+            if (Kg == 1) {
+                /* One output channel per group (depthwise): only the taps inside the input, r in [r0, r1) reading
+                 * positions first + r*dilation, summed in registers rather than in y, 64 taps at a time so the
+                 * block's input rows stay in cache over the channels (NWC); long kernels (Hyena's k = L: 10^10
+                 * taps) then take seconds rather than minutes. */
+                const int64_t first = o * d->stride - d->pad_left, dil = d->dilation;
+                int64_t r0 = 0, r1 = R;
+                if (first < 0) r0 = (-first + dil - 1) / dil;                            /* first tap with i >= 0 */
+                if (first > L - 1) r1 = 0;                                               /* no tap inside */
+                else if ((L - 1 - first) / dil + 1 < R) r1 = (L - 1 - first) / dil + 1; /* last with i < L */
+                const int64_t xs = nwc ? C * dil : dil;                                  /* between taps */
+                for (int64_t rb = r0; rb < r1; rb += 64) {
+                    const int64_t nr = r1 - rb < 64 ? r1 - rb : 64;
+                    for (int64_t ci = 0; ci < C; ci++) {
+                        const int64_t g = ci / Cg, c = ci % Cg, i = first + rb * dil;
+                        const float *xc = nwc ? x + (n * L + i) * C + ci : x + (n * C + ci) * L + i;
+                        const double *wc = wd + (g * R + rb) * Cg + c; /* tap rb + j at wc[j * Cg] */
+                        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+                        int64_t j = 0;
+                        for (; j + 4 <= nr; j += 4) {
+                            a0 += xc[j * xs] * wc[j * Cg];
+                            a1 += xc[(j + 1) * xs] * wc[(j + 1) * Cg];
+                            a2 += xc[(j + 2) * xs] * wc[(j + 2) * Cg];
+                            a3 += xc[(j + 3) * xs] * wc[(j + 3) * Cg];
+                        }
+                        for (; j < nr; j++) a0 += xc[j * xs] * wc[j * Cg];
+                        yo[g * ys] += (a0 + a1) + (a2 + a3);
+                    }
+                }
+                continue;
+            }
+            for (int64_t g = 0; g < G; g++) {
                 for (int64_t r = 0; r < R; r++) {
                     const int64_t i = o * d->stride - d->pad_left + r * d->dilation;
                     if (i < 0 || i >= L) continue; /* zero padding */
@@ -48,6 +79,7 @@ void c1_ref_conv1d_packed(const conv1d_desc *d, const float *x, const double *wd
                         for (int64_t kk = 0; kk < Kg; kk++) yg[kk * ys] += xv * wr[kk];
                     }
                 }
+            }
         }
 }
 
