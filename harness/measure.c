@@ -740,6 +740,12 @@ conv1d_status c1_measure_many(const c1_variant *const *vs, int n, const c1_probl
                 next = done;
                 continue;
             }
+            if (current >= done && args.m[current].outcome == C1_OUTCOME_TIMEOUT) {
+                /* Stopped at its run limit after prepare: the child wrote why before it left. */
+                args.m[current].wall_s = c1_now_s() - args.progress->started;
+                next = current + 1;
+                continue;
+            }
             outcome = C1_OUTCOME_CRASHED; /* exited cleanly without a result: cannot happen, but say so */
             snprintf(detail, sizeof detail, "ended without reporting a result");
         }
