@@ -248,16 +248,18 @@ def as_desc(desc=None, dtype=None, **fields):
     raise TypeError(f"a descriptor must be a Desc, a str or a dict, got {type(desc).__name__}")
 
 
-def as_array(a, name):
+def as_array(a, name, output=False):
     """a as a NumPy array without copying: ndarrays as they are, DLPack producers (MAX, PyTorch, JAX on the
-    CPU) through np.from_dlpack, and anything with __array__, __array_interface__ or the buffer protocol."""
+    CPU) through np.from_dlpack, and anything with __array__, __array_interface__ or the buffer protocol. An
+    output prefers __array__ (a PyTorch tensor's is a writeable view; NumPy before 2.1 marks every DLPack
+    import read-only)."""
     if isinstance(a, np.ndarray):
         return a
     if isinstance(a, (list, tuple, int, float, complex, str, bytes)) or a is None:
         raise TypeError(f"{name} must be an array (NumPy, or an object exposing DLPack, __array__ or the buffer "
                         f"protocol), got {type(a).__name__}")
     try:
-        if hasattr(a, "__dlpack__"):
+        if hasattr(a, "__dlpack__") and not (output and hasattr(a, "__array__")):
             return np.from_dlpack(a)
         return np.asarray(a)
     except Exception as e:  # noqa: BLE001: whatever the producer raises, the caller gets one clear TypeError
@@ -409,7 +411,7 @@ class Plan:
         if out is None:
             out = empty_aligned(self._y_shape, self._np_dtype)
         else:
-            out = as_array(out, "out")
+            out = as_array(out, "out", output=True)
             check_array(out, "out", d, "y", self._y_shape, writeable=True)
             if np.may_share_memory(x, out):
                 raise ValueError("out overlaps x; the output must be a separate buffer")
