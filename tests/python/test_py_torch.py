@@ -7,6 +7,7 @@ Run with: python3 -m pytest -q tests/python/test_py_torch.py
 import copy
 import io
 import logging
+import math
 import os
 import sys
 import threading
@@ -315,3 +316,39 @@ def test_two_threads_share_one_tuned_conv1d():
     ref = ref_conv1d(xs[0].numpy(), conv.weight.detach().numpy(), conv.bias.detach().numpy(), 1, 2, 2,
                      layout="ncw")
     assert_fp32_close(as_np(serial[0]), ref, "threads")
+
+
+def test_vs_torch_script_writes_its_csv_and_summary(tmp_path):
+    """scripts/vs_torch.py end to end on two small shapes (one causal), both layouts, a short timing."""
+    import csv
+    import subprocess
+    from conftest import ROOT
+    shapes = ["batch=1,length=300,in_channels=16,out_channels=16,kernel_size=4,num_groups=16,pad_left=3,bias=1",
+              "batch=2,length=200,in_channels=8,out_channels=12,kernel_size=3,padding=1"]
+    bench = tmp_path / "bench.csv"  # the make bench CSV it reads the oneDNN ratio from
+    bench.write_text("shape,layout,variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err\n"
+                     + "".join(f'"{s}",{lay},{v},x,cpu,fp32,ok,{ms},{ms},{ms},1,1,0\n' for s in shapes
+                               for lay in ("nwc", "ncw") for v, ms in (("onednn", 3.0), ("ref", 6.0))))
+    args = [sys.executable, str(ROOT / "scripts" / "vs_torch.py"), "--mode", "estimate", "--seconds", "0.05",
+            "--blocks", "2", "--out", str(tmp_path), "--threads", "1", "--onednn-csv", str(bench)]
+    for s in shapes:
+        args += ["--shape", s]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "CONV1D_VARIANT": "ref"})  # forced, so the oneDNN ratio is known
+    assert r.returncode == 0, r.stderr
+    (csv_path,) = tmp_path.glob("vs_torch-*.csv")
+    rows = list(csv.DictReader(open(csv_path)))
+    assert [(row["shape"], row["layout"]) for row in rows] == [(s, lay) for s in shapes for lay in ("nwc", "ncw")]
+    for row in rows:
+        assert row["variant"] == "ref" and row["threads"] == "1" and row["torch"] == torch.__version__
+        assert row["key"] == str(ct.Desc.parse(row["shape"], layout=row["layout"]))
+        assert float(row["vs_torch"]) > 0 and float(row["rel_err"]) < 1e-4
+        assert math.isclose(float(row["vs_torch"]), float(row["torch_ms"]) / float(row["tuned_ms"]), rel_tol=1e-3)
+        assert float(row["vs_onednn"]) == 0.5
+        assert row["torch_kernels"]
+    # nn.Conv1d cannot pad on one side: the causal shape goes through a Plan in both layouts
+    assert [row["path"] for row in rows] == ["Plan", "Plan", "Plan", "TunedConv1d"]
+    summary = (csv_path.parent / (csv_path.stem + "-summary.txt")).read_text()
+    assert f"PyTorch {torch.__version__}" in summary
+    assert "geometric mean of libconv1d's speed over PyTorch's F.conv1d" in summary
+    assert "the same variants over the harness's oneDNN (make bench CSV): 0.50x over 4 pairs" in summary
