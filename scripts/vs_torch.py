@@ -15,7 +15,8 @@ as Mamba's reference code does. libconv1d's side allocates its output every call
 Timing: both are checked against each other first (the fp32 class's thresholds), then timed in alternating
 blocks (tuned, torch, torch, tuned, ...), each block one untimed call then enough calls for about
 --seconds / (2 * --blocks); the median per-call time over the blocks is reported with the 10th and 90th
-percentiles, and the ratio is torch's median over libconv1d's. One further torch call runs with oneDNN's
+percentiles, and the ratio is the median over block pairs of torch's time over libconv1d's in the same pair
+(adjacent blocks see the same load from other work on the machine). One further torch call runs with oneDNN's
 verbose mode on, and the primitives it executed (implementation, source format, milliseconds) are kept: the
 reason a pair is slow is usually there (reorders of the input and weights around a blocked-format kernel, or
 no oneDNN primitive at all).
@@ -124,7 +125,9 @@ def rel_err(a, b):
 
 
 def time_pair(fa, fb, seconds, blocks):
-    """Median, p10, p90 per-call seconds of fa and fb, timed in alternating blocks."""
+    """(median, p10, p90) per-call seconds of fa and of fb, timed in alternating blocks, and the median over
+    the blocks of fb's time over fa's in the same block pair: a pair of adjacent blocks sees the same load
+    on the machine, so a burst of other work skews one ratio, which the median leaves out."""
     import numpy as np
     est = []
     for f in (fa, fb):
@@ -145,7 +148,8 @@ def time_pair(fa, fb, seconds, blocks):
             for _ in range(n):
                 f()
             samples[which].append((time.perf_counter() - t0) / n)
-    return [tuple(np.percentile(s, [50, 10, 90])) for s in samples]
+    paired = float(np.median(np.array(samples[1]) / np.array(samples[0])))
+    return [tuple(np.percentile(s, [50, 10, 90])) for s in samples] + [paired]
 
 
 def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
@@ -196,7 +200,7 @@ def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
         def tuned_fn():
             return plan(x)
     err_max, err_l2 = rel_err(tuned_fn(), torch_fn())
-    (tm, t10, t90), (pm, p10, p90) = time_pair(tuned_fn, torch_fn, args.seconds, args.blocks)
+    (tm, t10, t90), (pm, p10, p90), ratio = time_pair(tuned_fn, torch_fn, args.seconds, args.blocks)
     kernels = ""
     if hasattr(torch.backends, "mkldnn") and hasattr(torch.backends.mkldnn, "verbose"):
         with CaptureFd() as cap, torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
@@ -204,7 +208,7 @@ def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
         kernels = onednn_primitives(cap.text)
     return {"shape": shape, "layout": layout, "key": str(desc), "path": path, "variant": variant, "explain": explain,
             "tuned_ms": tm * 1e3, "tuned_p10_ms": t10 * 1e3, "tuned_p90_ms": t90 * 1e3, "torch_ms": pm * 1e3,
-            "torch_p10_ms": p10 * 1e3, "torch_p90_ms": p90 * 1e3, "vs_torch": pm / tm,
+            "torch_p10_ms": p10 * 1e3, "torch_p90_ms": p90 * 1e3, "vs_torch": ratio,
             "rel_err": err_max, "rel_l2": err_l2, "torch_kernels": kernels}
 
 
@@ -251,7 +255,7 @@ def main(argv=None):
                     help="plan mode (default measure: a shape without a tuned winner is tuned at plan time and "
                          "stored in the database)")
     ap.add_argument("--seconds", type=float, default=1.0, help="timing per shape and layout, both sides (1.0)")
-    ap.add_argument("--blocks", type=int, default=8, help="alternating blocks per side (8)")
+    ap.add_argument("--blocks", type=int, default=10, help="alternating blocks per side (10)")
     ap.add_argument("--out", default="results/bench", help="folder for the CSV and summary (results/bench)")
     ap.add_argument("--onednn-csv", help="a make bench CSV: adds the chosen variant's ratio over oneDNN")
     args = ap.parse_args(argv)
