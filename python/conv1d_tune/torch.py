@@ -99,8 +99,9 @@ class TunedConv1d(nn.Conv1d):
             self.__dict__["_c1_wrefs"] = None
 
     def plans(self):
-        """{(batch, length, threads): (variant, explanation)} of the plans made so far."""
-        return {k: (p.variant, p.explain) for k, p in self._c1_plans.items()}
+        """{(batch, length, threads): (variant, explanation)} of the plans made so far; an input shape no plan
+        could be made for maps to (None, the reason), and runs F.conv1d."""
+        return {k: (None, p) if isinstance(p, str) else (p.variant, p.explain) for k, p in self._c1_plans.items()}
 
     # --- forward ---
     def forward(self, input):
@@ -158,6 +159,8 @@ class TunedConv1d(nn.Conv1d):
         plan = self._c1_plans.get(key) if wkey == self._c1_wkey else None
         if plan is None:
             plan = self._c1_make_plan(key, wkey)
+        if isinstance(plan, str):  # no plan for this shape: the reason, kept so it is not tried on every call
+            raise _NotApplicable(plan)
         y = torch.empty((n, self.out_channels, plan.desc.output_length), dtype=x.dtype)
         plan._execute_ptr(x.data_ptr(), y.data_ptr())
         return y if batched else y.squeeze(0)
@@ -186,10 +189,11 @@ class TunedConv1d(nn.Conv1d):
                     b = None if self.bias is None else self.bias.detach().contiguous().numpy()
                 plan.set_weights(w, b)
             except (Conv1dError, ValueError, TypeError) as e:
-                raise _NotApplicable(f"libconv1d: {e}") from None
+                plan = f"libconv1d: {e}"
             d["_c1_plans"][key] = plan
-            log.debug("%s(%s) input %s: %s (%s)", type(self).__name__, self.extra_repr(), key, plan.variant,
-                      plan.explain)
+            if not isinstance(plan, str):
+                log.debug("%s(%s) input %s: %s (%s)", type(self).__name__, self.extra_repr(), key, plan.variant,
+                          plan.explain)
             return plan
 
 

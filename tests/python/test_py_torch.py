@@ -354,3 +354,26 @@ def test_vs_torch_script_writes_its_csv_and_summary(tmp_path):
     assert f"PyTorch {torch.__version__}" in summary
     assert "geometric mean of libconv1d's speed over PyTorch's F.conv1d" in summary
     assert "the same variants over the harness's oneDNN (make bench CSV): 0.50x over 4 pairs" in summary
+
+
+def test_without_libconv1d_a_model_still_runs_on_f_conv1d():
+    import subprocess
+    from conftest import ROOT
+    code = """
+import logging, torch
+from conv1d_tune.torch import TunedConv1d
+logging.basicConfig(level=logging.WARNING, format="LOG %(message)s")
+conv = TunedConv1d(4, 8, 3)
+x = torch.randn(2, 4, 30)
+with torch.no_grad():
+    for _ in range(3):
+        assert torch.equal(conv(x), torch.nn.functional.conv1d(x, conv.weight, conv.bias))
+print(conv.plans())
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT / "python"), "CONV1D_LIB": "/nonexistent.so"})
+    assert r.returncode == 0, r.stderr
+    logs = [line for line in r.stderr.splitlines() if line.startswith("LOG ")]
+    assert len(logs) == 1 and "cannot load libconv1d from $CONV1D_LIB=/nonexistent.so" in logs[0], r.stderr
+    assert "using torch.nn.functional.conv1d" in logs[0]
+    assert "(None, 'libconv1d: cannot load libconv1d" in r.stdout
