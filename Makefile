@@ -4,7 +4,10 @@
 #   make          libconv1d (static and shared) and the conv1d-tune program
 #   make test     deps, build, then every test (C unit tests with cmocka, CLI tests with pytest)
 #   make tune     deps, build, then sweep the default suite on this machine into the results database
-#   make bench    deps, build, then the small real-model suite against oneDNN (results/bench/)
+#   make bench    deps, build, then the small real-model suite against oneDNN (results/bench/), and against
+#                 PyTorch's F.conv1d where PyTorch is importable (scripts/vs_torch.py)
+#   make python   install the Python package (python/: conv1d_tune) over this tree's libconv1d
+#   make bench-torch  the newest PyTorch from PyPI into .deps/torch-venv, then the PyTorch comparison alone
 #   make crossval the dispatcher on shapes nobody tuned: a cross-validation (results/crossval/)
 #   make report   the performance report of a results DB: make report [DB=...] [OUT=...] (results/report/)
 #   make install  PREFIX=/usr/local: header, libraries, pkg-config file, conv1d-tune
@@ -252,7 +255,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 
 # Runs every suite even when one fails, then fails if any did.
-check: unit-tests cli-tests examples-test
+check: unit-tests cli-tests examples-test python-tests
 
 # Every unit test once per ISA level this CPU has (conv1d-tune hw --isa-levels: avx512 avx2 c on an AVX-512
 # machine), the best first, each under CONV1D_ISA=<level>; so an AVX-512 machine also tests the AVX2 and
@@ -293,6 +296,7 @@ tune: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	scripts/bench.sh $(TOOL) autotune/suites/bench.suite results/bench $(BENCH_ARGS)
+	@$(MAKE) --no-print-directory bench-vs-torch
 
 # The dispatcher on shapes nobody tuned (scripts/fallback_quality.py): the default suite and CROSSVAL_COUNT
 # shapes drawn from its layers at other batches and lengths (scripts/gen_shapes.py) swept into
@@ -431,10 +435,66 @@ valgrind: deps deps-valgrind
 REPORT_DB = $(or $(DB),$(CONV1D_DB),results/conv1d.db)
 REPORT_OUT = $(or $(OUT),results/report)
 report: deps
-	$(PYTHON) scripts/report.py --db $(REPORT_DB) --out $(REPORT_OUT) $(REPORT_ARGS)
+	$(PYTHON) scripts/report.py --db $(REPORT_DB) --out $(REPORT_OUT) $(REPORT_TORCH) $(REPORT_ARGS)
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# --- Python: the conv1d_tune package and PyTorch as a peer ---
+# The package (python/) calls this tree's build/lib/libconv1d.so through ctypes: nothing is compiled when it
+# is installed. Its tests (tests/python) run with $(PYTHON); the PyTorch ones need a Python that imports
+# torch, numpy and pytest: $(PYTHON) itself, else the venv of `make bench-torch`, else Debian's
+# /usr/bin/python3 with python3-torch (installed by make deps), which then runs them as a second step. They
+# load the non-sanitized library, so `make test SAN=1` leaves them out (a sanitized libconv1d cannot be
+# loaded into a Python not started with the sanitizer runtime).
+# `make bench` (and `make bench-torch`) then times every shape of bench.suite through libconv1d and through
+# F.conv1d in one process (scripts/vs_torch.py) with the newest PyTorch at hand: the venv's, else
+# $(PYTHON)'s, else Debian's; VS_TORCH_ARGS passes options to it. `make bench-torch` first installs the newest
+# PyTorch from PyPI into TORCH_VENV: the standard wheel, used on the CPU only, pulls about 5 GB of CUDA
+# libraries (PyPI holds no CPU-only build).
+APT_PKGS += python3-torch python3-pytest
+# make report adds the PyTorch ratios of the newest vs_torch CSV of make bench, where there is one.
+VS_TORCH_CSV = $(lastword $(sort $(wildcard results/bench/vs_torch-*.csv)))
+REPORT_TORCH = $(if $(VS_TORCH_CSV),--torch $(VS_TORCH_CSV))
+TORCH_VENV := $(CURDIR)/.deps/torch-venv
+# The first of the listed Pythons that imports the listed modules, as an absolute path, or nothing.
+first_python = for p in $(1); do p=$$(command -v $$p 2>/dev/null) && $$p -c 'import $(2)' >/dev/null 2>&1 && \
+    { echo $$p; break; }; done
+.PHONY: python python-tests bench-torch bench-vs-torch
+
+python: lib
+	$(PIP) install --root-user-action=ignore ./python
+
+python-tests: $(SHARED_LIB)
+ifeq ($(SAN),1)
+	@echo "python-tests: left out of the sanitized run (an AddressSanitizer libconv1d cannot be loaded into" \
+	    "Python); make test runs them against build/lib"
+else
+	$(Q)fail=0; export CONV1D_LIB=$(abspath $(BUILD))/lib/libconv1d.so; \
+	tpy=$$($(call first_python,$(PYTHON) $(TORCH_VENV)/bin/python /usr/bin/python3,torch$(comma) numpy$(comma) pytest)); \
+	CONV1D_TORCH_PYTHON=$$tpy $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/python || fail=1; \
+	if [ -n "$$tpy" ] && [ "$$tpy" != "$$(command -v $(PYTHON))" ]; then \
+	    echo "== the PyTorch tests with $$tpy (torch $$($$tpy -c 'import torch; print(torch.__version__)'))"; \
+	    $$tpy -m pytest -q -rs -p no:cacheprovider tests/python/test_py_torch.py || fail=1; \
+	fi; exit $$fail
+endif
+
+bench-torch: deps
+	@$(MAKE) --no-print-directory all
+	@$(TORCH_VENV)/bin/python -c 'import torch, numpy, pytest' 2>/dev/null || { \
+	    echo "bench-torch: installing the newest PyTorch from PyPI into $(TORCH_VENV) (the standard wheel with" \
+	        "about 5 GB of CUDA libraries; used on the CPU only)"; \
+	    $(PYTHON) -m venv $(TORCH_VENV) && \
+	    $(TORCH_VENV)/bin/pip --disable-pip-version-check -q install torch numpy pytest || exit 1; }
+	@$(MAKE) --no-print-directory bench-vs-torch
+
+bench-vs-torch:
+	@tpy=$$($(call first_python,$(TORCH_VENV)/bin/python $(PYTHON) /usr/bin/python3,torch$(comma) numpy)); \
+	if [ -z "$$tpy" ]; then echo "bench: PyTorch is not importable, so no PyTorch comparison (make bench-torch)"; \
+	else csv=$$(ls -t results/bench/bench-*.csv 2>/dev/null | head -n 1); \
+	    echo "bench: PyTorch as a peer with $$tpy"; \
+	    CONV1D_LIB=$(abspath $(BUILD))/lib/libconv1d.so $$tpy scripts/vs_torch.py --suite autotune/suites/bench.suite \
+	        --out results/bench $${csv:+--onednn-csv $$csv} $(VS_TORCH_ARGS); fi
 
 # --- GPU machines ---
 # `make gpu-check [OUT=dir]`: one command for a GPU machine (scripts/gpu_check.sh says what it runs; its

@@ -3,6 +3,7 @@
 winners.csv, for one machine's newest non-stale winners.
 
     report.py --db results/conv1d.db --out results/report [--baseline OLD.db] [--machine FINGERPRINT]
+              [--torch results/bench/vs_torch-STAMP.csv]
 
 Exit status: 0 on success, 2 for a missing, empty or foreign database or a bad option, 1 otherwise."""
 import argparse
@@ -198,6 +199,27 @@ def load(con, path, machine):
     runs = [dict(r) for r in con.execute("SELECT * FROM runs WHERE hardware_id = ? ORDER BY started, id",
                                          (hw["id"],))]
     return {"hw": hw, "winners": winners, "families": families, "builds": builds, "runs": runs}
+
+
+def load_torch(path, data):
+    """Adds to each CPU winner the PyTorch ratio of a scripts/vs_torch.py CSV (matched by canonical shape key):
+    that script's own same-run ratio of F.conv1d's median over libconv1d's dispatched plan."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise ReportError(f"cannot read the PyTorch CSV {path}: {e.strerror}") from None
+    if rows and not {"key", "variant", "vs_torch", "torch"} <= set(rows[0]):
+        raise ReportError(f"{path} is not a scripts/vs_torch.py CSV (no key, variant, vs_torch or torch column)")
+    by_key = {r["key"]: r for r in rows if r.get("vs_torch")}
+    matched = 0
+    for w in data["winners"].values():
+        r = by_key.get(w["key"]) if w["device"] == "cpu" else None
+        w["vs_torch"] = float(r["vs_torch"]) if r else None
+        w["vs_torch_variant"] = r["variant"] if r else ""
+        matched += r is not None
+    versions = sorted({f"PyTorch {r['torch']} (oneDNN {r.get('torch_onednn') or '?'})" for r in rows})
+    data["torch"] = {"path": path, "versions": versions, "matched": matched}
 
 
 # --- figures ------------------------------------------------------------------------------------------
@@ -715,13 +737,15 @@ def fmt(x):
 
 
 def write_csv(data, out):
+    torch = data.get("torch")
     with open(os.path.join(out, "winners.csv"), "w", newline="") as f:
         wr = csv.writer(f)
-        wr.writerow(CSV_COLUMNS)
+        wr.writerow(CSV_COLUMNS + (["vs_torch", "vs_torch_variant"] if torch else []))
         for w in sorted_winners(data):
             wr.writerow([w["key"], w["device"], w["precision"], w["variant"], w["family"], fmt(w["median_ms"]),
                          fmt(w["p10_ms"]), fmt(w["p90_ms"]), fmt(w["gflops"]), w["peer_variant"] or "",
-                         fmt(w["peer_median_ms"]), fmt(w["speedup"])])
+                         fmt(w["peer_median_ms"]), fmt(w["speedup"])]
+                        + ([fmt(w["vs_torch"]), w["vs_torch_variant"]] if torch else []))
 
 
 def figure_html(name, title, how_to_read):
@@ -730,8 +754,10 @@ def figure_html(name, title, how_to_read):
 
 
 def winners_table(data):
+    torch = data.get("torch")
     head = "".join(f"<th>{c}</th>" for c in ("shape", "device", "precision", "variant", "family", "median ms",
-                                             "p10 ms", "p90 ms", "GFLOP/s", "peer", "peer ms", "speedup"))
+                                             "p10 ms", "p90 ms", "GFLOP/s", "peer", "peer ms", "speedup")
+                   + (("vs PyTorch",) if torch else ()))
     body = []
     for w in sorted_winners(data):
         cells = [f'<td title="{html.escape(w["key"])}">{html.escape(w["label"])}</td>'] + [
@@ -740,6 +766,10 @@ def winners_table(data):
                 fmt(w["median_ms"]), fmt(w["p10_ms"]), fmt(w["p90_ms"]), f"{w['gflops']:.1f}",
                 w["peer_variant"] or "-", fmt(w["peer_median_ms"]) or "-",
                 f"{w['speedup']:.2f}x" if w["speedup"] else "-")]
+        if torch:
+            other = f" ({w['vs_torch_variant']})" if w["vs_torch"] and w["vs_torch_variant"] != w["variant"] else ""
+            ratio = f"{w['vs_torch']:.2f}x{other}" if w["vs_torch"] else "-"
+            cells.append(f"<td>{html.escape(ratio)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -796,9 +826,25 @@ def write_html(data, out, sections, args):
         f.write(page)
 
 
+def torch_section(data):
+    t = data["torch"]
+    ratios = [w["vs_torch"] for w in data["winners"].values() if w.get("vs_torch")]
+    gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else None
+    what = (f"geometric mean {gm:.2f}x over {len(ratios)} shapes, from {min(ratios):.2f}x to {max(ratios):.2f}x"
+            if ratios else "no shape of this report is in it")
+    return (f"<section id=\"torch\"><h2>Against PyTorch</h2><p>The <i>vs PyTorch</i> column of the winners table "
+            f"comes from {html.escape(os.path.basename(t['path']))} ({html.escape(', '.join(t['versions']))}), "
+            f"written by <code>scripts/vs_torch.py</code> (<code>make bench</code>): in one process, with the same "
+            f"inputs and thread count, timed in alternating blocks, <code>torch.nn.functional.conv1d</code>'s "
+            f"median over that of the plan libconv1d dispatched to (named in brackets where it is not this "
+            f"report's winner): {what}.</p></section>")
+
+
 def make_report(args):
     con = open_db(args.db)
     data = load(con, args.db, args.machine)
+    if args.torch:
+        load_torch(args.torch, data)
     base = None
     if args.baseline:
         bcon = open_db(args.baseline)
@@ -829,6 +875,8 @@ def make_report(args):
         sections.append("<section><h2>Speedup over the peer</h2><p>No winner has a peer (oneDNN, or cuDNN on CUDA) "
                         "measurement, so "
                         "there is no speedup to show.</p></section>")
+    if data.get("torch"):
+        sections.append(torch_section(data))
     for device in sorted({w["device"] for w in data["winners"].values()}):
         sections.append(figure_html(
             fig_roofline(data, args.out, device), f"Roofline ({device})",
@@ -914,6 +962,7 @@ def main(argv=None):
     ap.add_argument("--tool", default=os.environ.get("CONV1D_TUNE", "build/bin/conv1d-tune"),
                     help="conv1d-tune, for the dispatcher's cross-validation (default: $CONV1D_TUNE, else "
                          "build/bin/conv1d-tune)")
+    ap.add_argument("--torch", help="a scripts/vs_torch.py CSV: adds each shape's ratio over PyTorch's F.conv1d")
     args = ap.parse_args(argv)
     try:
         n = make_report(args)
