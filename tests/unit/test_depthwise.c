@@ -396,6 +396,47 @@ static void test_ncw_phase_split(void **unused)
     check_all(&many_taps, &rng);
 }
 
+/* The short path (decode steps, C1_DW_SHORT_MAX_LEN): every input length from 1 to one past the path's, each padding
+ * kind, kernel sizes, strides and dilations, so that output lengths fall below, at and above one and two tiles of
+ * eight; channel counts below, at and above a block of eight and the work item's C1_DW_SHORT_CHANNELS (blocks that
+ * end a work item, a batch element or the tensor spill no loads or stores past it), batches of one and three. Then
+ * the paired NCW form (four inputs, four outputs) over channel counts around its blocks, and spans just inside and
+ * outside C1_DW_SHORT_SPAN. */
+static void test_short_rows(void **unused)
+{
+    uint64_t rng = 0x5407ull;
+    const int64_t CH = C1_DW_SHORT_CHANNELS;
+    const int64_t channels[] = {1, 3, 7, 8, 9, 16, 17, 24, CH - 1, CH, CH + 1, CH + 8, 2 * CH + 13};
+    const int64_t kernels[] = {1, 2, 3, 4, 5, 7};
+    const int nch = (int)(sizeof channels / sizeof channels[0]), nk = (int)(sizeof kernels / sizeof kernels[0]);
+    int idx = 0;
+    for (int64_t length = 1; length <= C1_DW_SHORT_MAX_LEN + 1; length++)
+        for (int pad = 0; pad < NPAD; pad++)
+            for (int layout = 0; layout < 2; layout++, idx++) {
+                const int64_t k = kernels[idx % nk], stride = 1 + (idx / 7) % 2, dilation = 1 + (idx / 11) % 2;
+                const conv1d_desc d = dw_desc(1 + 2 * (idx % 2), channels[idx % nch], 1, length, k, stride, dilation,
+                                              pad, (idx / 3) & 1, (conv1d_layout)layout);
+                check_all(&d, &rng);
+            }
+    /* Four in, four out: k 4 causal (Mamba's decode step), k 3 symmetric, k 1. */
+    const int64_t paired_k[] = {4, 3, 1};
+    const int paired_pad[] = {PAD_CAUSAL, PAD_SYMMETRIC, PAD_NONE};
+    for (int c = 0; c < nch; c++)
+        for (int i = 0; i < 3; i++) {
+            const conv1d_desc d = dw_desc(1 + 2 * ((c + i) % 2), channels[c], 1, 4, paired_k[i], 1, 1, paired_pad[i],
+                                          (c + i) & 1, CONV1D_LAYOUT_NCW);
+            assert_int_equal(conv1d_output_length(&d), 4);
+            check_all(&d, &rng);
+        }
+    /* Causal spans (pad_left + L) at and past C1_DW_SHORT_SPAN (the latter takes the row kernels). */
+    _Static_assert(C1_DW_SHORT_SPAN == 7 + 3 * 19, "the span at the limit below");
+    for (int64_t dilation = 19; dilation <= 20; dilation++)
+        for (int layout = 0; layout < 2; layout++) {
+            const conv1d_desc d = dw_desc(2, 19, 1, 7, 4, 1, dilation, PAD_CAUSAL, 1, (conv1d_layout)layout);
+            check_all(&d, &rng);
+        }
+}
+
 typedef struct worker {
     const c1_variant *v;
     const void *state;
@@ -489,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_nwc_multiplier_registers),
         cmocka_unit_test(test_random_depthwise),
         cmocka_unit_test(test_ncw_phase_split),
+        cmocka_unit_test(test_short_rows),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_refuses_non_depthwise),
     };

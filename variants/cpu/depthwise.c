@@ -9,6 +9,11 @@
  * convolved with its own taps. Padding is not materialised in the tensors: each output position's taps are
  * clamped to the input, so every tensor is read or written once.
  *
+ * Short rows (decode steps: input and output lengths up to 16, no channel multiplier) take one kernel for both
+ * layouts and both SIMD variants, c1_dw_short_avx2: eight channels at a time with every position a vector (NCW's
+ * eight rows transposed in registers), the bias and weights packed per block of eight channels at prepare. There a
+ * row of NCW, or a clamped edge position of NWC, costs no call or loop of its own.
+ *
  * Two AVX-512 paths copy small pieces where the FMAs, not the bytes, decide the time (depthwise.h): NCW rows with
  * 20-96 taps into a zero-padded aligned row buffer on the stack (taps built by valignd rather than line-splitting
  * loads), and NWC blocks with windows of 64-512 rows into a per-thread workspace buffer at a row stride that
@@ -70,6 +75,9 @@ typedef struct dw_state {
     bool nwc_buffered;
     int64_t buf_stride, buf_floats, buf_threads;
     float *wbuf;
+    /* Short rows (depthwise.h): the bias and weights packed per block of eight channels */
+    bool short_rows;
+    float *wp;
     size_t ws_bytes;
 } dw_state;
 
@@ -133,6 +141,7 @@ static void dw_release(void *state)
     if (!s) return;
     free(s->w);
     free(s->wbuf);
+    free(s->wp);
     free(s->bias);
     free(s);
 }
@@ -193,7 +202,24 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         for (int64_t k = 0; k < K; k++)
             for (int64_t r = 0; r < R; r++) s->wbuf[((k / CB) * R + r) * bs + k % CB] = s->w[r * K + k];
     }
-    if (d->layout == CONV1D_LAYOUT_NCW && S >= 3 && R <= C1_DW_PHASE_MAX_TAPS) {
+    if (v->isa != C1_ISA_LEVEL_C && c1_dw_short_fits(g)) {
+        const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
+        const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;
+        s->short_rows = true;
+        s->wp = c1_alloc_floats((size_t)(nb * bs));
+        if (!s->wp) {
+            dw_release(s);
+            return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the packed weights of variant %s.", v->name);
+        }
+        memset(s->wp, 0, (size_t)(nb * bs) * sizeof(float));
+        for (int64_t j = 0; j < nb * 8; j++) {
+            const int64_t k = c1_dw_short_lane(g, ncw, j);
+            if (k >= K) continue; /* lanes past the channels stay zero */
+            float *dst = s->wp + j / 8 * bs + j % 8;
+            dst[0] = s->bias[k];
+            for (int64_t r = 0; r < R; r++) dst[(r + 1) * 8] = ncw ? s->w[k * R + r] : s->w[r * K + k];
+        }
+    } else if (d->layout == CONV1D_LAYOUT_NCW && S >= 3 && R <= C1_DW_PHASE_MAX_TAPS) {
         /* Tap r reads x[S*o + u], u = r*D - PL, which is phase u mod S at position o + floor(u / S). */
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (int64_t r = 0; r < R; r++) {
@@ -258,7 +284,14 @@ static conv1d_status dw_run(const void *state, const float *x, float *y, void *w
     const int64_t N = s->batch, OL = g->out_length, K = g->out_channels;
     /* A small layer runs on the calling thread: waking the team would cost more than the layer. */
     const bool team = (double)N * (double)OL * (double)K * (double)g->kernel_size >= C1_DW_MIN_PARALLEL_FMAS;
-    if (s->layout == CONV1D_LAYOUT_NWC) {
+    if (s->short_rows) {
+        const bool ncw = s->layout == CONV1D_LAYOUT_NCW;
+        const int64_t CB = C1_DW_SHORT_CHANNELS, ncb = (K + CB - 1) / CB;
+#pragma omp parallel for collapse(2) schedule(static) if (team)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t cb = 0; cb < ncb; cb++)
+                c1_dw_short_avx2(g, ncw, x, s->wp, y, n, cb * CB, min64(K, cb * CB + CB));
+    } else if (s->layout == CONV1D_LAYOUT_NWC) {
         const int64_t PB = C1_DW_NWC_POS_BLOCK, CB = s->nwc_channel_block;
         const int64_t npb = (OL + PB - 1) / PB, ncb = (K + CB - 1) / CB;
         float *bufs = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);

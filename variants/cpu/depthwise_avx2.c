@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "depthwise.h"
 
@@ -454,4 +455,229 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
         phase_four_rows(tap, w, R, b, y, o0, o1);
     else
         c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
+}
+
+/* ---- Short rows (decode steps: length and output length up to C1_DW_SHORT_MAX_LEN), both layouts ----
+ *
+ * Blocks of eight channels of one batch element, one vector per position: xq[j] (below) holds an input position of
+ * the eight channels, yt[o] output position o. In NCW the block's eight rows are 8 * L contiguous floats, brought
+ * into that form by 8x8 transposes in registers and taken back out the same way, so no row costs a call, a loop or
+ * a clamp of its own. The AVX-512 variant runs this too (its level includes AVX2). Measured on the decode step
+ * 64 x 2048 channels x 4 positions, k 4 causal, one thread, against the row kernels: NCW 4.2-12 ms -> 0.34-0.42
+ * (copy 0.19-0.24), NWC 0.46-0.52 -> 0.27-0.31 (results/NOTES.md). */
+
+/* r[j] lane i <- r[i] lane j. */
+INLINE void transpose8(__m256 r[8])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* The block's input positions as vectors in xq (C1_DW_SHORT_SPAN of them), with the padding as zero vectors: xq[j]
+ * holds input position j - pad_left, so output o at tap r reads xq[o*S + r*D] and every output runs every tap (a tap
+ * in the padding adds zero), which keeps the loops free of clamps. The zeros are written once per call; each block
+ * writes only xq[pad_left, pad_left + L). */
+
+/* Outputs [0, m) from xq (at the first output's window): m accumulators in registers, one weight load per tap. */
+INLINE void short_pass(const __m256 *xq, int64_t S, int64_t D, int64_t R, const float *wc, __m256 b, __m256 *yt,
+                       const int m)
+{
+    __m256 a[VL];
+#pragma GCC unroll 8
+    for (int i = 0; i < m; i++) a[i] = b;
+    for (int64_t r = 0; r < R; r++) {
+        const __m256 wv = _mm256_loadu_ps(wc + r * VL);
+        const __m256 *xr = xq + r * D;
+#pragma GCC unroll 8
+        for (int i = 0; i < m; i++) a[i] = _mm256_fmadd_ps(xr[i * S], wv, a[i]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < m; i++) yt[i] = a[i];
+}
+
+/* yt[o] for o < OL = 8*TO - 8 + M (M 1..8, TO 1..2, both constants): one pass of M outputs, or one of eight and one
+ * of M. */
+INLINE void short_compute(const c1_dw_geom *g, const __m256 *xq, const float *wc, __m256 b, __m256 *yt, const int M,
+                          const int TO)
+{
+    const int64_t S = g->stride, D = g->dilation, R = g->kernel_size;
+    if (TO == 2) {
+        short_pass(xq, S, D, R, wc, b, yt, VL);
+        short_pass(xq + VL * S, S, D, R, wc, b, yt + VL, M);
+    } else {
+        short_pass(xq, S, D, R, wc, b, yt, M);
+    }
+}
+
+/* Eight NCW rows from xb (row c at xb + c*L) into eight rows from yb (row c at yb + c*OL). Every load and store is a
+ * whole vector: a row's load reads the next rows' first floats into lanes past L, which are cleared before the
+ * transpose (so the positions past L come out as zeros: the right padding), and a row's store writes past its row
+ * into the rows after it, which the later stores overwrite; the caller makes sure both stay inside memory it may
+ * touch. keep[t]: the lanes of tile t that are inside the row. */
+INLINE void short_ncw_block(const c1_dw_geom *g, __m256 *xq, const __m256 *keep, const float *xb, const float *wb,
+                            float *yb, const int M, const int TO)
+{
+    const int64_t L = g->length, OL = 8 * TO - 8 + M;
+    __m256 *xl = xq + g->pad_left, yt[2 * VL];
+    for (int64_t t = 0; t * VL < L; t++) {
+        __m256 r[VL];
+#pragma GCC unroll 8
+        for (int c = 0; c < VL; c++) r[c] = _mm256_and_ps(_mm256_loadu_ps(xb + c * L + t * VL), keep[t]);
+        transpose8(r);
+#pragma GCC unroll 8
+        for (int j = 0; j < VL; j++) xl[t * VL + j] = r[j];
+    }
+    short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, M, TO);
+#pragma GCC unroll 8
+    for (int o = OL; o < TO * VL; o++) yt[o] = _mm256_setzero_ps(); /* stored past the rows, overwritten later */
+#pragma GCC unroll 2
+    for (int t = 0; t < TO; t++) transpose8(yt + t * VL);
+#pragma GCC unroll 8
+    for (int c = 0; c < VL; c++)
+#pragma GCC unroll 2
+        for (int t = 0; t < TO; t++) _mm256_storeu_ps(yb + c * OL + t * VL, yt[t * VL + c]);
+}
+
+/* Channels [c0, c1) of batch element n in NCW: whole blocks of eight rows straight from x into y, except the last
+ * block, whose spilling loads and stores could leave the range (or the tensor), which goes through buffers on the
+ * stack as does a block of fewer than eight rows. */
+INLINE void short_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n, int64_t c0,
+                      int64_t c1, const int M, const int TO)
+{
+    const int64_t C = g->in_channels, L = g->length, OL = 8 * TO - 8 + M, bs = (g->kernel_size + 1) * VL;
+    const __m256 keep[2] = {_mm256_castsi256_ps(lanes(L)), _mm256_castsi256_ps(lanes(L - VL))};
+    int64_t c = c0;
+    for (; c + 2 * VL <= c1; c += VL)
+        short_ncw_block(g, xq, keep, x + (n * C + c) * L, wp + c / VL * bs, y + (n * C + c) * OL, M, TO);
+    for (; c < c1; c += VL) {
+        const int64_t nr = c1 - c < VL ? c1 - c : VL;
+        float bx[VL * 2 * VL + VL] = {0}, by[VL * 2 * VL + VL];
+        memcpy(bx, x + (n * C + c) * L, (size_t)(nr * L) * sizeof(float));
+        short_ncw_block(g, xq, keep, bx, wp + c / VL * bs, by, M, TO);
+        memcpy(y + (n * C + c) * OL, by, (size_t)(nr * OL) * sizeof(float));
+    }
+}
+
+/* r[l] lane 4h + i <- r[i] lane 4h + l for l, i < 4: the 4x4 transpose within each 128-bit half (an involution). */
+INLINE void transpose4x2(__m256 r[4])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    r[0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    r[1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    r[2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    r[3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+}
+
+/* NCW with L = OL = 4 (c1_dw_short_paired): the eight rows are four vectors of two rows each, and the transpose
+ * within 128-bit halves gives each position as a vector with the channels in the lane order 0 2 4 6 1 3 5 7, in which
+ * the weights and bias were laid out at prepare; the same transpose takes the outputs back to pairs of rows. Four
+ * whole loads and stores per block, none spilling, so the last block needs no buffers. */
+INLINE void short_ncw_paired(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n,
+                             int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, bs = (g->kernel_size + 1) * VL;
+    __m256 *xl = xq + g->pad_left, yt[VL];
+    float bx[4 * VL], by[4 * VL];
+    for (int64_t c = c0; c < c1; c += VL) {
+        const int64_t nr = c1 - c < VL ? c1 - c : VL;
+        const float *wb = wp + c / VL * bs;
+        const float *xb = x + (n * C + c) * 4;
+        float *yb = y + (n * C + c) * 4;
+        if (nr < VL) { /* the last block of the channels: through buffers */
+            memset(bx, 0, sizeof bx);
+            memcpy(bx, xb, (size_t)(nr * 4) * sizeof(float));
+            xb = bx;
+        }
+        __m256 r[4] = {_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + VL), _mm256_loadu_ps(xb + 2 * VL),
+                       _mm256_loadu_ps(xb + 3 * VL)};
+        transpose4x2(r);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) xl[j] = r[j];
+        short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, 4, 1);
+        transpose4x2(yt);
+        float *yo = nr < VL ? by : yb;
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) _mm256_storeu_ps(yo + j * VL, yt[j]);
+        if (nr < VL) memcpy(yb, by, (size_t)(nr * 4) * sizeof(float));
+    }
+}
+
+/* Channels [c0, c1) of batch element n in NWC: position l of the block is one vector of the input's row l. The last
+ * block, when narrower than eight channels, goes through buffers on the stack. */
+INLINE void short_nwc(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n, int64_t c0,
+                      int64_t c1, const int M, const int TO)
+{
+    const int64_t C = g->in_channels, L = g->length, OL = 8 * TO - 8 + M, bs = (g->kernel_size + 1) * VL;
+    const float *xn = x + n * L * C;
+    float *yn = y + n * OL * C;
+    __m256 *xl = xq + g->pad_left, yt[2 * VL];
+    for (int64_t c = c0; c < c1; c += VL) {
+        const int64_t nr = c1 - c < VL ? c1 - c : VL;
+        if (nr == VL) {
+            for (int64_t l = 0; l < L; l++) xl[l] = _mm256_loadu_ps(xn + l * C + c);
+        } else {
+            float bx[VL] = {0};
+            for (int64_t l = 0; l < L; l++) {
+                memcpy(bx, xn + l * C + c, (size_t)nr * sizeof(float));
+                xl[l] = _mm256_loadu_ps(bx);
+            }
+        }
+        const float *wb = wp + c / VL * bs;
+        short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, M, TO);
+        if (nr == VL) {
+#pragma GCC unroll 16
+            for (int o = 0; o < OL; o++) _mm256_storeu_ps(yn + o * C + c, yt[o]);
+        } else {
+            float by[VL];
+            for (int64_t o = 0; o < OL; o++) {
+                _mm256_storeu_ps(by, yt[o]);
+                memcpy(yn + o * C + c, by, (size_t)nr * sizeof(float));
+            }
+        }
+    }
+}
+
+void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float *wp, float *y, int64_t n, int64_t c0,
+                      int64_t c1)
+{
+    /* Room for a whole last tile written from pad_left (C1_DW_SHORT_SPAN holds pad_left + L). */
+    __m256 xq[C1_DW_SHORT_SPAN + VL];
+    for (int j = 0; j < C1_DW_SHORT_SPAN + VL; j++) xq[j] = _mm256_setzero_ps();
+    if (ncw && c1_dw_short_paired(g)) {
+        short_ncw_paired(g, xq, x, wp, y, n, c0, c1);
+        return;
+    }
+    /* The output length as constants: M outputs in the last pass, TO passes (tiles) of eight. */
+    switch (g->out_length) {
+#define SHORT_OL(ol)                                                                                                   \
+    case ol:                                                                                                           \
+        if (ncw)                                                                                                       \
+            short_ncw(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                              \
+        else                                                                                                           \
+            short_nwc(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                              \
+        break;
+        SHORT_OL(1) SHORT_OL(2) SHORT_OL(3) SHORT_OL(4) SHORT_OL(5) SHORT_OL(6) SHORT_OL(7) SHORT_OL(8)
+        SHORT_OL(9) SHORT_OL(10) SHORT_OL(11) SHORT_OL(12) SHORT_OL(13) SHORT_OL(14) SHORT_OL(15) SHORT_OL(16)
+#undef SHORT_OL
+    }
+    _Static_assert(C1_DW_SHORT_MAX_LEN == 16, "the output lengths above");
 }
