@@ -1,8 +1,10 @@
 /*
  * Depthwise convolutions (num_groups == in_channels), one variant per ISA, each for both layouts:
  *
- *   depthwise__avx512, depthwise__avx2 (p0 = 2, 1)  vector kernels in depthwise_avx512.c / depthwise_avx2.c
- *   depthwise__c                       (p0 = 0)      portable C for the baseline x86-64, auto-vectorised
+ *   depthwise__avx512, depthwise__avx2  vector kernels in depthwise_avx512.c / depthwise_avx2.c
+ *   depthwise__c                        portable C for the baseline x86-64, auto-vectorised
+ *   depthwise_nt__avx2      (p0 = 1)    the AVX2 NWC multiplier kernel with streaming stores (first layers whose
+ *                                       output leaves the cache; depthwise.h says where it applies)
  *
  * NWC vectorises over channels: each output position accumulates its taps' input rows (contiguous channels)
  * times the taps' weight vectors. NCW vectorises over positions: each (batch, channel) row is a 1-D signal
@@ -132,6 +134,18 @@ static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
                        "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
                        (long long)d->in_channels);
+    if (v->params[0] == 1) {
+        /* The streaming variant: only where it streams (depthwise.h), else it would time depthwise__avx2 again. */
+        const int64_t mult = d->out_channels / d->in_channels;
+        if (d->layout != CONV1D_LAYOUT_NWC)
+            return c1_fail(CONV1D_UNSUPPORTED, "Variant %s streams its output, so it takes NWC only.", v->name);
+        if (mult % 8 != 0 || d->out_channels % 16 != 0 || d->kernel_size > C1_DW_MULT_REG_TAPS)
+            return c1_fail(CONV1D_UNSUPPORTED,
+                           "Variant %s needs a channel multiplier that is a multiple of 8, output channels a multiple "
+                           "of 16 and at most %d taps, got multiplier %lld, %lld output channels, %lld taps.",
+                           v->name, C1_DW_MULT_REG_TAPS, (long long)mult, (long long)d->out_channels,
+                           (long long)d->kernel_size);
+    }
     return CONV1D_OK;
 }
 
@@ -149,6 +163,8 @@ static void dw_release(void *state)
 static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
                                 void **state)
 {
+    const conv1d_status st = dw_supports(v, d);
+    if (st != CONV1D_OK) return st;
     dw_state *s = calloc(1, sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the state of variant %s.", v->name);
     const int64_t L = d->length, OL = conv1d_output_length(d), R = d->kernel_size, S = d->stride;
@@ -168,7 +184,7 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         s->ncw = c1_dw_ncw_avx512;
         break;
     case C1_ISA_LEVEL_AVX2:
-        s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx2 : c1_dw_nwc_avx2;
+        s->nwc = v->params[0] == 1 ? c1_dw_nwc_mult_stream_avx2 : g->mult > 1 ? c1_dw_nwc_mult_avx2 : c1_dw_nwc_avx2;
         s->ncw = c1_dw_ncw_avx2;
         break;
     default: s->nwc = nwc_c; s->ncw = ncw_c; break;

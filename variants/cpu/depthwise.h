@@ -178,6 +178,12 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
                                int nrows, int64_t o0, int64_t o1);
 void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                     int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+/* depthwise_nt__avx2: c1_dw_nwc_mult_avx2's register form (mult a multiple of 8, up to C1_DW_MULT_REG_TAPS taps)
+ * with streaming stores when y is 64-byte aligned and out_channels a multiple of 16, so every row of a pair of
+ * vectors is one whole cache line: for first layers whose output leaves the cache anyway (wav2vec2's 1 -> 512). */
+#define C1_DW_MULT_REG_TAPS 10
+void c1_dw_nwc_mult_stream_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                                int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 /* c1_dw_nwc_mult_avx512's counterpart: channels [c0, c1) a multiple of 8 from c0. */
 void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                          int64_t o0, int64_t o1, int64_t c0, int64_t c1);
