@@ -438,6 +438,15 @@ static void test_ncw_phase_split(void **unused)
     const conv1d_desc many_taps = dw_desc(1, 2, 2, 500, C1_DW_PHASE_MAX_TAPS + 1, 3, 1, PAD_SYMMETRIC, 1,
                                           CONV1D_LAYOUT_NCW);
     check_all(&many_taps, &rng);
+    /* Four rows a task (multipliers of 4) with tap counts past the ones compiled as constants (the AVX2 form's 10),
+     * up to the split's limit, over output lengths around its passes of 16 and its last partial vector. */
+    const int64_t taps[] = {11, 12, 20, C1_DW_PHASE_MAX_TAPS};
+    for (size_t i = 0; i < sizeof taps / sizeof taps[0]; i++)
+        for (int64_t out = 7; out <= 41; out += 17) {
+            const conv1d_desc d = dw_desc(1 + (int64_t)(i % 2), 1, 8, (out - 1) * 3 + taps[i], taps[i], 3, 1,
+                                          (int)i % NPAD, (int)i & 1, CONV1D_LAYOUT_NCW);
+            check_all(&d, &rng);
+        }
 }
 
 /* The short path (decode steps, C1_DW_SHORT_MAX_LEN): every input length from 1 to one past the path's, each padding
