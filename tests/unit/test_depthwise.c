@@ -452,7 +452,8 @@ static void test_ncw_phase_split(void **unused)
 /* The short path (decode steps, C1_DW_SHORT_MAX_LEN): every input length from 1 to one past the path's, each padding
  * kind, kernel sizes, strides and dilations, so that output lengths fall below, at and above one and two tiles of
  * eight; channel counts below, at and above a block of eight and the work item's C1_DW_SHORT_CHANNELS (blocks that
- * end a work item, a batch element or the tensor spill no loads or stores past it), batches of one and three. Then
+ * end a work item, a batch element or the tensor spill no loads or stores past it), batches of one and six (NCW work
+ * items of C1_DW_SHORT_BATCH batch elements, the last one short). Then
  * the paired NCW form (four inputs, four outputs) over channel counts around its blocks, and spans just inside and
  * outside C1_DW_SHORT_SPAN. */
 static void test_short_rows(void **unused)
@@ -467,7 +468,7 @@ static void test_short_rows(void **unused)
         for (int pad = 0; pad < NPAD; pad++)
             for (int layout = 0; layout < 2; layout++, idx++) {
                 const int64_t k = kernels[idx % nk], stride = 1 + (idx / 7) % 2, dilation = 1 + (idx / 11) % 2;
-                const conv1d_desc d = dw_desc(1 + 2 * (idx % 2), channels[idx % nch], 1, length, k, stride, dilation,
+                const conv1d_desc d = dw_desc(1 + 5 * (idx % 2), channels[idx % nch], 1, length, k, stride, dilation,
                                               pad, (idx / 3) & 1, (conv1d_layout)layout);
                 check_all(&d, &rng);
             }
@@ -476,7 +477,7 @@ static void test_short_rows(void **unused)
     const int paired_pad[] = {PAD_CAUSAL, PAD_SYMMETRIC, PAD_NONE};
     for (int c = 0; c < nch; c++)
         for (int i = 0; i < 3; i++) {
-            const conv1d_desc d = dw_desc(1 + 2 * ((c + i) % 2), channels[c], 1, 4, paired_k[i], 1, 1, paired_pad[i],
+            const conv1d_desc d = dw_desc(1 + 5 * ((c + i) % 2), channels[c], 1, 4, paired_k[i], 1, 1, paired_pad[i],
                                           (c + i) & 1, CONV1D_LAYOUT_NCW);
             assert_int_equal(conv1d_output_length(&d), 4);
             check_all(&d, &rng);

@@ -742,24 +742,27 @@ INLINE void short_ncw_block(const c1_dw_geom *g, __m256 *xq, const __m256 *keep,
         for (int t = 0; t < TO; t++) _mm256_storeu_ps(yb + c * OL + t * VL, yt[t * VL + c]);
 }
 
-/* Channels [c0, c1) of batch element n in NCW: whole blocks of eight rows straight from x into y, except the last
- * block, whose spilling loads and stores could leave the range (or the tensor), which goes through buffers on the
- * stack as does a block of fewer than eight rows. */
-INLINE void short_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n, int64_t c0,
-                      int64_t c1, const int M, const int TO)
+/* Channels [c0, c1) of batch elements [n0, n1) in NCW: whole blocks of eight rows straight from x into y, except the
+ * last block, whose spilling loads and stores could leave the range (or the tensor), which goes through buffers on
+ * the stack as does a block of fewer than eight rows. Batch elements innermost, so that a block's weights come from
+ * L1 after the first (the spill of a block lands in the next block of its own batch element, which comes later). */
+INLINE void short_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n0,
+                      int64_t n1, int64_t c0, int64_t c1, const int M, const int TO)
 {
     const int64_t C = g->in_channels, L = g->length, OL = 8 * TO - 8 + M, bs = (g->kernel_size + 1) * VL;
     const __m256 keep[2] = {_mm256_castsi256_ps(lanes(L)), _mm256_castsi256_ps(lanes(L - VL))};
     int64_t c = c0;
     for (; c + 2 * VL <= c1; c += VL)
-        short_ncw_block(g, xq, keep, x + (n * C + c) * L, wp + c / VL * bs, y + (n * C + c) * OL, M, TO);
-    for (; c < c1; c += VL) {
-        const int64_t nr = c1 - c < VL ? c1 - c : VL;
-        float bx[VL * 2 * VL + VL] = {0}, by[VL * 2 * VL + VL];
-        memcpy(bx, x + (n * C + c) * L, (size_t)(nr * L) * sizeof(float));
-        short_ncw_block(g, xq, keep, bx, wp + c / VL * bs, by, M, TO);
-        memcpy(y + (n * C + c) * OL, by, (size_t)(nr * OL) * sizeof(float));
-    }
+        for (int64_t n = n0; n < n1; n++)
+            short_ncw_block(g, xq, keep, x + (n * C + c) * L, wp + c / VL * bs, y + (n * C + c) * OL, M, TO);
+    for (; c < c1; c += VL)
+        for (int64_t n = n0; n < n1; n++) {
+            const int64_t nr = c1 - c < VL ? c1 - c : VL;
+            float bx[VL * 2 * VL + VL] = {0}, by[VL * 2 * VL + VL];
+            memcpy(bx, x + (n * C + c) * L, (size_t)(nr * L) * sizeof(float));
+            short_ncw_block(g, xq, keep, bx, wp + c / VL * bs, by, M, TO);
+            memcpy(y + (n * C + c) * OL, by, (size_t)(nr * OL) * sizeof(float));
+        }
 }
 
 /* r[l] lane 4h + i <- r[i] lane 4h + l for l, i < 4: the 4x4 transpose within each 128-bit half (an involution). */
@@ -777,34 +780,35 @@ INLINE void transpose4x2(__m256 r[4])
  * within 128-bit halves gives each position as a vector with the channels in the lane order 0 2 4 6 1 3 5 7, in which
  * the weights and bias were laid out at prepare; the same transpose takes the outputs back to pairs of rows. Four
  * whole loads and stores per block, none spilling, so the last block needs no buffers. */
-INLINE void short_ncw_paired(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n,
-                             int64_t c0, int64_t c1)
+INLINE void short_ncw_paired(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n0,
+                             int64_t n1, int64_t c0, int64_t c1)
 {
     const int64_t C = g->in_channels, bs = (g->kernel_size + 1) * VL;
     __m256 *xl = xq + g->pad_left, yt[VL];
     float bx[4 * VL], by[4 * VL];
-    for (int64_t c = c0; c < c1; c += VL) {
-        const int64_t nr = c1 - c < VL ? c1 - c : VL;
-        const float *wb = wp + c / VL * bs;
-        const float *xb = x + (n * C + c) * 4;
-        float *yb = y + (n * C + c) * 4;
-        if (nr < VL) { /* the last block of the channels: through buffers */
-            memset(bx, 0, sizeof bx);
-            memcpy(bx, xb, (size_t)(nr * 4) * sizeof(float));
-            xb = bx;
+    for (int64_t c = c0; c < c1; c += VL)
+        for (int64_t n = n0; n < n1; n++) { /* the block's weights from L1 after the first batch element */
+            const int64_t nr = c1 - c < VL ? c1 - c : VL;
+            const float *wb = wp + c / VL * bs;
+            const float *xb = x + (n * C + c) * 4;
+            float *yb = y + (n * C + c) * 4;
+            if (nr < VL) { /* the last block of the channels: through buffers */
+                memset(bx, 0, sizeof bx);
+                memcpy(bx, xb, (size_t)(nr * 4) * sizeof(float));
+                xb = bx;
+            }
+            __m256 r[4] = {_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + VL), _mm256_loadu_ps(xb + 2 * VL),
+                           _mm256_loadu_ps(xb + 3 * VL)};
+            transpose4x2(r);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) xl[j] = r[j];
+            short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, 4, 1);
+            transpose4x2(yt);
+            float *yo = nr < VL ? by : yb;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) _mm256_storeu_ps(yo + j * VL, yt[j]);
+            if (nr < VL) memcpy(yb, by, (size_t)(nr * 4) * sizeof(float));
         }
-        __m256 r[4] = {_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + VL), _mm256_loadu_ps(xb + 2 * VL),
-                       _mm256_loadu_ps(xb + 3 * VL)};
-        transpose4x2(r);
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) xl[j] = r[j];
-        short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, 4, 1);
-        transpose4x2(yt);
-        float *yo = nr < VL ? by : yb;
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) _mm256_storeu_ps(yo + j * VL, yt[j]);
-        if (nr < VL) memcpy(yb, by, (size_t)(nr * 4) * sizeof(float));
-    }
 }
 
 /* Channels [c0, c1) of batch element n in NWC: position l of the block is one vector of the input's row l. The last
@@ -842,14 +846,14 @@ INLINE void short_nwc(const c1_dw_geom *g, __m256 *xq, const float *x, const flo
     }
 }
 
-void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float *wp, float *y, int64_t n, int64_t c0,
-                      int64_t c1)
+void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float *wp, float *y, int64_t n0, int64_t n1,
+                      int64_t c0, int64_t c1)
 {
     /* Room for a whole last tile written from pad_left (C1_DW_SHORT_SPAN holds pad_left + L). */
     __m256 xq[C1_DW_SHORT_SPAN + VL];
     for (int j = 0; j < C1_DW_SHORT_SPAN + VL; j++) xq[j] = _mm256_setzero_ps();
     if (ncw && c1_dw_short_paired(g)) {
-        short_ncw_paired(g, xq, x, wp, y, n, c0, c1);
+        short_ncw_paired(g, xq, x, wp, y, n0, n1, c0, c1);
         return;
     }
     /* The output length as constants: M outputs in the last pass, TO passes (tiles) of eight. */
@@ -857,9 +861,10 @@ void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float
 #define SHORT_OL(ol)                                                                                                   \
     case ol:                                                                                                           \
         if (ncw)                                                                                                       \
-            short_ncw(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                              \
+            short_ncw(g, xq, x, wp, y, n0, n1, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                         \
         else                                                                                                           \
-            short_nwc(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                              \
+            for (int64_t n = n0; n < n1; n++)                                                                          \
+                short_nwc(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                          \
         break;
         SHORT_OL(1) SHORT_OL(2) SHORT_OL(3) SHORT_OL(4) SHORT_OL(5) SHORT_OL(6) SHORT_OL(7) SHORT_OL(8)
         SHORT_OL(9) SHORT_OL(10) SHORT_OL(11) SHORT_OL(12) SHORT_OL(13) SHORT_OL(14) SHORT_OL(15) SHORT_OL(16)
