@@ -571,11 +571,13 @@ void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b
 /* Outputs [o0, o1) of four rows that read the same phase-split input (output channels of one input channel under a
  * channel multiplier): a pass of NV vectors of outputs loads each tap's NV input vectors once for the four rows,
  * 4*NV FMAs into 4*NV accumulators; the last partial vector of the row too, with masked loads and stores (it went
- * through the portable form, which on wav2vec2's first layer over 2000 samples took a fifth of the time). The four
- * rows' weights are broadcast once per call into wb (tap r, row j at wb[4r + j]), so that a pass addresses them from
- * one register (broadcasting from w in the pass, gcc kept the 4R addresses on the stack). R is a constant up to
- * C1_DW_PHASE_REG_TAPS (the taps unrolled) or 0 (a loop over rt). In L2, one thread: 0.068 -> 0.062 ms, against
- * 0.045 for the NWC register form. */
+ * through the portable form, which on wav2vec2's first layer over 2000 samples took a fifth of the time). Here the
+ * four rows' weights are broadcast once per call into wb (tap r, row j at wb[4r + j]): broadcasting from w in a pass
+ * with a loop-invariant address per (row, tap), gcc kept the 4R addresses on the stack. R is a constant up to
+ * C1_DW_PHASE_REG_TAPS (the taps unrolled) or 0 (a loop over rt). phase_rows_pass3 below is the main pass at
+ * constant tap counts; this one takes the rest. In L2, one thread, wav2vec2's first layer over 2000 samples: 0.068
+ * ms before (a loop over the taps, the rest of each row in the portable form), 0.050 after, against 0.045 for the
+ * NWC register form. */
 #define C1_DW_PHASE_REG_TAPS 10
 INLINE void phase_rows_pass(const float *const *tap, const __m256 *wb, int64_t rt, const float *b, float *const *y,
                             int64_t o, const int R, const int NV, const int64_t left)
@@ -609,6 +611,42 @@ INLINE void phase_rows_pass(const float *const *tap, const __m256 *wb, int64_t r
         }
 }
 
+/* The main pass at a constant tap count: three vectors of outputs, each tap's three input vectors in registers for
+ * the four rows, each row's weight broadcast from w once for the three, through a pointer per row (so the taps are
+ * displacements; the empty asm hides how the rows relate): 12 accumulators, 3 inputs and a weight fill the sixteen
+ * registers, 7 loads per 12 FMAs. In L2, one thread, wav2vec2's first layer over 2000 samples: 0.063 ms with two
+ * vectors and the broadcast weights from wb (10 loads per 8 FMAs), 0.050 with this, 0.045 for the NWC form. */
+INLINE void phase_rows_pass3(const float *const *tap, const float *w, const float *b, float *const *y, int64_t o,
+                             const int R)
+{
+    __m256 a[4][3];
+    const float *wj[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        wj[j] = w + j * R;
+        __asm__("" : "+r"(wj[j]));
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++) a[j][v] = _mm256_set1_ps(b[j]);
+    }
+#pragma GCC unroll 10
+    for (int r = 0; r < R; r++) {
+        const float *xp = tap[r] + o;
+        const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + VL), x2 = _mm256_loadu_ps(xp + 2 * VL);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m256 wv = _mm256_broadcast_ss(wj[j] + r);
+            a[j][0] = _mm256_fmadd_ps(x0, wv, a[j][0]);
+            a[j][1] = _mm256_fmadd_ps(x1, wv, a[j][1]);
+            a[j][2] = _mm256_fmadd_ps(x2, wv, a[j][2]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++)
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++) _mm256_storeu_ps(y[j] + o + v * VL, a[j][v]);
+}
+
+/* Passes of three vectors at a constant tap count, then of NV vectors from wb, the last partial vector masked. */
 INLINE void phase_rows_all(const float *const *tap, const float *w, int64_t rt, const float *b, float *const *y,
                            int64_t o0, int64_t o1, const int R, const int NV)
 {
@@ -616,12 +654,14 @@ INLINE void phase_rows_all(const float *const *tap, const float *w, int64_t rt, 
     for (int64_t r = 0; r < rt; r++)
         for (int j = 0; j < 4; j++) wb[4 * r + j] = _mm256_broadcast_ss(w + j * rt + r);
     int64_t o = o0;
+    if (R)
+        for (; o + 3 * VL <= o1; o += 3 * VL) phase_rows_pass3(tap, w, b, y, o, R);
     for (; o + NV * VL <= o1; o += NV * VL) phase_rows_pass(tap, wb, rt, b, y, o, R, NV, VL);
     for (; o + VL <= o1; o += VL) phase_rows_pass(tap, wb, rt, b, y, o, R, 1, VL);
     if (o < o1) phase_rows_pass(tap, wb, rt, b, y, o, R, 1, o1 - o);
 }
 
-/* Four rows, a pass of two vectors (three measured the same), the tap count a constant up to C1_DW_PHASE_REG_TAPS. */
+/* Four rows, the tap count a constant up to C1_DW_PHASE_REG_TAPS (passes of three vectors), else passes of two. */
 static void phase_four_rows(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
                             int64_t o0, int64_t o1)
 {
