@@ -402,8 +402,9 @@ static void test_nwc_multiplier_stream(void **unused)
     d = dw_desc(1, 3, 8, 100, 11, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NWC);
     assert_int_equal(nt->ops->supports(nt, &d), CONV1D_UNSUPPORTED);
     assert_string_equal(conv1d_last_error(),
-                        "Variant depthwise_nt__avx2 needs a channel multiplier that is a multiple of 8, output channels "
-                        "a multiple of 16 and at most 10 taps, got multiplier 8, 24 output channels, 11 taps.");
+                        "Variant depthwise_nt__avx2 needs a channel multiplier that is a multiple of 8, output "
+                        "channels a multiple of 16 and at most 10 taps, got multiplier 8, 24 output channels, 11 "
+                        "taps.");
 }
 
 static void test_random_depthwise(void **unused)

@@ -308,7 +308,8 @@ static conv1d_status dw_run(const void *state, const float *x, float *y, void *w
 #pragma omp parallel for collapse(2) schedule(static) if (team)
         for (int64_t nb = 0; nb < nnb; nb++)
             for (int64_t cb = 0; cb < ncb; cb++)
-                c1_dw_short_avx2(g, ncw, x, s->wp, y, nb * NB, min64(N, nb * NB + NB), cb * CB, min64(K, cb * CB + CB));
+                c1_dw_short_avx2(g, ncw, x, s->wp, y, nb * NB, min64(N, nb * NB + NB), cb * CB,
+                                 min64(K, cb * CB + CB));
     } else if (s->layout == CONV1D_LAYOUT_NWC) {
         const int64_t PB = C1_DW_NWC_POS_BLOCK, CB = s->nwc_channel_block;
         const int64_t npb = (OL + PB - 1) / PB, ncb = (K + CB - 1) / CB;

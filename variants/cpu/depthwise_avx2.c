@@ -353,7 +353,8 @@ static void mult_one_reg(const c1_dw_geom *g, const float *xn, int64_t c, const 
     int64_t r0, r1;
     c1_dw_taps(g, o, &r0, &r1);
     const float *xr = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C + c;
-    for (int64_t r = r0; r < r1; r++, xr += ts) b = _mm256_fmadd_ps(_mm256_broadcast_ss(xr), _mm256_loadu_ps(wk + r * K), b);
+    for (int64_t r = r0; r < r1; r++, xr += ts)
+        b = _mm256_fmadd_ps(_mm256_broadcast_ss(xr), _mm256_loadu_ps(wk + r * K), b);
     _mm256_storeu_ps(yo, b);
 }
 
