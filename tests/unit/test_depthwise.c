@@ -75,11 +75,19 @@ typedef struct problem {
 
 /* Prepares v, runs it into a NaN-poisoned y, and checks max|y - ref| / max|ref| < 1e-5 with every output
  * finite. */
+/* Outputs 64-byte aligned, as a framework's tensors are (the streaming variant streams only then); else as malloc
+ * gives them. */
+static bool align_y;
+
+/* The streaming variant applies only where it streams (depthwise.h); every other one to every depthwise shape. */
+static bool streams(const c1_variant *v) { return v->params[0] == 1; }
+
 static void check_variant(const c1_variant *v, const problem *p)
 {
     const conv1d_desc *d = p->d;
     char text[CONV1D_DESC_TEXT_MAX];
     if (c1_variant_applies(v, d) != CONV1D_OK) {
+        if (streams(v)) return;
         describe(d, text, sizeof text);
         fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     }
@@ -91,7 +99,7 @@ static void check_variant(const c1_variant *v, const problem *p)
     if (ws_bytes) memset(ws, 0xff, ws_bytes);
 
     const int64_t ny = conv1d_output_elems(d);
-    float *y = malloc((size_t)ny * sizeof *y);
+    float *y = align_y ? aligned_alloc(64, ((size_t)ny * sizeof *y + 63) / 64 * 64) : malloc((size_t)ny * sizeof *y);
     assert_non_null(y);
     for (int64_t i = 0; i < ny; i++) y[i] = NAN;
     if (v->ops->run(state, p->x, y, ws) != CONV1D_OK) fail_msg("%s run failed: %s", v->name, conv1d_last_error());
@@ -148,7 +156,8 @@ static void test_registered(void **unused)
     bool has_c = false;
     for (size_t i = 0; i < nvariants; i++) has_c |= strcmp(variants[i]->name, "depthwise__c") == 0;
     assert_true(has_c);
-    size_t expect = 1 + c1_isa_available(C1_ISA_LEVEL_AVX2) + c1_isa_available(C1_ISA_LEVEL_AVX512);
+    assert_non_null(c1_variant_find("depthwise_nt__avx2"));
+    size_t expect = 1 + 2 * c1_isa_available(C1_ISA_LEVEL_AVX2) + c1_isa_available(C1_ISA_LEVEL_AVX512);
     assert_int_equal(nvariants, expect);
     for (size_t i = 0; i < nvariants; i++) print_message("checking %s\n", variants[i]->name);
 }
@@ -336,19 +345,21 @@ static void test_nwc_multiplier(void **unused)
             }
 }
 
-/* The multiplier kernel's register form (whole pairs of vectors on one input channel, up to 10 taps): every tap
- * count from 1 past the limit, at stride 1, at wav2vec2's stride 5 and with dilation 2; output lengths around its
- * steps of four rows and the position block, each padding kind; multipliers 32, 64 and 96 over one and two input
- * channels. */
+/* The multiplier kernel's register form (AVX-512: whole pairs of vectors on one input channel; AVX2: one vector on
+ * one input channel, in steps of eight rows up to 6 taps and four above; up to 10 taps): every tap count from 1 past
+ * the limit, at stride 1, at wav2vec2's stride 5 and with dilation 2; output lengths around its steps of four and
+ * eight rows and the position block, each padding kind; multipliers 8 and 24 (AVX2's alone), 32, 64 and 96 over one
+ * and two input channels. */
 static void test_nwc_multiplier_registers(void **unused)
 {
     uint64_t rng = 0x4e61ull;
     const int64_t PB = C1_DW_NWC_POS_BLOCK;
-    const int64_t outs[] = {1, 3, 4, 5, 6, 8, 11, PB + 1, PB + 6, 2 * PB + 7};
+    const int64_t outs[] = {1, 3, 4, 5, 6, 8, 11, 15, 16, 17, PB + 1, PB + 6, 2 * PB + 7};
     const int64_t steps[][2] = {{1, 1}, {5, 1}, {2, 2}}; /* stride, dilation */
+    const int64_t mults[] = {8, 24, 32, 64, 96};
     int idx = 0;
-    for (int64_t mult = 32; mult <= 96; mult += 32)
-        for (int64_t channels = 1; channels <= 2; channels++)
+    for (size_t m = 0; m < sizeof mults / sizeof mults[0]; m++)
+        for (int64_t channels = 1, mult = mults[m]; channels <= 2; channels++)
             for (int64_t k = 1; k <= 11; k++)
                 for (size_t st = 0; st < sizeof steps / sizeof steps[0]; st++, idx++) {
                     const int64_t S = steps[st][0], D = steps[st][1];
@@ -360,6 +371,40 @@ static void test_nwc_multiplier_registers(void **unused)
     /* 27 x 32 output channels at 10 taps split into two channel blocks, the second starting on a pair. */
     const conv1d_desc d = dw_desc(1, 27, 32, 200, 10, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NWC);
     check_all(&d, &rng);
+}
+
+/* The streaming variant (depthwise_nt__avx2) on 64-byte aligned outputs, where it streams: multipliers 8, 16, 32 and
+ * 512 over one to three input channels (pairs that read one channel or two, a last single vector refused), every tap
+ * count it takes and one past, strides and dilations, output lengths around its steps and the position block; and
+ * what it refuses, with the sentence. */
+static void test_nwc_multiplier_stream(void **unused)
+{
+    uint64_t rng = 0x57e4ull;
+    const int64_t PB = C1_DW_NWC_POS_BLOCK;
+    const int64_t shapes[][2] = {{1, 8}, {2, 8}, {3, 16}, {1, 32}, {2, 24}, {1, 512}}; /* channels, multiplier */
+    const int64_t outs[] = {1, 5, 6, 7, 12, 13, PB + 5, 2 * PB + 1};
+    const int64_t steps[][2] = {{1, 1}, {5, 1}, {2, 3}}; /* stride, dilation */
+    int idx = 0;
+    align_y = true;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+        for (int64_t k = 1; k <= C1_DW_MULT_REG_TAPS + 1; k++, idx++) {
+            const int64_t S = steps[idx % 3][0], D = steps[idx % 3][1];
+            const int64_t out = outs[idx % (int)(sizeof outs / sizeof outs[0])];
+            const conv1d_desc d = dw_desc(1 + idx % 2, shapes[sh][0], shapes[sh][1], (out - 1) * S + (k - 1) * D + 1,
+                                          k, S, D, idx % NPAD, (idx / 2) & 1, CONV1D_LAYOUT_NWC);
+            check_all(&d, &rng);
+        }
+    align_y = false;
+    const c1_variant *nt = c1_variant_find("depthwise_nt__avx2");
+    conv1d_desc d = dw_desc(1, 1, 32, 100, 7, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NCW);
+    assert_int_equal(nt->ops->supports(nt, &d), CONV1D_UNSUPPORTED);
+    assert_string_equal(conv1d_last_error(), "Variant depthwise_nt__avx2 streams its output, so it takes NWC only.");
+    d = dw_desc(1, 3, 8, 100, 11, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NWC);
+    assert_int_equal(nt->ops->supports(nt, &d), CONV1D_UNSUPPORTED);
+    assert_string_equal(conv1d_last_error(),
+                        "Variant depthwise_nt__avx2 needs a channel multiplier that is a multiple of 8, output "
+                        "channels a multiple of 16 and at most 10 taps, got multiplier 8, 24 output channels, 11 "
+                        "taps.");
 }
 
 static void test_random_depthwise(void **unused)
@@ -394,6 +439,57 @@ static void test_ncw_phase_split(void **unused)
     const conv1d_desc many_taps = dw_desc(1, 2, 2, 500, C1_DW_PHASE_MAX_TAPS + 1, 3, 1, PAD_SYMMETRIC, 1,
                                           CONV1D_LAYOUT_NCW);
     check_all(&many_taps, &rng);
+    /* Four rows a task (multipliers of 4) with tap counts past the ones compiled as constants (the AVX2 form's 10),
+     * up to the split's limit, over output lengths around its passes of 16 and its last partial vector. */
+    const int64_t taps[] = {11, 12, 20, C1_DW_PHASE_MAX_TAPS};
+    for (size_t i = 0; i < sizeof taps / sizeof taps[0]; i++)
+        for (int64_t out = 7; out <= 41; out += 17) {
+            const conv1d_desc d = dw_desc(1 + (int64_t)(i % 2), 1, 8, (out - 1) * 3 + taps[i], taps[i], 3, 1,
+                                          (int)i % NPAD, (int)i & 1, CONV1D_LAYOUT_NCW);
+            check_all(&d, &rng);
+        }
+}
+
+/* The short path (decode steps, C1_DW_SHORT_MAX_LEN): every input length from 1 to one past the path's, each padding
+ * kind, kernel sizes, strides and dilations, so that output lengths fall below, at and above one and two tiles of
+ * eight; channel counts below, at and above a block of eight and the work item's C1_DW_SHORT_CHANNELS (blocks that
+ * end a work item, a batch element or the tensor spill no loads or stores past it), batches of one and six (NCW work
+ * items of C1_DW_SHORT_BATCH batch elements, the last one short). Then
+ * the paired NCW form (four inputs, four outputs) over channel counts around its blocks, and spans just inside and
+ * outside C1_DW_SHORT_SPAN. */
+static void test_short_rows(void **unused)
+{
+    uint64_t rng = 0x5407ull;
+    const int64_t CH = C1_DW_SHORT_CHANNELS;
+    const int64_t channels[] = {1, 3, 7, 8, 9, 16, 17, 24, CH - 1, CH, CH + 1, CH + 8, 2 * CH + 13};
+    const int64_t kernels[] = {1, 2, 3, 4, 5, 7};
+    const int nch = (int)(sizeof channels / sizeof channels[0]), nk = (int)(sizeof kernels / sizeof kernels[0]);
+    int idx = 0;
+    for (int64_t length = 1; length <= C1_DW_SHORT_MAX_LEN + 1; length++)
+        for (int pad = 0; pad < NPAD; pad++)
+            for (int layout = 0; layout < 2; layout++, idx++) {
+                const int64_t k = kernels[idx % nk], stride = 1 + (idx / 7) % 2, dilation = 1 + (idx / 11) % 2;
+                const conv1d_desc d = dw_desc(1 + 5 * (idx % 2), channels[idx % nch], 1, length, k, stride, dilation,
+                                              pad, (idx / 3) & 1, (conv1d_layout)layout);
+                check_all(&d, &rng);
+            }
+    /* Four in, four out: k 4 causal (Mamba's decode step), k 3 symmetric, k 1. */
+    const int64_t paired_k[] = {4, 3, 1};
+    const int paired_pad[] = {PAD_CAUSAL, PAD_SYMMETRIC, PAD_NONE};
+    for (int c = 0; c < nch; c++)
+        for (int i = 0; i < 3; i++) {
+            const conv1d_desc d = dw_desc(1 + 5 * ((c + i) % 2), channels[c], 1, 4, paired_k[i], 1, 1, paired_pad[i],
+                                          (c + i) & 1, CONV1D_LAYOUT_NCW);
+            assert_int_equal(conv1d_output_length(&d), 4);
+            check_all(&d, &rng);
+        }
+    /* Causal spans (pad_left + L) at and past C1_DW_SHORT_SPAN (the latter takes the row kernels). */
+    _Static_assert(C1_DW_SHORT_SPAN == 7 + 3 * 19, "the span at the limit below");
+    for (int64_t dilation = 19; dilation <= 20; dilation++)
+        for (int layout = 0; layout < 2; layout++) {
+            const conv1d_desc d = dw_desc(2, 19, 1, 7, 4, 1, dilation, PAD_CAUSAL, 1, (conv1d_layout)layout);
+            check_all(&d, &rng);
+        }
 }
 
 typedef struct worker {
@@ -424,6 +520,10 @@ static void test_concurrent_runs(void **unused)
         for (size_t i = 0; i < nvariants; i++) {
             const c1_variant *v = variants[i];
             void *state = NULL;
+            if (streams(v)) { /* it refuses these shapes, in prepare too */
+                assert_int_equal(v->ops->prepare(v, &d, w, bias, &state), CONV1D_UNSUPPORTED);
+                continue;
+            }
             assert_int_equal(v->ops->prepare(v, &d, w, bias, &state), CONV1D_OK);
             assert_true(!v->ops->workspace_bytes || v->ops->workspace_bytes(state) == 0);
             float *expect = tu_random_floats(&rng, ny);
@@ -487,8 +587,10 @@ int main(void)
         cmocka_unit_test(test_channel_multiplier),
         cmocka_unit_test(test_nwc_multiplier),
         cmocka_unit_test(test_nwc_multiplier_registers),
+        cmocka_unit_test(test_nwc_multiplier_stream),
         cmocka_unit_test(test_random_depthwise),
         cmocka_unit_test(test_ncw_phase_split),
+        cmocka_unit_test(test_short_rows),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_refuses_non_depthwise),
     };

@@ -1,13 +1,20 @@
 /*
  * Depthwise convolutions (num_groups == in_channels), one variant per ISA, each for both layouts:
  *
- *   depthwise__avx512, depthwise__avx2 (p0 = 2, 1)  vector kernels in depthwise_avx512.c / depthwise_avx2.c
- *   depthwise__c                       (p0 = 0)      portable C for the baseline x86-64, auto-vectorised
+ *   depthwise__avx512, depthwise__avx2  vector kernels in depthwise_avx512.c / depthwise_avx2.c
+ *   depthwise__c                        portable C for the baseline x86-64, auto-vectorised
+ *   depthwise_nt__avx2      (p0 = 1)    the AVX2 NWC multiplier kernel with streaming stores (first layers whose
+ *                                       output leaves the cache; depthwise.h says where it applies)
  *
  * NWC vectorises over channels: each output position accumulates its taps' input rows (contiguous channels)
  * times the taps' weight vectors. NCW vectorises over positions: each (batch, channel) row is a 1-D signal
  * convolved with its own taps. Padding is not materialised in the tensors: each output position's taps are
  * clamped to the input, so every tensor is read or written once.
+ *
+ * Short rows (decode steps: input and output lengths up to 16, no channel multiplier) take one kernel for both
+ * layouts and both SIMD variants, c1_dw_short_avx2: eight channels at a time with every position a vector (NCW's
+ * eight rows transposed in registers), the bias and weights packed per block of eight channels at prepare. There a
+ * row of NCW, or a clamped edge position of NWC, costs no call or loop of its own.
  *
  * Two AVX-512 paths copy small pieces where the FMAs, not the bytes, decide the time (depthwise.h): NCW rows with
  * 20-96 taps into a zero-padded aligned row buffer on the stack (taps built by valignd rather than line-splitting
@@ -70,6 +77,9 @@ typedef struct dw_state {
     bool nwc_buffered;
     int64_t buf_stride, buf_floats, buf_threads;
     float *wbuf;
+    /* Short rows (depthwise.h): the bias and weights packed per block of eight channels */
+    bool short_rows;
+    float *wp;
     size_t ws_bytes;
 } dw_state;
 
@@ -124,6 +134,18 @@ static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
                        "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
                        (long long)d->in_channels);
+    if (v->params[0] == 1) {
+        /* The streaming variant: only where it streams (depthwise.h), else it would time depthwise__avx2 again. */
+        const int64_t mult = d->out_channels / d->in_channels;
+        if (d->layout != CONV1D_LAYOUT_NWC)
+            return c1_fail(CONV1D_UNSUPPORTED, "Variant %s streams its output, so it takes NWC only.", v->name);
+        if (mult % 8 != 0 || d->out_channels % 16 != 0 || d->kernel_size > C1_DW_MULT_REG_TAPS)
+            return c1_fail(CONV1D_UNSUPPORTED,
+                           "Variant %s needs a channel multiplier that is a multiple of 8, output channels a multiple "
+                           "of 16 and at most %d taps, got multiplier %lld, %lld output channels, %lld taps.",
+                           v->name, C1_DW_MULT_REG_TAPS, (long long)mult, (long long)d->out_channels,
+                           (long long)d->kernel_size);
+    }
     return CONV1D_OK;
 }
 
@@ -133,6 +155,7 @@ static void dw_release(void *state)
     if (!s) return;
     free(s->w);
     free(s->wbuf);
+    free(s->wp);
     free(s->bias);
     free(s);
 }
@@ -140,6 +163,8 @@ static void dw_release(void *state)
 static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
                                 void **state)
 {
+    const conv1d_status st = dw_supports(v, d);
+    if (st != CONV1D_OK) return st;
     dw_state *s = calloc(1, sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the state of variant %s.", v->name);
     const int64_t L = d->length, OL = conv1d_output_length(d), R = d->kernel_size, S = d->stride;
@@ -159,7 +184,7 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         s->ncw = c1_dw_ncw_avx512;
         break;
     case C1_ISA_LEVEL_AVX2:
-        s->nwc = g->mult > 1 ? c1_dw_nwc_mult_avx2 : c1_dw_nwc_avx2;
+        s->nwc = v->params[0] == 1 ? c1_dw_nwc_mult_stream_avx2 : g->mult > 1 ? c1_dw_nwc_mult_avx2 : c1_dw_nwc_avx2;
         s->ncw = c1_dw_ncw_avx2;
         break;
     default: s->nwc = nwc_c; s->ncw = ncw_c; break;
@@ -193,7 +218,24 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         for (int64_t k = 0; k < K; k++)
             for (int64_t r = 0; r < R; r++) s->wbuf[((k / CB) * R + r) * bs + k % CB] = s->w[r * K + k];
     }
-    if (d->layout == CONV1D_LAYOUT_NCW && S >= 3 && R <= C1_DW_PHASE_MAX_TAPS) {
+    if (v->isa != C1_ISA_LEVEL_C && c1_dw_short_fits(g)) {
+        const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
+        const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;
+        s->short_rows = true;
+        s->wp = c1_alloc_floats((size_t)(nb * bs));
+        if (!s->wp) {
+            dw_release(s);
+            return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the packed weights of variant %s.", v->name);
+        }
+        memset(s->wp, 0, (size_t)(nb * bs) * sizeof(float));
+        for (int64_t j = 0; j < nb * 8; j++) {
+            const int64_t k = c1_dw_short_lane(g, ncw, j);
+            if (k >= K) continue; /* lanes past the channels stay zero */
+            float *dst = s->wp + j / 8 * bs + j % 8;
+            dst[0] = s->bias[k];
+            for (int64_t r = 0; r < R; r++) dst[(r + 1) * 8] = ncw ? s->w[k * R + r] : s->w[r * K + k];
+        }
+    } else if (d->layout == CONV1D_LAYOUT_NCW && S >= 3 && R <= C1_DW_PHASE_MAX_TAPS) {
         /* Tap r reads x[S*o + u], u = r*D - PL, which is phase u mod S at position o + floor(u / S). */
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (int64_t r = 0; r < R; r++) {
@@ -258,7 +300,17 @@ static conv1d_status dw_run(const void *state, const float *x, float *y, void *w
     const int64_t N = s->batch, OL = g->out_length, K = g->out_channels;
     /* A small layer runs on the calling thread: waking the team would cost more than the layer. */
     const bool team = (double)N * (double)OL * (double)K * (double)g->kernel_size >= C1_DW_MIN_PARALLEL_FMAS;
-    if (s->layout == CONV1D_LAYOUT_NWC) {
+    if (s->short_rows) {
+        const bool ncw = s->layout == CONV1D_LAYOUT_NCW;
+        const int64_t CB = C1_DW_SHORT_CHANNELS, ncb = (K + CB - 1) / CB;
+        /* NCW work items take C1_DW_SHORT_BATCH batch elements, innermost in the kernel (depthwise.h). */
+        const int64_t NB = ncw ? C1_DW_SHORT_BATCH : 1, nnb = (N + NB - 1) / NB;
+#pragma omp parallel for collapse(2) schedule(static) if (team)
+        for (int64_t nb = 0; nb < nnb; nb++)
+            for (int64_t cb = 0; cb < ncb; cb++)
+                c1_dw_short_avx2(g, ncw, x, s->wp, y, nb * NB, min64(N, nb * NB + NB), cb * CB,
+                                 min64(K, cb * CB + CB));
+    } else if (s->layout == CONV1D_LAYOUT_NWC) {
         const int64_t PB = C1_DW_NWC_POS_BLOCK, CB = s->nwc_channel_block;
         const int64_t npb = (OL + PB - 1) / PB, ncb = (K + CB - 1) / CB;
         float *bufs = (float *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);

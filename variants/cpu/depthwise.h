@@ -9,6 +9,7 @@
 #ifndef CONV1D_DEPTHWISE_H
 #define CONV1D_DEPTHWISE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conv1d.h"
@@ -177,9 +178,56 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
                                int nrows, int64_t o0, int64_t o1);
 void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                     int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+/* depthwise_nt__avx2: c1_dw_nwc_mult_avx2's register form (mult a multiple of 8, up to C1_DW_MULT_REG_TAPS taps)
+ * with streaming stores when y is 64-byte aligned and out_channels a multiple of 16, so every row of a pair of
+ * vectors is one whole cache line: for first layers whose output leaves the cache anyway (wav2vec2's 1 -> 512). */
+#define C1_DW_MULT_REG_TAPS 10
+void c1_dw_nwc_mult_stream_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                                int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 /* c1_dw_nwc_mult_avx512's counterpart: channels [c0, c1) a multiple of 8 from c0. */
 void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                          int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
+
+/* Short rows (decode steps, many rows of a few positions): with mult 1 and both the input and the output length at
+ * most C1_DW_SHORT_MAX_LEN, the SIMD variants compute eight channels at a time with the positions in registers,
+ * NCW rows transposed in and out in registers, instead of one call per NCW row (NCW) or clamped edge positions one
+ * vector at a time (NWC). c1_dw_short_avx2 takes channels [c0, c1) (c0 a multiple of 8) of batch elements [n0, n1)
+ * in either layout. wp holds the bias and weights packed per block of eight channels, so that a block reads one
+ * contiguous run of them (at a row stride of out_channels floats the taps of a block sit in one L1 set when the
+ * channels are a multiple of 1024). On the 64 x 2048 x 4 decode step, one thread, out of cache, NCW: 0.36-0.42 ms
+ * with [tap][channel] rows, 0.34-0.37 packed, 0.17-0.19 (the copy's speed) with constants for weights, a bound:
+ * what is left above the copy is the weights' traffic, not the transposes. Block b's bias at
+ * wp + b*(kernel_size + 1)*8, its tap r at wp + (b*(kernel_size + 1) + 1 + r)*8, zeros past out_channels. The
+ * AVX-512 variant calls it too. */
+#define C1_DW_SHORT_MAX_LEN 16
+/* The input positions the short path holds, padding included (zero vectors for the padding, see depthwise_avx2.c). */
+#define C1_DW_SHORT_SPAN 64
+/* Channels per work item of the short path, and in NCW batch elements per work item: the kernel takes each block
+ * of channels for all of them in turn, so the block's packed weights come from L1 after the first. On the decode
+ * step above, one thread, out of cache: NCW 0.26-0.29 ms with one batch element per item, 0.20-0.22 with four (the
+ * copy 0.20-0.24), 0.25-0.27 with eight; NWC (rows of channels, weights reused over the positions already) got
+ * slower with more than one (0.245 -> 0.33), so it keeps one. */
+#define C1_DW_SHORT_CHANNELS 256
+#define C1_DW_SHORT_BATCH 4
+
+/* Whether a layer takes the short path (the ISA aside). */
+static inline bool c1_dw_short_fits(const c1_dw_geom *g)
+{
+    const int64_t span = (g->out_length - 1) * g->stride + (g->kernel_size - 1) * g->dilation + 1;
+    return g->mult == 1 && g->length <= C1_DW_SHORT_MAX_LEN && g->out_length <= C1_DW_SHORT_MAX_LEN &&
+           span <= C1_DW_SHORT_SPAN && g->pad_left + g->length <= C1_DW_SHORT_SPAN;
+}
+
+/* NCW rows of four inputs and four outputs (Mamba's k 4 decode step with its causal padding) take a form whose lanes
+ * hold the channels of each block of eight in the order 0 2 4 6 1 3 5 7: lane j of the packed weights holds channel
+ * c1_dw_short_lane(g, ncw, j). */
+static inline bool c1_dw_short_paired(const c1_dw_geom *g) { return g->length == 4 && g->out_length == 4; }
+static inline int64_t c1_dw_short_lane(const c1_dw_geom *g, bool ncw, int64_t j)
+{
+    return ncw && c1_dw_short_paired(g) ? j / 8 * 8 + j % 8 / 4 + 2 * (j % 4) : j;
+}
+void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float *wp, float *y, int64_t n0, int64_t n1,
+                      int64_t c0, int64_t c1);
 
 #endif

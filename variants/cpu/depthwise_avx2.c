@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "depthwise.h"
 
@@ -246,6 +247,154 @@ static void mult_one(const c1_dw_geom *g, const float *xn, const mult_pair *p, c
     _mm256_maskstore_ps(yo + VL, p->m1, a1);
 }
 
+/* The register form for AVX2 (depthwise_avx512.c's mult_rows_reg, with sixteen registers): when every vector of
+ * output channels reads one input channel (M a multiple of 8) and the taps are at most C1_DW_MULT_REG_TAPS, a pair
+ * of vectors (16 channels) goes over all of a block's rows, P rows a step with the taps unrolled (R a constant): per
+ * tap two weight loads shared by the P rows, one broadcast per row (two when the vectors read different channels),
+ * 2P FMAs into 2P accumulators. Holding the R weights in registers instead, as the AVX-512 form does, leaves room
+ * for four accumulators at 10 taps, four chains of dependent FMAs: wav2vec2's first layer (1 -> 512, k 10, s 5) ran
+ * at 0.47-0.60 ms in cache on one thread against 0.37 for six rows by a pair (86% of the core's FMA peak). P is 6
+ * (12 accumulators) for a shared broadcast, 5 with two, 8 for a single vector (the last of a block when K / 8 is
+ * odd). xc is the first row's tap-0 input at the channel read, rs the step between rows' inputs (stride * C
+ * floats), ts between taps (dilation * C); xd the second vector's channel minus the first's; n steps from yo, rows
+ * K floats apart. */
+INLINE void mult_rows_reg(const float *xc, int64_t xd, int64_t rs, int64_t ts, const float *wk, int64_t K, __m256 b0,
+                          __m256 b1, float *yo, int64_t n, const int R, const int P, const int NV, const bool shared,
+                          const bool stream)
+{
+    for (int64_t q = 0; q < n; q++, xc += P * rs, yo += P * K) {
+        __m256 a[8][2];
+        /* Each row's inputs from a pointer of its own, so that with ts 1 every tap is a displacement of it (the
+         * empty asm hides how the rows relate; gcc would otherwise keep the R*P offsets on the stack). */
+        const float *xi[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < P; i++) {
+            a[i][0] = b0;
+            a[i][1] = b1;
+            xi[i] = xc + i * rs;
+            __asm__("" : "+r"(xi[i]));
+        }
+#pragma GCC unroll 10
+        for (int r = 0; r < R; r++) {
+            const __m256 w0 = _mm256_loadu_ps(wk + r * K), w1 = NV == 2 ? _mm256_loadu_ps(wk + r * K + VL) : w0;
+#pragma GCC unroll 8
+            for (int i = 0; i < P; i++) {
+                const __m256 e0 = _mm256_broadcast_ss(xi[i] + r * ts);
+                a[i][0] = _mm256_fmadd_ps(e0, w0, a[i][0]);
+                if (NV == 2) {
+                    const __m256 e1 = shared ? e0 : _mm256_broadcast_ss(xi[i] + r * ts + xd);
+                    a[i][1] = _mm256_fmadd_ps(e1, w1, a[i][1]);
+                }
+            }
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < P; i++) {
+            if (stream) { /* one whole cache line per row (c1_dw_nwc_mult_stream_avx2) */
+                _mm256_stream_ps(yo + i * K, a[i][0]);
+                _mm256_stream_ps(yo + i * K + VL, a[i][1]);
+            } else {
+                _mm256_storeu_ps(yo + i * K, a[i][0]);
+                if (NV == 2) _mm256_storeu_ps(yo + i * K + VL, a[i][1]);
+            }
+        }
+    }
+}
+
+/* Rows [0, rows) from yo: whole steps of P rows, then single rows, R a constant. */
+INLINE void mult_rows_reg_all(const float *xc, int64_t xd, int64_t rs, int64_t ts, const float *wk, int64_t K,
+                              __m256 b0, __m256 b1, float *yo, int64_t rows, const int R, const int NV,
+                              const bool shared, const bool stream)
+{
+    const int P = NV == 1 ? 8 : shared ? 6 : 5;
+    const int64_t n = rows / P;
+    mult_rows_reg(xc, xd, rs, ts, wk, K, b0, b1, yo, n, R, P, NV, shared, stream);
+    mult_rows_reg(xc + n * P * rs, xd, rs, ts, wk, K, b0, b1, yo + n * P * K, rows - n * P, R, 1, NV, shared, stream);
+}
+
+/* The tap count, whether the taps are one float apart (one input channel, dilation 1: the first layers), the vectors
+ * (NV), their sharing and the streaming stores (whole pairs only) as constants. */
+static void mult_rows_reg_taps(const float *xc, int64_t xd, int64_t rs, int64_t ts, const float *wk, int64_t K,
+                               __m256 b0, __m256 b1, float *yo, int64_t rows, int64_t R, int NV, bool shared,
+                               bool stream)
+{
+#define MULT_ROWS_TS(t, nv, sh, st)                                                                                    \
+    do {                                                                                                               \
+        if (ts == 1)                                                                                                   \
+            mult_rows_reg_all(xc, xd, rs, 1, wk, K, b0, b1, yo, rows, t, nv, sh, st);                                  \
+        else                                                                                                           \
+            mult_rows_reg_all(xc, xd, rs, ts, wk, K, b0, b1, yo, rows, t, nv, sh, st);                                 \
+    } while (0)
+#define MULT_ROWS_R(t)                                                                                                 \
+    case t:                                                                                                            \
+        if (NV == 1)                                                                                                   \
+            MULT_ROWS_TS(t, 1, true, false);                                                                           \
+        else if (shared && stream)                                                                                     \
+            MULT_ROWS_TS(t, 2, true, true);                                                                            \
+        else if (shared)                                                                                               \
+            MULT_ROWS_TS(t, 2, true, false);                                                                           \
+        else if (stream)                                                                                               \
+            MULT_ROWS_TS(t, 2, false, true);                                                                           \
+        else                                                                                                           \
+            MULT_ROWS_TS(t, 2, false, false);                                                                          \
+        return;
+    switch (R) {
+        MULT_ROWS_R(1) MULT_ROWS_R(2) MULT_ROWS_R(3) MULT_ROWS_R(4) MULT_ROWS_R(5) MULT_ROWS_R(6) MULT_ROWS_R(7)
+        MULT_ROWS_R(8) MULT_ROWS_R(9) MULT_ROWS_R(10)
+    }
+#undef MULT_ROWS_R
+#undef MULT_ROWS_TS
+}
+
+/* One output position (its taps clamped to the input) of one vector that reads input channel c. */
+static void mult_one_reg(const c1_dw_geom *g, const float *xn, int64_t c, const float *wk, __m256 b, float *yo,
+                         int64_t o)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, ts = g->dilation * C;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const float *xr = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C + c;
+    for (int64_t r = r0; r < r1; r++, xr += ts)
+        b = _mm256_fmadd_ps(_mm256_broadcast_ss(xr), _mm256_loadu_ps(wk + r * K), b);
+    _mm256_storeu_ps(yo, b);
+}
+
+/* The register form over channels [c0, c1) and positions [o0, o1): pairs of vectors outermost, each over the rows
+ * (every vector whole, as K = C*M; the last may be single), the edges a position at a time. */
+static void nwc_mult_reg(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
+                         int64_t o0, int64_t o1, int64_t c0, int64_t c1, bool stream)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
+    const int64_t rs = g->stride * C, ts = g->dilation * C;
+    const float *xn = x + n * g->length * C;
+    float *yn = y + n * g->out_length * K;
+    const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    for (int64_t k = c0; k < c1; k += 2 * VL) {
+        const int NV = k + 2 * VL <= c1 ? 2 : 1;
+        const int64_t c = k / M, xd = NV == 2 ? (k + VL) / M - c : 0;
+        const float *wk = w + k;
+        const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = NV == 2 ? _mm256_loadu_ps(bias + k + VL) : b0;
+        for (int64_t o = o0; o < f0; o++)
+            for (int v = 0; v < NV; v++)
+                mult_one_reg(g, xn, c + v * xd, wk + v * VL, v ? b1 : b0, yn + o * K + k + v * VL, o);
+        mult_rows_reg_taps(xn + (f0 * g->stride - g->pad_left) * C + c, xd, rs, ts, wk, K, b0, b1, yn + f0 * K + k,
+                           f1 - f0, R, NV, xd == 0, stream);
+        for (int64_t o = f1; o < o1; o++)
+            for (int v = 0; v < NV; v++)
+                mult_one_reg(g, xn, c + v * xd, wk + v * VL, v ? b1 : b0, yn + o * K + k + v * VL, o);
+    }
+}
+
+/* Streaming stores where every row of a pair is one whole cache line: y 64-byte aligned and K a multiple of 16 (the
+ * variant's supports() asks for that K, the register form's multiplier and taps); otherwise plain stores. The stores
+ * are weakly ordered: fenced before the work item ends, ahead of the team's barrier. */
+void c1_dw_nwc_mult_stream_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
+                                int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const bool stream = (uintptr_t)y % 64 == 0 && g->out_channels % (2 * VL) == 0;
+    nwc_mult_reg(g, x, w, bias, y, n, o0, o1, c0, c1, stream);
+    if (stream) _mm_sfence();
+}
+
 /* C1_DW_NWC_MULT_CHANNELS output channels (pairs of vectors) at a time, their sources worked out once; positions
  * outermost in groups of four, then the pairs, so the output is written row by row. */
 void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y,
@@ -257,6 +406,10 @@ void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, co
     float *yn = y + n * g->out_length * K;
     const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
     const bool one = M % VL == 0;
+    if (one && R <= C1_DW_MULT_REG_TAPS) {
+        nwc_mult_reg(g, x, w, bias, y, n, o0, o1, c0, c1, false);
+        return;
+    }
     mult_pair pairs[C1_DW_NWC_MULT_CHANNELS / (2 * VL)];
     for (int64_t cc = c0; cc < c1; cc += C1_DW_NWC_MULT_CHANNELS) {
         int np = 0;
@@ -416,35 +569,110 @@ void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b
     c1_dw_ncw_row_taps(g, x, w, b, y, f1, o1);
 }
 
-/* The portable phase-split rows of depthwise.h, compiled here for AVX2 and FMA. */
 /* Outputs [o0, o1) of four rows that read the same phase-split input (output channels of one input channel under a
- * channel multiplier): each pair of input vectors is loaded once per tap for the four rows, eight FMAs, with the
- * eight accumulators, two inputs and a weight within AVX2's sixteen registers. The rest of the row (under 16
- * outputs) goes through the portable form. */
+ * channel multiplier): a pass of NV vectors of outputs loads each tap's NV input vectors once for the four rows,
+ * 4*NV FMAs into 4*NV accumulators; the last partial vector of the row too, with masked loads and stores (it went
+ * through the portable form, which on wav2vec2's first layer over 2000 samples took a fifth of the time). Here the
+ * four rows' weights are broadcast once per call into wb (tap r, row j at wb[4r + j]): broadcasting from w in a pass
+ * with a loop-invariant address per (row, tap), gcc kept the 4R addresses on the stack. R is a constant up to
+ * C1_DW_PHASE_REG_TAPS (the taps unrolled) or 0 (a loop over rt). phase_rows_pass3 below is the main pass at
+ * constant tap counts; this one takes the rest. In L2, one thread, wav2vec2's first layer over 2000 samples: 0.068
+ * ms before (a loop over the taps, the rest of each row in the portable form), 0.050 after, against 0.045 for the
+ * NWC register form. */
+#define C1_DW_PHASE_REG_TAPS 10
+INLINE void phase_rows_pass(const float *const *tap, const __m256 *wb, int64_t rt, const float *b, float *const *y,
+                            int64_t o, const int R, const int NV, const int64_t left)
+{
+    const __m256i m = lanes(left); /* left < VL: the last partial vector (masked loads and stores), else unused */
+    const int64_t RR = R ? R : rt;
+    __m256 a[4][3];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) a[j][v] = _mm256_set1_ps(b[j]);
+#pragma GCC unroll 10
+    for (int64_t r = 0; r < RR; r++) {
+        const float *xp = tap[r] + o;
+        __m256 xv[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) xv[v] = left < VL ? _mm256_maskload_ps(xp, m) : _mm256_loadu_ps(xp + v * VL);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) a[j][v] = _mm256_fmadd_ps(xv[v], wb[4 * r + j], a[j][v]);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            if (left < VL)
+                _mm256_maskstore_ps(y[j] + o, m, a[j][v]);
+            else
+                _mm256_storeu_ps(y[j] + o + v * VL, a[j][v]);
+        }
+}
+
+/* The main pass at a constant tap count: three vectors of outputs, each tap's three input vectors in registers for
+ * the four rows, each row's weight broadcast from w once for the three, through a pointer per row (so the taps are
+ * displacements; the empty asm hides how the rows relate): 12 accumulators, 3 inputs and a weight fill the sixteen
+ * registers, 7 loads per 12 FMAs. In L2, one thread, wav2vec2's first layer over 2000 samples: 0.063 ms with two
+ * vectors and the broadcast weights from wb (10 loads per 8 FMAs), 0.050 with this, 0.045 for the NWC form. */
+INLINE void phase_rows_pass3(const float *const *tap, const float *w, const float *b, float *const *y, int64_t o,
+                             const int R)
+{
+    __m256 a[4][3];
+    const float *wj[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        wj[j] = w + j * R;
+        __asm__("" : "+r"(wj[j]));
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++) a[j][v] = _mm256_set1_ps(b[j]);
+    }
+#pragma GCC unroll 10
+    for (int r = 0; r < R; r++) {
+        const float *xp = tap[r] + o;
+        const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + VL), x2 = _mm256_loadu_ps(xp + 2 * VL);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m256 wv = _mm256_broadcast_ss(wj[j] + r);
+            a[j][0] = _mm256_fmadd_ps(x0, wv, a[j][0]);
+            a[j][1] = _mm256_fmadd_ps(x1, wv, a[j][1]);
+            a[j][2] = _mm256_fmadd_ps(x2, wv, a[j][2]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++)
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++) _mm256_storeu_ps(y[j] + o + v * VL, a[j][v]);
+}
+
+/* Passes of three vectors at a constant tap count, then of NV vectors from wb, the last partial vector masked. */
+INLINE void phase_rows_all(const float *const *tap, const float *w, int64_t rt, const float *b, float *const *y,
+                           int64_t o0, int64_t o1, const int R, const int NV)
+{
+    __m256 wb[4 * C1_DW_PHASE_MAX_TAPS];
+    for (int64_t r = 0; r < rt; r++)
+        for (int j = 0; j < 4; j++) wb[4 * r + j] = _mm256_broadcast_ss(w + j * rt + r);
+    int64_t o = o0;
+    if (R)
+        for (; o + 3 * VL <= o1; o += 3 * VL) phase_rows_pass3(tap, w, b, y, o, R);
+    for (; o + NV * VL <= o1; o += NV * VL) phase_rows_pass(tap, wb, rt, b, y, o, R, NV, VL);
+    for (; o + VL <= o1; o += VL) phase_rows_pass(tap, wb, rt, b, y, o, R, 1, VL);
+    if (o < o1) phase_rows_pass(tap, wb, rt, b, y, o, R, 1, o1 - o);
+}
+
+/* Four rows, the tap count a constant up to C1_DW_PHASE_REG_TAPS (passes of three vectors), else passes of two. */
 static void phase_four_rows(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
                             int64_t o0, int64_t o1)
 {
-    int64_t o = o0;
-    for (; o + 2 * VL <= o1; o += 2 * VL) {
-        __m256 a[4][2];
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) a[j][0] = a[j][1] = _mm256_set1_ps(b[j]);
-        for (int64_t r = 0; r < R; r++) {
-            const __m256 x0 = _mm256_loadu_ps(tap[r] + o), x1 = _mm256_loadu_ps(tap[r] + o + VL);
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) {
-                const __m256 wv = _mm256_broadcast_ss(w + j * R + r);
-                a[j][0] = _mm256_fmadd_ps(x0, wv, a[j][0]);
-                a[j][1] = _mm256_fmadd_ps(x1, wv, a[j][1]);
-            }
-        }
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            _mm256_storeu_ps(y[j] + o, a[j][0]);
-            _mm256_storeu_ps(y[j] + o + VL, a[j][1]);
-        }
+    switch (R) {
+#define PHASE_R(t)                                                                                                     \
+    case t: phase_rows_all(tap, w, R, b, y, o0, o1, t, 2); return;
+        PHASE_R(1) PHASE_R(2) PHASE_R(3) PHASE_R(4) PHASE_R(5) PHASE_R(6) PHASE_R(7) PHASE_R(8) PHASE_R(9) PHASE_R(10)
+#undef PHASE_R
+    default: phase_rows_all(tap, w, R, b, y, o0, o1, 0, 2); return;
     }
-    if (o < o1) c1_dw_ncw_phase_taps(tap, w, R, b, y, 4, o, o1);
 }
 
 void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
@@ -454,4 +682,234 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
         phase_four_rows(tap, w, R, b, y, o0, o1);
     else
         c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
+}
+
+/* ---- Short rows (decode steps: length and output length up to C1_DW_SHORT_MAX_LEN), both layouts ----
+ *
+ * Blocks of eight channels of one batch element, one vector per position: xq[j] (below) holds an input position of
+ * the eight channels, yt[o] output position o. In NCW the block's eight rows are 8 * L contiguous floats, brought
+ * into that form by 8x8 transposes in registers and taken back out the same way, so no row costs a call, a loop or
+ * a clamp of its own. The AVX-512 variant runs this too (its level includes AVX2). Measured on the decode step
+ * 64 x 2048 channels x 4 positions, k 4 causal, one thread, against the row kernels: NCW 4.2-12 ms -> 0.34-0.42
+ * (copy 0.19-0.24), NWC 0.46-0.52 -> 0.27-0.31 (results/NOTES.md). */
+
+/* r[j] lane i <- r[i] lane j. */
+INLINE void transpose8(__m256 r[8])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* The block's input positions as vectors in xq (C1_DW_SHORT_SPAN of them), with the padding as zero vectors: xq[j]
+ * holds input position j - pad_left, so output o at tap r reads xq[o*S + r*D] and every output runs every tap (a tap
+ * in the padding adds zero), which keeps the loops free of clamps. The zeros are written once per call; each block
+ * writes only xq[pad_left, pad_left + L). */
+
+/* Outputs [0, m) from xq (at the first output's window): m accumulators in registers, one weight load per tap. */
+INLINE void short_pass(const __m256 *xq, int64_t S, int64_t D, int64_t R, const float *wc, __m256 b, __m256 *yt,
+                       const int m)
+{
+    __m256 a[VL];
+#pragma GCC unroll 8
+    for (int i = 0; i < m; i++) a[i] = b;
+    for (int64_t r = 0; r < R; r++) {
+        const __m256 wv = _mm256_loadu_ps(wc + r * VL);
+        const __m256 *xr = xq + r * D;
+#pragma GCC unroll 8
+        for (int i = 0; i < m; i++) a[i] = _mm256_fmadd_ps(xr[i * S], wv, a[i]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < m; i++) yt[i] = a[i];
+}
+
+/* yt[o] for o < OL = 8*TO - 8 + M (M 1..8, TO 1..2, both constants): one pass of M outputs, or one of eight and one
+ * of M. */
+INLINE void short_compute(const c1_dw_geom *g, const __m256 *xq, const float *wc, __m256 b, __m256 *yt, const int M,
+                          const int TO)
+{
+    const int64_t S = g->stride, D = g->dilation, R = g->kernel_size;
+    if (TO == 2) {
+        short_pass(xq, S, D, R, wc, b, yt, VL);
+        short_pass(xq + VL * S, S, D, R, wc, b, yt + VL, M);
+    } else {
+        short_pass(xq, S, D, R, wc, b, yt, M);
+    }
+}
+
+/* Eight NCW rows from xb (row c at xb + c*L) into eight rows from yb (row c at yb + c*OL). Every load and store is a
+ * whole vector: a row's load reads the next rows' first floats into lanes past L, which are cleared before the
+ * transpose (so the positions past L come out as zeros: the right padding), and a row's store writes past its row
+ * into the rows after it, which the later stores overwrite; the caller makes sure both stay inside memory it may
+ * touch. keep[t]: the lanes of tile t that are inside the row. */
+INLINE void short_ncw_block(const c1_dw_geom *g, __m256 *xq, const __m256 *keep, const float *xb, const float *wb,
+                            float *yb, const int M, const int TO)
+{
+    const int64_t L = g->length, OL = 8 * TO - 8 + M;
+    __m256 *xl = xq + g->pad_left, yt[2 * VL];
+    for (int64_t t = 0; t * VL < L; t++) {
+        __m256 r[VL];
+#pragma GCC unroll 8
+        for (int c = 0; c < VL; c++) r[c] = _mm256_and_ps(_mm256_loadu_ps(xb + c * L + t * VL), keep[t]);
+        transpose8(r);
+#pragma GCC unroll 8
+        for (int j = 0; j < VL; j++) xl[t * VL + j] = r[j];
+    }
+    short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, M, TO);
+#pragma GCC unroll 8
+    for (int o = OL; o < TO * VL; o++) yt[o] = _mm256_setzero_ps(); /* stored past the rows, overwritten later */
+#pragma GCC unroll 2
+    for (int t = 0; t < TO; t++) transpose8(yt + t * VL);
+#pragma GCC unroll 8
+    for (int c = 0; c < VL; c++)
+#pragma GCC unroll 2
+        for (int t = 0; t < TO; t++) _mm256_storeu_ps(yb + c * OL + t * VL, yt[t * VL + c]);
+}
+
+/* Channels [c0, c1) of batch elements [n0, n1) in NCW: whole blocks of eight rows straight from x into y, except the
+ * last block, whose spilling loads and stores could leave the range (or the tensor), which goes through buffers on
+ * the stack as does a block of fewer than eight rows. Batch elements innermost, so that a block's weights come from
+ * L1 after the first (the spill of a block lands in the next block of its own batch element, which comes later). */
+INLINE void short_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n0,
+                      int64_t n1, int64_t c0, int64_t c1, const int M, const int TO)
+{
+    const int64_t C = g->in_channels, L = g->length, OL = 8 * TO - 8 + M, bs = (g->kernel_size + 1) * VL;
+    const __m256 keep[2] = {_mm256_castsi256_ps(lanes(L)), _mm256_castsi256_ps(lanes(L - VL))};
+    int64_t c = c0;
+    for (; c + 2 * VL <= c1; c += VL)
+        for (int64_t n = n0; n < n1; n++)
+            short_ncw_block(g, xq, keep, x + (n * C + c) * L, wp + c / VL * bs, y + (n * C + c) * OL, M, TO);
+    for (; c < c1; c += VL)
+        for (int64_t n = n0; n < n1; n++) {
+            const int64_t nr = c1 - c < VL ? c1 - c : VL;
+            float bx[VL * 2 * VL + VL] = {0}, by[VL * 2 * VL + VL];
+            memcpy(bx, x + (n * C + c) * L, (size_t)(nr * L) * sizeof(float));
+            short_ncw_block(g, xq, keep, bx, wp + c / VL * bs, by, M, TO);
+            memcpy(y + (n * C + c) * OL, by, (size_t)(nr * OL) * sizeof(float));
+        }
+}
+
+/* r[l] lane 4h + i <- r[i] lane 4h + l for l, i < 4: the 4x4 transpose within each 128-bit half (an involution). */
+INLINE void transpose4x2(__m256 r[4])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    r[0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    r[1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    r[2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    r[3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+}
+
+/* NCW with L = OL = 4 (c1_dw_short_paired): the eight rows are four vectors of two rows each, and the transpose
+ * within 128-bit halves gives each position as a vector with the channels in the lane order 0 2 4 6 1 3 5 7, in which
+ * the weights and bias were laid out at prepare; the same transpose takes the outputs back to pairs of rows. Four
+ * whole loads and stores per block, none spilling, so the last block needs no buffers. */
+INLINE void short_ncw_paired(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n0,
+                             int64_t n1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, bs = (g->kernel_size + 1) * VL;
+    __m256 *xl = xq + g->pad_left, yt[VL];
+    float bx[4 * VL], by[4 * VL];
+    for (int64_t c = c0; c < c1; c += VL)
+        for (int64_t n = n0; n < n1; n++) { /* the block's weights from L1 after the first batch element */
+            const int64_t nr = c1 - c < VL ? c1 - c : VL;
+            const float *wb = wp + c / VL * bs;
+            const float *xb = x + (n * C + c) * 4;
+            float *yb = y + (n * C + c) * 4;
+            if (nr < VL) { /* the last block of the channels: through buffers */
+                memset(bx, 0, sizeof bx);
+                memcpy(bx, xb, (size_t)(nr * 4) * sizeof(float));
+                xb = bx;
+            }
+            __m256 r[4] = {_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + VL), _mm256_loadu_ps(xb + 2 * VL),
+                           _mm256_loadu_ps(xb + 3 * VL)};
+            transpose4x2(r);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) xl[j] = r[j];
+            short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, 4, 1);
+            transpose4x2(yt);
+            float *yo = nr < VL ? by : yb;
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) _mm256_storeu_ps(yo + j * VL, yt[j]);
+            if (nr < VL) memcpy(yb, by, (size_t)(nr * 4) * sizeof(float));
+        }
+}
+
+/* Channels [c0, c1) of batch element n in NWC: position l of the block is one vector of the input's row l. The last
+ * block, when narrower than eight channels, goes through buffers on the stack. */
+INLINE void short_nwc(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n, int64_t c0,
+                      int64_t c1, const int M, const int TO)
+{
+    const int64_t C = g->in_channels, L = g->length, OL = 8 * TO - 8 + M, bs = (g->kernel_size + 1) * VL;
+    const float *xn = x + n * L * C;
+    float *yn = y + n * OL * C;
+    __m256 *xl = xq + g->pad_left, yt[2 * VL];
+    for (int64_t c = c0; c < c1; c += VL) {
+        const int64_t nr = c1 - c < VL ? c1 - c : VL;
+        if (nr == VL) {
+            for (int64_t l = 0; l < L; l++) xl[l] = _mm256_loadu_ps(xn + l * C + c);
+        } else {
+            float bx[VL] = {0};
+            for (int64_t l = 0; l < L; l++) {
+                memcpy(bx, xn + l * C + c, (size_t)nr * sizeof(float));
+                xl[l] = _mm256_loadu_ps(bx);
+            }
+        }
+        const float *wb = wp + c / VL * bs;
+        short_compute(g, xq, wb + VL, _mm256_loadu_ps(wb), yt, M, TO);
+        if (nr == VL) {
+#pragma GCC unroll 16
+            for (int o = 0; o < OL; o++) _mm256_storeu_ps(yn + o * C + c, yt[o]);
+        } else {
+            float by[VL];
+            for (int64_t o = 0; o < OL; o++) {
+                _mm256_storeu_ps(by, yt[o]);
+                memcpy(yn + o * C + c, by, (size_t)nr * sizeof(float));
+            }
+        }
+    }
+}
+
+void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float *wp, float *y, int64_t n0, int64_t n1,
+                      int64_t c0, int64_t c1)
+{
+    /* Room for a whole last tile written from pad_left (C1_DW_SHORT_SPAN holds pad_left + L). */
+    __m256 xq[C1_DW_SHORT_SPAN + VL];
+    for (int j = 0; j < C1_DW_SHORT_SPAN + VL; j++) xq[j] = _mm256_setzero_ps();
+    if (ncw && c1_dw_short_paired(g)) {
+        short_ncw_paired(g, xq, x, wp, y, n0, n1, c0, c1);
+        return;
+    }
+    /* The output length as constants: M outputs in the last pass, TO passes (tiles) of eight. */
+    switch (g->out_length) {
+#define SHORT_OL(ol)                                                                                                   \
+    case ol:                                                                                                           \
+        if (ncw)                                                                                                       \
+            short_ncw(g, xq, x, wp, y, n0, n1, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                         \
+        else                                                                                                           \
+            for (int64_t n = n0; n < n1; n++)                                                                          \
+                short_nwc(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                          \
+        break;
+        SHORT_OL(1) SHORT_OL(2) SHORT_OL(3) SHORT_OL(4) SHORT_OL(5) SHORT_OL(6) SHORT_OL(7) SHORT_OL(8)
+        SHORT_OL(9) SHORT_OL(10) SHORT_OL(11) SHORT_OL(12) SHORT_OL(13) SHORT_OL(14) SHORT_OL(15) SHORT_OL(16)
+#undef SHORT_OL
+    }
+    _Static_assert(C1_DW_SHORT_MAX_LEN == 16, "the output lengths above");
 }
