@@ -272,13 +272,22 @@ def empty_aligned(shape, dtype, align=OUTPUT_ALIGN):
     dtype = np.dtype(dtype)
     n = math.prod(shape) * dtype.itemsize
     buf = np.empty(n + align, dtype=np.uint8)
-    off = -buf.ctypes.data % align
+    off = -address(buf) % align
     return buf[off:off + n].view(dtype).reshape(shape)
 
 
-def check_array(a, name, desc, role, expected_shape, writeable=False):
+def address(a):
+    """The address of a C-contiguous array's data: through ctypes' buffer import where the array is writeable
+    (a fraction of a microsecond), else through a.ctypes (about 2 us)."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError, BufferError):
+        return a.ctypes.data
+
+
+def check_array(a, name, desc, role, expected_shape, writeable=False, want=None):
     """Refuses, with a sentence saying what was expected, an array a plan cannot take as it is."""
-    want = desc.dtype.numpy()
+    want = desc.dtype.numpy() if want is None else want
     if a.dtype != want:
         raise TypeError(f"{name} has dtype {a.dtype} ('{a.dtype.str}'), but the plan's dtype is {desc.dtype.name} "
                         f"('{want.str}'); convert it, e.g. {name}.astype(np.{want.name})")
@@ -288,7 +297,7 @@ def check_array(a, name, desc, role, expected_shape, writeable=False):
                          f"{tuple(expected_shape)} for {desc}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{name} is not C-contiguous (strides {a.strides}); pass np.ascontiguousarray({name})")
-    if not a.flags.aligned or a.ctypes.data % a.dtype.itemsize:
+    if not a.flags.aligned:  # NumPy's flag: the data address and every stride are multiples of the alignment
         raise ValueError(f"{name}'s data (address {a.ctypes.data:#x}) is not aligned to its {a.dtype.itemsize}-byte "
                          f"elements; pass a copy ({name}.copy())")
     if writeable and not a.flags.writeable:
@@ -407,15 +416,15 @@ class Plan:
         receives it when given, else a new array (aligned to 64 bytes) is returned."""
         x = as_array(x, "x")
         d = self.desc
-        check_array(x, "x", d, "x", self._x_shape)
+        check_array(x, "x", d, "x", self._x_shape, want=self._np_dtype)
         if out is None:
             out = empty_aligned(self._y_shape, self._np_dtype)
         else:
             out = as_array(out, "out", output=True)
-            check_array(out, "out", d, "y", self._y_shape, writeable=True)
+            check_array(out, "out", d, "y", self._y_shape, writeable=True, want=self._np_dtype)
             if np.may_share_memory(x, out):
                 raise ValueError("out overlaps x; the output must be a separate buffer")
-        self._execute_ptr(x.ctypes.data, out.ctypes.data)
+        self._execute_ptr(address(x), address(out))
         return out
 
     def _execute_ptr(self, xp, yp):
@@ -435,6 +444,13 @@ class Plan:
                 self._active -= 1
                 if not self._active and self._writers:
                     cv.notify_all()
+        if st:
+            _lib.check(st, "conv1d_execute")
+
+    def _execute_unlocked(self, xp, yp):
+        """_execute_ptr without the guard against set_weights and close: for an owner that never calls either
+        on a plan other threads may be running (TunedConv1d makes a new plan for new weights)."""
+        st = self._L.conv1d_execute(self._h, xp, yp)
         if st:
             _lib.check(st, "conv1d_execute")
 

@@ -34,6 +34,7 @@ for _d in _dtypes.DTYPES:
     _t = getattr(torch, _d.name, None)
     if _t is not None:
         _DTYPES[_t] = _d
+_SUPPORTED = frozenset(t for t, d in _DTYPES.items() if d.supported)
 
 
 class _NotApplicable(Exception):
@@ -99,7 +100,7 @@ class TunedConv1d(nn.Conv1d):
             self.__dict__["_c1_wrefs"] = None
 
     def plans(self):
-        """{(batch, length, threads): (variant, explanation)} of the plans made so far; an input shape no plan
+        """{(batch, length, threads, dtype): (variant, explanation)} of the plans made so far; an input shape no plan
         could be made for maps to (None, the reason), and runs F.conv1d."""
         return {k: (None, p) if isinstance(p, str) else (p.variant, p.explain) for k, p in self._c1_plans.items()}
 
@@ -117,30 +118,30 @@ class TunedConv1d(nn.Conv1d):
         return super().forward(input)
 
     def _c1_why_not(self, x):
-        """None when libconv1d can run this call, else the reason it cannot."""
+        """None when libconv1d can run this call, else the reason it cannot. Every forward pays for these
+        checks, so the cheap ones come first; the weights' dtype and device are checked when a plan is made
+        (a change of them changes their storage, which makes the plans again)."""
         if type(x) is not torch.Tensor:
             return f"the input is a {type(x).__module__}.{type(x).__name__}, not a plain torch.Tensor"
-        if x.device.type != "cpu":
+        if not x.is_cpu:
             return f"the input is on {x.device}, libconv1d plans here are CPU ones"
-        if torch.jit.is_tracing() or _is_compiling():
-            return "tracing or compiling: the graph must see F.conv1d"
-        d = _DTYPES.get(x.dtype)
-        if d is None or not d.supported:
+        if x.dtype not in _SUPPORTED:
             return f"dtype {x.dtype}: libconv1d computes {', '.join(_dtypes.supported_names())}"
-        w, b = self.weight, self.bias
-        if w.dtype != x.dtype or (b is not None and b.dtype != x.dtype) or w.device.type != "cpu":
-            return "the weights' dtype or device differ from the input's"
+        if torch.is_grad_enabled():
+            b = self.bias
+            if x.requires_grad or self.weight.requires_grad or (b is not None and b.requires_grad):
+                return ("autograd: gradients are being recorded (run inference under torch.no_grad() or "
+                        "torch.inference_mode())")
         if self.padding_mode != "zeros":
             return f"padding_mode={self.padding_mode!r} (libconv1d pads with zeros)"
-        if torch.is_grad_enabled() and (x.requires_grad or w.requires_grad or (b is not None and b.requires_grad)):
-            return ("autograd: gradients are being recorded (run inference under torch.no_grad() or "
-                    "torch.inference_mode())")
-        if x.dim() not in (2, 3):
-            return f"a {x.dim()}-D input"
-        if x.layout != torch.strided or x.is_quantized:
-            return f"a {x.layout} tensor"
         if not x.is_contiguous():
             return "the input is not contiguous"
+        if x.layout is not torch.strided or x.is_quantized:
+            return f"a {x.layout} tensor"
+        if torch.jit.is_tracing() or _is_compiling():
+            return "tracing or compiling: the graph must see F.conv1d"
+        if x.dim() not in (2, 3):
+            return f"a {x.dim()}-D input"
         if x.numel() == 0:
             return "an empty input"
         return None
@@ -154,19 +155,20 @@ class TunedConv1d(nn.Conv1d):
         w, b = self.weight, self.bias
         wkey = (id(w), _version(w), w.data_ptr(),
                 None if b is None else (id(b), _version(b), b.data_ptr()))
-        threads = torch.get_num_threads()
-        key = (n, length, threads)
+        key = (n, length, torch.get_num_threads(), x.dtype)
         plan = self._c1_plans.get(key) if wkey == self._c1_wkey else None
         if plan is None:
             plan = self._c1_make_plan(key, wkey)
         if isinstance(plan, str):  # no plan for this shape: the reason, kept so it is not tried on every call
             raise _NotApplicable(plan)
         y = torch.empty((n, self.out_channels, plan.desc.output_length), dtype=x.dtype)
-        plan._execute_ptr(x.data_ptr(), y.data_ptr())
+        # A plan of this layer is never given other weights nor closed (new weights get new plans), so the
+        # plan's own guard against that is not needed here.
+        plan._execute_unlocked(x.data_ptr(), y.data_ptr())
         return y if batched else y.squeeze(0)
 
     def _c1_make_plan(self, key, wkey):
-        n, length, threads = key
+        n, length, threads, dtype = key
         with self._c1_lock:
             d = self.__dict__
             if wkey != d["_c1_wkey"]:  # new weights: every shape's plan is made again
@@ -176,18 +178,22 @@ class TunedConv1d(nn.Conv1d):
             plan = d["_c1_plans"].get(key)
             if plan is not None:
                 return plan
+            w, b = self.weight, self.bias
             try:
+                if w.dtype != dtype or not w.is_cpu or (b is not None and (b.dtype != dtype or not b.is_cpu)):
+                    raise TypeError(f"the weights are {w.dtype} on {w.device}"
+                                    + ("" if b is None else f", the bias {b.dtype} on {b.device}")
+                                    + f", the input {dtype} on the CPU")
                 pl, pr = padding_pair(self.padding if isinstance(self.padding, str) else self.padding[0],
                                       self.kernel_size[0], self.dilation[0], self.stride[0])
                 desc = Desc(batch=n, length=length, in_channels=self.in_channels, out_channels=self.out_channels,
                             kernel_size=self.kernel_size[0], stride=self.stride[0], pad_left=pl, pad_right=pr,
-                            dilation=self.dilation[0], groups=self.groups, bias=self.bias is not None,
-                            layout="ncw", dtype=_DTYPES[self.weight.dtype])
+                            dilation=self.dilation[0], groups=self.groups, bias=b is not None, layout="ncw",
+                            dtype=_DTYPES[dtype])
                 plan = Plan(desc, db=self._c1_db, threads=threads, mode=self._c1_mode)
                 with torch.no_grad():
-                    w = self.weight.detach().contiguous().numpy()
-                    b = None if self.bias is None else self.bias.detach().contiguous().numpy()
-                plan.set_weights(w, b)
+                    plan.set_weights(w.detach().contiguous().numpy(),
+                                     None if b is None else b.detach().contiguous().numpy())
             except (Conv1dError, ValueError, TypeError) as e:
                 plan = f"libconv1d: {e}"
             d["_c1_plans"][key] = plan
