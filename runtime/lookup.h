@@ -1,10 +1,11 @@
 /*
  * Internal: how conv1d_plan_create chooses a variant (the order is documented in conv1d.h).
  *
- * Time models. A shape without an exact winner is decided by the time models fitted from every variant's
- * measurements on this machine and build (model.h): each applicable variant whose model covers the shape's
- * layout and kind gets a predicted time, and the fastest prediction wins, when at least C1_MODEL_MIN_RANKED
- * variants could be ranked. Otherwise the nearest tuned shape decides.
+ * Time models. A shape without an exact winner and without a near tuned shape (below) is decided by the time
+ * models fitted from every variant's measurements on this machine and build (model.h): each applicable variant
+ * whose model covers the shape's layout and kind gets a predicted time, and the fastest prediction wins, when
+ * at least C1_MODEL_MIN_RANKED variants could be ranked. (Cross-validated on held-out shapes, results/NOTES.md,
+ * the models picked worse than a near neighbour's winner, so they come after it.)
  *
  * Nearest tuned shape. Only shapes of the same layout and kind are candidates, where the kind is dense
  * (one group), depthwise (groups == in_channels > 1) or grouped (anything else), because a winner

@@ -8,6 +8,7 @@ import csv
 import os
 import pathlib
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -57,8 +58,19 @@ def test_fit_lists_models(db):
     assert n == len(rows)
 
 
-def test_plan_of_an_unseen_shape_follows_the_models(db):
+def test_plan_of_an_unseen_shape_follows_the_models(db, tmp_path):
+    # A near tuned shape decides first.
     r = tool("describe", UNSEEN, "--plan", "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert "nearest tuned shape" in r.stdout and "time model:" not in r.stdout, r.stdout
+    # Without tuned winners nearby (here: none at all), the models decide.
+    copy = tmp_path / "no-winners.db"
+    shutil.copy(db, copy)
+    con = sqlite3.connect(copy)
+    con.execute("DELETE FROM winners")
+    con.commit()
+    con.close()
+    r = tool("describe", UNSEEN, "--plan", "--db", copy)
     assert r.returncode == 0, r.stderr
     chosen = re.search(r"^chosen:\s+(.*)$", r.stdout, re.M).group(1)
     variant = re.search(r"^plan:\s+(\S+)$", r.stdout, re.M).group(1)
@@ -67,7 +79,7 @@ def test_plan_of_an_unseen_shape_follows_the_models(db):
     ms = float(re.search(r"predicted ([0-9.e+-]+) ms", chosen).group(1))
     assert 1e-5 < ms < 10, chosen
     # An NCW shape has no NCW measurements: the models do not speak for it.
-    r = tool("describe", UNSEEN + ",layout=ncw", "--plan", "--db", db)
+    r = tool("describe", UNSEEN + ",layout=ncw", "--plan", "--db", copy)
     assert r.returncode == 0 and "time model:" not in r.stdout, r.stdout
 
 
