@@ -218,7 +218,7 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         for (int64_t k = 0; k < K; k++)
             for (int64_t r = 0; r < R; r++) s->wbuf[((k / CB) * R + r) * bs + k % CB] = s->w[r * K + k];
     }
-    if (v->isa != C1_ISA_LEVEL_C && c1_dw_short_fits(g)) {
+    if (v->isa != C1_ISA_LEVEL_C && c1_dw_short_fits(g, d->layout == CONV1D_LAYOUT_NCW)) {
         const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
         const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;
         s->short_rows = true;

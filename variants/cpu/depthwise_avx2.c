@@ -903,7 +903,7 @@ void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float
     case ol:                                                                                                           \
         if (ncw)                                                                                                       \
             short_ncw(g, xq, x, wp, y, n0, n1, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                         \
-        else                                                                                                           \
+        else if (ol <= C1_DW_SHORT_MAX_LEN_NWC)                                                                      \
             for (int64_t n = n0; n < n1; n++)                                                                          \
                 short_nwc(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                          \
         break;
