@@ -450,13 +450,13 @@ static void test_ncw_phase_split(void **unused)
         }
 }
 
-/* The short path (decode steps, C1_DW_SHORT_MAX_LEN): every input length from 1 to one past the path's, each padding
- * kind, kernel sizes, strides and dilations, so that output lengths fall below, at and above one and two tiles of
- * eight; channel counts below, at and above a block of eight and the work item's C1_DW_SHORT_CHANNELS (blocks that
- * end a work item, a batch element or the tensor spill no loads or stores past it), batches of one and six (NCW work
- * items of C1_DW_SHORT_BATCH batch elements, the last one short). Then
- * the paired NCW form (four inputs, four outputs) over channel counts around its blocks, and spans just inside and
- * outside C1_DW_SHORT_SPAN. */
+/* The short path (decode steps; lengths up to C1_DW_SHORT_MAX_LEN in NCW, C1_DW_SHORT_MAX_LEN_NWC in NWC): every input
+ * length from 1 to one past NCW's limit, each padding kind, kernel sizes, strides and dilations, so that output
+ * lengths fall below, at and above one and two tiles of eight; channel counts below, at and above a block of eight
+ * and the work item's C1_DW_SHORT_CHANNELS (blocks that end a work item, a batch element or the tensor spill no loads
+ * or stores past it), batches of one and six (NCW work items of C1_DW_SHORT_BATCH batch elements, the last one
+ * short). Then the paired NCW form (four inputs, four outputs) over channel counts around its blocks, and spans just
+ * inside and outside C1_DW_SHORT_SPAN. */
 static void test_short_rows(void **unused)
 {
     uint64_t rng = 0x5407ull;

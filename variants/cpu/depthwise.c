@@ -11,10 +11,10 @@
  * convolved with its own taps. Padding is not materialised in the tensors: each output position's taps are
  * clamped to the input, so every tensor is read or written once.
  *
- * Short rows (decode steps: input and output lengths up to 16, no channel multiplier) take one kernel for both
- * layouts and both SIMD variants, c1_dw_short_avx2: eight channels at a time with every position a vector (NCW's
- * eight rows transposed in registers), the bias and weights packed per block of eight channels at prepare. There a
- * row of NCW, or a clamped edge position of NWC, costs no call or loop of its own.
+ * Short rows (decode steps: input and output lengths up to 32 in NCW, 8 in NWC, no channel multiplier) take one
+ * kernel for both layouts and both SIMD variants, c1_dw_short_avx2: eight channels at a time with every position a
+ * vector (NCW's eight rows transposed in registers), the bias and weights packed per block of eight channels at
+ * prepare. There a row of NCW, or a clamped edge position of NWC, costs no call or loop of its own.
  *
  * Two AVX-512 paths copy small pieces where the FMAs, not the bytes, decide the time (depthwise.h): NCW rows with
  * 20-96 taps into a zero-padded aligned row buffer on the stack (taps built by valignd rather than line-splitting
@@ -218,7 +218,7 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         for (int64_t k = 0; k < K; k++)
             for (int64_t r = 0; r < R; r++) s->wbuf[((k / CB) * R + r) * bs + k % CB] = s->w[r * K + k];
     }
-    if (v->isa != C1_ISA_LEVEL_C && c1_dw_short_fits(g)) {
+    if (v->isa != C1_ISA_LEVEL_C && c1_dw_short_fits(g, d->layout == CONV1D_LAYOUT_NCW)) {
         const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
         const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;
         s->short_rows = true;

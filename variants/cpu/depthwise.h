@@ -190,7 +190,8 @@ void c1_dw_nwc_mult_avx2(const c1_dw_geom *g, const float *x, const float *w, co
 void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b, float *y, int64_t o0, int64_t o1);
 
 /* Short rows (decode steps, many rows of a few positions): with mult 1 and both the input and the output length at
- * most C1_DW_SHORT_MAX_LEN, the SIMD variants compute eight channels at a time with the positions in registers,
+ * most C1_DW_SHORT_MAX_LEN (NCW) or C1_DW_SHORT_MAX_LEN_NWC, the SIMD variants compute eight channels at a time with
+ * the positions in registers,
  * NCW rows transposed in and out in registers, instead of one call per NCW row (NCW) or clamped edge positions one
  * vector at a time (NWC). c1_dw_short_avx2 takes channels [c0, c1) (c0 a multiple of 8) of batch elements [n0, n1)
  * in either layout. wp holds the bias and weights packed per block of eight channels, so that a block reads one
@@ -200,7 +201,11 @@ void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b
  * what is left above the copy is the weights' traffic, not the transposes. Block b's bias at
  * wp + b*(kernel_size + 1)*8, its tap r at wp + (b*(kernel_size + 1) + 1 + r)*8, zeros past out_channels. The
  * AVX-512 variant calls it too. */
-#define C1_DW_SHORT_MAX_LEN 16
+/* NCW takes the short path up to this length (its row kernel pays per row): one thread, 1536 channels, k 4 causal,
+ * 12-16 MB out of cache, p10 ms, short path / row kernel / NWC: length 17: 3.2 / 12.5 / 3.3, 20: 3.9 / 11.2 / 3.4,
+ * 24: 4.5 / 9.3 / 3.1, 32: 4.9 / 7.2 / 3.3; at 48 and 64 it lost (10.2 / 5.6, 7.6 / 4.6), and at 40 the row kernel
+ * still takes twice NWC's time (6.1 against 2.8). */
+#define C1_DW_SHORT_MAX_LEN 32
 /* The input positions the short path holds, padding included (zero vectors for the padding, see depthwise_avx2.c). */
 #define C1_DW_SHORT_SPAN 64
 /* Channels per work item of the short path, and in NCW batch elements per work item: the kernel takes each block
@@ -211,12 +216,18 @@ void c1_dw_ncw_avx2(const c1_dw_geom *g, const float *x, const float *w, float b
 #define C1_DW_SHORT_CHANNELS 256
 #define C1_DW_SHORT_BATCH 4
 
+/* NWC takes the short path only up to this length: one thread, 1536 channels, k 4 causal, 12-16 MB out of cache,
+ * short path against the row kernel (p10, ms): length 4: 6.3 / 10.1, 8: 6.2 / 10.4, 12: 12.4 / 10.9, 16: 8.0 / 6.3
+ * (NCW's short path beat its row kernel at every one of them). */
+#define C1_DW_SHORT_MAX_LEN_NWC 8
+
 /* Whether a layer takes the short path (the ISA aside). */
-static inline bool c1_dw_short_fits(const c1_dw_geom *g)
+static inline bool c1_dw_short_fits(const c1_dw_geom *g, bool ncw)
 {
     const int64_t span = (g->out_length - 1) * g->stride + (g->kernel_size - 1) * g->dilation + 1;
-    return g->mult == 1 && g->length <= C1_DW_SHORT_MAX_LEN && g->out_length <= C1_DW_SHORT_MAX_LEN &&
-           span <= C1_DW_SHORT_SPAN && g->pad_left + g->length <= C1_DW_SHORT_SPAN;
+    const int64_t max = ncw ? C1_DW_SHORT_MAX_LEN : C1_DW_SHORT_MAX_LEN_NWC;
+    return g->mult == 1 && g->length <= max && g->out_length <= max && span <= C1_DW_SHORT_SPAN &&
+           g->pad_left + g->length <= C1_DW_SHORT_SPAN;
 }
 
 /* NCW rows of four inputs and four outputs (Mamba's k 4 decode step with its causal padding) take a form whose lanes

@@ -684,7 +684,7 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
         c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
 }
 
-/* ---- Short rows (decode steps: length and output length up to C1_DW_SHORT_MAX_LEN), both layouts ----
+/* ---- Short rows (decode steps: lengths up to C1_DW_SHORT_MAX_LEN in NCW, C1_DW_SHORT_MAX_LEN_NWC in NWC) ----
  *
  * Blocks of eight channels of one batch element, one vector per position: xq[j] (below) holds an input position of
  * the eight channels, yt[o] output position o. In NCW the block's eight rows are 8 * L contiguous floats, brought
@@ -791,7 +791,8 @@ INLINE void short_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const flo
                       int64_t n1, int64_t c0, int64_t c1, const int M, const int TO)
 {
     const int64_t C = g->in_channels, L = g->length, OL = 8 * TO - 8 + M, bs = (g->kernel_size + 1) * VL;
-    const __m256 keep[2] = {_mm256_castsi256_ps(lanes(L)), _mm256_castsi256_ps(lanes(L - VL))};
+    __m256 keep[C1_DW_SHORT_MAX_LEN / VL];
+    for (int t = 0; t < C1_DW_SHORT_MAX_LEN / VL; t++) keep[t] = _mm256_castsi256_ps(lanes(L - t * VL));
     int64_t c = c0;
     for (; c + 2 * VL <= c1; c += VL)
         for (int64_t n = n0; n < n1; n++)
@@ -799,9 +800,59 @@ INLINE void short_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const flo
     for (; c < c1; c += VL)
         for (int64_t n = n0; n < n1; n++) {
             const int64_t nr = c1 - c < VL ? c1 - c : VL;
-            float bx[VL * 2 * VL + VL] = {0}, by[VL * 2 * VL + VL];
+            float bx[VL * C1_DW_SHORT_MAX_LEN + VL] = {0}, by[VL * 2 * VL + VL];
             memcpy(bx, x + (n * C + c) * L, (size_t)(nr * L) * sizeof(float));
             short_ncw_block(g, xq, keep, bx, wp + c / VL * bs, by, M, TO);
+            memcpy(y + (n * C + c) * OL, by, (size_t)(nr * OL) * sizeof(float));
+        }
+}
+
+/* NCW rows longer than two tiles (output length 17 to C1_DW_SHORT_MAX_LEN): short_ncw_block with the tile counts at
+ * run time, passes of eight outputs and a last one of M (a constant, the output length mod 8, 0 for none). With
+ * input lengths up to 32 a block takes up to four tiles in; xq holds pad_left + L positions and a tile past them. */
+INLINE void long_ncw_block(const c1_dw_geom *g, __m256 *xq, const __m256 *keep, const float *xb, const float *wb,
+                           float *yb, const int M)
+{
+    const int64_t L = g->length, OL = g->out_length, S = g->stride, D = g->dilation, R = g->kernel_size;
+    const int64_t TO = (OL + VL - 1) / VL;
+    __m256 *xl = xq + g->pad_left, yt[C1_DW_SHORT_MAX_LEN];
+    for (int64_t t = 0; t * VL < L; t++) {
+        __m256 r[VL];
+#pragma GCC unroll 8
+        for (int c = 0; c < VL; c++) r[c] = _mm256_and_ps(_mm256_loadu_ps(xb + c * L + t * VL), keep[t]);
+        transpose8(r);
+#pragma GCC unroll 8
+        for (int j = 0; j < VL; j++) xl[t * VL + j] = r[j];
+    }
+    const __m256 b = _mm256_loadu_ps(wb);
+    int64_t o = 0;
+    for (; o + VL <= OL; o += VL) short_pass(xq + o * S, S, D, R, wb + VL, b, yt + o, VL);
+    if (M) {
+        short_pass(xq + o * S, S, D, R, wb + VL, b, yt + o, M);
+#pragma GCC unroll 8
+        for (int i = M; i < VL; i++) yt[o + i] = _mm256_setzero_ps(); /* stored past the rows, overwritten later */
+    }
+    for (int64_t t = 0; t < TO; t++) transpose8(yt + t * VL);
+    for (int c = 0; c < VL; c++)
+        for (int64_t t = 0; t < TO; t++) _mm256_storeu_ps(yb + c * OL + t * VL, yt[t * VL + c]);
+}
+
+INLINE void long_ncw(const c1_dw_geom *g, __m256 *xq, const float *x, const float *wp, float *y, int64_t n0,
+                     int64_t n1, int64_t c0, int64_t c1, const int M)
+{
+    const int64_t C = g->in_channels, L = g->length, OL = g->out_length, bs = (g->kernel_size + 1) * VL;
+    __m256 keep[C1_DW_SHORT_MAX_LEN / VL];
+    for (int t = 0; t < C1_DW_SHORT_MAX_LEN / VL; t++) keep[t] = _mm256_castsi256_ps(lanes(L - t * VL));
+    int64_t c = c0;
+    for (; c + 2 * VL <= c1; c += VL)
+        for (int64_t n = n0; n < n1; n++)
+            long_ncw_block(g, xq, keep, x + (n * C + c) * L, wp + c / VL * bs, y + (n * C + c) * OL, M);
+    for (; c < c1; c += VL)
+        for (int64_t n = n0; n < n1; n++) {
+            const int64_t nr = c1 - c < VL ? c1 - c : VL;
+            float bx[VL * C1_DW_SHORT_MAX_LEN + VL] = {0}, by[VL * C1_DW_SHORT_MAX_LEN + VL];
+            memcpy(bx, x + (n * C + c) * L, (size_t)(nr * L) * sizeof(float));
+            long_ncw_block(g, xq, keep, bx, wp + c / VL * bs, by, M);
             memcpy(y + (n * C + c) * OL, by, (size_t)(nr * OL) * sizeof(float));
         }
 }
@@ -903,13 +954,19 @@ void c1_dw_short_avx2(const c1_dw_geom *g, bool ncw, const float *x, const float
     case ol:                                                                                                           \
         if (ncw)                                                                                                       \
             short_ncw(g, xq, x, wp, y, n0, n1, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                         \
-        else                                                                                                           \
+        else if (ol <= C1_DW_SHORT_MAX_LEN_NWC)                                                                      \
             for (int64_t n = n0; n < n1; n++)                                                                          \
                 short_nwc(g, xq, x, wp, y, n, c0, c1, (ol - 1) % VL + 1, (ol + VL - 1) / VL);                          \
         break;
         SHORT_OL(1) SHORT_OL(2) SHORT_OL(3) SHORT_OL(4) SHORT_OL(5) SHORT_OL(6) SHORT_OL(7) SHORT_OL(8)
         SHORT_OL(9) SHORT_OL(10) SHORT_OL(11) SHORT_OL(12) SHORT_OL(13) SHORT_OL(14) SHORT_OL(15) SHORT_OL(16)
 #undef SHORT_OL
+    default: /* NCW past two tiles: the output length mod 8 as the constant */
+        switch (g->out_length % VL) {
+#define LONG_M(m)                                                                                                      \
+    case m: long_ncw(g, xq, x, wp, y, n0, n1, c0, c1, m); break;
+            LONG_M(0) LONG_M(1) LONG_M(2) LONG_M(3) LONG_M(4) LONG_M(5) LONG_M(6) LONG_M(7)
+#undef LONG_M
+        }
     }
-    _Static_assert(C1_DW_SHORT_MAX_LEN == 16, "the output lengths above");
 }
