@@ -22,9 +22,9 @@
 #                 it unpacks where the machine lacks hwloc, SQLite or cmocka (copy .gpu-deps/ along)
 #
 # Switches: DNNL_ROOT=/path (your own oneDNN 3.x), ONEDNN=0 (no oneDNN: no CPU peer, "onednn: none"),
-# FFTW=0 (no FFTW 3: no fft family), CUDA=0 (no CUDA even when nvcc exists), CUDNN=0 (CUDA without the cuDNN peer), CUDNN_ROOT=/path, SAN=1
-# (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands), TUNED=tuned.c (winners exported by
-# `conv1d-tune export`, compiled into libconv1d).
+# FFTW=0 (no FFTW 3: no fft family), CUDA=0 (no CUDA even when nvcc exists), CUDNN=0 (CUDA without the cuDNN
+# peer), CUDNN_ROOT=/path, SAN=1 (AddressSanitizer + UndefinedBehaviorSanitizer), V=1 (show commands),
+# TUNED=tuned.c (winners exported by `conv1d-tune export`, compiled into libconv1d).
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local

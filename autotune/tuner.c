@@ -117,7 +117,8 @@ int c1_rules_choice_index(const c1_variant *const *v, int n, const conv1d_desc *
     return -1;
 }
 
-/* order[] := 0..n-1 with the rules' choice for this shape first, if it is a candidate. */
+/* order[] := 0..n-1 with the rules' choice for this shape first and the rest of its family next, if it is a
+ * candidate: the fastest median is then known after a few measurements, whatever one noisy sample said. */
 static void heuristic_first(const c1_candidate *c, int n, const c1_problem *p, int *order)
 {
     int first = -1;
@@ -129,8 +130,11 @@ static void heuristic_first(const c1_candidate *c, int n, const c1_problem *p, i
     }
     int k = 0;
     if (first >= 0) order[k++] = first;
-    for (int i = 0; i < n; i++)
-        if (i != first) order[k++] = i;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const bool kin = first >= 0 && strcmp(c[i].v->family, c[first].v->family) == 0;
+            if (i != first && kin == (pass == 0)) order[k++] = i;
+        }
 }
 
 static int by_median(const void *a, const void *b)

@@ -228,6 +228,7 @@ static hwloc_topology_t topology; /* loaded in the parent, inherited by every ch
 /* The run limit (c1_measure_opts.run_limit_s): a timer armed after prepare ends the child, its measurement
  * recorded as a timeout, without the parent's wall-clock limit having to count the prepare. */
 static c1_measurement *volatile run_limit_m;
+static double run_limit_t_start;
 
 static void run_limit_reached(int sig)
 {
@@ -237,14 +238,17 @@ static void run_limit_reached(int sig)
         static const char text[] = "Stopped at its run limit after prepare.";
         for (size_t i = 0; i < sizeof text; i++) m->message[i] = text[i]; /* async-signal-safe stores */
         m->outcome = C1_OUTCOME_TIMEOUT;
+        m->wall_s = c1_now_s() - run_limit_t_start; /* clock_gettime: async-signal-safe */
     }
     _exit(0);
 }
 
-static void arm_run_limit(c1_measurement *m, double seconds)
+/* Arms the run limit of o for measurement m, which started at t_start (for its wall time). */
+static void arm_run_limit(c1_measurement *m, double seconds, double t_start)
 {
     if (!(seconds > 0)) return;
     run_limit_m = m;
+    run_limit_t_start = t_start;
     signal(SIGALRM, run_limit_reached);
     struct itimerval it = {.it_value = {.tv_sec = (time_t)seconds,
                                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)}};
@@ -404,7 +408,7 @@ static int measure_child_cuda(const child_args *a, c1_measurement *m, double t_s
         goto done;
     }
     prepared = true;
-    arm_run_limit(m, o->run_limit_s);
+    arm_run_limit(m, o->run_limit_s, t_start);
     if (v->ops->impl_info && v->ops->impl_info(state))
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 
@@ -586,7 +590,7 @@ static int measure_child(void *arg, void *shared)
         set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         return 0;
     }
-    arm_run_limit(m, o->run_limit_s);
+    arm_run_limit(m, o->run_limit_s, t_start);
     if (v->ops->impl_info && v->ops->impl_info(state))
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 

@@ -126,9 +126,9 @@ static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
         [7] = {"winograd_f2r7__avx512", "winograd_f2r7__avx2", NULL},
     };
     /* Long kernels, measured against the best direct or depthwise kernel (results/NOTES.md): the FFT ties at about
-     * 16 sub-signal taps with 48 channels a group, 20-24 dense with 256, 130-190 depthwise. */
+     * 9-16 sub-signal taps with 48 channels a group or dense with 256, at 130-190 depthwise. */
     const int64_t span = (d->kernel_size - 1) * d->dilation / d->stride + 1, cg = d->in_channels / d->num_groups;
-    if (span >= (cg < 16 ? 192 : d->num_groups == 1 ? 24 : 16)) {
+    if (span >= (cg < 16 ? 192 : 16)) {
         const c1_variant *v = first_applicable(d, C1_DEVICE_CPU, fft);
         if (v) {
             *rule = "long kernel: FFT";

@@ -20,8 +20,8 @@
  * stride plus a little more): the rules below know more than a shape that different.
  *
  * Rules, when nothing is tuned (chosen from the winners measured on AVX-512 and AVX2 machines):
- *   long kernels: a sub-kernel span (kernel_size-1)*dilation/stride + 1 of at least 16 taps (grouped, 16 or more
- *   input channels a group), 24 (dense, 16 or more input channels) or 192 (fewer channels a group: depthwise)
+ *   long kernels: a sub-kernel span (kernel_size-1)*dilation/stride + 1 of at least 16 taps with 16 or more input
+ *   channels a group (dense or grouped), 192 with fewer (depthwise)
  *                      -> fft_b256_m / b1024_m / b4096_m / whole_m (__avx512, else __avx2: b256_m, whole_m), the
  *                         first that applies; else the rules below
  *   depthwise          -> depthwise__avx512, else depthwise__avx2, else depthwise__c

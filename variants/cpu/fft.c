@@ -1,9 +1,12 @@
 /*
  * Convolution by FFT (FFTW 3, single precision) for long kernels, every field, both layouts.
  *
- *   fft_b<N>_<e|m>__<isa>     p0 = N: overlap-save blocks of an N-point transform
+ *   fft_b<N>_<e|m>__<isa>     p0 = N: overlap-save blocks of an N-point transform (256, 1024, 4096)
  *   fft_whole_<e|m>__<isa>    p0 = 0: one transform over the whole sequence (Hyena's k = L)
  *                             p1 = planner rigor: 0 FFTW_ESTIMATE (e), 1 FFTW_MEASURE (m)
+ *                             p2 = 0: OpenMP over tasks, FFTW single-threaded (FFTW's own threads are not used:
+ *                                  the tasks already keep every core busy on layers of a few dozen channels)
+ *   <isa>: the product kernels' (avx512, avx2); FFTW dispatches its own SIMD at run time.
  *
  * Direct convolution spends R multiply-adds per output and input channel; an N-point block spends about
  * 2 * 2.5 log2 N real flops per point for its transforms plus 8 flops per frequency and channel pair in the
@@ -27,9 +30,11 @@
  * run(): one OpenMP loop over tasks (rows, groups, part of a group's output channels); a row is one block of
  * one image. A task gathers the input of its groups' virtual channels, 16 channels at a time (one cache line of
  * an NWC row), transforms them into split spectra X[row][v], runs the product kernels (fft_kernels.inc) over
- * tiles of rows x output channels, transforms each output channel back and writes it, 16 channels at a time,
- * with the bias. Rows per task are sized so X and the outputs of a task stay in half of L2; the weights of a
- * tile are read once for all rows of a task.
+ * tiles of rows x output channels, transforms each output channel back and writes it, 16 channels at a time
+ * (the bias is added to the zero frequency: a constant is that bin alone). Rows per task are sized so X and the
+ * outputs of a task stay in half of L2, or, where a group's transformed weights dwarf its spectra (dense layers),
+ * in an eighth of L3 with the team splitting output channels instead of rows; the weights of a tile are read
+ * once for all rows of a task. NWC rows move through 8x8 transposes (c1_direct_avx2_transpose).
  *
  * Error: FFT round-off grows with log N and the square root of the channels summed; c1_fft_error_estimate holds
  * the measured error and supports() refuses a shape whose estimate passes a quarter of the fp32 threshold.
