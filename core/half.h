@@ -64,4 +64,21 @@ static inline uint16_t c1_f32_to_f16(float f)
     return (uint16_t)(sign | (r >> 13));
 }
 
+/* A double rounded once to bfloat16 or binary16 (to nearest, ties to even), as a reference rounds its exact sum:
+ * first to float with round-to-odd (float keeps more than two bits beyond either 16-bit type, so the second
+ * rounding then cannot create a tie the first removed), then to the 16-bit type. */
+static inline float c1_f64_to_f32_odd(double v)
+{
+    const float f = (float)v;
+    uint32_t u = c1_f32_bits(f);
+    if ((double)f != v && (double)f == (double)f && !(u & 1u)) { /* inexact and even: the odd neighbour */
+        const double av = v < 0 ? -v : v, af = f < 0 ? -(double)f : (double)f;
+        u = av > af ? u + 1u : u - 1u;
+    }
+    return c1_bits_f32(u);
+}
+
+static inline uint16_t c1_f64_to_bf16(double v) { return c1_f32_to_bf16(c1_f64_to_f32_odd(v)); }
+static inline uint16_t c1_f64_to_f16(double v) { return c1_f32_to_f16(c1_f64_to_f32_odd(v)); }
+
 #endif

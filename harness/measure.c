@@ -23,6 +23,7 @@
 
 #include "basics.h"
 #include "conv1d_ref.h"
+#include "half.h"
 #include "error.h"
 #include "measure.h"
 
@@ -50,26 +51,28 @@ typedef struct copy_state {
 
 static conv1d_status copy_supports(const c1_variant *v, const conv1d_desc *d) { return CONV1D_OK; }
 
-static conv1d_status copy_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *b,
+static conv1d_status copy_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *b_arg,
                                   void **state)
 {
     copy_state *s = malloc(sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the copy yardstick's state.");
-    s->xb = (size_t)conv1d_input_elems(d) * sizeof(float);
-    s->yb = (size_t)conv1d_output_elems(d) * sizeof(float);
+    s->xb = (size_t)conv1d_input_elems(d) * conv1d_dtype_size(d->dtype); /* the bytes of any dtype */
+    s->yb = (size_t)conv1d_output_elems(d) * conv1d_dtype_size(d->dtype);
     *state = s;
     return CONV1D_OK;
 }
 
 /* In 256 KiB chunks over all threads, as the kernels use all threads: memcpy of the common part, memset of
  * the rest of a longer output, a summing read of the rest of a longer input. */
-static conv1d_status copy_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status copy_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const unsigned char *x = x_arg; /* bytes: the yardstick moves any dtype's */
+    unsigned char *y = y_arg;
     const copy_state *s = state;
     const size_t common = s->xb < s->yb ? s->xb : s->yb, total = s->xb > s->yb ? s->xb : s->yb;
     const size_t chunk = 256 << 10;
     const int64_t chunks = (int64_t)((total + chunk - 1) / chunk);
-    float sink = 0;
+    unsigned sink = 0;
 #pragma omp parallel for schedule(static) reduction(+ : sink)
     for (int64_t c = 0; c < chunks; c++) {
         const size_t lo = (size_t)c * chunk, hi = lo + chunk < total ? lo + chunk : total;
@@ -77,9 +80,9 @@ static conv1d_status copy_run(const void *state, const float *x, float *y, void 
         const size_t rest = lo > common ? lo : common;
         if (hi > rest && s->yb > s->xb) memset((char *)y + rest, 0, hi - rest);
         if (hi > rest && s->xb > s->yb)
-            for (size_t i = rest / sizeof(float); i < hi / sizeof(float); i++) sink += x[i];
+            for (size_t i = rest / 2; i < hi / 2; i++) sink += ((const uint16_t *)(const void *)x)[i]; /* sizes are even */
     }
-    if (sink == 1234.5f) y[0] = sink; /* keeps the extra input reads */
+    if (sink == 12345u) y[0] = (unsigned char)sink; /* keeps the extra input reads */
     return CONV1D_OK;
 }
 
@@ -101,7 +104,7 @@ static size_t copy_cuda_workspace(const void *state)
     return s->xb > s->yb ? ((s->xb - s->yb) / 2 + 255) / 256 * 256 : 0;
 }
 
-static conv1d_status copy_cuda_run_async(const void *state, const float *x, float *y, void *workspace, void *stream)
+static conv1d_status copy_cuda_run_async(const void *state, const void *x, void *y, void *workspace, void *stream)
 {
     const copy_state *s = state;
     cudaStream_t st = (cudaStream_t)stream;
@@ -117,7 +120,7 @@ static conv1d_status copy_cuda_run_async(const void *state, const float *x, floa
     return CONV1D_OK;
 }
 
-static conv1d_status copy_cuda_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status copy_cuda_run(const void *state, const void *x, void *y, void *workspace)
 {
     conv1d_status st = copy_cuda_run_async(state, x, y, workspace, NULL);
     if (st != CONV1D_OK) return st;
@@ -170,16 +173,48 @@ void c1_measure_opts_init(c1_measure_opts *o)
 static int ref_child(void *arg, void *shared)
 {
     const c1_problem *p = arg;
-    return c1_ref_conv1d_f64(&p->d, p->x, p->w, p->b, (double *)shared) == CONV1D_OK ? 0 : 1;
+    const conv1d_desc *d = &p->d;
+    double *ref = shared;
+    if (c1_ref_conv1d_f64(d, p->xf, p->wf, p->bf, ref) != CONV1D_OK) return 1;
+    if (!p->absum) return 0;
+    /* The bound of c1_compare16: the same convolution on the magnitudes. */
+    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), nb = d->has_bias ? d->out_channels : 0;
+    float *ax = malloc((size_t)(nx + nw + nb) * sizeof(float));
+    if (!ax) return 1;
+    float *aw = ax + nx, *ab = aw + nw;
+    for (int64_t i = 0; i < nx; i++) ax[i] = fabsf(p->xf[i]);
+    for (int64_t i = 0; i < nw; i++) aw[i] = fabsf(p->wf[i]);
+    for (int64_t i = 0; i < nb; i++) ab[i] = fabsf(p->bf[i]);
+    const conv1d_status st = c1_ref_conv1d_f64(d, ax, aw, nb ? ab : NULL, p->absum);
+    free(ax);
+    return st == CONV1D_OK ? 0 : 1;
 }
 
 void c1_problem_destroy(c1_problem *p)
 {
+    const size_t ny = (size_t)conv1d_output_elems(&p->d);
+    if (p->xf != p->x) free(p->xf);
+    if (p->wf != p->w) free(p->wf);
+    if (p->bf != p->b) free(p->bf);
     free(p->x);
     free(p->w);
     free(p->b);
-    c1_shared_free(p->ref, (size_t)conv1d_output_elems(&p->d) * sizeof(double));
+    c1_shared_free(p->ref, ny * sizeof(double));
+    c1_shared_free(p->absum, ny * sizeof(double));
     memset(p, 0, sizeof *p);
+}
+
+/* n random values into f (as c1_fill_random), rounded to dtype t and stored in raw (16-bit t), f then holding
+ * the rounded values; for f32, raw is f and nothing is rounded. */
+static void fill_random_in(conv1d_dtype t, float *f, void *raw, int64_t n, uint64_t *s)
+{
+    c1_fill_random(f, n, s);
+    if (t == CONV1D_F32) return;
+    uint16_t *h = raw;
+    for (int64_t i = 0; i < n; i++) {
+        h[i] = t == CONV1D_BF16 ? c1_f32_to_bf16(f[i]) : c1_f32_to_f16(f[i]);
+        f[i] = t == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
+    }
 }
 
 conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double timeout_s, c1_problem *p)
@@ -190,19 +225,26 @@ conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double time
     p->d = *d;
     p->seed = seed;
     const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
-    p->x = malloc((size_t)nx * sizeof(float));
-    p->w = malloc((size_t)nw * sizeof(float));
-    p->b = d->has_bias ? malloc((size_t)d->out_channels * sizeof(float)) : NULL;
+    const int64_t nb = d->has_bias ? d->out_channels : 0;
+    const bool narrow = d->dtype != CONV1D_F32;
+    const size_t es = conv1d_dtype_size(d->dtype);
+    p->xf = malloc((size_t)nx * sizeof(float));
+    p->wf = malloc((size_t)nw * sizeof(float));
+    p->bf = nb ? malloc((size_t)nb * sizeof(float)) : NULL;
+    p->x = narrow ? malloc((size_t)nx * es) : p->xf;
+    p->w = narrow ? malloc((size_t)nw * es) : p->wf;
+    p->b = narrow && nb ? malloc((size_t)nb * es) : p->bf;
     p->ref = c1_shared_alloc((size_t)ny * sizeof(double));
-    if (!p->x || !p->w || (d->has_bias && !p->b) || !p->ref) {
+    if (narrow) p->absum = c1_shared_alloc((size_t)ny * sizeof(double));
+    if (!p->x || !p->w || !p->xf || !p->wf || (nb && (!p->b || !p->bf)) || !p->ref || (narrow && !p->absum)) {
         c1_problem_destroy(p);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the test problem (%lld input, %lld output elements).",
                        (long long)nx, (long long)ny);
     }
     uint64_t s = seed;
-    c1_fill_random(p->x, nx, &s);
-    c1_fill_random(p->w, nw, &s);
-    if (p->b) c1_fill_random(p->b, d->out_channels, &s);
+    fill_random_in(d->dtype, p->xf, p->x, nx, &s);
+    fill_random_in(d->dtype, p->wf, p->w, nw, &s);
+    if (nb) fill_random_in(d->dtype, p->bf, p->b, nb, &s);
 
     /* The parent never runs OpenMP code (a forked child of an OpenMP process can hang), so the reference,
      * which uses every core, runs in a child of its own. */
@@ -305,18 +347,31 @@ static void set_message(c1_measurement *m, c1_outcome outcome, const char *prefi
     snprintf(m->message, sizeof m->message, "%s%s", prefix, conv1d_last_error());
 }
 
-/* Compares a checked run's output (host memory) with the reference; false (outcome WRONG, the reason in
- * m->message) when it fails the precision class's threshold. */
-static bool check_output(const c1_variant *v, const c1_problem *p, const float *ys, c1_measurement *m)
+/* Compares a checked run's output (host memory, elements of the problem's dtype) with the reference; false
+ * (outcome WRONG, the reason in m->message) when it fails the precision class's check. */
+static bool check_output(const c1_variant *v, const c1_problem *p, const void *ys, c1_measurement *m)
 {
-    const int64_t ny = conv1d_output_elems(&p->d);
-    m->error = c1_compare(ys, p->ref, ny);
+    const conv1d_desc *d = &p->d;
+    const int64_t ny = conv1d_output_elems(d);
+    const bool narrow = d->dtype != CONV1D_F32;
+    const int64_t terms = d->in_channels / d->num_groups * d->kernel_size + (d->has_bias ? 1 : 0);
+    m->error = narrow ? c1_compare16(ys, d->dtype, p->ref, p->absum, ny, terms) : c1_compare(ys, p->ref, ny);
     if (c1_error_ok(m->error, c1_precision_tolerance(v->precision))) return true;
     m->outcome = C1_OUTCOME_WRONG;
-    if (m->error.bad_index >= 0)
-        snprintf(m->message, sizeof m->message, "Output element %lld is %g (unwritten or not finite).",
-                 (long long)m->error.bad_index, (double)ys[m->error.bad_index]);
-    else
+    const uint16_t *h = ys;
+    const float *f = ys;
+    if (m->error.bad_index >= 0) {
+        const int64_t i = m->error.bad_index;
+        const double y = !narrow ? f[i] : d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
+        snprintf(m->message, sizeof m->message, "Output element %lld is %g (unwritten or not finite).", (long long)i, y);
+    } else if (m->error.outside > 0) {
+        const int64_t i = m->error.first_outside;
+        const double y = d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
+        snprintf(m->message, sizeof m->message,
+                 "%lld outputs beyond one %s rounding of an fp32 sum (element %lld: %g, reference %g; worst %.2f ulp).",
+                 (long long)m->error.outside, conv1d_dtype_name(d->dtype), (long long)i, y, p->ref[i],
+                 m->error.ulp_max);
+    } else
         snprintf(m->message, sizeof m->message, "Error %.3g of max|ref| (relative L2 %.3g) exceeds the %s threshold %.1g.",
                  m->error.rel_max, m->error.rel_l2, c1_precision_name(v->precision),
                  c1_precision_tolerance(v->precision).rel_max);
@@ -413,7 +468,8 @@ static int measure_child_cuda(const child_args *a, c1_measurement *m, double t_s
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 
     const int64_t ny = conv1d_output_elems(d);
-    const size_t xb = (size_t)conv1d_input_elems(d) * sizeof(float), yb = (size_t)ny * sizeof(float);
+    const size_t es = conv1d_dtype_size(d->dtype);
+    const size_t xb = (size_t)conv1d_input_elems(d) * es, yb = (size_t)ny * es;
     const size_t wsb = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
 
     /* Enough input/output sets that cycling through them evicts the L2, within half the free memory. */
@@ -595,7 +651,7 @@ static int measure_child(void *arg, void *shared)
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 
     const int64_t nx = conv1d_input_elems(d), ny = conv1d_output_elems(d);
-    const size_t xb = (size_t)nx * sizeof(float), yb = (size_t)ny * sizeof(float);
+    const size_t es = conv1d_dtype_size(d->dtype), xb = (size_t)nx * es, yb = (size_t)ny * es;
     const size_t wsb = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
 
     /* Enough input/output sets that cycling through them evicts the last-level cache. */
@@ -610,7 +666,7 @@ static int measure_child(void *arg, void *shared)
     }
     m->buffer_sets = sets;
     const size_t xstep = set_stride(xb), ystep = set_stride(yb);
-    float *xs = aligned_alloc(SET_ALIGN, xstep * (size_t)sets), *ys = aligned_alloc(SET_ALIGN, ystep * (size_t)sets);
+    char *xs = aligned_alloc(SET_ALIGN, xstep * (size_t)sets), *ys = aligned_alloc(SET_ALIGN, ystep * (size_t)sets);
     void *ws = wsb ? malloc(wsb) : NULL;
     double *samples = malloc(C1_MAX_SAMPLES * sizeof *samples);
     if (!xs || !ys || (wsb && !ws) || !samples) {
@@ -621,7 +677,7 @@ static int measure_child(void *arg, void *shared)
     for (int s = 0; s < sets; s++) memcpy((char *)xs + s * xstep, p->x, xb);
 
     /* The check: poisoned output, one run, compared with the double reference (not for the yardstick). */
-    for (int64_t i = 0; i < ny; i++) ys[i] = NAN;
+    memset(ys, 0xFF, yb); /* NaN in every dtype */
     st = v->ops->run(state, xs, ys, ws);
     if (st == CONV1D_OK && c1_is_copy_baseline(v)) goto timing;
     if (st != CONV1D_OK) {
@@ -640,7 +696,7 @@ timing:;
     const double warm_until = c1_now_s() + fmin(0.02, o->budget_s / 10);
     double t0 = c1_now_s();
     do {
-        v->ops->run(state, (const float *)((char *)xs + next * xstep), (float *)((char *)ys + next * ystep), ws);
+        v->ops->run(state, xs + next * xstep, ys + next * ystep, ws);
         next = (next + 1) % sets;
         runs++;
     } while (runs < 2 || c1_now_s() < warm_until);
@@ -653,7 +709,7 @@ timing:;
     while (n < C1_MAX_SAMPLES) {
         t0 = c1_now_s();
         for (int g = 0; g < group; g++) {
-            v->ops->run(state, (const float *)((char *)xs + next * xstep), (float *)((char *)ys + next * ystep), ws);
+            v->ops->run(state, xs + next * xstep, ys + next * ystep, ws);
             next = (next + 1) % sets;
         }
         samples[n++] = (c1_now_s() - t0) * 1e3 / group;

@@ -222,19 +222,20 @@ typedef struct conv1d_plan conv1d_plan;
  * concurrently. The caller owns the plan (conv1d_plan_destroy). */
 CONV1D_API conv1d_status conv1d_plan_create(conv1d_plan **plan, const conv1d_desc *d, const conv1d_options *o);
 
-/* Packs the weights (layout as in the descriptor) and bias (out_channels values, required when the
- * descriptor has_bias, else ignored; NULL ok without bias) into the plan, replacing any earlier ones, and
+/* Packs the weights (layout as in the descriptor) and bias (out_channels values, required when the descriptor
+ * has_bias, else ignored; NULL ok without bias) into the plan, replacing any earlier ones, and
  * allocates the plan's workspaces. w and bias are host memory, read during the call only. Not thread-safe
- * on one plan: no conv1d_execute on this plan may run during the call. */
-CONV1D_API conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const float *bias);
+ * on one plan: no conv1d_execute on this plan may run during the call. Elements are of the descriptor's dtype:
+ * float, or the raw 16 bits of bfloat16/float16 (as uint16_t, NumPy's float16 or ml_dtypes' bfloat16 hold them). */
+CONV1D_API conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const void *w, const void *bias);
 
-/* y = conv1d(x, weights) [+ bias], x and y in the descriptor's layout (device memory for
- * CONV1D_DEVICE_CUDA). Allocates nothing. Thread-safe on one plan: concurrent calls each claim one of the
- * plan's workspaces (one per core, at least one; lock-free); a call that finds all of them busy yields the
+/* y = conv1d(x, weights) [+ bias], x and y in the descriptor's layout and dtype (device memory for
+ * CONV1D_DEVICE_CUDA); 16-bit plans accumulate in float32 and round each output once. Allocates nothing.
+ * Thread-safe on one plan: concurrent calls each claim one of the plan's workspaces (one per core, at least one; lock-free); a call that finds all of them busy yields the
  * processor until one is free, so more concurrent callers than cores wait rather than allocate. Fails
  * (CONV1D_INVALID_ARGUMENT) before set_weights or with NULL pointers. y must not overlap x. On CUDA the
  * call returns when y is written (it synchronizes options.cuda_stream). */
-CONV1D_API conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y);
+CONV1D_API conv1d_status conv1d_execute(const conv1d_plan *plan, const void *x, void *y);
 
 /* The chosen variant's stable name ("direct_8x48__avx512"), owned by the library; "" for NULL.
  * Thread-safe. */

@@ -173,15 +173,16 @@ const c1_variant *c1_heuristic_choice(const conv1d_desc *d, c1_device dev, char 
          * variant of the other device: a CUDA plan takes device pointers). */
         size_t n;
         const c1_variant *list = c1_variant_list(&n);
-        for (size_t i = 1; i < n && !v; i++)
-            if (list[i].device == dev && list[i].precision == c1_precision_of_dtype(d->dtype) &&
+        const c1_precision prec = c1_precision_of_dtype(d->dtype);
+        for (size_t i = 0; i < n && !v; i++)
+            if (list[i].device == dev && list[i].precision == prec && strcmp(list[i].family, "ref") != 0 &&
                 c1_variant_applies(&list[i], d) == CONV1D_OK)
                 v = &list[i];
         rule = v ? "first applicable variant" : "reference";
-        if (!v && dev == C1_DEVICE_CPU) {
-            v = c1_variant_find("ref");
-            if (v && c1_variant_applies(v, d) != CONV1D_OK) v = NULL; /* a 16-bit shape has no fp32 fallback */
-        }
+        for (size_t i = 0; i < n && !v && dev == C1_DEVICE_CPU; i++) /* the reference of the dtype's class */
+            if (strcmp(list[i].family, "ref") == 0 && list[i].precision == prec &&
+                c1_variant_applies(&list[i], d) == CONV1D_OK)
+                v = &list[i];
     }
     c1_clear_error();
     snprintf(why, why_size, "%s", rule);

@@ -165,7 +165,7 @@ static conv1d_status alloc_workspaces(conv1d_plan *p, size_t bytes)
     return CONV1D_OK;
 }
 
-conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const float *bias)
+conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const void *w, const void *bias)
 {
     if (!plan) return c1_fail(CONV1D_INVALID_ARGUMENT, "conv1d_plan_set_weights: plan is NULL.");
     if (!w) return c1_fail(CONV1D_INVALID_ARGUMENT, "conv1d_plan_set_weights: weights pointer is NULL.");
@@ -187,7 +187,7 @@ conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const float *w, const f
     return st;
 }
 
-conv1d_status conv1d_execute(const conv1d_plan *plan, const float *x, float *y)
+conv1d_status conv1d_execute(const conv1d_plan *plan, const void *x, void *y)
 {
     if (!plan) return c1_fail(CONV1D_INVALID_ARGUMENT, "conv1d_execute: plan is NULL.");
     if (!x || !y) return c1_fail(CONV1D_INVALID_ARGUMENT, "conv1d_execute: %s pointer is NULL.", !x ? "x" : "y");

@@ -48,13 +48,15 @@ typedef struct c1_variant c1_variant;
 typedef struct c1_variant_ops {
     bool (*available)(void); /* NULL: always available (beyond the ISA level, which the registry checks) */
     conv1d_status (*supports)(const c1_variant *v, const conv1d_desc *d);
-    conv1d_status (*prepare)(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+    /* w, bias, x and y hold elements of d->dtype (float, or the raw 16 bits of bf16/f16): a variant's
+     * supports() admits only the dtypes of its precision class, so each casts to the type it computes. */
+    conv1d_status (*prepare)(const c1_variant *v, const conv1d_desc *d, const void *w, const void *bias,
                              void **state);
     size_t (*workspace_bytes)(const void *state); /* NULL: no workspace */
-    conv1d_status (*run)(const void *state, const float *x, float *y, void *workspace);
+    conv1d_status (*run)(const void *state, const void *x, void *y, void *workspace);
     void (*release)(void *state);
     /* CUDA variants: run() without the final wait, on the given cudaStream_t; NULL for CPU variants. */
-    conv1d_status (*run_async)(const void *state, const float *x, float *y, void *workspace, void *stream);
+    conv1d_status (*run_async)(const void *state, const void *x, void *y, void *workspace, void *stream);
     /* Which implementation a library chose for this state (oneDNN impl_info, cuDNN algorithm); NULL op
      * or NULL result: nothing to say. Owned by the state. */
     const char *(*impl_info)(const void *state);

@@ -160,9 +160,10 @@ static void dw_release(void *state)
     free(s);
 }
 
-static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                 void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     const conv1d_status st = dw_supports(v, d);
     if (st != CONV1D_OK) return st;
     dw_state *s = calloc(1, sizeof *s);
@@ -293,8 +294,10 @@ static void run_ncw_phases(const dw_state *s, const float *x, float *y, float *x
             }
 }
 
-static conv1d_status dw_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status dw_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const dw_state *s = state;
     const c1_dw_geom *g = &s->g;
     const int64_t N = s->batch, OL = g->out_length, K = g->out_channels;

@@ -237,9 +237,10 @@ static void choose_blocking(direct_state *s, c1_isa_level isa)
     if (s->hi < s->lo) s->hi = s->lo;
 }
 
-static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                     void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = direct_supports(v, d);
     if (st != CONV1D_OK) return st;
     direct_state *s = calloc(1, sizeof *s);
@@ -398,8 +399,10 @@ static void run_nwc(const direct_state *s, const float *x, float *y, float *y_nc
     }
 }
 
-static conv1d_status direct_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status direct_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const direct_state *s = state;
     const conv1d_desc *d = &s->d;
     if (d->layout == CONV1D_LAYOUT_NWC) {

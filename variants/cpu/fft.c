@@ -377,9 +377,10 @@ done:
     return st;
 }
 
-static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                  void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = fft_supports(v, d);
     if (st != CONV1D_OK) return st;
     fft_state *s = calloc(1, sizeof *s);
@@ -589,8 +590,10 @@ static void run_task(const fft_state *s, const float *x, float *y, float *slot, 
     if (nbuf) scatter(s, ob, y, r0, nr, kflush, nbuf);
 }
 
-static conv1d_status fft_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status fft_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const fft_state *s = state;
     char *ws = (char *)(((uintptr_t)workspace + WS_ALIGN - 1) & ~(uintptr_t)(WS_ALIGN - 1));
     const int nthreads = (int)min64(min64(omp_get_max_threads(), s->slots), s->ntasks);

@@ -290,9 +290,10 @@ static dnnl_status_t user_weights_md(const conv1d_desc *d, dnnl_memory_desc_t *m
     return dnnl_memory_desc_create_with_strides(md, 4, dims, dnnl_f32, nwc ? nwc_strides : ncw_strides);
 }
 
-static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                     void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = CONV1D_OK;
     const bool any = v->params[0] != 0;
     dnnl_memory_desc_t src_md = NULL, dst_md = NULL, w_any_md = NULL, w_user_md = NULL, bias_md = NULL;
@@ -434,8 +435,10 @@ cleanup:
 
 static size_t onednn_workspace_bytes(const void *state) { return ((const onednn_state *)state)->ws_bytes; }
 
-static conv1d_status onednn_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status onednn_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const onednn_state *s = state;
     exec_ctx *c = NULL;
     conv1d_status st = ctx_acquire(s, &c);

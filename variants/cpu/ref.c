@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conv1d_ref.h"
+#include "half.h"
 #include "error.h"
 #include "variant.h"
 
@@ -116,41 +117,67 @@ static void ref_release(void *state)
     free(s);
 }
 
-static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+/* Element i of p, of dtype t, as float (exact). ref serves fp32, ref_bf16 and ref_f16 their 16-bit classes. */
+static float widen(conv1d_dtype t, const void *p, int64_t i)
+{
+    if (t == CONV1D_F32) return ((const float *)p)[i];
+    const uint16_t h = ((const uint16_t *)p)[i];
+    return t == CONV1D_BF16 ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
+}
+
+static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, const void *w, const void *bias,
                                  void **state)
 {
     (void)v;
     ref_state *s = calloc(1, sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the reference variant's state.");
     s->d = *d;
-    size_t wbytes = (size_t)conv1d_weight_elems(d) * sizeof(double);
+    const int64_t nw = conv1d_weight_elems(d);
+    size_t wbytes = (size_t)nw * sizeof(double);
     s->w = malloc(wbytes);
+    float *wf = d->dtype == CONV1D_F32 ? NULL : calloc((size_t)nw, sizeof(float));
     if (d->has_bias) s->bias = malloc((size_t)d->out_channels * sizeof(float));
-    if (!s->w || (d->has_bias && !s->bias)) {
+    if (!s->w || (d->dtype != CONV1D_F32 && !wf) || (d->has_bias && !s->bias)) {
+        free(wf);
         ref_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate %zu bytes for the reference variant's weights.",
                        wbytes);
     }
-    c1_ref_pack_weights(d, w, s->w);
-    if (d->has_bias) memcpy(s->bias, bias, (size_t)d->out_channels * sizeof(float));
+    for (int64_t i = 0; wf && i < nw; i++) wf[i] = widen(d->dtype, w, i); /* exact */
+    c1_ref_pack_weights(d, wf ? wf : (const float *)w, s->w);
+    free(wf);
+    for (int64_t k = 0; d->has_bias && k < d->out_channels; k++) s->bias[k] = widen(d->dtype, bias, k);
     *state = s;
     return CONV1D_OK;
 }
 
-/* The double accumulators live in the caller's workspace, so run allocates nothing. */
+/* The double accumulators (and, for a 16-bit dtype, the input widened to float) live in the caller's
+ * workspace, so run allocates nothing. */
 static size_t ref_workspace_bytes(const void *state)
 {
     const ref_state *s = state;
-    return (size_t)conv1d_output_elems(&s->d) * sizeof(double);
+    const size_t acc = (size_t)conv1d_output_elems(&s->d) * sizeof(double);
+    return acc + (s->d.dtype == CONV1D_F32 ? 0 : (size_t)conv1d_input_elems(&s->d) * sizeof(float));
 }
 
-static conv1d_status ref_run(const void *state, const float *x, float *y, void *workspace)
+/* Accumulated in double and rounded once to the output's dtype. */
+static conv1d_status ref_run(const void *state, const void *x, void *y, void *workspace)
 {
     const ref_state *s = state;
+    const conv1d_dtype t = s->d.dtype;
+    const int64_t n = conv1d_output_elems(&s->d), nx = conv1d_input_elems(&s->d);
     double *acc = workspace;
-    c1_ref_conv1d_packed(&s->d, x, s->w, s->bias, acc);
-    const int64_t n = conv1d_output_elems(&s->d);
-    for (int64_t i = 0; i < n; i++) y[i] = (float)acc[i];
+    const float *xf = x;
+    if (t != CONV1D_F32) {
+        float *wide = (float *)(acc + n);
+        for (int64_t i = 0; i < nx; i++) wide[i] = widen(t, x, i);
+        xf = wide;
+    }
+    c1_ref_conv1d_packed(&s->d, xf, s->w, s->bias, acc);
+    if (t == CONV1D_F32)
+        for (int64_t i = 0; i < n; i++) ((float *)y)[i] = (float)acc[i];
+    else
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)y)[i] = t == CONV1D_BF16 ? c1_f64_to_bf16(acc[i]) : c1_f64_to_f16(acc[i]);
     return CONV1D_OK;
 }
 

@@ -246,9 +246,10 @@ static void choose_blocking(wino_state *s)
     s->tb = test_tb ? test_tb : tb;
 }
 
-static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                   void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = wino_supports(v, d);
     if (st != CONV1D_OK) return st;
     wino_state *s = calloc(1, sizeof *s);
@@ -399,8 +400,10 @@ static void run_block(const wino_state *s, const float *x, float *y, float *slot
     }
 }
 
-static conv1d_status wino_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status wino_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const wino_state *s = state;
     const conv1d_desc *d = &s->d;
     const int64_t N = d->batch, dil = d->dilation, OL = s->out_len;

@@ -242,9 +242,10 @@ static conv1d_status tc_plan(cuda_state *s)
     return CONV1D_OK;
 }
 
-static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                   void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     *state = NULL;
     conv1d_status st = c1_cuda_ready(v->name);
     if (st != CONV1D_OK) return st;
@@ -343,8 +344,10 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
     return CONV1D_OK;
 }
 
-static conv1d_status cuda_run_async(const void *state, const float *x, float *y, void *workspace, void *stream)
+static conv1d_status cuda_run_async(const void *state, const void *x_arg, void *y_arg, void *workspace, void *stream)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     (void)workspace;
     const cuda_state *s = state;
     const c1_variant *v = s->v;
@@ -370,8 +373,10 @@ static conv1d_status cuda_run_async(const void *state, const float *x, float *y,
     return c1_cuda_status(e, v->name, "kernel launch");
 }
 
-static conv1d_status cuda_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status cuda_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const cuda_state *s = state;
     conv1d_status st = cuda_run_async(state, x, y, workspace, NULL);
     if (st != CONV1D_OK) return st;

@@ -287,9 +287,10 @@ static conv1d_status cudnn_prepare_into(cudnn_state *s, const float *w, const fl
     return CONV1D_OK;
 }
 
-static conv1d_status cudnn_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *bias,
+static conv1d_status cudnn_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
                                    void **state)
 {
+    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     *state = NULL;
     conv1d_status st = c1_cuda_ready(v->name);
     if (st != CONV1D_OK) return st;
@@ -355,8 +356,10 @@ static conv1d_status enqueue_locked(const cudnn_state *s, const float *x, float 
     return c1_cuda_status((int)cudaGetLastError(), v->name, "enqueueing the convolution");
 }
 
-static conv1d_status cudnn_run_async(const void *state, const float *x, float *y, void *workspace, void *stream)
+static conv1d_status cudnn_run_async(const void *state, const void *x_arg, void *y_arg, void *workspace, void *stream)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     cudnn_state *s = (cudnn_state *)state; /* only the mutex is written */
     if (!workspace && cudnn_workspace_bytes(s) > 0)
         return c1_fail(CONV1D_INVALID_ARGUMENT, "%s: needs a %zu-byte device workspace, got NULL.", s->v->name,
@@ -368,8 +371,10 @@ static conv1d_status cudnn_run_async(const void *state, const float *x, float *y
     return st;
 }
 
-static conv1d_status cudnn_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status cudnn_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const cudnn_state *s = state;
     conv1d_status st = cudnn_run_async(state, x, y, workspace, NULL);
     if (st != CONV1D_OK) return st;
