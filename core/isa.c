@@ -68,13 +68,16 @@ static const uint32_t level_needs[C1_ISA_LEVEL_COUNT] = {
     [C1_ISA_LEVEL_AVX2] = C1_ISA_AVX | C1_ISA_AVX2 | C1_ISA_FMA | C1_ISA_F16C,
     [C1_ISA_LEVEL_AVX512] = C1_ISA_AVX | C1_ISA_AVX2 | C1_ISA_FMA | C1_ISA_F16C | C1_ISA_AVX512F |
                             C1_ISA_AVX512BW | C1_ISA_AVX512VL | C1_ISA_AVX512DQ,
+    [C1_ISA_LEVEL_AVX512BF16] = C1_ISA_AVX | C1_ISA_AVX2 | C1_ISA_FMA | C1_ISA_F16C | C1_ISA_AVX512F |
+                                C1_ISA_AVX512BW | C1_ISA_AVX512VL | C1_ISA_AVX512DQ | C1_ISA_AVX512_BF16,
 };
 
 /* The flags each level may use: a capped process hides everything above its level. */
 static const uint32_t level_allows[C1_ISA_LEVEL_COUNT] = {
     [C1_ISA_LEVEL_C] = C1_ISA_SSE42 | C1_ISA_AVX,
     [C1_ISA_LEVEL_AVX2] = C1_ISA_SSE42 | C1_ISA_AVX | C1_ISA_AVX2 | C1_ISA_FMA | C1_ISA_F16C,
-    [C1_ISA_LEVEL_AVX512] = UINT32_MAX,
+    [C1_ISA_LEVEL_AVX512] = ~(uint32_t)(C1_ISA_AVX512_BF16 | C1_ISA_AVX512_FP16 | C1_ISA_AMX_BF16),
+    [C1_ISA_LEVEL_AVX512BF16] = UINT32_MAX,
 };
 
 static struct {
@@ -134,7 +137,7 @@ conv1d_status c1_isa_check_env(void)
     if (!probe.env_bad) return CONV1D_OK;
     const char *env = getenv("CONV1D_ISA");
     return c1_fail(CONV1D_INVALID_ARGUMENT,
-                   "CONV1D_ISA=%.40s is not an ISA level: use avx512, avx2 or c, or leave it unset for the best "
+                   "CONV1D_ISA=%.40s is not an ISA level: use avx512bf16, avx512, avx2 or c, or leave it unset for the best "
                    "this CPU has.",
                    env ? env : "");
 }

@@ -1,9 +1,10 @@
 /*
  * isa.h: the one CPU-feature probe, and the ISA levels that variants are written for.
  *
- * Every ISA-specific variant names its level in the ISA column of variants/variants.inc (c, avx2, avx512);
+ * Every ISA-specific variant names its level in the ISA column of variants/variants.inc (c, avx2, avx512,
+ * avx512bf16);
  * the registry, the harness, the tests and the machine record ask c1_isa_available() whether that level may
- * run here. A level may run when the CPU and OS support it and the cap CONV1D_ISA (avx512, avx2 or c;
+ * run here. A level may run when the CPU and OS support it and the cap CONV1D_ISA (a level's name;
  * unset or empty: no cap) does not exclude it, so one AVX-512 machine can exercise and time the AVX2 and
  * portable paths as an AVX2-only machine would run them. The cap never raises a level the CPU lacks.
  *
@@ -11,6 +12,8 @@
  *   c       portable C, baseline x86-64 (SSE2): what any x86-64 machine runs
  *   avx2    AVX2 + FMA + F16C (Haswell, Zen 1 and later)
  *   avx512  AVX-512 F + BW + VL + DQ (Skylake-SP, Ice Lake, Zen 4 and later)
+ *   avx512bf16  avx512 + AVX512_BF16: vdpbf16ps and vcvtne2ps2bf16 (Cooper Lake, Sapphire Rapids, Zen 4 and
+ *           later); CONV1D_ISA=avx512 on such a CPU runs what an AVX-512 CPU without bf16 runs
  *
  * Thread-safe: the probe and CONV1D_ISA are read once per process, on first use.
  */
@@ -26,7 +29,8 @@
 #define C1_ISA_LEVEL_MAP(X) \
     X(C, "c")               \
     X(AVX2, "avx2")         \
-    X(AVX512, "avx512")
+    X(AVX512, "avx512")     \
+    X(AVX512BF16, "avx512bf16")
 
 typedef enum c1_isa_level {
 #define C1_ISA_LEVEL_ENUM_(name, text) C1_ISA_LEVEL_##name,
@@ -87,7 +91,7 @@ bool c1_isa_capped(void);
  * keeps itself (FFTW wisdom), where the runtime's full fingerprint is out of the kernel's reach. */
 const char *c1_cpu_key(void);
 
-/* "c", "avx2", "avx512"; NULL for an out-of-range value. */
+/* "c", "avx2", "avx512", "avx512bf16"; NULL for an out-of-range value. */
 const char *c1_isa_level_name(c1_isa_level level);
 
 /* Parses a level name (case-insensitive). false for anything else. Pure. */

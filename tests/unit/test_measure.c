@@ -186,7 +186,7 @@ static void test_copy_yardstick(void **state)
     const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
     float *y = malloc((size_t)(nx > ny ? nx : ny) * sizeof *y);
     assert_int_equal(c1_copy_baseline.ops->run(st, p.x, y, NULL), CONV1D_OK);
-    for (int64_t i = 0; i < (nx < ny ? nx : ny); i++) assert_true(y[i] == p.x[i]);
+    for (int64_t i = 0; i < (nx < ny ? nx : ny); i++) assert_true(y[i] == p.xf[i]);
     for (int64_t i = nx; i < ny; i++) assert_true(y[i] == 0.0f);
     c1_copy_baseline.ops->release(st);
     free(y);
@@ -204,7 +204,7 @@ static void test_problem_data(void **state)
     const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
     assert_memory_equal(a.x, b.x, (size_t)nx * sizeof(float));
     assert_true(memcmp(a.x, c.x, (size_t)nx * sizeof(float)) != 0);
-    for (int64_t i = 0; i < nx; i++) assert_true(a.x[i] != 0.0f && a.x[i] >= -1 && a.x[i] < 1);
+    for (int64_t i = 0; i < nx; i++) assert_true(a.xf[i] != 0.0f && a.xf[i] >= -1 && a.xf[i] < 1);
     double sum = 0;
     for (int64_t i = 0; i < ny; i++) sum += fabs(a.ref[i]);
     assert_true(sum > 0);

@@ -36,9 +36,10 @@ static void bad_release(void *state)
     free(s);
 }
 
-static conv1d_status bad_prepare(const c1_variant *v, const conv1d_desc *d, const float *w, const float *b,
+static conv1d_status bad_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *b_arg,
                                  void **state)
 {
+    const float *w = w_arg, *b = b_arg; /* f32 only: supports() refuses other dtypes */
     if (v->params[0] == BAD_OOM) return c1_fail(CONV1D_OUT_OF_MEMORY, "Variant %s always runs out of memory.", v->name);
     bad_state *s = calloc(1, sizeof *s);
     s->d = *d;
@@ -58,8 +59,10 @@ static size_t bad_workspace_bytes(const void *state)
     return (size_t)conv1d_output_elems(&((const bad_state *)state)->d) * sizeof(double);
 }
 
-static conv1d_status bad_run(const void *state, const float *x, float *y, void *workspace)
+static conv1d_status bad_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
 {
+    const float *x = x_arg;
+    float *y = y_arg;
     const bad_state *s = state;
     const int64_t n = conv1d_output_elems(&s->d);
     double *acc = workspace;

@@ -104,6 +104,7 @@ static const c1_direct_kernels *kernels_for(c1_isa_level isa, int mr, int nr)
     switch (isa) {
     case C1_ISA_LEVEL_AVX512: return c1_direct_avx512_kernels(mr, nr);
     case C1_ISA_LEVEL_AVX2: return c1_direct_avx2_kernels(mr, nr);
+    case C1_ISA_LEVEL_AVX512BF16: return NULL; /* the bf16 kernels have their own tables */
     case C1_ISA_LEVEL_C:
         for (size_t i = 0; i < sizeof c_tables / sizeof c_tables[0]; i++)
             if (c_tables[i].mr == mr && c_tables[i].nr == nr) return &c_tables[i];

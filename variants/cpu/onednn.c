@@ -57,6 +57,7 @@ static void onednn_limit(void)
     switch (c1_isa_effective()) {
     case C1_ISA_LEVEL_C: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_sse41); break;
     case C1_ISA_LEVEL_AVX2: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2); break;
+    case C1_ISA_LEVEL_AVX512: (void)dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx512_core); break; /* no bf16 */
     default: break;
     }
 }
