@@ -129,8 +129,9 @@ NVCC_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=s
 endif
 
 # Per-ISA files carry their own -m flags; everything else is built for the baseline x86-64.
-ISA_AVX512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma
-ISA_AVX2 := -mavx2 -mfma
+ISA_AVX512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+ISA_AVX512BF16 := $(ISA_AVX512) -mavx512bf16
+ISA_AVX2 := -mavx2 -mfma -mf16c
 
 Q := $(if $(V),,@)
 
@@ -215,6 +216,7 @@ $(OBJ)/%.o: %.c | deps-build
 	$(Q)$(CC) $(LAYER_INC) $(BASE_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -MMD -MP -c $< -o $@
 
 $(OBJ)/%_avx512.o: ISA_FLAGS := $(ISA_AVX512)
+$(OBJ)/%_avx512bf16.o: ISA_FLAGS := $(ISA_AVX512BF16)
 $(OBJ)/%_avx2.o: ISA_FLAGS := $(ISA_AVX2)
 
 $(OBJ)/%.cu.o: %.cu | deps-build
