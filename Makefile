@@ -287,11 +287,13 @@ cli-tests: $(TOOL) nocuda-tool
 	    $(call san_logs_check,cli); exit $$fail
 
 # --- main job, benchmarks, install --------------------------------------------------------------------
-# The main job: the default suite in both layouts into the default DB ($$CONV1D_DB or results/conv1d.db),
-# then the winners with their speedup over oneDNN. Re-running resumes; TUNE_ARGS="--force" re-measures.
+# The main job: the default suite in both layouts and in f32 and bf16 (TUNE_DTYPES=f32,bf16,f16 adds f16) into
+# the default DB ($$CONV1D_DB or results/conv1d.db), then the winners with their speedup over oneDNN of the
+# same class. Re-running resumes; TUNE_ARGS="--force" re-measures.
+TUNE_DTYPES ?= f32,bf16
 tune: deps
 	@$(MAKE) --no-print-directory all
-	$(TOOL) sweep --suite autotune/suites/default.suite --layout both --budget 1.5 $(TUNE_ARGS)
+	$(TOOL) sweep --suite autotune/suites/default.suite --layout both --dtype $(TUNE_DTYPES) --budget 1.5 $(TUNE_ARGS)
 	$(TOOL) winners
 
 # `make bench BENCH_ARGS="--threads 1"` passes options to every `conv1d-tune bench`.

@@ -74,7 +74,9 @@ static int by_time(const void *pa, const void *pb)
 /* Whether v is a peer of its device (core/verdict.h): oneDNN on the CPU, a cuDNN algorithm on CUDA. */
 static bool is_peer(const c1_variant *v)
 {
-    return v->device == C1_DEVICE_CUDA ? strcmp(v->family, C1_CUDA_PEER_FAMILY) == 0 : strcmp(v->name, C1_CPU_PEER) == 0;
+    const char *cpu_peer = c1_cpu_peer_name(v->precision);
+    return v->device == C1_DEVICE_CUDA ? strcmp(v->family, C1_CUDA_PEER_FAMILY) == 0
+                                       : cpu_peer && strcmp(v->name, cpu_peer) == 0;
 }
 
 int c1_cmd_bench(int argc, char **argv)

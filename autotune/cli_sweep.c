@@ -41,6 +41,8 @@ static const char *const sweep_usage =
     "  --device D          cpu, cuda or all (default all: every device this machine has; a machine without\n"
     "                      a usable GPU skips cuda, and --device cuda then fails)\n"
     "  --layout L          nwc, ncw, both, or as-written (default: as written in each descriptor)\n"
+    "  --dtype LIST        each shape in these dtypes, comma-separated: f32, bf16, f16 (or MAX's float32,\n"
+    "                      bfloat16, float16), or as-written (the default); each is tuned in its own class\n"
     "  --budget S          timing seconds per shape and device (default 3)\n"
     "  --total-budget S    stop starting new shapes after S seconds (resume later)\n"
     "  --strategy S        auto, exhaustive, random or halving (default auto)\n"
@@ -224,14 +226,44 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
     return *s && !*end && *out > lo && *out <= hi;
 }
 
+/* Replaces each shape of *suite by one per dtype of list ("f32,bf16"); usage error for a bad name. */
+static int expand_dtypes(c1_suite *suite, const char *list)
+{
+    conv1d_dtype dtypes[8];
+    int n = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == (int)(sizeof dtypes / sizeof dtypes[0]) || !c1_dtype_parse(tok, &dtypes[n]))
+            return c1_cli_error(C1_EXIT_USAGE, "sweep",
+                                "--dtype must list f32, bf16 or f16 (or float32, bfloat16, float16), got '%s'.", tok);
+        n++;
+    }
+    if (n == 0) return c1_cli_error(C1_EXIT_USAGE, "sweep", "--dtype needs at least one dtype, got '%s'.", list);
+    c1_suite expanded = {0};
+    for (size_t i = 0; i < suite->count; i++)
+        for (int k = 0; k < n; k++) {
+            conv1d_desc d = suite->shapes[i];
+            d.dtype = dtypes[k];
+            if (c1_suite_add(&expanded, &d) != CONV1D_OK) {
+                c1_suite_free(&expanded);
+                return c1_cli_error(C1_EXIT_FAILURE, "sweep", "%s", conv1d_last_error());
+            }
+        }
+    c1_suite_free(suite);
+    *suite = expanded;
+    return C1_EXIT_OK;
+}
+
 int c1_cmd_sweep(int argc, char **argv)
 {
-    enum { O_SUITE = 256, O_SHAPE, O_DB, O_DEVICE, O_LAYOUT, O_BUDGET, O_TOTAL, O_STRATEGY, O_SHARD, O_THREADS,
+    enum { O_SUITE = 256, O_SHAPE, O_DB, O_DEVICE, O_LAYOUT, O_DTYPE, O_BUDGET, O_TOTAL, O_STRATEGY, O_SHARD, O_THREADS,
            O_QUICK, O_FORCE, O_SEED, O_HELP };
     static const struct option opts[] = {
         {"suite", required_argument, 0, O_SUITE},     {"shape", required_argument, 0, O_SHAPE},
         {"db", required_argument, 0, O_DB},           {"device", required_argument, 0, O_DEVICE},
         {"layout", required_argument, 0, O_LAYOUT},   {"budget", required_argument, 0, O_BUDGET},
+        {"dtype", required_argument, 0, O_DTYPE},
         {"total-budget", required_argument, 0, O_TOTAL}, {"strategy", required_argument, 0, O_STRATEGY},
         {"shard", required_argument, 0, O_SHARD},     {"threads", required_argument, 0, O_THREADS},
         {"quick", no_argument, 0, O_QUICK},           {"force", no_argument, 0, O_FORCE},
@@ -241,7 +273,7 @@ int c1_cmd_sweep(int argc, char **argv)
     sweep_ctx x = {.strategy = C1_STRATEGY_AUTO, .budget_s = 3.0};
     c1_measure_opts_init(&x.opts);
     c1_suite suite = {0};
-    const char *db_path = NULL, *device_opt = "all", *layout_opt = NULL;
+    const char *db_path = NULL, *device_opt = "all", *layout_opt = NULL, *dtype_opt = NULL;
     double total_budget = INFINITY;
     long shard_i = 1, shard_n = 1;
     bool quick = false, seeded = false;
@@ -262,6 +294,7 @@ int c1_cmd_sweep(int argc, char **argv)
         case O_DB: db_path = optarg; break;
         case O_DEVICE: device_opt = optarg; break;
         case O_LAYOUT: layout_opt = optarg; break;
+        case O_DTYPE: dtype_opt = optarg; break;
         case O_BUDGET:
             if (!parse_double(optarg, 0, 86400, &x.budget_s))
                 rc = c1_cli_error(C1_EXIT_USAGE, "sweep", "--budget must be in (0, 86400] seconds, got '%s'.", optarg);
@@ -327,6 +360,8 @@ int c1_cmd_sweep(int argc, char **argv)
             suite = expanded;
         }
     }
+    /* Dtype expansion: each shape once per listed dtype, in the list's order. */
+    if (rc == C1_EXIT_OK && dtype_opt && strcmp(dtype_opt, "as-written") != 0) rc = expand_dtypes(&suite, dtype_opt);
     /* Every shape is checked against the memory limit before the database is touched. */
     for (size_t i = 0; i < suite.count && rc == C1_EXIT_OK; i++) rc = c1_cli_check_size("sweep", &suite.shapes[i]);
     if (rc != C1_EXIT_OK) {

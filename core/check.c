@@ -1,5 +1,6 @@
 /* Comparing outputs with the reference, and the thresholds of each precision class. */
 #include <math.h>
+#include <strings.h>
 
 #include "check.h"
 #include "half.h"
@@ -118,6 +119,20 @@ bool c1_precision_takes(c1_precision p, conv1d_dtype t)
     case C1_PREC_BF16: return t == CONV1D_BF16;
     case C1_PREC_F16: return t == CONV1D_F16;
     }
+    return false;
+}
+
+bool c1_dtype_parse(const char *text, conv1d_dtype *t)
+{
+    static const struct {
+        const char *a, *b;
+        conv1d_dtype t;
+    } names[] = {{"f32", "float32", CONV1D_F32}, {"bf16", "bfloat16", CONV1D_BF16}, {"f16", "float16", CONV1D_F16}};
+    for (size_t i = 0; text && i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(text, names[i].a) == 0 || strcasecmp(text, names[i].b) == 0) {
+            *t = names[i].t;
+            return true;
+        }
     return false;
 }
 

@@ -22,6 +22,10 @@ const char *c1_precision_name(c1_precision prec);
  * own type. Classes are never mixed: a bf16 plan never gets an fp32 variant. */
 bool c1_precision_takes(c1_precision p, conv1d_dtype t);
 
+/* Parses a dtype name as the descriptor's text form takes it: f32, bf16, f16 or MAX's float32, bfloat16,
+ * float16 (case-insensitive). false, *t untouched, for anything else. Pure. */
+bool c1_dtype_parse(const char *text, conv1d_dtype *t);
+
 /* The class a CPU plan of dtype t is tuned and dispatched in: fp32, bf16 or f16. */
 c1_precision c1_precision_of_dtype(conv1d_dtype t);
 

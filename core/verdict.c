@@ -72,12 +72,25 @@ int c1_verdict_winner(const c1_timing *t, int n, c1_precision prec, bool *tie)
     return best;
 }
 
+const char *c1_cpu_peer_name(c1_precision prec)
+{
+    switch (prec) {
+    case C1_PREC_FP32: return C1_CPU_PEER;
+    case C1_PREC_BF16: return C1_CPU_PEER "_bf16";
+    case C1_PREC_F16: return C1_CPU_PEER "_f16";
+    case C1_PREC_TF32: break;
+    }
+    return NULL;
+}
+
 int c1_verdict_peer(const c1_timing *t, int n, bool cuda, c1_precision prec)
 {
+    const char *cpu_peer = c1_cpu_peer_name(prec);
     int peer = -1;
     for (int i = 0; i < n; i++) {
         if (!t[i].ok || t[i].precision != prec || t[i].cuda != cuda) continue;
-        const bool is_peer = cuda ? strcmp(t[i].family, C1_CUDA_PEER_FAMILY) == 0 : strcmp(t[i].name, C1_CPU_PEER) == 0;
+        const bool is_peer =
+            cuda ? strcmp(t[i].family, C1_CUDA_PEER_FAMILY) == 0 : cpu_peer && strcmp(t[i].name, cpu_peer) == 0;
         if (is_peer && (peer < 0 || t[i].time_ms.median < t[peer].time_ms.median)) peer = i;
     }
     return peer;

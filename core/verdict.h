@@ -4,8 +4,9 @@
  *
  * The winner of a precision class is the fastest correct median; among the candidates tied with it (their
  * medians' 95% intervals overlap and the medians are within C1_TIE_TOLERANCE), the simplest family wins,
- * then the smallest error. The peer of a class is what a user would otherwise call: oneDNN (the variant
- * named C1_CPU_PEER) on the CPU, the fastest correct cuDNN variant (family C1_CUDA_PEER_FAMILY) on CUDA.
+ * then the smallest error. The peer of a class is what a user would otherwise call: oneDNN on the CPU (the
+ * variant c1_cpu_peer_name names for the class: onednn, onednn_bf16, onednn_f16), the fastest correct cuDNN
+ * variant of the class (family C1_CUDA_PEER_FAMILY) on CUDA.
  */
 #ifndef CONV1D_CORE_VERDICT_H
 #define CONV1D_CORE_VERDICT_H
@@ -14,7 +15,7 @@
 
 #include "precision.h"
 
-#define C1_CPU_PEER "onednn"
+#define C1_CPU_PEER "onednn" /* the fp32 class's; c1_cpu_peer_name for any class */
 #define C1_CUDA_PEER_FAMILY "cudnn"
 
 /* Largest relative gap between two medians that can still be a tie. */
@@ -45,6 +46,9 @@ int c1_family_rank(const char *family);
 /* The winner among the ok timings of class prec, by the rule above: its index, or -1 when none is ok.
  * *tie tells whether any candidate tied with the fastest. */
 int c1_verdict_winner(const c1_timing *t, int n, c1_precision prec, bool *tie);
+
+/* The CPU peer's variant name for class prec ("onednn", "onednn_bf16", "onednn_f16"), or NULL (tf32). */
+const char *c1_cpu_peer_name(c1_precision prec);
 
 /* The peer of class prec among the ok timings of one device (cuda false: the CPU): its index, or -1. */
 int c1_verdict_peer(const c1_timing *t, int n, bool cuda, c1_precision prec);

@@ -168,11 +168,13 @@ CONV1D_API double conv1d_desc_min_bytes(const conv1d_desc *d);
  *   2. the table compiled into the library by `make TUNED=tuned.c` (see `conv1d-tune export`): the exact
  *      shape, on the same machine fingerprint and library build;
  *   3. the results database (options.db_path, else $CONV1D_DB, else results/conv1d.db): the winner stored
- *      for this machine fingerprint and library build for the exact shape, device and fp32;
+ *      for this machine fingerprint and library build for the exact shape, device and the dtype's precision
+ *      class (a bf16 plan only ever gets a bf16 variant, an f32 plan an fp32 one);
  *   4. the same database's nearest tuned shape of the same layout and kind (dense, grouped or depthwise),
  *      by the distance documented in runtime/lookup.h, when its winner applies to this shape;
  *   5. built-in rules (runtime/lookup.h): depthwise kernels for depthwise shapes, Winograd tiles for wide
- *      stride-1 k=3/5/7 layers, AVX-512 or AVX2 direct tiles for other dense shapes, oneDNN for grouped ones;
+ *      stride-1 k=3/5/7 layers, AVX-512 or AVX2 direct tiles for other dense shapes, oneDNN for grouped ones
+ *      (bf16 and f16 plans: the native 16-bit depthwise and direct kernels, then oneDNN of the class);
  *      CUDA plans: a cuda_depthwise or cuda_smem variant, then cuDNN, never a CPU variant;
  *   6. the reference implementation.
  * Steps 3-4 are skipped in CONV1D_MODE_ESTIMATE; CONV1D_MODE_MEASURE replaces steps 4-6 by a quick tune.

@@ -88,6 +88,53 @@ static const c1_variant *first_of_family(const conv1d_desc *d, c1_device dev, co
     return NULL;
 }
 
+/* The applicable variant of `family` and d's class with the highest ISA level (the first in registry order
+ * among equals): the 16-bit rules name families, not points, as every family has few 16-bit variants. */
+static const c1_variant *best_of_family(const conv1d_desc *d, const char *family)
+{
+    size_t n;
+    const c1_variant *list = c1_variant_list(&n), *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (list[i].device == C1_DEVICE_CPU && list[i].precision == c1_precision_of_dtype(d->dtype) &&
+            strcmp(list[i].family, family) == 0 && (!best || list[i].isa > best->isa) &&
+            c1_variant_applies(&list[i], d) == CONV1D_OK)
+            best = &list[i];
+    return best;
+}
+
+/* The CPU rules of lookup.h for bf16 and f16: the native 16-bit kernels (depthwise, direct; the AVX512_BF16
+ * ones first), the wrapped FFT for long kernels and Winograd for wide stride-1 layers where no bf16 dot
+ * product runs, then oneDNN of the class, then the class's reference. */
+static const c1_variant *cpu_rules16(const conv1d_desc *d, const char **rule)
+{
+    const int64_t span = (d->kernel_size - 1) * d->dilation / d->stride + 1, cg = d->in_channels / d->num_groups;
+    const c1_variant *v = NULL;
+    if (span >= (cg < 16 ? 192 : 16) && (v = best_of_family(d, "fft"))) {
+        *rule = "long kernel: FFT";
+        return v;
+    }
+    if (kind_of(d) == KIND_DEPTHWISE && (v = best_of_family(d, "depthwise"))) {
+        *rule = "depthwise";
+        return v;
+    }
+    const c1_variant *direct = best_of_family(d, "direct");
+    if (kind_of(d) == KIND_DENSE && d->stride == 1 && d->in_channels >= 128 && d->out_channels >= 128 &&
+        (!direct || direct->isa < C1_ISA_LEVEL_AVX512BF16) && (v = best_of_family(d, "winograd"))) {
+        *rule = "dense, wide, stride 1: Winograd";
+        return v;
+    }
+    if (direct) {
+        *rule = kind_of(d) == KIND_GROUPED ? "grouped" : "dense";
+        return direct;
+    }
+    if ((v = first_of_family(d, C1_DEVICE_CPU, "onednn"))) {
+        *rule = "peer";
+        return v;
+    }
+    *rule = "reference"; /* the class's own: exact, and slow */
+    return first_of_family(d, C1_DEVICE_CPU, "ref");
+}
+
 /* The CUDA rules: a depthwise kernel for depthwise shapes, the shared-memory tiles otherwise (and for a
  * depthwise shape the depthwise kernels do not take), cuDNN's implicit precomputed GEMM as the fallback. */
 static const c1_variant *cuda_rules(const conv1d_desc *d, const char **rule)
@@ -112,6 +159,7 @@ static const c1_variant *cuda_rules(const conv1d_desc *d, const char **rule)
 /* The CPU rules of lookup.h. */
 static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
 {
+    if (d->dtype != CONV1D_F32) return cpu_rules16(d, rule);
     static const char *const depthwise[] = {"depthwise__avx512", "depthwise__avx2", "depthwise__c", NULL};
     static const char *const dense_wide[] = {"direct_8x48__avx512", "direct_6x32__avx512", "direct_6x16__avx2",
                                              "onednn", NULL};

@@ -172,6 +172,11 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     if (dev != C1_DEVICE_CPU)
         return c1_fail(CONV1D_UNSUPPORTED, "CONV1D_MODE_MEASURE tunes CPU plans only; use conv1d-tune sweep for %s.",
                        c1_device_name(dev));
+    if (d->dtype != CONV1D_F32) { /* its check and test data are fp32's: keep the lookup's choice */
+        c1_appendf(explain, explain_size, "; CONV1D_MODE_MEASURE tunes f32 plans only (conv1d-tune sweep --dtype %s "
+                   "tunes this one)", conv1d_dtype_name(d->dtype));
+        return CONV1D_OK;
+    }
     const char *path = db_path ? db_path : c1_store_default_path();
     const c1_variant *cand[MAX_CANDIDATES];
     int n = 0;
@@ -182,7 +187,8 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     const size_t ntop = c1_model_top(d, dev, db_path, top, MODEL_CANDIDATES);
     for (size_t i = 0; i < ntop; i++) add_candidate(cand, &n, top[i].v, d, dev);
     add_candidate(cand, &n, c1_heuristic_choice(d, dev, why, sizeof why), d, dev);
-    add_candidate(cand, &n, c1_variant_find("onednn"), d, dev);
+    const char *peer_name = c1_cpu_peer_name(c1_precision_of_dtype(d->dtype));
+    if (peer_name) add_candidate(cand, &n, c1_variant_find(peer_name), d, dev);
     add_proven(cand, &n, d, dev, path);
     c1_clear_error();
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "basics.h"
+#include "half.h"
 #include "measure.h"
 #include "test_util.h"
 
@@ -262,12 +263,50 @@ static void test_child_dies_with_parent(void **state)
     assert_true(gone);
 }
 
+
+/* 16-bit problems: the data are the dtype's own numbers (x, w, b and their float copies agree), the class's
+ * reference passes, and a variant that truncates its output or accumulates in 16 bits is called wrong. */
+static void test_sixteen_bit_check(void **state)
+{
+    static const conv1d_dtype types[] = {CONV1D_BF16, CONV1D_F16};
+    for (size_t t = 0; t < 2; t++) {
+        conv1d_desc d;
+        conv1d_desc_init(&d);
+        d.batch = 2, d.length = 80, d.in_channels = 32, d.out_channels = 24, d.kernel_size = 5, d.pad_left = 2;
+        d.pad_right = 2, d.has_bias = 1, d.dtype = types[t];
+        const bool bf = types[t] == CONV1D_BF16;
+        c1_problem p;
+        assert_int_equal(c1_problem_create(&d, 7, 30, &p), CONV1D_OK);
+        const uint16_t *x = p.x;
+        for (int64_t i = 0; i < conv1d_input_elems(&d); i++)
+            assert_true(p.xf[i] == (bf ? c1_bf16_to_f32(x[i]) : c1_f16_to_f32(x[i])) && p.xf[i] != 0.0f);
+        assert_non_null(p.absum);
+        c1_measure_opts o;
+        c1_measure_opts_init(&o);
+        o.check_only = true;
+        c1_measurement m;
+        measure(bf ? "ref_bf16" : "ref_f16", &p, &o, &m);
+        assert_int_equal(m.outcome, C1_OUTCOME_OK);
+        assert_true(m.error.ulp_max <= 0.5 + 1e-9);
+        measure(bf ? "test_bf16_truncate" : "test_f16_truncate", &p, &o, &m);
+        assert_int_equal(m.outcome, C1_OUTCOME_WRONG);
+        assert_non_null(strstr(m.message, "rounding"));
+        measure(bf ? "test_bf16_narrow_acc" : "test_f16_narrow_acc", &p, &o, &m);
+        assert_int_equal(m.outcome, C1_OUTCOME_WRONG);
+        /* the other class's reference is refused, never compared */
+        measure(bf ? "ref_f16" : "ref_bf16", &p, &o, &m);
+        assert_int_equal(m.outcome, C1_OUTCOME_UNSUPPORTED);
+        c1_problem_destroy(&p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_problem_data),
+        cmocka_unit_test(test_sixteen_bit_check),
         cmocka_unit_test(test_fault_isolation),
         cmocka_unit_test(test_child_dies_with_parent),
         cmocka_unit_test(test_measure_many),

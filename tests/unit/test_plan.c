@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "build_info.h"
+#include "check.h"
 #include "conv1d_ref.h"
+#include "half.h"
 #include "lookup.h"
 #include "store.h"
 #include "test_util.h"
@@ -198,6 +200,74 @@ static void expect_fallback(const char *path, const char *why)
     assert_int_equal(conv1d_plan_create(&p, &d, &o), CONV1D_OK);
     assert_string_not_equal(conv1d_plan_variant(p), dense_winner);
     assert_non_null(strstr(conv1d_plan_explain(p), "heuristic: "));
+    conv1d_plan_destroy(p);
+}
+
+
+/* bf16 and f16 plans: a variant of the dtype's own class (never an fp32 one), whatever the step that chose it,
+ * computing within one output rounding of the reference on the dtype's own numbers; an fp32 variant forced on
+ * a 16-bit shape is refused; MEASURE mode says it keeps the choice. */
+static void test_sixteen_bit_plans(void **state)
+{
+    const char *shapes[] = {
+        "batch=2,length=100,in_channels=80,out_channels=96,kernel_size=3,padding=1,bias=1",
+        "batch=2,length=123,in_channels=48,out_channels=48,kernel_size=4,pad_left=3,groups=48,bias=1",
+        "batch=1,length=64,in_channels=32,out_channels=64,kernel_size=3,groups=4,padding=1,layout=ncw",
+        "batch=1,length=300,in_channels=8,out_channels=8,kernel_size=65,padding=32",
+        tuned_dense,
+    };
+    const conv1d_dtype types[] = {CONV1D_BF16, CONV1D_F16};
+    conv1d_options est = db_options(NULL, CONV1D_MODE_ESTIMATE), db = db_options(db_path, CONV1D_MODE_DB);
+    const conv1d_options *opts[] = {&est, &db};
+    uint64_t seed = 5;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (size_t t = 0; t < 2; t++)
+            for (size_t k = 0; k < 2; k++) {
+                conv1d_desc d = parse(shapes[i]);
+                d.dtype = types[t];
+                conv1d_plan *p = NULL;
+                assert_int_equal(conv1d_plan_create(&p, &d, opts[k]), CONV1D_OK);
+                const c1_variant *v = c1_variant_find(conv1d_plan_variant(p));
+                assert_non_null(v);
+                if (v->precision != c1_precision_of_dtype(d.dtype))
+                    fail_msg("%s plan got %s (%s)", conv1d_dtype_name(d.dtype), v->name, c1_precision_name(v->precision));
+                const int64_t nx = conv1d_input_elems(&d), nw = conv1d_weight_elems(&d), ny = conv1d_output_elems(&d);
+                uint16_t *h = malloc((size_t)(nx + nw + d.out_channels + ny) * sizeof *h);
+                float *f = malloc((size_t)(nx + nw + d.out_channels) * 2 * sizeof *f);
+                double *ref = malloc((size_t)ny * 2 * sizeof *ref);
+                assert_true(h && f && ref);
+                uint16_t *xh = h, *wh = h + nx, *bh = wh + nw, *y = bh + d.out_channels;
+                float *xf = f, *wf = f + nx, *bf = wf + nw, *a = bf + d.out_channels;
+                for (int64_t j = 0; j < nx + nw + d.out_channels; j++) {
+                    const float r = tu_value(&seed);
+                    h[j] = d.dtype == CONV1D_BF16 ? c1_f32_to_bf16(r) : c1_f32_to_f16(r);
+                    f[j] = d.dtype == CONV1D_BF16 ? c1_bf16_to_f32(h[j]) : c1_f16_to_f32(h[j]);
+                    a[j] = fabsf(f[j]);
+                }
+                memset(y, 0xff, (size_t)ny * sizeof *y);
+                assert_int_equal(conv1d_plan_set_weights(p, wh, bh), CONV1D_OK);
+                assert_int_equal(conv1d_execute(p, xh, y), CONV1D_OK);
+                assert_int_equal(c1_ref_conv1d_f64(&d, xf, wf, d.has_bias ? bf : NULL, ref), CONV1D_OK);
+                assert_int_equal(c1_ref_conv1d_f64(&d, a, a + nx, d.has_bias ? a + nx + nw : NULL, ref + ny),
+                                 CONV1D_OK);
+                const c1_error e = c1_compare16(y, d.dtype, ref, ref + ny, ny,
+                                                d.in_channels / d.num_groups * d.kernel_size + d.has_bias);
+                if (!c1_error_ok(e, c1_precision_tolerance(v->precision)))
+                    fail_msg("%s on %s: %lld outside, bad index %lld", v->name, shapes[i], (long long)e.outside,
+                             (long long)e.bad_index);
+                conv1d_plan_destroy(p);
+                free(h), free(f), free(ref);
+            }
+    conv1d_desc d = parse(shapes[0]);
+    d.dtype = CONV1D_BF16;
+    conv1d_plan *p = NULL;
+    setenv("CONV1D_VARIANT", "ref", 1);
+    assert_int_not_equal(conv1d_plan_create(&p, &d, &est), CONV1D_OK);
+    assert_non_null(strstr(conv1d_last_error(), "bf16"));
+    unsetenv("CONV1D_VARIANT");
+    conv1d_options measure = db_options(db_path, CONV1D_MODE_MEASURE);
+    assert_int_equal(conv1d_plan_create(&p, &d, &measure), CONV1D_OK);
+    assert_non_null(strstr(conv1d_plan_explain(p), "f32 plans only"));
     conv1d_plan_destroy(p);
 }
 
@@ -530,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_locked_db),     cmocka_unit_test(test_forced_variant),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_errors),
         cmocka_unit_test(test_measure_mode),
+        cmocka_unit_test(test_sixteen_bit_plans),
         cmocka_unit_test(test_cuda_plan_refused_or_cuda_only),
         cmocka_unit_test(test_cuda_plans_on_gpu),
     };
