@@ -34,7 +34,7 @@ PYTHON ?= python3
 # --- dependencies -------------------------------------------------------------------------------------
 # chromium: the report test renders index.html headless and checks that every figure loads.
 APT_PKGS := build-essential pkg-config libhwloc-dev hwloc libsqlite3-dev sqlite3 libcmocka-dev chromium libfftw3-dev
-PY_PKGS := numpy matplotlib pytest
+PY_PKGS := numpy matplotlib pytest ml_dtypes
 # oneDNN 3.x from Intel's PyPI packages. The newest `onednn` wheels link libsycl and TBB (a SYCL runtime);
 # onednn-cpu-gomp 2023.2.0 (oneDNN 3.2) is the newest build against GNU OpenMP with neither.
 ONEDNN_PKGS := onednn-cpu-gomp==2023.2.0 onednn-devel-cpu-gomp==2023.2.0
@@ -191,7 +191,7 @@ deps-onednn:
 	fi
 
 deps-python:
-	@$(PYTHON) -c "import numpy, matplotlib, pytest" 2>/dev/null || { \
+	@$(PYTHON) -c "import numpy, matplotlib, pytest, ml_dtypes" 2>/dev/null || { \
 	    echo "deps: installing Python packages: $(PY_PKGS)"; \
 	    $(PIP) install --root-user-action=ignore $(PY_PKGS) || exit 1; }
 
