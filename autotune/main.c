@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "measure.h"
 
 /* The most OpenMP threads a team may have, as for --threads. libgomp keeps a per-thread record of each new
  * team on the stack, so an absurd OMP_NUM_THREADS (about 100000) crashes inside GOMP_parallel rather than
@@ -16,5 +17,6 @@ int main(int argc, char **argv)
                 C1_MAX_OMP_THREADS);
         omp_set_num_threads(C1_MAX_OMP_THREADS);
     }
+    c1_harness_init(); /* GPU facts from a child: this process forks children that may use CUDA */
     return c1_cli_main(argc, argv);
 }

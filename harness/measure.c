@@ -4,7 +4,8 @@
  * CPU variants run on host buffers with OpenMP threads pinned to cores and are timed with the monotonic
  * clock. CUDA variants run on device buffers the child allocates, on a stream the child creates, and are
  * timed with CUDA events on that stream; the parent never touches CUDA (a context does not survive fork()).
- * Both paths share the check (NaN-poisoned output against the double reference), the warm-up that sizes
+ * (measure_cuda.c holds the CUDA path, yardstick.c the copy yardsticks, gpu_probe.c the GPU facts.) Both
+ * paths share the check (NaN-poisoned output against the double reference), the warm-up that sizes
  * groups of short runs, the rotation of input/output sets beyond the last-level cache (the GPU's L2 for
  * CUDA), the order statistics and the stopping rule.
  */
@@ -26,135 +27,7 @@
 #include "half.h"
 #include "error.h"
 #include "measure.h"
-
-#ifdef C1_HAVE_CUDA
-#include <cuda_runtime_api.h>
-
-#include "cuda_peaks.h"
-#include "cuda_util.h"
-#endif
-
-#define MAX_ROTATION_SETS 64
-#define ROTATION_MEMORY_CAP (1ull << 30)
-/* Every buffer set starts on a 256-byte boundary, as a framework's tensors do (PyTorch aligns CPU tensors to 64
- * bytes, CUDA ones to 256): a kernel's aligned and streaming-store paths are then taken on every set, as they
- * would be in production, and no set straddles cache lines differently from the next. */
-#define SET_ALIGN 256
-
-static size_t set_stride(size_t bytes) { return (bytes + SET_ALIGN - 1) / SET_ALIGN * SET_ALIGN; }
-
-/* ---- the copy yardstick ---- */
-
-typedef struct copy_state {
-    size_t xb, yb;
-} copy_state;
-
-static conv1d_status copy_supports(const c1_variant *v, const conv1d_desc *d) { return CONV1D_OK; }
-
-static conv1d_status copy_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *b_arg,
-                                  void **state)
-{
-    copy_state *s = malloc(sizeof *s);
-    if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the copy yardstick's state.");
-    s->xb = (size_t)conv1d_input_elems(d) * conv1d_dtype_size(d->dtype); /* the bytes of any dtype */
-    s->yb = (size_t)conv1d_output_elems(d) * conv1d_dtype_size(d->dtype);
-    *state = s;
-    return CONV1D_OK;
-}
-
-/* In 256 KiB chunks over all threads, as the kernels use all threads: memcpy of the common part, memset of
- * the rest of a longer output, a summing read of the rest of a longer input. */
-static conv1d_status copy_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
-{
-    const unsigned char *x = x_arg; /* bytes: the yardstick moves any dtype's */
-    unsigned char *y = y_arg;
-    const copy_state *s = state;
-    const size_t common = s->xb < s->yb ? s->xb : s->yb, total = s->xb > s->yb ? s->xb : s->yb;
-    const size_t chunk = 256 << 10;
-    const int64_t chunks = (int64_t)((total + chunk - 1) / chunk);
-    unsigned sink = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sink)
-    for (int64_t c = 0; c < chunks; c++) {
-        const size_t lo = (size_t)c * chunk, hi = lo + chunk < total ? lo + chunk : total;
-        if (lo < common) memcpy((char *)y + lo, (const char *)x + lo, (hi < common ? hi : common) - lo);
-        const size_t rest = lo > common ? lo : common;
-        if (hi > rest && s->yb > s->xb) memset((char *)y + rest, 0, hi - rest);
-        if (hi > rest && s->xb > s->yb)
-            for (size_t i = rest / 2; i < hi / 2; i++) sink += ((const uint16_t *)(const void *)x)[i]; /* sizes are even */
-    }
-    if (sink == 12345u) y[0] = (unsigned char)sink; /* keeps the extra input reads */
-    return CONV1D_OK;
-}
-
-static void copy_release(void *state) { free(state); }
-
-static const c1_variant_ops copy_ops = {
-    .supports = copy_supports, .prepare = copy_prepare, .run = copy_run, .release = copy_release};
-
-const c1_variant c1_copy_baseline = {"copy", "baseline", C1_DEVICE_CPU, C1_PREC_FP32, C1_ISA_LEVEL_C, &copy_ops, {0}};
-
-#ifdef C1_HAVE_CUDA
-/* The GPU yardstick moves xb + yb bytes through DRAM like the CPU one: cudaMemcpyAsync of the common part
- * (read once, written once), cudaMemsetAsync of a longer output's rest (written once), and for a longer
- * input, half of its rest copied into the workspace (rest/2 read + rest/2 written = the rest's bytes), as the
- * copy engines cannot read without writing. */
-static size_t copy_cuda_workspace(const void *state)
-{
-    const copy_state *s = state;
-    return s->xb > s->yb ? ((s->xb - s->yb) / 2 + 255) / 256 * 256 : 0;
-}
-
-static conv1d_status copy_cuda_run_async(const void *state, const void *x, void *y, void *workspace, void *stream)
-{
-    const copy_state *s = state;
-    cudaStream_t st = (cudaStream_t)stream;
-    const size_t common = s->xb < s->yb ? s->xb : s->yb;
-    C1_CUDA_TRY("copy", cudaMemcpyAsync(y, x, common, cudaMemcpyDeviceToDevice, st));
-    if (s->yb > common) C1_CUDA_TRY("copy", cudaMemsetAsync((char *)y + common, 0, s->yb - common, st));
-    if (s->xb > common) {
-        const size_t half = (s->xb - common) / 2;
-        if (half > 0 && workspace)
-            C1_CUDA_TRY("copy", cudaMemcpyAsync(workspace, (const char *)x + common, half, cudaMemcpyDeviceToDevice,
-                                                st));
-    }
-    return CONV1D_OK;
-}
-
-static conv1d_status copy_cuda_run(const void *state, const void *x, void *y, void *workspace)
-{
-    conv1d_status st = copy_cuda_run_async(state, x, y, workspace, NULL);
-    if (st != CONV1D_OK) return st;
-    C1_CUDA_TRY("copy", cudaStreamSynchronize(NULL));
-    return CONV1D_OK;
-}
-
-static const c1_variant_ops copy_cuda_ops = {.available = c1_cuda_available,
-                                             .supports = copy_supports,
-                                             .prepare = copy_prepare,
-                                             .workspace_bytes = copy_cuda_workspace,
-                                             .run = copy_cuda_run,
-                                             .release = copy_release,
-                                             .run_async = copy_cuda_run_async};
-
-static const c1_variant copy_baseline_cuda = {"copy", "baseline", C1_DEVICE_CUDA, C1_PREC_FP32, C1_ISA_LEVEL_C, &copy_cuda_ops, {0}};
-#endif
-
-const c1_variant *c1_copy_baseline_for(c1_device dev)
-{
-    if (dev == C1_DEVICE_CPU) return &c1_copy_baseline;
-#ifdef C1_HAVE_CUDA
-    if (dev == C1_DEVICE_CUDA) return &copy_baseline_cuda;
-#endif
-    return NULL;
-}
-
-bool c1_is_copy_baseline(const c1_variant *v)
-{
-#ifdef C1_HAVE_CUDA
-    if (v == &copy_baseline_cuda) return true;
-#endif
-    return v == &c1_copy_baseline;
-}
+#include "measure_child.h"
 
 void c1_measure_opts_init(c1_measure_opts *o)
 {
@@ -259,11 +132,6 @@ conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double time
 
 /* ---- the measurement child ---- */
 
-typedef struct child_args {
-    const c1_variant *v;
-    const c1_problem *p;
-    const c1_measure_opts *o;
-} child_args;
 
 static hwloc_topology_t topology; /* loaded in the parent, inherited by every child */
 
@@ -286,7 +154,7 @@ static void run_limit_reached(int sig)
 }
 
 /* Arms the run limit of o for measurement m, which started at t_start (for its wall time). */
-static void arm_run_limit(c1_measurement *m, double seconds, double t_start)
+void c1_child_arm_run_limit(c1_measurement *m, double seconds, double t_start)
 {
     if (!(seconds > 0)) return;
     run_limit_m = m;
@@ -298,7 +166,7 @@ static void arm_run_limit(c1_measurement *m, double seconds, double t_start)
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
-static void disarm_run_limit(void)
+void c1_child_disarm_run_limit(void)
 {
     const struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
@@ -341,7 +209,7 @@ static void pin_threads(void)
     free(use);
 }
 
-static void set_message(c1_measurement *m, c1_outcome outcome, const char *prefix)
+void c1_child_set_message(c1_measurement *m, c1_outcome outcome, const char *prefix)
 {
     m->outcome = outcome;
     snprintf(m->message, sizeof m->message, "%s%s", prefix, conv1d_last_error());
@@ -349,7 +217,7 @@ static void set_message(c1_measurement *m, c1_outcome outcome, const char *prefi
 
 /* Compares a checked run's output (host memory, elements of the problem's dtype) with the reference; false
  * (outcome WRONG, the reason in m->message) when it fails the precision class's check. */
-static bool check_output(const c1_variant *v, const c1_problem *p, const void *ys, c1_measurement *m)
+bool c1_child_check_output(const c1_variant *v, const c1_problem *p, const void *ys, c1_measurement *m)
 {
     const conv1d_desc *d = &p->d;
     const int64_t ny = conv1d_output_elems(d);
@@ -381,7 +249,7 @@ static bool check_output(const c1_variant *v, const c1_problem *p, const void *y
 /* The stopping rule: at least min_repeats samples; then stop at the budget's end, or once there are twice
  * min_repeats and the 95% CI of the median is within +-target_ci of it. */
 /* A timed variant's outcome: its samples kept and their statistics (sorts samples). */
-static void record_timing(c1_measurement *m, double *samples, int n)
+void c1_child_record_timing(c1_measurement *m, double *samples, int n)
 {
     memcpy(m->samples, samples, (size_t)n * sizeof *samples);
     m->nsamples = n;
@@ -389,7 +257,7 @@ static void record_timing(c1_measurement *m, double *samples, int n)
     m->outcome = C1_OUTCOME_OK;
 }
 
-static bool timing_done(const double *samples, int n, const c1_measure_opts *o, double stop)
+bool c1_child_timing_done(const double *samples, int n, const c1_measure_opts *o, double stop)
 {
     if (n < o->min_repeats) return false;
     if (c1_now_s() > stop) return true;
@@ -400,220 +268,16 @@ static bool timing_done(const double *samples, int n, const c1_measure_opts *o, 
 }
 
 /* Kernels under 100 us are timed in groups, so the clock's resolution and overhead do not show. */
-static int group_size(double per_run_s, int max_group)
+int c1_child_group_size(double per_run_s, int max_group)
 {
     int group = per_run_s > 0 ? (int)fmin(ceil(1e-4 / per_run_s), (double)max_group) : 1;
     return group < 1 ? 1 : group;
 }
 
-#ifdef C1_HAVE_CUDA
-/* Groups of short GPU runs stay below this many launches per sample: a stream holds about a thousand pending
- * launches before the host blocks, and the runs of a sample are enqueued behind a busy wait. */
-#define GPU_MAX_GROUP 256
-/* The busy wait before each start event (see measure_child_cuda), and how many samples may be dropped for
- * an enqueue that outlasted it. */
-#define GPU_MIN_SPIN_S 50e-6
-#define GPU_MAX_SPIN_S 0.2
-#define GPU_MAX_DROPPED 20
-/* L2 size assumed when the runtime does not report one (H100: 50 MiB). */
-#define GPU_DEFAULT_L2 (64.0 * 1024 * 1024)
-
-/* In measure_child_cuda: a failed CUDA call ends the measurement as FAILED with the runtime's sentence. */
-#define GPU_TRY(what, call)                                                \
-    do {                                                                   \
-        if (c1_cuda_status((int)(call), v->name, (what)) != CONV1D_OK) {   \
-            set_message(m, C1_OUTCOME_FAILED, "");                         \
-            goto done;                                                     \
-        }                                                                  \
-    } while (0)
-
-/* Enqueues one run on the stream; a variant without run_async runs synchronously on the legacy stream
- * (the caller then passes stream NULL). */
-static conv1d_status gpu_launch(const c1_variant *v, const void *state, const float *x, float *y, void *ws,
-                                cudaStream_t stream)
-{
-    if (v->ops->run_async) return v->ops->run_async(state, x, y, ws, stream);
-    return v->ops->run(state, x, y, ws);
-}
-
-/* The CUDA path of the measurement child: the CPU path's protocol on device buffers, timed with events. */
-static int measure_child_cuda(const child_args *a, c1_measurement *m, double t_start)
-{
-    const c1_variant *v = a->v;
-    const c1_problem *p = a->p;
-    const c1_measure_opts *o = a->o;
-    const conv1d_desc *d = &p->d;
-    void *state = NULL, *ws = NULL;
-    char *xs = NULL, *ys = NULL;
-    float *host_y = NULL;
-    double *samples = NULL;
-    cudaStream_t stream = NULL;
-    cudaEvent_t ev0 = NULL, ev1 = NULL;
-    bool prepared = false;
-    m->threads = 1; /* one host thread drives the device */
-
-    conv1d_status st = c1_variant_applies(v, d);
-    if (st != CONV1D_OK) {
-        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
-        goto done;
-    }
-    st = v->ops->prepare(v, d, p->w, p->b, &state);
-    if (st != CONV1D_OK) {
-        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
-        goto done;
-    }
-    prepared = true;
-    arm_run_limit(m, o->run_limit_s, t_start);
-    if (v->ops->impl_info && v->ops->impl_info(state))
-        snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
-
-    const int64_t ny = conv1d_output_elems(d);
-    const size_t es = conv1d_dtype_size(d->dtype);
-    const size_t xb = (size_t)conv1d_input_elems(d) * es, yb = (size_t)ny * es;
-    const size_t wsb = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
-
-    /* Enough input/output sets that cycling through them evicts the L2, within half the free memory. */
-    int dev = 0, l2 = 0, sets = 1;
-    size_t free_bytes = 0, total_bytes = 0;
-    GPU_TRY("cudaGetDevice", cudaGetDevice(&dev));
-    GPU_TRY("cudaDeviceGetAttribute(L2 size)", cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
-    GPU_TRY("cudaMemGetInfo", cudaMemGetInfo(&free_bytes, &total_bytes));
-    if (o->rotate && !o->check_only) {
-        const double per_set = (double)(xb + yb);
-        sets = (int)ceil(2.0 * (l2 > 0 ? (double)l2 : GPU_DEFAULT_L2) / per_set);
-        if (sets < 1) sets = 1;
-        if (sets > MAX_ROTATION_SETS) sets = MAX_ROTATION_SETS;
-        while (sets > 1 && (per_set * sets > ROTATION_MEMORY_CAP || per_set * sets > free_bytes / 2.0)) sets--;
-    }
-    m->buffer_sets = sets;
-    const size_t xstep = set_stride(xb), ystep = set_stride(yb);
-    GPU_TRY("cudaMalloc(input sets)", cudaMalloc((void **)&xs, xstep * (size_t)sets));
-    GPU_TRY("cudaMalloc(output sets)", cudaMalloc((void **)&ys, ystep * (size_t)sets));
-    if (wsb) GPU_TRY("cudaMalloc(workspace)", cudaMalloc(&ws, wsb));
-    host_y = malloc(yb);
-    samples = malloc(C1_MAX_SAMPLES * sizeof *samples);
-    if (!host_y || !samples) {
-        m->outcome = C1_OUTCOME_FAILED;
-        snprintf(m->message, sizeof m->message, "Out of host memory for the output copy (%zu bytes).", yb);
-        goto done;
-    }
-    /* A blocking stream also orders against the legacy stream, which a variant without run_async uses. */
-    if (v->ops->run_async) GPU_TRY("cudaStreamCreate", cudaStreamCreate(&stream));
-    GPU_TRY("cudaEventCreate", cudaEventCreate(&ev0));
-    GPU_TRY("cudaEventCreate", cudaEventCreate(&ev1));
-    for (int s = 0; s < sets; s++)
-        GPU_TRY("cudaMemcpy(input upload)", cudaMemcpy(xs + (size_t)s * xstep, p->x, xb, cudaMemcpyHostToDevice));
-    /* Every set's output starts as NaN too, so a later run cannot be mistaken for a checked one. */
-    GPU_TRY("cudaMemset(NaN poison)", cudaMemset(ys, 0xFF, ystep * (size_t)sets));
-    /* A pageable upload may still be in flight when cudaMemcpy returns. */
-    GPU_TRY("cudaDeviceSynchronize(uploads)", cudaDeviceSynchronize());
-
-    /* The check: one run on the poisoned output, copied back, against the reference (not the yardstick). */
-    st = gpu_launch(v, state, (const float *)xs, (float *)ys, ws, stream);
-    if (st != CONV1D_OK) {
-        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "run: ");
-        goto done;
-    }
-    GPU_TRY("cudaStreamSynchronize(checked run)", cudaStreamSynchronize(stream));
-    GPU_TRY("cudaGetLastError(checked run)", cudaGetLastError());
-    if (!c1_is_copy_baseline(v)) {
-        GPU_TRY("cudaMemcpy(output download)", cudaMemcpy(host_y, ys, yb, cudaMemcpyDeviceToHost));
-        if (!check_output(v, p, host_y, m)) goto done;
-        if (o->check_only) {
-            m->outcome = C1_OUTCOME_OK;
-            goto done;
-        }
-    }
-
-    /* Unbiased starts. The start event is recorded behind a busy wait on the stream, so the runs of a sample
-     * are already enqueued when the GPU reaches it and run back to back: the host's enqueue work (a
-     * library's handle mutex and stream setting, its extra copies and bias kernels, the launch itself) is
-     * not charged to a short kernel, for our kernels, cuDNN and the copy alike. The wait lasts twice the
-     * longest host enqueue seen for that many runs, at least 50 us; a sample whose enqueue outlasted its
-     * wait (the host was descheduled) is dropped and the wait doubled. */
-    double spin_s = GPU_MIN_SPIN_S, enqueue_per_run_s = 0;
-    int dropped = 0;
-
-    /* Warm-up: at least two runs and 20 ms (or a tenth of the budget); the event times size a sample. */
-    int next = 0, runs = 0;
-    double gpu_ms = 0;
-    const double warm_until = c1_now_s() + fmin(0.02, o->budget_s / 10);
-    do {
-        GPU_TRY("busy wait", c1_cuda_busy_wait(spin_s, stream));
-        GPU_TRY("cudaEventRecord", cudaEventRecord(ev0, stream));
-        const double h0 = c1_now_s();
-        st = gpu_launch(v, state, (const float *)(xs + (size_t)next * xstep), (float *)(ys + (size_t)next * ystep), ws,
-                        stream);
-        if (st != CONV1D_OK) {
-            set_message(m, C1_OUTCOME_FAILED, "run: ");
-            goto done;
-        }
-        enqueue_per_run_s = fmax(enqueue_per_run_s, c1_now_s() - h0);
-        GPU_TRY("cudaEventRecord", cudaEventRecord(ev1, stream));
-        GPU_TRY("cudaEventSynchronize(warm-up)", cudaEventSynchronize(ev1));
-        float ms = 0;
-        GPU_TRY("cudaEventElapsedTime", cudaEventElapsedTime(&ms, ev0, ev1));
-        gpu_ms += ms;
-        next = (next + 1) % sets;
-        runs++;
-    } while (runs < 2 || c1_now_s() < warm_until);
-    const int group = group_size(gpu_ms / runs / 1e3, GPU_MAX_GROUP);
-    m->runs_per_sample = group;
-    spin_s = fmin(GPU_MAX_SPIN_S, fmax(GPU_MIN_SPIN_S, 2.0 * enqueue_per_run_s * group));
-
-    /* A sample: `group` runs back to back between two events, rotating the sets. */
-    const double stop = c1_now_s() + o->budget_s;
-    int n = 0;
-    while (n < C1_MAX_SAMPLES) {
-        GPU_TRY("busy wait", c1_cuda_busy_wait(spin_s, stream));
-        GPU_TRY("cudaEventRecord", cudaEventRecord(ev0, stream));
-        const double h0 = c1_now_s();
-        for (int g = 0; g < group; g++) {
-            st = gpu_launch(v, state, (const float *)(xs + (size_t)next * xstep), (float *)(ys + (size_t)next * ystep), ws,
-                            stream);
-            if (st != CONV1D_OK) {
-                set_message(m, C1_OUTCOME_FAILED, "run: ");
-                goto done;
-            }
-            next = (next + 1) % sets;
-        }
-        const double enqueue_s = c1_now_s() - h0;
-        GPU_TRY("cudaEventRecord", cudaEventRecord(ev1, stream));
-        GPU_TRY("cudaEventSynchronize(sample)", cudaEventSynchronize(ev1));
-        float ms = 0;
-        GPU_TRY("cudaEventElapsedTime", cudaEventElapsedTime(&ms, ev0, ev1));
-        if (enqueue_s > 0.8 * spin_s && spin_s < GPU_MAX_SPIN_S && dropped < GPU_MAX_DROPPED && c1_now_s() < stop) {
-            spin_s = fmin(GPU_MAX_SPIN_S, fmax(2 * spin_s, 2 * enqueue_s));
-            dropped++;
-            continue;
-        }
-        samples[n++] = (double)ms / group;
-        if (timing_done(samples, n, o, stop)) break;
-    }
-    GPU_TRY("cudaGetLastError(timing)", cudaGetLastError());
-    disarm_run_limit();
-    record_timing(m, samples, n);
-done:
-    disarm_run_limit();
-    m->wall_s = c1_now_s() - t_start;
-    free(samples);
-    free(host_y);
-    /* Teardown after a sticky error fails too; the outcome already says why, and the child exits next. */
-    if (ev0) (void)cudaEventDestroy(ev0);
-    if (ev1) (void)cudaEventDestroy(ev1);
-    if (stream) (void)cudaStreamDestroy(stream);
-    if (ws) (void)cudaFree(ws);
-    if (ys) (void)cudaFree(ys);
-    if (xs) (void)cudaFree(xs);
-    if (prepared) v->ops->release(state);
-    return 0;
-}
-#undef GPU_TRY
-#endif
 
 static int measure_child(void *arg, void *shared)
 {
-    const child_args *a = arg;
+    const c1_child_args *a = arg;
     const c1_variant *v = a->v;
     const c1_problem *p = a->p;
     const c1_measure_opts *o = a->o;
@@ -624,7 +288,7 @@ static int measure_child(void *arg, void *shared)
 
     if (v->device == C1_DEVICE_CUDA) {
 #ifdef C1_HAVE_CUDA
-        return measure_child_cuda(a, m, t_start);
+        return c1_measure_child_cuda(a, m, t_start);
 #else
         m->outcome = C1_OUTCOME_UNSUPPORTED;
         snprintf(m->message, sizeof m->message, "%s is a CUDA variant, and this build has no CUDA.", v->name);
@@ -637,16 +301,16 @@ static int measure_child(void *arg, void *shared)
 
     conv1d_status st = c1_variant_applies(v, d);
     if (st != CONV1D_OK) {
-        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
+        c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
         return 0;
     }
     void *state = NULL;
     st = v->ops->prepare(v, d, p->w, p->b, &state);
     if (st != CONV1D_OK) {
-        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
+        c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         return 0;
     }
-    arm_run_limit(m, o->run_limit_s, t_start);
+    c1_child_arm_run_limit(m, o->run_limit_s, t_start);
     if (v->ops->impl_info && v->ops->impl_info(state))
         snprintf(m->impl, sizeof m->impl, "%s", v->ops->impl_info(state));
 
@@ -665,7 +329,7 @@ static int measure_child(void *arg, void *shared)
         while (sets > 1 && per_set * sets > ROTATION_MEMORY_CAP) sets--;
     }
     m->buffer_sets = sets;
-    const size_t xstep = set_stride(xb), ystep = set_stride(yb);
+    const size_t xstep = c1_set_stride(xb), ystep = c1_set_stride(yb);
     char *xs = aligned_alloc(SET_ALIGN, xstep * (size_t)sets), *ys = aligned_alloc(SET_ALIGN, ystep * (size_t)sets);
     void *ws = wsb ? malloc(wsb) : NULL;
     double *samples = malloc(C1_MAX_SAMPLES * sizeof *samples);
@@ -681,10 +345,10 @@ static int measure_child(void *arg, void *shared)
     st = v->ops->run(state, xs, ys, ws);
     if (st == CONV1D_OK && c1_is_copy_baseline(v)) goto timing;
     if (st != CONV1D_OK) {
-        set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "run: ");
+        c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "run: ");
         goto done;
     }
-    if (!check_output(v, p, ys, m)) goto done;
+    if (!c1_child_check_output(v, p, ys, m)) goto done;
     if (o->check_only) {
         m->outcome = C1_OUTCOME_OK;
         goto done;
@@ -701,7 +365,7 @@ timing:;
         runs++;
     } while (runs < 2 || c1_now_s() < warm_until);
     const double per_run = (c1_now_s() - t0) / runs;
-    const int group = group_size(per_run, INT_MAX / 2);
+    const int group = c1_child_group_size(per_run, INT_MAX / 2);
     m->runs_per_sample = group;
 
     const double stop = c1_now_s() + o->budget_s;
@@ -713,12 +377,12 @@ timing:;
             next = (next + 1) % sets;
         }
         samples[n++] = (c1_now_s() - t0) * 1e3 / group;
-        if (timing_done(samples, n, o, stop)) break;
+        if (c1_child_timing_done(samples, n, o, stop)) break;
     }
-    disarm_run_limit();
-    record_timing(m, samples, n);
+    c1_child_disarm_run_limit();
+    c1_child_record_timing(m, samples, n);
 done:
-    disarm_run_limit();
+    c1_child_disarm_run_limit();
     m->wall_s = c1_now_s() - t_start;
     free(samples);
     free(ws);
@@ -752,7 +416,7 @@ static int many_child(void *arg, void *shared)
         __sync_synchronize();
         a->progress->current = i;
         __sync_synchronize();
-        const child_args ca = {a->vs[i], a->p, a->o};
+        const c1_child_args ca = {a->vs[i], a->p, a->o};
         measure_child((void *)&ca, &a->m[i]);
         __sync_synchronize();
         a->progress->done = i + 1;
@@ -835,115 +499,3 @@ conv1d_status c1_measure(const c1_variant *v, const c1_problem *p, const c1_meas
     return c1_measure_many(&v, 1, p, o, m);
 }
 
-/* ---- the GPU probes: CUDA is queried only in children ---- */
-
-#ifdef C1_HAVE_CUDA
-
-/* Copies what c1_hw_collect_gpu fills. */
-static void copy_gpu_fields(c1_hwinfo *dst, const c1_hwinfo *src)
-{
-    dst->cuda_compiled = src->cuda_compiled;
-    dst->cuda_driver_version = src->cuda_driver_version;
-    dst->cuda_runtime_version = src->cuda_runtime_version;
-    dst->cudnn_version = src->cudnn_version;
-    memcpy(dst->cuda_error, src->cuda_error, sizeof dst->cuda_error);
-    dst->cuda_error[sizeof dst->cuda_error - 1] = '\0';
-    dst->gpu_count = src->gpu_count >= 0 && src->gpu_count <= C1_HW_MAX_GPUS ? src->gpu_count : 0;
-    memcpy(dst->gpus, src->gpus, sizeof dst->gpus);
-}
-
-static int gpu_probe_child(void *arg, void *shared)
-{
-    c1_hw_collect_gpu(shared);
-    return 0;
-}
-#endif
-
-void c1_hw_gpu_probe_isolated(c1_hwinfo *hw)
-{
-#ifdef C1_HAVE_CUDA
-    /* The GPUs of a process do not change while it runs: one probe child per process. */
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static c1_hwinfo *answer;
-    pthread_mutex_lock(&lock);
-    if (!answer) {
-        c1_hwinfo *shared = c1_shared_alloc(sizeof *shared);
-        c1_hwinfo *copy = calloc(1, sizeof *copy);
-        if (shared && copy) {
-            c1_outcome outcome;
-            char detail[160];
-            const conv1d_status st =
-                c1_sandbox_run(gpu_probe_child, NULL, shared, 60.0, &outcome, detail, sizeof detail);
-            if (st == CONV1D_OK && outcome == C1_OUTCOME_OK) {
-                copy_gpu_fields(copy, shared);
-            } else {
-                copy->cuda_compiled = 1;
-                snprintf(copy->cuda_error, sizeof copy->cuda_error, "the GPU probe child %s",
-                         st == CONV1D_OK ? detail : conv1d_last_error());
-            }
-            answer = copy;
-            copy = NULL;
-        }
-        free(copy);
-        c1_shared_free(shared, sizeof *shared);
-    }
-    if (answer) {
-        copy_gpu_fields(hw, answer);
-    } else {
-        c1_hwinfo none = {.cuda_compiled = 1, .cuda_error = "out of memory for the GPU probe"};
-        copy_gpu_fields(hw, &none);
-    }
-    pthread_mutex_unlock(&lock);
-#else
-    c1_hw_collect_gpu(hw);
-#endif
-}
-
-/* Programs that link the harness fork measurement children: their GPU facts come from a probe child. */
-__attribute__((constructor)) static void install_gpu_probe(void) { c1_hw_set_gpu_probe(c1_hw_gpu_probe_isolated); }
-
-typedef struct gpu_peaks_result {
-    double gflops, gbs;
-    char message[256];
-} gpu_peaks_result;
-
-#ifdef C1_HAVE_CUDA
-static int gpu_peaks_child(void *arg, void *shared)
-{
-    gpu_peaks_result *r = shared;
-    if (c1_cuda_measure_peaks(&r->gflops, &r->gbs) != 0) {
-        snprintf(r->message, sizeof r->message, "%s", conv1d_last_error());
-        return 1;
-    }
-    return 0;
-}
-#endif
-
-conv1d_status c1_gpu_peaks_isolated(double timeout_s, double *gflops, double *gbs)
-{
-    *gflops = *gbs = 0;
-#ifndef C1_HAVE_CUDA
-    (void)timeout_s;
-    return c1_fail(CONV1D_UNSUPPORTED, "This build has no CUDA, so there are no GPU ceilings to measure.");
-#else
-    if (!c1_cuda_available()) return c1_fail(CONV1D_UNSUPPORTED, "This machine has no NVIDIA driver device node.");
-    gpu_peaks_result *r = c1_shared_alloc(sizeof *r);
-    if (!r) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not map memory shared with the GPU ceilings child.");
-    c1_outcome outcome;
-    char detail[160];
-    conv1d_status st = c1_sandbox_run(gpu_peaks_child, NULL, r, timeout_s, &outcome, detail, sizeof detail);
-    if (st == CONV1D_OK && outcome != C1_OUTCOME_OK && r->message[0])
-        st = c1_fail(CONV1D_DEVICE_ERROR, "Measuring the GPU ceilings failed: %s", r->message);
-    else if (st == CONV1D_OK && outcome != C1_OUTCOME_OK)
-        st = c1_fail(CONV1D_DEVICE_ERROR, "Measuring the GPU ceilings failed: the child %s.", detail);
-    else if (st == CONV1D_OK && !(r->gflops > 0 && r->gbs > 0 && isfinite(r->gflops) && isfinite(r->gbs)))
-        st = c1_fail(CONV1D_DEVICE_ERROR, "The GPU ceilings child reported %g GFLOP/s and %g GB/s.", r->gflops,
-                     r->gbs);
-    if (st == CONV1D_OK) {
-        *gflops = r->gflops;
-        *gbs = r->gbs;
-    }
-    c1_shared_free(r, sizeof *r);
-    return st;
-#endif
-}

@@ -111,11 +111,15 @@ const c1_variant *c1_copy_baseline_for(c1_device dev);
 bool c1_is_copy_baseline(const c1_variant *v);
 
 /* The GPU half of the machine record (hwinfo's CUDA fields) queried in a forked child, so the calling
- * process never initialises CUDA; the answer is kept for the life of the process. Every program linking the
- * harness installs this as hwinfo's GPU probe when it loads (c1_hw_set_gpu_probe), since every such
- * program forks measurement children that must be free to use CUDA. Without CUDA in the build it leaves
- * the record as c1_hw_collect made it. */
+ * process never initialises CUDA; the answer is kept for the life of the process. Without CUDA in the build
+ * it leaves the record as c1_hw_collect made it. (harness/gpu_probe.c) */
 void c1_hw_gpu_probe_isolated(c1_hwinfo *hw);
+
+/* What a program that measures must call before anything else asks for the machine record (the fingerprint
+ * included): installs c1_hw_gpu_probe_isolated as hwinfo's GPU probe (c1_hw_set_gpu_probe), as every such
+ * program forks children that must be free to use CUDA. Idempotent, thread-safe. conv1d-tune's main() and
+ * the test programs that measure call it; libconv1d alone never needs it. */
+void c1_harness_init(void);
 
 /* The GPU ceilings (fp32 FMA GFLOP/s, device copy GB/s) measured in a forked child by the CUDA build's
  * c1_cuda_measure_peaks. CONV1D_OK with both figures positive; CONV1D_UNSUPPORTED without CUDA in the build

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hwinfo.h"
+#include "measure.h"
 #include "peaks.h"
 #include "test_util.h"
 
@@ -479,6 +480,7 @@ static void test_peaks_cache(void **state)
 
 int main(void)
 {
+    c1_harness_init(); /* as conv1d-tune does: it forks children that may use CUDA */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker),
         cmocka_unit_test(test_collect),

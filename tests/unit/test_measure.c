@@ -302,6 +302,7 @@ static void test_sixteen_bit_check(void **state)
 
 int main(void)
 {
+    c1_harness_init(); /* as conv1d-tune does: it forks children that may use CUDA */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_stats),

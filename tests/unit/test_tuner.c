@@ -139,6 +139,7 @@ static void test_hopeless_candidates_stop_early(void **state)
 
 int main(void)
 {
+    c1_harness_init(); /* as conv1d-tune does: it forks children that may use CUDA */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_choose_winner),
         cmocka_unit_test(test_strategy_names),
