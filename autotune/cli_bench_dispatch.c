@@ -164,7 +164,7 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
         return c1_cli_error(C1_EXIT_FAILURE, sub, "%s", conv1d_last_error());
     const c1_variant *v = c1_variant_find(conv1d_plan_variant(p));
     void *state = NULL, *ws = NULL;
-    if (!v || v->ops->prepare(v, &d, w, NULL, &state) != CONV1D_OK) {
+    if (!v || v->ops->prepare(v, &d, NULL, w, NULL, &state) != CONV1D_OK) {
         conv1d_plan_destroy(p);
         return c1_cli_error(C1_EXIT_FAILURE, sub, "preparing the variant: %s", conv1d_last_error());
     }

@@ -238,7 +238,7 @@ int c1_cmd_run(int argc, char **argv)
         rc = C1_EXIT_OK;
         goto done;
     }
-    if (v->ops->prepare(v, &d, w.data, bp ? b.data : NULL, &state) != CONV1D_OK) {
+    if (v->ops->prepare(v, &d, NULL, w.data, bp ? b.data : NULL, &state) != CONV1D_OK) {
         c1_cli_error(rc, sub, "variant %s failed to prepare: %s", v->name, conv1d_last_error());
         goto done;
     }

@@ -305,7 +305,7 @@ static int measure_child(void *arg, void *shared)
         return 0;
     }
     void *state = NULL;
-    st = v->ops->prepare(v, d, p->w, p->b, &state);
+    st = v->ops->prepare(v, d, NULL, p->w, p->b, &state);
     if (st != CONV1D_OK) {
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         return 0;

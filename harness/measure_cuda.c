@@ -67,7 +67,7 @@ int c1_measure_child_cuda(const c1_child_args *a, c1_measurement *m, double t_st
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
         goto done;
     }
-    st = v->ops->prepare(v, d, p->w, p->b, &state);
+    st = v->ops->prepare(v, d, NULL, p->w, p->b, &state);
     if (st != CONV1D_OK) {
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         goto done;

@@ -22,8 +22,8 @@ typedef struct copy_state {
 
 static conv1d_status copy_supports(const c1_variant *v, const conv1d_desc *d) { return CONV1D_OK; }
 
-static conv1d_status copy_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *b_arg,
-                                  void **state)
+static conv1d_status copy_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                  const void *w_arg, const void *b_arg, void **state)
 {
     copy_state *s = malloc(sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the copy yardstick's state.");

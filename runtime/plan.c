@@ -174,7 +174,7 @@ conv1d_status conv1d_plan_set_weights(conv1d_plan *plan, const void *w, const vo
                        "conv1d_plan_set_weights: the descriptor has_bias but the bias pointer is NULL.");
     const c1_variant *v = plan->variant;
     void *state = NULL;
-    conv1d_status st = v->ops->prepare(v, &plan->desc, w, plan->desc.has_bias ? bias : NULL, &state);
+    conv1d_status st = v->ops->prepare(v, &plan->desc, NULL, w, plan->desc.has_bias ? bias : NULL, &state);
     if (st != CONV1D_OK) return st;
     if (plan->state) v->ops->release(plan->state);
     free_workspaces(plan);

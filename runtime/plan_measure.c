@@ -85,7 +85,7 @@ static void start_trial(trial *t, const conv1d_desc *d, const float *x, const fl
                         const double *ref, float *y, int64_t ny)
 {
     const c1_variant *v = t->v;
-    if (v->ops->prepare(v, d, w, d->has_bias ? b : NULL, &t->state) != CONV1D_OK) {
+    if (v->ops->prepare(v, d, NULL, w, d->has_bias ? b : NULL, &t->state) != CONV1D_OK) {
         t->state = NULL;
         return;
     }

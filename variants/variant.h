@@ -7,9 +7,11 @@
  *                          the registry's check, from the isa column, before this is asked)
  *   supports(v, d)         cheap, pure: CONV1D_OK, or CONV1D_UNSUPPORTED with the reason in
  *                          conv1d_last_error() ("Winograd F(4,3) needs kernel_size 3, got 5.")
- *   prepare(v, d, w, b, &state)
+ *   prepare(v, d, ctx, w, b, &state)
  *                          once: packs/transforms the weights, creates primitives, sizes the workspace;
- *                          the caller keeps w and b only for the duration of the call
+ *                          the caller keeps w and b only for the duration of the call; what the variant
+ *                          knows of the machine (cache sizes) comes from ctx (core/kernel_ctx.h; NULL:
+ *                          this machine's), and so does any blocking a test forces
  *   workspace_bytes(state) scratch memory run() needs (0 for none); the caller owns it, so one prepared
  *                          state can serve several threads, each with its own workspace
  *   run(state, x, y, ws)   the convolution; allocates nothing; x, y in d's layout (device pointers for
@@ -32,6 +34,7 @@
 
 #include "conv1d.h"
 #include "isa.h"
+#include "kernel_ctx.h"
 #include "precision.h"
 
 typedef enum c1_device {
@@ -50,8 +53,8 @@ typedef struct c1_variant_ops {
     conv1d_status (*supports)(const c1_variant *v, const conv1d_desc *d);
     /* w, bias, x and y hold elements of d->dtype (float, or the raw 16 bits of bf16/f16): a variant's
      * supports() admits only the dtypes of its precision class, so each casts to the type it computes. */
-    conv1d_status (*prepare)(const c1_variant *v, const conv1d_desc *d, const void *w, const void *bias,
-                             void **state);
+    conv1d_status (*prepare)(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx, const void *w,
+                             const void *bias, void **state);
     size_t (*workspace_bytes)(const void *state); /* NULL: no workspace */
     conv1d_status (*run)(const void *state, const void *x, void *y, void *workspace);
     void (*release)(void *state);

@@ -168,7 +168,7 @@ static inline conv1d_status c1_test_gpu_check(const c1_variant *v, const conv1d_
     st = c1_cuda_status(cudaMemset(dy, 0xFF, (size_t)ny * sizeof(float)), v->name, "test poison y");
     if (st != CONV1D_OK) goto done;
 
-    st = v->ops->prepare(v, d, w, d->has_bias ? b : NULL, &state);
+    st = v->ops->prepare(v, d, NULL, w, d->has_bias ? b : NULL, &state);
     if (st != CONV1D_OK) goto done;
     const size_t wsb = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
     if (wsb > 0) {

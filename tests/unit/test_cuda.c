@@ -130,7 +130,7 @@ static void test_unavailable(void **unused)
             assert_true(strlen(conv1d_last_error()) > 10);
         }
         void *state = (void *)&d;
-        const conv1d_status st = v->ops->prepare(v, &d, w, b, &state);
+        const conv1d_status st = v->ops->prepare(v, &d, NULL, w, b, &state);
         assert_int_not_equal(st, CONV1D_OK);
         assert_null(state);
         assert_true(strlen(conv1d_last_error()) > 10);
@@ -288,7 +288,7 @@ static void test_two_plans_shared_memory(void **unused)
             assert_int_equal(cudaMalloc((void **)&dy[j], (size_t)conv1d_output_elems(ds[j]) * 4), cudaSuccess);
             assert_int_equal(cudaMemcpy(dx[j], x[j], (size_t)conv1d_input_elems(ds[j]) * 4, cudaMemcpyHostToDevice),
                              cudaSuccess);
-            const conv1d_status st = v->ops->prepare(v, ds[j], w[j], b[j], &state[j]);
+            const conv1d_status st = v->ops->prepare(v, ds[j], NULL, w[j], b[j], &state[j]);
             if (st != CONV1D_OK) fail_msg("%s: %s", v->name, conv1d_last_error());
         }
         for (int round = 0; round < 2; round++)
@@ -325,7 +325,7 @@ static void check_on_stream(const c1_variant *v, const conv1d_desc *d, cudaStrea
     assert_int_equal(cudaDeviceSynchronize(), cudaSuccess);
     assert_int_equal(cudaMemsetAsync(dy, 0xFF, (size_t)ny * sizeof(float), stream), cudaSuccess);
     void *state = NULL;
-    assert_int_equal(v->ops->prepare(v, d, w, b, &state), CONV1D_OK);
+    assert_int_equal(v->ops->prepare(v, d, NULL, w, b, &state), CONV1D_OK);
     assert_non_null(v->ops->impl_info(state));
     assert_int_equal(v->ops->run_async(state, dx + 1, dy, NULL, stream), CONV1D_OK);
     assert_int_equal(cudaMemcpyAsync(y, dy, (size_t)ny * sizeof(float), cudaMemcpyDeviceToHost, stream), cudaSuccess);
@@ -372,11 +372,11 @@ static void test_impossible(void **unused)
     assert_non_null(w);
     void *state = NULL;
     const c1_variant *dw = c1_test_find("cuda_dw", C1_TEST_CUDA_BUILT);
-    assert_int_equal(dw->ops->prepare(dw, &dense, w, NULL, &state), CONV1D_UNSUPPORTED);
+    assert_int_equal(dw->ops->prepare(dw, &dense, NULL, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "depthwise"));
     const c1_variant *sm = c1_test_find("cuda_smem_128x128_db", C1_TEST_CUDA_BUILT);
-    assert_int_equal(sm->ops->prepare(sm, &huge, w, NULL, &state), CONV1D_UNSUPPORTED);
+    assert_int_equal(sm->ops->prepare(sm, &huge, NULL, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "shared memory"));
     free(w);

@@ -72,7 +72,7 @@ static void test_unavailable_without_gpu(void **unused)
     float w[48];
     for (int i = 0; i < 48; i++) w[i] = 1.0f;
     void *state = (void *)&d;
-    assert_int_equal(v->ops->prepare(v, &d, w, NULL, &state), CONV1D_UNSUPPORTED);
+    assert_int_equal(v->ops->prepare(v, &d, NULL, w, NULL, &state), CONV1D_UNSUPPORTED);
     assert_null(state);
     assert_non_null(strstr(conv1d_last_error(), "cudnn_tf32_algo0"));
     v->ops->release(NULL);
@@ -143,9 +143,9 @@ static void test_impl_info_and_workspace_on_gpu(void **unused)
     uint64_t rng = 7;
     float *w = tu_random_floats(&rng, conv1d_weight_elems(&sym)), *b = tu_random_floats(&rng, 16);
     void *s1 = NULL, *s2 = NULL, *s3 = NULL;
-    if (v->ops->prepare(v, &sym, w, b, &s1) != CONV1D_OK) fail_msg("%s", conv1d_last_error());
-    if (v->ops->prepare(v, &causal, w, b, &s2) != CONV1D_OK) fail_msg("%s", conv1d_last_error());
-    if (t->ops->prepare(t, &sym, w, b, &s3) != CONV1D_OK) fail_msg("%s", conv1d_last_error());
+    if (v->ops->prepare(v, &sym, NULL, w, b, &s1) != CONV1D_OK) fail_msg("%s", conv1d_last_error());
+    if (v->ops->prepare(v, &causal, NULL, w, b, &s2) != CONV1D_OK) fail_msg("%s", conv1d_last_error());
+    if (t->ops->prepare(t, &sym, NULL, w, b, &s3) != CONV1D_OK) fail_msg("%s", conv1d_last_error());
     const char *info = v->ops->impl_info(s1);
     assert_true(strncmp(info, "cuDNN 9.", 8) == 0);
     assert_non_null(strstr(info, "IMPLICIT_PRECOMP_GEMM fma"));

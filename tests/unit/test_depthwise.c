@@ -92,7 +92,7 @@ static void check_variant(const c1_variant *v, const problem *p)
         fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     }
     void *state = NULL;
-    if (v->ops->prepare(v, d, p->w, p->bias, &state) != CONV1D_OK)
+    if (v->ops->prepare(v, d, NULL, p->w, p->bias, &state) != CONV1D_OK)
         fail_msg("%s prepare failed: %s", v->name, conv1d_last_error());
     const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
     void *ws = ws_bytes ? malloc(ws_bytes) : NULL;
@@ -521,10 +521,10 @@ static void test_concurrent_runs(void **unused)
             const c1_variant *v = variants[i];
             void *state = NULL;
             if (streams(v)) { /* it refuses these shapes, in prepare too */
-                assert_int_equal(v->ops->prepare(v, &d, w, bias, &state), CONV1D_UNSUPPORTED);
+                assert_int_equal(v->ops->prepare(v, &d, NULL, w, bias, &state), CONV1D_UNSUPPORTED);
                 continue;
             }
-            assert_int_equal(v->ops->prepare(v, &d, w, bias, &state), CONV1D_OK);
+            assert_int_equal(v->ops->prepare(v, &d, NULL, w, bias, &state), CONV1D_OK);
             assert_true(!v->ops->workspace_bytes || v->ops->workspace_bytes(state) == 0);
             float *expect = tu_random_floats(&rng, ny);
             assert_int_equal(v->ops->run(state, x, expect, NULL), CONV1D_OK);

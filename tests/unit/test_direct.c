@@ -14,11 +14,15 @@
 
 #define MAX_VARIANTS 32
 
+/* The kernel context every check prepares with: this machine's, with the blocking a test forces. */
+static c1_kernel_ctx test_ctx;
+
 static const c1_variant *variants[MAX_VARIANTS];
 static size_t nvariants;
 
 static int setup(void **unused)
 {
+    test_ctx = *c1_kernel_ctx_machine();
     nvariants = tu_family_variants("direct", variants, MAX_VARIANTS);
     return nvariants > 0 ? 0 : -1;
 }
@@ -35,7 +39,7 @@ static bool check(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
         if (is_streaming(v)) return false;
         fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     }
-    const double err = tu_variant_error(v, d, rng, impl, sizeof impl);
+    const double err = tu_variant_error_ctx(v, d, &test_ctx, rng, impl, sizeof impl);
     if (err > 1e-5) fail_msg("%s on %s: error %g of max|ref| (%s)", v->name, text, err, impl);
     return true;
 }
@@ -81,7 +85,9 @@ static void test_channel_and_position_blocks(void **unused)
             for (size_t b = 0; b < sizeof cins / sizeof cins[0]; b++) {
                 if (cins[b] < 1) continue;
                 const int64_t obs[] = {0, 1, mr + 1}, kbcs[] = {0, 1, 2, 3};
-                c1_direct_test_blocking(kc, obs[b % 3], kbcs[(a + b) % 4]);
+                test_ctx.force_blocking[0] = kc;
+                test_ctx.force_blocking[1] = obs[b % 3];
+                test_ctx.force_blocking[2] = kbcs[(a + b) % 4];
                 conv1d_desc d = tu_base_desc(2 * mr + 5, cins[b], 2 * nr + 3, 3);
                 d.pad_left = 2;
                 d.pad_right = 1;
@@ -96,7 +102,7 @@ static void test_channel_and_position_blocks(void **unused)
                 check(v, &d, &rng);
             }
         }
-        c1_direct_test_blocking(0, 0, 0);
+        test_ctx = *c1_kernel_ctx_machine();
         /* Just over the cache-derived block (half of L2 for the weight panel), so two uneven blocks. */
         const int64_t R = 3, kc = c1_hw_cache_bytes(2) / 2 / (R * nr * (int64_t)sizeof(float));
         conv1d_desc d = tu_base_desc(mr + 2, kc + 1, nr + 1, R);
@@ -254,7 +260,7 @@ static void test_concurrent_runs(void **unused)
             float *bias = tu_random_floats(&rng, d.out_channels);
             float *x = tu_random_floats(&rng, conv1d_input_elems(&d));
             void *state = NULL;
-            assert_int_equal(v->ops->prepare(v, &d, w, bias, &state), CONV1D_OK);
+            assert_int_equal(v->ops->prepare(v, &d, NULL, w, bias, &state), CONV1D_OK);
             const int64_t ny = conv1d_output_elems(&d);
             worker t[3];
             for (int j = 0; j < 3; j++)

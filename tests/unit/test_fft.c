@@ -4,7 +4,7 @@
  * channel multiplier, bias, batch, both layouts), forced blockings and random descriptors, against the double
  * reference; the error against kernel size up to 64K taps against the estimate that decides where the family
  * applies; one state run from several threads; and the wisdom cache: a missing, corrupt, truncated, foreign or
- * unwritable wisdom file never fails a plan. Most cases plan with FFTW_ESTIMATE (c1_fft_test_rigor) so the test
+ * unwritable wisdom file never fails a plan. Most cases plan with FFTW_ESTIMATE (test_ctx.fft_estimate) so the test
  * takes seconds; the wisdom cases plan with FFTW_MEASURE. */
 #include <fftw3.h>
 #include <pthread.h>
@@ -23,17 +23,21 @@
 
 #define MAX_VARIANTS 32
 
+/* The kernel context every check prepares with: this machine's, with the blocking a test forces. */
+static c1_kernel_ctx test_ctx;
+
 static const c1_variant *variants[MAX_VARIANTS];
 static size_t nvariants;
 static char tmpdir[256];
 
 static int setup(void **unused)
 {
+    test_ctx = *c1_kernel_ctx_machine();
     nvariants = tu_family_variants("fft", variants, MAX_VARIANTS);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/conv1d-test-fft-%ld", (long)getpid());
     if (mkdir(tmpdir, 0700) != 0) return -1;
     setenv("CONV1D_FFTW_WISDOM", "off", 1);
-    c1_fft_test_rigor(0);
+    test_ctx.fft_estimate = true;
     return 0; /* no fft variant below AVX2: the tests that need one skip */
 }
 
@@ -50,7 +54,7 @@ static void describe(const conv1d_desc *d, char *text) { conv1d_desc_format(d, t
 static double check(const c1_variant *v, const conv1d_desc *d, uint64_t *rng)
 {
     if (c1_variant_applies(v, d) != CONV1D_OK) return -1;
-    const double err = tu_variant_error(v, d, rng, NULL, 0);
+    const double err = tu_variant_error_ctx(v, d, &test_ctx, rng, NULL, 0);
     if (err > 1e-5) {
         char text[CONV1D_DESC_TEXT_MAX];
         describe(d, text);
@@ -182,7 +186,7 @@ static void test_forced_blocking(void **unused)
         if (v->params[0] > 256) continue; /* the blocking is the same code for every block size */
         const int64_t N = v->params[0] ? v->params[0] : 256;
         for (size_t f = 0; f < sizeof forced / sizeof forced[0]; f++) {
-            c1_fft_test_blocking(forced[f][0], forced[f][1]);
+            test_ctx.force_blocking[0] = forced[f][0], test_ctx.force_blocking[1] = forced[f][1];
             conv1d_desc d = tu_base_desc(N * 3, 12, 40, N / 4);
             d.batch = 3;
             d.num_groups = 2;
@@ -194,7 +198,7 @@ static void test_forced_blocking(void **unused)
             d.layout = f % 2 ? CONV1D_LAYOUT_NWC : CONV1D_LAYOUT_NCW;
             check(v, &d, &rng);
         }
-        c1_fft_test_blocking(0, 0);
+        test_ctx.force_blocking[0] = test_ctx.force_blocking[1] = 0;
     }
 }
 
@@ -327,7 +331,7 @@ static void test_concurrent_runs(void **unused)
         if (c1_variant_applies(v, &d) != CONV1D_OK) continue;
         float *w = tu_random_floats(&rng, conv1d_weight_elems(&d)), *x = tu_random_floats(&rng, conv1d_input_elems(&d));
         void *state = NULL;
-        assert_int_equal(v->ops->prepare(v, &d, w, NULL, &state), CONV1D_OK);
+        assert_int_equal(v->ops->prepare(v, &d, &test_ctx, w, NULL, &state), CONV1D_OK);
         const size_t wsb = v->ops->workspace_bytes(state);
         const int64_t ny = conv1d_output_elems(&d);
         runner r[3];
@@ -400,7 +404,7 @@ static void test_wisdom_cache(void **unused)
     uint64_t rng = 0x5153ull;
     const c1_variant *v = measure_variant();
     assert_non_null(v);
-    c1_fft_test_rigor(1);
+    test_ctx.fft_estimate = false;
     char path[400], text[1 << 16], again[1 << 16];
 
     /* Written where CONV1D_FFTW_WISDOM says, parent folders created, FFTW's own format. */
@@ -492,7 +496,7 @@ static void test_wisdom_cache(void **unused)
     setenv("CONV1D_FFTW_WISDOM", "off", 1);
     plan_fresh(v, &rng);
     c1_fft_wisdom_reset();
-    c1_fft_test_rigor(0);
+    test_ctx.fft_estimate = true;
 }
 
 /* Where the wisdom lives when CONV1D_FFTW_WISDOM is unset: under $XDG_CACHE_HOME (else ~/.cache)/conv1d-tune, one

@@ -183,7 +183,7 @@ static void test_copy_yardstick(void **state)
     assert_true(m.time_ms.n >= o.min_repeats && m.time_ms.median > 0);
     /* and it really copies: run it here on a longer output than input */
     void *st = NULL;
-    assert_int_equal(c1_copy_baseline.ops->prepare(&c1_copy_baseline, &d, p.w, p.b, &st), CONV1D_OK);
+    assert_int_equal(c1_copy_baseline.ops->prepare(&c1_copy_baseline, &d, NULL, p.w, p.b, &st), CONV1D_OK);
     const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
     float *y = malloc((size_t)(nx > ny ? nx : ny) * sizeof *y);
     assert_int_equal(c1_copy_baseline.ops->run(st, p.x, y, NULL), CONV1D_OK);

@@ -29,7 +29,7 @@ static prepared prepare(const char *name, const conv1d_desc *d, uint64_t *rng)
     if (c1_variant_applies(p.v, d) != CONV1D_OK) fail_msg("%s does not apply: %s", name, conv1d_last_error());
     p.w = tu_random_floats(rng, conv1d_weight_elems(d));
     p.bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
-    if (p.v->ops->prepare(p.v, d, p.w, p.bias, &p.state) != CONV1D_OK)
+    if (p.v->ops->prepare(p.v, d, NULL, p.w, p.bias, &p.state) != CONV1D_OK)
         fail_msg("%s prepare failed: %s", name, conv1d_last_error());
     p.ws_bytes = p.v->ops->workspace_bytes ? p.v->ops->workspace_bytes(p.state) : 0;
     return p;

@@ -272,7 +272,7 @@ static void test_ref_variant(void **state)
         const c1_variant *v = &list[0];
         assert_int_equal(c1_variant_applies(v, &p.d), CONV1D_OK);
         void *st = NULL;
-        assert_int_equal(v->ops->prepare(v, &p.d, p.w, p.d.has_bias ? p.b : NULL, &st), CONV1D_OK);
+        assert_int_equal(v->ops->prepare(v, &p.d, NULL, p.w, p.d.has_bias ? p.b : NULL, &st), CONV1D_OK);
         void *ws = malloc(v->ops->workspace_bytes(st));
         const int64_t ny = conv1d_output_elems(&p.d);
         float *y = malloc((size_t)ny * sizeof *y);

@@ -14,11 +14,15 @@
 #define MAX_VARIANTS 32
 #define A_MAX C1_WINOGRAD_MAX_ALPHA
 
+/* The kernel context every check prepares with: this machine's, with the blocking a test forces. */
+static c1_kernel_ctx test_ctx;
+
 static const c1_variant *variants[MAX_VARIANTS];
 static size_t nvariants;
 
 static int setup(void **unused)
 {
+    test_ctx = *c1_kernel_ctx_machine();
     nvariants = tu_family_variants("winograd", variants, MAX_VARIANTS);
     return 0; /* no Winograd variant below AVX2: the tests that need one skip */
 }
@@ -66,7 +70,7 @@ static double run_and_compare(const c1_variant *v, const conv1d_desc *d, uint64_
         conv1d_desc_format(d, text, sizeof text);
         fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     }
-    return tu_variant_error(v, d, rng, NULL, 0);
+    return tu_variant_error_ctx(v, d, &test_ctx, rng, NULL, 0);
 }
 
 /* Small shapes must stay within the fp32 class and within a few times the tile's table entry. */
@@ -94,7 +98,7 @@ static void test_tile_and_block_edges(void **unused)
         const int64_t tb = 2 * mr; /* forced: two GEMM row tiles per block */
         const int64_t outs[] = {1, m - 1, m, m + 1, mr * m - 1, mr * m + 1, tb * m, tb * m + 1, 2 * tb * m + m - 1};
         const int64_t chans[] = {1, 15, 17, nr - 1, nr + 1, 2 * nr + 3};
-        c1_winograd_test_blocking(tb);
+        test_ctx.force_blocking[0] = tb;
         for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
             for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++) {
                 if (outs[i] < 1) continue;
@@ -109,7 +113,7 @@ static void test_tile_and_block_edges(void **unused)
                 d.length = outs[i] + r - 1;
                 check(v, &d, &rng);
             }
-        c1_winograd_test_blocking(0);
+        test_ctx = *c1_kernel_ctx_machine();
     }
 }
 

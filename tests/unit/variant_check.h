@@ -12,7 +12,8 @@
 #include "conv1d_ref.h"
 #include "variant.h"
 
-/* The registered variants of `family` this CPU can run, up to max of them into out; each one left out for want of
+/* The registered fp32 variants of `family` this CPU can run (16-bit ones have tests of their own), up to max
+ * of them into out; each one left out for want of
  * its ISA is named. Returns how many. */
 static inline size_t tu_family_variants(const char *family, const c1_variant **out, size_t max)
 {
@@ -20,7 +21,7 @@ static inline size_t tu_family_variants(const char *family, const c1_variant **o
     const c1_variant *list = c1_variant_list(&count);
     for (size_t i = 0; i < count; i++) {
         const c1_variant *v = &list[i];
-        if (strcmp(v->family, family) != 0) continue;
+        if (strcmp(v->family, family) != 0 || v->precision != C1_PREC_FP32) continue;
         if (!c1_isa_available(v->isa) || (v->ops->available && !v->ops->available())) {
             print_message("skipping %s: not available here (ISA level %s%s)\n", v->name,
                           c1_isa_level_name(c1_isa_effective()), c1_isa_capped() ? ", capped by CONV1D_ISA" : "");
@@ -62,19 +63,20 @@ static inline float *tu_nan_floats(int64_t n)
     return y;
 }
 
-/* Prepares v on d (which it must apply to) with fresh weights, runs it on fresh x into a NaN-poisoned y with a
+/* Prepares v on d (which it must apply to) with kernel context ctx (NULL: this machine's; tests force a
+ * family's blocking through it) and fresh weights, runs it on fresh x into a NaN-poisoned y with a
  * poisoned workspace at a misaligned address, fails on an unwritten or non-finite element, then reruns with
  * another workspace alignment and requires the same bits. Returns max|y - ref| / max|ref|; impl (may be
  * NULL) receives the variant's impl_info. */
-static inline double tu_variant_error(const c1_variant *v, const conv1d_desc *d, uint64_t *rng, char *impl,
-                                      size_t impl_size)
+static inline double tu_variant_error_ctx(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                          uint64_t *rng, char *impl, size_t impl_size)
 {
     char text[CONV1D_DESC_TEXT_MAX];
     conv1d_desc_format(d, text, sizeof text);
     float *w = tu_random_floats(rng, conv1d_weight_elems(d));
     float *bias = d->has_bias ? tu_random_floats(rng, d->out_channels) : NULL;
     void *state = NULL;
-    if (v->ops->prepare(v, d, w, bias, &state) != CONV1D_OK)
+    if (v->ops->prepare(v, d, ctx, w, bias, &state) != CONV1D_OK)
         fail_msg("%s prepare failed on %s: %s", v->name, text, conv1d_last_error());
     if (impl) snprintf(impl, impl_size, "%s", v->ops->impl_info ? v->ops->impl_info(state) : "");
     const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
@@ -110,6 +112,13 @@ static inline double tu_variant_error(const c1_variant *v, const conv1d_desc *d,
     free(y2);
     free(ref);
     return max_err / fmax(max_ref, 1e-30);
+}
+
+/* tu_variant_error_ctx with this machine's context. */
+static inline double tu_variant_error(const c1_variant *v, const conv1d_desc *d, uint64_t *rng, char *impl,
+                                      size_t impl_size)
+{
+    return tu_variant_error_ctx(v, d, NULL, rng, impl, impl_size);
 }
 
 #endif

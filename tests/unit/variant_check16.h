@@ -48,7 +48,7 @@ static inline double tu_variant_ulps16(const c1_variant *v, const conv1d_desc *d
     c1_ref_conv1d_f64(d, ax, aw, nb ? ab : NULL, absum);
 
     void *state = NULL;
-    if (v->ops->prepare(v, d, wh, nb ? bh : NULL, &state) != CONV1D_OK)
+    if (v->ops->prepare(v, d, NULL, wh, nb ? bh : NULL, &state) != CONV1D_OK)
         fail_msg("%s prepare failed on %s: %s", v->name, text, conv1d_last_error());
     const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
     unsigned char *ws = malloc(ws_bytes + 8);

@@ -37,8 +37,8 @@ static void bad_release(void *state)
     free(s);
 }
 
-static conv1d_status bad_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *b_arg,
-                                 void **state)
+static conv1d_status bad_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                 const void *w_arg, const void *b_arg, void **state)
 {
     const float *w = w_arg, *b = b_arg; /* f32 only: supports() refuses other dtypes */
     if (v->params[0] == BAD_OOM) return c1_fail(CONV1D_OUT_OF_MEMORY, "Variant %s always runs out of memory.", v->name);
@@ -120,8 +120,8 @@ static void bad16_release(void *state)
     free(s);
 }
 
-static conv1d_status bad16_prepare(const c1_variant *v, const conv1d_desc *d, const void *w, const void *b,
-                                   void **state)
+static conv1d_status bad16_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                   const void *w, const void *b, void **state)
 {
     bad16_state *s = calloc(1, sizeof *s);
     const int64_t nw = conv1d_weight_elems(d);

@@ -160,8 +160,8 @@ static void dw_release(void *state)
     free(s);
 }
 
-static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                void **state)
+static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     const conv1d_status st = dw_supports(v, d);

@@ -11,7 +11,7 @@
  * broadcasts x[n][o*stride - pad_left + r*dilation][g*Cg + c] against the NR packed weights.
  *
  * Blocking: input channels in blocks of kc so the (kb, kc) weight panel, R*kc*NR floats, stays in half of L2
- * (c1_hw_cache_bytes(2)); the first kc block starts from the bias (or zeros), later ones add onto y. Output
+ * (the kernel context's L2); the first kc block starts from the bias (or zeros), later ones add onto y. Output
  * positions in blocks of ob, sized so the input rows of a block fit in a quarter of L2. Each row tile walks
  * kbc output-channel blocks whose panels together fit in an eighth of L2 (all of them for few-channel layers,
  * whose y is then written in long runs; one for wide layers, where more measured up to 2x slower). ob, then
@@ -43,7 +43,6 @@
 #include "direct.h"
 #include "error.h"
 #include "basics.h"
-#include "cpu_caches.h"
 #include "variant.h"
 
 #define WS_ALIGN 64
@@ -125,17 +124,6 @@ static void transpose_c(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds
         }
 }
 
-/* --- test hook ------------------------------------------------------------------------------------------ */
-
-static int64_t test_kc, test_ob, test_kbc;
-
-void c1_direct_test_blocking(int64_t kc, int64_t ob, int64_t kbc)
-{
-    test_kc = kc > 0 ? kc : 0;
-    test_ob = ob > 0 ? ob : 0;
-    test_kbc = kbc > 0 ? kbc : 0;
-}
-
 /* --- variant ops ---------------------------------------------------------------------------------------- */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -143,26 +131,11 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static size_t align_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
 
-static int64_t l2_bytes(void)
-{
-    return c1_hw_cache_bytes(2);
-}
-
-bool c1_direct_avx512_available(void)
-{
-    /* AVX2 too: the NCW transposes of every SIMD variant are the AVX2 ones. */
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-bool c1_direct_avx2_available(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-
 /* Input channels per block: the (NR-block, kc) weight panel fills at most half of L2; equal blocks rather than
  * a short last one. */
-static int64_t kc_for(int64_t cg, int64_t kernel_size, int nr)
+static int64_t kc_for(int64_t cg, int64_t kernel_size, int nr, int64_t l2)
 {
-    const int64_t kc_max = max64(1, l2_bytes() / 2 / (kernel_size * nr * (int64_t)sizeof(float)));
+    const int64_t kc_max = max64(1, l2 / 2 / (kernel_size * nr * (int64_t)sizeof(float)));
     return kc_max >= cg ? cg : ceil_div(cg, ceil_div(cg, kc_max));
 }
 
@@ -183,7 +156,7 @@ static conv1d_status direct_supports(const c1_variant *v, const conv1d_desc *d)
             return c1_fail(CONV1D_UNSUPPORTED,
                            "Variant %s needs output channels per group a multiple of 16, got %lld.", v->name,
                            (long long)kg);
-        if (kc_for(cg, d->kernel_size, v->params[1]) < cg)
+        if (kc_for(cg, d->kernel_size, v->params[1], c1_kernel_ctx_machine()->l2_bytes) < cg)
             return c1_fail(CONV1D_UNSUPPORTED,
                            "Variant %s needs one input-channel block, but %lld channels x %lld taps exceed it.",
                            v->name, (long long)cg, (long long)d->kernel_size);
@@ -200,13 +173,15 @@ static void direct_release(void *state)
     free(s);
 }
 
-/* Picks kc, kbc and ob (see the top of the file), the NCW store, and the interior rows. */
-static void choose_blocking(direct_state *s, c1_isa_level isa)
+/* Picks kc, kbc and ob (see the top of the file) from ctx's L2, or as ctx forces them, the NCW store, and the
+ * interior rows. */
+static void choose_blocking(direct_state *s, c1_isa_level isa, const c1_kernel_ctx *ctx)
 {
     const conv1d_desc *d = &s->d;
-    const int64_t R = d->kernel_size, l2 = l2_bytes();
+    const int64_t R = d->kernel_size, l2 = ctx->l2_bytes;
+    const int64_t force_kc = ctx->force_blocking[0], force_ob = ctx->force_blocking[1], force_kbc = ctx->force_blocking[2];
 
-    s->kc = test_kc ? min64(test_kc, s->cg) : kc_for(s->cg, R, s->nr);
+    s->kc = force_kc > 0 ? min64(force_kc, s->cg) : kc_for(s->cg, R, s->nr, l2);
     /* Transposed stores need the whole sum in registers, so one input-channel block. */
     s->ncw_store = d->layout == CONV1D_LAYOUT_NCW && isa == C1_ISA_LEVEL_AVX512 && s->kc == s->cg;
 
@@ -228,8 +203,8 @@ static void choose_blocking(direct_state *s, c1_isa_level isa)
         while (ceil_div(s->nkb, chunks) >= kbc) chunks++; /* ends at chunks = nkb, i.e. kbc 1, at the latest */
         kbc = ceil_div(s->nkb, chunks);
     }
-    s->kbc = test_kbc ? min64(test_kbc, s->nkb) : kbc;
-    s->ob = test_ob ? test_ob : ob;
+    s->kbc = force_kbc > 0 ? min64(force_kbc, s->nkb) : kbc;
+    s->ob = force_ob > 0 ? force_ob : ob;
 
     const int64_t span = d->dilation * (R - 1);
     const int64_t last = d->length - 1 + d->pad_left - span; /* the largest o*stride with a full window */
@@ -238,8 +213,8 @@ static void choose_blocking(direct_state *s, c1_isa_level isa)
     if (s->hi < s->lo) s->hi = s->lo;
 }
 
-static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                    void **state)
+static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                    const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = direct_supports(v, d);
@@ -291,7 +266,7 @@ static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, c
                 }
         }
 
-    choose_blocking(s, v->isa);
+    choose_blocking(s, v->isa, c1_kernel_ctx_or_machine(ctx));
     s->stream = v->params[2] == 1 && s->kc == s->cg;
     s->transpose = v->isa == C1_ISA_LEVEL_C ? transpose_c : c1_direct_avx2_transpose;
     if (!nwc) {

@@ -51,14 +51,9 @@ typedef void (*c1_direct_transpose_fn)(const float *src, ptrdiff_t ss, float *ds
                                        int64_t cols);
 void c1_direct_avx2_transpose(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int64_t rows, int64_t cols);
 
-/* Whether this CPU runs the AVX-512 kernels (and the AVX2 transposes beside them), or the AVX2 ones. */
 
 /* x (NCW) into xt (NWC), tiled and OpenMP-parallel: how the direct and Winograd families take NCW input. */
 void c1_direct_ncw_to_nwc(const conv1d_desc *d, const float *x, float *xt, c1_direct_transpose_fn transpose);
 
-/* Test hook: forces the input-channel block (kc), the position block (ob) and the output-channel blocks per task
- * (kbc) of states prepared after the call; 0 restores the cache-derived choice. Not thread-safe against
- * concurrent prepare(). */
-void c1_direct_test_blocking(int64_t kc, int64_t ob, int64_t kbc);
 
 #endif

@@ -50,7 +50,6 @@
 
 #include "basics.h"
 #include "check.h"
-#include "cpu_caches.h"
 #include "direct.h"
 #include "error.h"
 #include "fft.h"
@@ -218,17 +217,6 @@ static void fft_release(void *state)
     free(s);
 }
 
-static int64_t test_rpt, test_kparts;
-static int test_max_rigor = 1;
-
-void c1_fft_test_rigor(int max_rigor) { test_max_rigor = max_rigor; }
-
-void c1_fft_test_blocking(int64_t rows_per_task, int64_t k_parts)
-{
-    test_rpt = rows_per_task > 0 ? rows_per_task : 0;
-    test_kparts = k_parts > 0 ? k_parts : 0;
-}
-
 /* Width of the output tile starting at local channel k0: kt, or the largest power of two left at the group's end. */
 static int tile_width(const fft_state *s, int64_t k0)
 {
@@ -245,7 +233,7 @@ static void set_tasks(fft_state *s)
     s->ntasks = s->nrs * s->ngs * s->nkp;
 }
 
-static void choose_blocking(fft_state *s)
+static void choose_blocking(fft_state *s, const c1_kernel_ctx *ctx)
 {
     const bool nwc = s->d.layout == CONV1D_LAYOUT_NWC;
     /* NWC: enough groups that a task reads and writes whole cache lines of a row. */
@@ -256,7 +244,7 @@ static void choose_blocking(fft_state *s)
      * transformed weights are much larger (dense layers: Kg * Cv * N/2 complex values), in up to an eighth of
      * L3, since streaming the weights once more costs more than reading spectra from L3. */
     const int64_t w_group = s->Kg * s->Cv * s->Fp * 8;
-    const int64_t x_budget = max64(c1_hw_cache_bytes(2) / 2, min64(c1_hw_cache_bytes(3) / 8, w_group / 4));
+    const int64_t x_budget = max64(ctx->l2_bytes / 2, min64(ctx->l3_bytes / 8, w_group / 4));
     s->rpt = min64(s->rows, max64(1, min64(16, x_budget / per_row)));
     s->kpart = s->Kg;
     set_tasks(s);
@@ -274,8 +262,9 @@ static void choose_blocking(fft_state *s)
         }
         set_tasks(s);
     }
-    if (test_rpt) s->rpt = min64(test_rpt, s->rows);
-    if (test_kparts && s->gpt == 1) s->kpart = round_up(ceil_div(s->Kg, test_kparts), s->kt);
+    const int64_t force_rpt = ctx->force_blocking[0], force_kparts = ctx->force_blocking[1];
+    if (force_rpt > 0) s->rpt = min64(force_rpt, s->rows);
+    if (force_kparts > 0 && s->gpt == 1) s->kpart = round_up(ceil_div(s->Kg, force_kparts), s->kt);
     set_tasks(s);
     /* The register tile: as many of the task's rows as fit (each weight vector loaded once for all of them),
      * the rest of the tile in output channels. kt divides the parts above, which are multiples of the widest. */
@@ -339,7 +328,7 @@ static conv1d_status transform_weights(fft_state *s, const float *w, fftw_plan d
 }
 
 /* The plans, under the planner lock; FFTW_MEASURE plans read and update the wisdom cache. */
-static conv1d_status make_plans(fft_state *s, const c1_variant *v, fftw_plan *dplan)
+static conv1d_status make_plans(fft_state *s, const c1_variant *v, const c1_kernel_ctx *ctx, fftw_plan *dplan)
 {
     float *a = c1_alloc_floats((size_t)s->Nst), *c = c1_alloc_floats((size_t)(2 * s->Fp));
     double *da = fftw_malloc((size_t)s->N * sizeof(double));
@@ -349,7 +338,7 @@ static conv1d_status make_plans(fft_state *s, const c1_variant *v, fftw_plan *dp
         st = c1_fail(CONV1D_OUT_OF_MEMORY, "Variant %s: could not allocate the planner's arrays.", v->name);
         goto done;
     }
-    const bool measure = v->params[1] == 1 && test_max_rigor >= 1;
+    const bool measure = v->params[1] == 1 && !ctx->fft_estimate;
     const int n = (int)s->N;
     c1_fft_planner_lock();
     if (measure) c1_fft_wisdom_load_locked();
@@ -377,8 +366,8 @@ done:
     return st;
 }
 
-static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                 void **state)
+static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                 const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = fft_supports(v, d);
@@ -437,9 +426,9 @@ static conv1d_status fft_prepare(const c1_variant *v, const conv1d_desc *d, cons
         }
     if (d->has_bias) memcpy(s->bias, bias, (size_t)s->K * sizeof(float));
 
-    choose_blocking(s);
+    choose_blocking(s, c1_kernel_ctx_or_machine(ctx));
     fftw_plan dplan = NULL;
-    st = make_plans(s, v, &dplan);
+    st = make_plans(s, v, c1_kernel_ctx_or_machine(ctx), &dplan);
     if (st == CONV1D_OK) st = transform_weights(s, w, dplan, phase_index);
     if (dplan) {
         c1_fft_planner_lock();

@@ -65,14 +65,6 @@ double c1_fft_error_estimate(int64_t n, int64_t virtual_channels);
  * with a >= 1 (FFTW's fastest sizes; r2c wants an even size). */
 int64_t c1_fft_good_size(int64_t span);
 
-/* Test hook: forces the rows per task (0: the cache-derived choice) and the output-channel parts of a group
- * (0: derived) of states prepared after the call. Not thread-safe against concurrent prepare(). */
-void c1_fft_test_blocking(int64_t rows_per_task, int64_t k_parts);
-
-/* Test hook: plans of states prepared after the call use at most this rigor (0 FFTW_ESTIMATE, 1 the variant's own),
- * so tests of many transform sizes do not spend seconds measuring each. Not thread-safe against prepare(). */
-void c1_fft_test_rigor(int max_rigor);
-
 /* --- FFTW's planner and wisdom (fft_wisdom.c) ---------------------------------------------------------------
  *
  * FFTW's planner (plan creation and destruction, wisdom import and export) is not thread-safe; executing a plan

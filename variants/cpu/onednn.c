@@ -291,8 +291,8 @@ static dnnl_status_t user_weights_md(const conv1d_desc *d, dnnl_memory_desc_t *m
     return dnnl_memory_desc_create_with_strides(md, 4, dims, dnnl_f32, nwc ? nwc_strides : ncw_strides);
 }
 
-static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                    void **state)
+static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *kctx,
+                                    const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = CONV1D_OK;

@@ -125,8 +125,8 @@ static float widen(conv1d_dtype t, const void *p, int64_t i)
     return t == CONV1D_BF16 ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
 }
 
-static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, const void *w, const void *bias,
-                                 void **state)
+static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                 const void *w, const void *bias, void **state)
 {
     (void)v;
     ref_state *s = calloc(1, sizeof *s);

@@ -83,8 +83,8 @@ static void from_f32(const widen_state *s, const float *in, uint16_t *out, size_
     }
 }
 
-static conv1d_status widen_prepare(const c1_variant *v, const conv1d_desc *d, const void *w, const void *bias,
-                                   void **state)
+static conv1d_status widen_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                   const void *w, const void *bias, void **state)
 {
     widen_state *s = calloc(1, sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the state of %s.", v->name);
@@ -109,7 +109,7 @@ static conv1d_status widen_prepare(const c1_variant *v, const conv1d_desc *d, co
     for (size_t i = 0; i < nb; i++)
         wf[nw + i] = d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(((const uint16_t *)bias)[i])
                                              : c1_f16_to_f32(((const uint16_t *)bias)[i]);
-    const conv1d_status st = s->inner->ops->prepare(s->inner, &s->d32, wf, nb ? wf + nw : NULL, &s->inner_state);
+    const conv1d_status st = s->inner->ops->prepare(s->inner, &s->d32, ctx, wf, nb ? wf + nw : NULL, &s->inner_state);
     free(wf);
     if (st != CONV1D_OK) {
         widen_release(s);

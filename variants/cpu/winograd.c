@@ -43,7 +43,6 @@
 
 #include "check.h"
 #include "basics.h"
-#include "cpu_caches.h"
 #include "direct.h"
 #include "error.h"
 #include "variant.h"
@@ -229,25 +228,22 @@ static int64_t tiles_per_phase(const wino_state *s)
     return ceil_div(ceil_div(s->out_len, s->d.dilation), s->m);
 }
 
-static int64_t test_tb;
-
-void c1_winograd_test_blocking(int64_t tiles_per_block) { test_tb = tiles_per_block > 0 ? tiles_per_block : 0; }
-
-static void choose_blocking(wino_state *s)
+/* Tiles per block from ctx's L2, or as ctx forces it. */
+static void choose_blocking(wino_state *s, const c1_kernel_ctx *ctx)
 {
     const conv1d_desc *d = &s->d;
     const int64_t per_tile = (int64_t)s->alpha * (s->cp + s->kp) * (int64_t)sizeof(float) +
                              (d->layout == CONV1D_LAYOUT_NCW ? s->m * d->out_channels * (int64_t)sizeof(float) : 0);
-    int64_t tb = c1_hw_cache_bytes(2) / 2 / per_tile;
+    int64_t tb = ctx->l2_bytes / 2 / per_tile;
     tb = min64(max64(tb, s->mr), 16 * (int64_t)s->mr) / s->mr * s->mr;
     const int64_t threads = omp_get_max_threads(), tiles = tiles_per_phase(s), streams = d->batch * d->dilation;
     tb = min64(tb, ceil_div(tiles, s->mr) * s->mr);
     while (tb > s->mr && streams * ceil_div(tiles, tb) < 4 * threads) tb = max64(s->mr, tb / 2 / s->mr * s->mr);
-    s->tb = test_tb ? test_tb : tb;
+    s->tb = ctx->force_blocking[0] > 0 ? ctx->force_blocking[0] : tb;
 }
 
-static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                  void **state)
+static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                  const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = wino_supports(v, d);
@@ -315,7 +311,7 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
                     }
                 }
 
-    choose_blocking(s);
+    choose_blocking(s, c1_kernel_ctx_or_machine(ctx));
     s->slots = omp_get_max_threads();
     s->slot_bytes = align_up((size_t)alpha * (size_t)s->tb * (size_t)(s->cp + s->kp) * sizeof(float));
     if (!nwc) {

@@ -30,9 +30,6 @@ int c1_winograd_transforms(int m, int r, double *AT, double *G, double *BT);
  * at 256 channels, grown with the square root beyond); INFINITY for a tile without a measurement. */
 double c1_winograd_error_estimate(int m, int r, int64_t group_channels);
 
-/* Test hook: forces the tiles per block of states prepared after the call; 0 restores the cache-derived
- * choice. Not thread-safe against concurrent prepare(). */
-void c1_winograd_test_blocking(int64_t tiles_per_block);
 
 /* A transform's nonzero coefficients, row by row: row i uses coef[start[i] .. start[i+1]) at columns col[...]. */
 typedef struct c1_winograd_sparse {

@@ -242,8 +242,8 @@ static conv1d_status tc_plan(cuda_state *s)
     return CONV1D_OK;
 }
 
-static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                  void **state)
+static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                  const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     *state = NULL;

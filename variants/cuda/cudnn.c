@@ -287,8 +287,8 @@ static conv1d_status cudnn_prepare_into(cudnn_state *s, const float *w, const fl
     return CONV1D_OK;
 }
 
-static conv1d_status cudnn_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                   void **state)
+static conv1d_status cudnn_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                   const void *w_arg, const void *bias_arg, void **state)
 {
     const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     *state = NULL;
