@@ -23,11 +23,10 @@
 #include <unistd.h>
 
 #include "basics.h"
-#include "conv1d_ref.h"
-#include "half.h"
 #include "error.h"
 #include "measure.h"
 #include "measure_child.h"
+#include "trial.h"
 
 void c1_measure_opts_init(c1_measure_opts *o)
 {
@@ -43,51 +42,27 @@ void c1_measure_opts_init(c1_measure_opts *o)
 }
 
 
+/* The problem's data as the trial engine (runtime/trial.h) knows it. */
+static c1_trial_data data_of(const c1_problem *p)
+{
+    return (c1_trial_data){.d = p->d, .x = p->x, .w = p->w, .b = p->b, .xf = p->xf, .wf = p->wf, .bf = p->bf};
+}
+
 static int ref_child(void *arg, void *shared)
 {
     const c1_problem *p = arg;
-    const conv1d_desc *d = &p->d;
-    double *ref = shared;
-    if (c1_ref_conv1d_f64(d, p->xf, p->wf, p->bf, ref) != CONV1D_OK) return 1;
-    if (!p->absum) return 0;
-    /* The bound of c1_compare16: the same convolution on the magnitudes. */
-    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), nb = d->has_bias ? d->out_channels : 0;
-    float *ax = malloc((size_t)(nx + nw + nb) * sizeof(float));
-    if (!ax) return 1;
-    float *aw = ax + nx, *ab = aw + nw;
-    for (int64_t i = 0; i < nx; i++) ax[i] = fabsf(p->xf[i]);
-    for (int64_t i = 0; i < nw; i++) aw[i] = fabsf(p->wf[i]);
-    for (int64_t i = 0; i < nb; i++) ab[i] = fabsf(p->bf[i]);
-    const conv1d_status st = c1_ref_conv1d_f64(d, ax, aw, nb ? ab : NULL, p->absum);
-    free(ax);
-    return st == CONV1D_OK ? 0 : 1;
+    const c1_trial_data t = data_of(p);
+    return c1_trial_reference(&t, shared, p->absum) == CONV1D_OK ? 0 : 1;
 }
 
 void c1_problem_destroy(c1_problem *p)
 {
     const size_t ny = (size_t)conv1d_output_elems(&p->d);
-    if (p->xf != p->x) free(p->xf);
-    if (p->wf != p->w) free(p->wf);
-    if (p->bf != p->b) free(p->bf);
-    free(p->x);
-    free(p->w);
-    free(p->b);
+    c1_trial_data t = data_of(p);
+    c1_trial_data_destroy(&t);
     c1_shared_free(p->ref, ny * sizeof(double));
     c1_shared_free(p->absum, ny * sizeof(double));
     memset(p, 0, sizeof *p);
-}
-
-/* n random values into f (as c1_fill_random), rounded to dtype t and stored in raw (16-bit t), f then holding
- * the rounded values; for f32, raw is f and nothing is rounded. */
-static void fill_random_in(conv1d_dtype t, float *f, void *raw, int64_t n, uint64_t *s)
-{
-    c1_fill_random(f, n, s);
-    if (t == CONV1D_F32) return;
-    uint16_t *h = raw;
-    for (int64_t i = 0; i < n; i++) {
-        h[i] = t == CONV1D_BF16 ? c1_f32_to_bf16(f[i]) : c1_f32_to_f16(f[i]);
-        f[i] = t == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
-    }
 }
 
 conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double timeout_s, c1_problem *p)
@@ -95,32 +70,19 @@ conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double time
     memset(p, 0, sizeof *p);
     conv1d_status st = conv1d_desc_validate(d);
     if (st != CONV1D_OK) return st;
-    p->d = *d;
-    p->seed = seed;
-    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
-    const int64_t nb = d->has_bias ? d->out_channels : 0;
-    const bool narrow = d->dtype != CONV1D_F32;
-    const size_t es = conv1d_dtype_size(d->dtype);
-    p->xf = malloc((size_t)nx * sizeof(float));
-    p->wf = malloc((size_t)nw * sizeof(float));
-    p->bf = nb ? malloc((size_t)nb * sizeof(float)) : NULL;
-    p->x = narrow ? malloc((size_t)nx * es) : p->xf;
-    p->w = narrow ? malloc((size_t)nw * es) : p->wf;
-    p->b = narrow && nb ? malloc((size_t)nb * es) : p->bf;
-    p->ref = c1_shared_alloc((size_t)ny * sizeof(double));
-    if (narrow) p->absum = c1_shared_alloc((size_t)ny * sizeof(double));
-    if (!p->x || !p->w || !p->xf || !p->wf || (nb && (!p->b || !p->bf)) || !p->ref || (narrow && !p->absum)) {
+    c1_trial_data t;
+    if ((st = c1_trial_data_create(d, seed, &t)) != CONV1D_OK) return st;
+    *p = (c1_problem){.d = t.d, .seed = seed, .x = t.x, .w = t.w, .b = t.b, .xf = t.xf, .wf = t.wf, .bf = t.bf};
+    const size_t ny = (size_t)conv1d_output_elems(d);
+    p->ref = c1_shared_alloc(ny * sizeof(double));
+    if (d->dtype != CONV1D_F32) p->absum = c1_shared_alloc(ny * sizeof(double));
+    if (!p->ref || (d->dtype != CONV1D_F32 && !p->absum)) {
         c1_problem_destroy(p);
-        return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the test problem (%lld input, %lld output elements).",
-                       (long long)nx, (long long)ny);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not map the reference of %zu output elements.", ny);
     }
-    uint64_t s = seed;
-    fill_random_in(d->dtype, p->xf, p->x, nx, &s);
-    fill_random_in(d->dtype, p->wf, p->w, nw, &s);
-    if (nb) fill_random_in(d->dtype, p->bf, p->b, nb, &s);
 
     /* The parent never runs OpenMP code (a forked child of an OpenMP process can hang), so the reference,
-     * which uses every core, runs in a child of its own. */
+     * which uses every core, runs in a child of its own; absum is shared memory too. */
     c1_outcome outcome;
     char detail[128];
     st = c1_sandbox_run(ref_child, p, p->ref, timeout_s, &outcome, detail, sizeof detail);
@@ -215,34 +177,13 @@ void c1_child_set_message(c1_measurement *m, c1_outcome outcome, const char *pre
     snprintf(m->message, sizeof m->message, "%s%s", prefix, conv1d_last_error());
 }
 
-/* Compares a checked run's output (host memory, elements of the problem's dtype) with the reference; false
- * (outcome WRONG, the reason in m->message) when it fails the precision class's check. */
+/* Compares a checked run's output (host memory, the problem's dtype) with the reference; false (outcome WRONG,
+ * the reason in m->message) when it fails the precision class's check. */
 bool c1_child_check_output(const c1_variant *v, const c1_problem *p, const void *ys, c1_measurement *m)
 {
-    const conv1d_desc *d = &p->d;
-    const int64_t ny = conv1d_output_elems(d);
-    const bool narrow = d->dtype != CONV1D_F32;
-    const int64_t terms = d->in_channels / d->num_groups * d->kernel_size + (d->has_bias ? 1 : 0);
-    m->error = narrow ? c1_compare16(ys, d->dtype, p->ref, p->absum, ny, terms) : c1_compare(ys, p->ref, ny);
-    if (c1_error_ok(m->error, c1_precision_tolerance(v->precision))) return true;
+    if (c1_trial_compare(v, &p->d, ys, p->ref, p->absum, &m->error)) return true;
     m->outcome = C1_OUTCOME_WRONG;
-    const uint16_t *h = ys;
-    const float *f = ys;
-    if (m->error.bad_index >= 0) {
-        const int64_t i = m->error.bad_index;
-        const double y = !narrow ? f[i] : d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
-        snprintf(m->message, sizeof m->message, "Output element %lld is %g (unwritten or not finite).", (long long)i, y);
-    } else if (m->error.outside > 0) {
-        const int64_t i = m->error.first_outside;
-        const double y = d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
-        snprintf(m->message, sizeof m->message,
-                 "%lld outputs beyond one %s rounding of an fp32 sum (element %lld: %g, reference %g; worst %.2f ulp).",
-                 (long long)m->error.outside, conv1d_dtype_name(d->dtype), (long long)i, y, p->ref[i],
-                 m->error.ulp_max);
-    } else
-        snprintf(m->message, sizeof m->message, "Error %.3g of max|ref| (relative L2 %.3g) exceeds the %s threshold %.1g.",
-                 m->error.rel_max, m->error.rel_l2, c1_precision_name(v->precision),
-                 c1_precision_tolerance(v->precision).rel_max);
+    c1_trial_explain(v, &p->d, ys, p->ref, m->error, m->message, sizeof m->message);
     return false;
 }
 
@@ -340,15 +281,21 @@ static int measure_child(void *arg, void *shared)
     }
     for (int s = 0; s < sets; s++) memcpy((char *)xs + s * xstep, p->x, xb);
 
-    /* The check: poisoned output, one run, compared with the double reference (not for the yardstick). */
-    memset(ys, 0xFF, yb); /* NaN in every dtype */
-    st = v->ops->run(state, xs, ys, ws);
-    if (st == CONV1D_OK && c1_is_copy_baseline(v)) goto timing;
+    /* The check (runtime/trial.h): poisoned output, one run, compared with the double reference; the
+     * yardstick only runs. */
+    bool correct = true;
+    st = c1_is_copy_baseline(v) ? v->ops->run(state, xs, ys, ws)
+                                : c1_trial_check(v, state, d, xs, ys, ws, p->ref, p->absum, &m->error, &correct);
     if (st != CONV1D_OK) {
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "run: ");
         goto done;
     }
-    if (!c1_child_check_output(v, p, ys, m)) goto done;
+    if (c1_is_copy_baseline(v)) goto timing;
+    if (!correct) {
+        m->outcome = C1_OUTCOME_WRONG;
+        c1_trial_explain(v, d, ys, p->ref, m->error, m->message, sizeof m->message);
+        goto done;
+    }
     if (o->check_only) {
         m->outcome = C1_OUTCOME_OK;
         goto done;

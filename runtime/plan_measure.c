@@ -8,8 +8,9 @@
  * shape or rules), the time models' four fastest predictions, the rules' choice, oneDNN, and every variant
  * that already won some shape on this machine and build (so a fresh process tries what has proven itself
  * here, a few at most, not the whole registry); each is checked against the double-precision reference on
- * random data first, then timed: 7 samples of at least 10 ms each, taken round-robin across the
- * candidates. It runs in the caller's process, unlike the tuner's sandboxed children, which is why only
+ * random data first (the sweep's data and check in the plan's dtype: runtime/trial.h, the engine the tuner's
+ * children run too), then timed: 7 samples of at least 10 ms each, taken round-robin across the candidates.
+ * It runs in the caller's process, unlike the tuner's sandboxed children, which is why only
  * these proven candidates are tried.
  */
 #include <math.h>
@@ -23,6 +24,7 @@
 #include "basics.h"
 #include "build_info.h"
 #include "check.h"
+#include "trial.h"
 #include "conv1d_ref.h"
 #include "error.h"
 #include "hwinfo.h"
@@ -80,43 +82,35 @@ typedef struct trial {
     bool ok;               /* prepared and correct */
 } trial;
 
-/* Prepares t->v, checks it against the reference and calibrates its group size; t->ok when all went well. */
-static void start_trial(trial *t, const conv1d_desc *d, const float *x, const float *w, const float *b,
-                        const double *ref, float *y, int64_t ny)
+/* Prepares t->v, checks it as the sweep does (runtime/trial.h) and calibrates its group size; t->ok when all
+ * went well. */
+static void start_trial(trial *t, const c1_trial_data *data, const double *ref, const double *absum, void *y)
 {
     const c1_variant *v = t->v;
-    if (v->ops->prepare(v, d, NULL, w, d->has_bias ? b : NULL, &t->state) != CONV1D_OK) {
+    const conv1d_desc *d = &data->d;
+    if (v->ops->prepare(v, d, NULL, data->w, d->has_bias ? data->b : NULL, &t->state) != CONV1D_OK) {
         t->state = NULL;
         return;
     }
     const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(t->state) : 0;
     if (ws_bytes && !(t->ws = malloc(ws_bytes))) return;
-    for (int64_t i = 0; i < ny; i++) y[i] = NAN; /* an output the variant skips fails the check */
-    if (v->ops->run(t->state, x, y, t->ws) != CONV1D_OK) return;
+    c1_error e;
+    bool correct = false;
     /* The tuner's checker and thresholds: a variant wrong here must not be stored as a winner. */
-    const c1_error e = c1_compare(y, ref, ny);
-    if (!c1_error_ok(e, c1_precision_tolerance(v->precision))) return;
+    if (c1_trial_check(v, t->state, d, data->x, y, t->ws, ref, absum, &e, &correct) != CONV1D_OK || !correct) return;
     t->rel_err = e.rel_max;
-    for (t->reps = 1;; t->reps *= 2) {
-        const double t0 = c1_now_s();
-        for (long r = 0; r < t->reps; r++) v->ops->run(t->state, x, y, t->ws);
-        if (c1_now_s() - t0 >= SAMPLE_MIN_S || t->reps >= (1L << 20)) break;
-    }
+    t->reps = c1_trial_calibrate(v, t->state, data->x, y, t->ws, SAMPLE_MIN_S);
     t->ok = true;
 }
 
 /* The statistics of each correct trial's samples (ms per run), sampled round-robin so that a burst of load
  * on this shared machine falls on all candidates alike rather than on one; a trial that is not ok gets
  * ok = false. */
-static void time_trials(trial *tr, int n, const float *x, float *y, c1_timing *timing)
+static void time_trials(trial *tr, int n, const void *x, void *y, c1_timing *timing)
 {
     for (int s = 0; s < SAMPLES; s++)
-        for (int i = 0; i < n; i++) {
-            if (!tr[i].ok) continue;
-            const double t0 = c1_now_s();
-            for (long r = 0; r < tr[i].reps; r++) tr[i].v->ops->run(tr[i].state, x, y, tr[i].ws);
-            tr[i].t[s] = (c1_now_s() - t0) / (double)tr[i].reps * 1e3;
-        }
+        for (int i = 0; i < n; i++)
+            if (tr[i].ok) tr[i].t[s] = c1_trial_sample_ms(tr[i].v, tr[i].state, x, y, tr[i].ws, tr[i].reps);
     for (int i = 0; i < n; i++) {
         timing[i] = (c1_timing){.name = tr[i].v->name, .family = tr[i].v->family, .cuda = false,
                                 .precision = tr[i].v->precision, .ok = tr[i].ok, .rel_err = tr[i].rel_err};
@@ -172,11 +166,6 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     if (dev != C1_DEVICE_CPU)
         return c1_fail(CONV1D_UNSUPPORTED, "CONV1D_MODE_MEASURE tunes CPU plans only; use conv1d-tune sweep for %s.",
                        c1_device_name(dev));
-    if (d->dtype != CONV1D_F32) { /* its check and test data are fp32's: keep the lookup's choice */
-        c1_appendf(explain, explain_size, "; CONV1D_MODE_MEASURE tunes f32 plans only (conv1d-tune sweep --dtype %s "
-                   "tunes this one)", conv1d_dtype_name(d->dtype));
-        return CONV1D_OK;
-    }
     const char *path = db_path ? db_path : c1_store_default_path();
     const c1_variant *cand[MAX_CANDIDATES];
     int n = 0;
@@ -192,29 +181,27 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     add_proven(cand, &n, d, dev, path);
     c1_clear_error();
 
-    uint64_t seed = 0x243f6a8885a308d3ull; /* fixed: a plan-time measurement is reproducible */
-    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
-    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
-    float *b = malloc((size_t)d->out_channels * sizeof *b), *y = malloc((size_t)ny * sizeof *y);
-    double *ref = malloc((size_t)ny * sizeof *ref);
-    conv1d_status st = CONV1D_OK;
-    if (!x || !w || !b || !y || !ref) {
+    const uint64_t seed = 0x243f6a8885a308d3ull; /* fixed: a plan-time measurement is reproducible */
+    const int64_t ny = conv1d_output_elems(d);
+    c1_trial_data data;
+    conv1d_status st = c1_trial_data_create(d, seed, &data);
+    if (st != CONV1D_OK) return st;
+    void *y = malloc((size_t)ny * conv1d_dtype_size(d->dtype));
+    double *ref = malloc((size_t)ny * 2 * sizeof *ref), *absum = ref ? ref + ny : NULL;
+    if (!y || !ref) {
         st = c1_fail(CONV1D_OUT_OF_MEMORY, "CONV1D_MODE_MEASURE: cannot allocate the test tensors.");
         goto done;
     }
-    c1_fill_random(x, nx, &seed);
-    c1_fill_random(w, nw, &seed);
-    c1_fill_random(b, d->out_channels, &seed);
-    if ((st = c1_ref_conv1d_f64(d, x, w, b, ref)) != CONV1D_OK) goto done;
+    if ((st = c1_trial_reference(&data, ref, absum)) != CONV1D_OK) goto done;
 
     trial tr[MAX_CANDIDATES];
     c1_timing timing[MAX_CANDIDATES];
     memset(tr, 0, sizeof tr);
     for (int i = 0; i < n; i++) {
         tr[i].v = cand[i];
-        start_trial(&tr[i], d, x, w, b, ref, y, ny);
+        start_trial(&tr[i], &data, ref, absum, y);
     }
-    time_trials(tr, n, x, y, timing);
+    time_trials(tr, n, data.x, y, timing);
     for (int i = 0; i < n; i++) {
         free(tr[i].ws);
         if (tr[i].state) tr[i].v->ops->release(tr[i].state);
@@ -250,6 +237,7 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     }
     c1_clear_error();
 done:
-    free(x), free(w), free(b), free(y), free(ref);
+    c1_trial_data_destroy(&data);
+    free(y), free(ref);
     return st;
 }
