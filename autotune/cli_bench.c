@@ -178,7 +178,7 @@ int c1_cmd_bench(int argc, char **argv)
                                                 : hw.cuda_error);
 
     size_t nreg;
-    const c1_variant *reg = c1_variant_list(&nreg);
+    c1_variant_list(&nreg);
     row *rows = calloc(nreg + 1, sizeof *rows);
     if (!rows) return c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory.");
     size_t nrows = 0;
@@ -191,10 +191,16 @@ int c1_cmd_bench(int argc, char **argv)
         }
         rows[nrows++].v = v;
     }
-    if (nnamed == 0)
-        for (size_t i = 0; i < nreg; i++)
-            /* The reference is the checker's yardstick, not a competitor: timed only when named. */
-            if (reg[i].device == device && strcmp(reg[i].family, "ref") != 0) rows[nrows++].v = &reg[i];
+    if (nnamed == 0) { /* the sweep's candidates (the references are timed only when named) */
+        const c1_variant **vs = malloc(nreg * sizeof *vs);
+        if (!vs) {
+            free(rows);
+            return c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory for the candidates.");
+        }
+        nrows = c1_device_candidates(device, vs, nreg);
+        for (size_t i = 0; i < nrows; i++) rows[i].v = vs[i];
+        free(vs);
+    }
 
     /* Without named variants, the rules' choice goes first and, in the first round, variants that cannot win
      * are stopped early (tuner.h): on long kernels the dense kernels take minutes a run. */

@@ -27,6 +27,7 @@
 #include "peaks.h"
 #include "store.h"
 #include "suite.h"
+#include "sweep.h"
 #include "tuner.h"
 
 
@@ -83,142 +84,6 @@ static void progress(bool tty, size_t done, size_t total, double elapsed, const 
     if (done == total) fputc('\n', stderr);
 }
 
-static uint64_t mix_seed(uint64_t seed, const char *key)
-{
-    return c1_fnv1a64(seed ^ C1_FNV1A64_INIT, key, strlen(key));
-}
-
-typedef struct sweep_ctx {
-    c1_store store;
-    int64_t hardware_id, build_id, run_id;
-    c1_measure_opts opts;
-    c1_strategy strategy;
-    double budget_s;
-    bool force;
-    uint64_t seed;
-} sweep_ctx;
-
-/* One shape on one device: measure, then record everything in one transaction. *summary says what won. */
-static conv1d_status sweep_shape(sweep_ctx *x, const conv1d_desc *d, c1_device device, char *summary, size_t size,
-                                 bool *skipped)
-{
-    char key[CONV1D_DESC_TEXT_MAX];
-    conv1d_desc_format(d, key, sizeof key);
-    *skipped = false;
-    int64_t shape_id = 0;
-    conv1d_status rc = c1_store_shape_id(&x->store, d, &shape_id);
-    if (rc != CONV1D_OK) return rc;
-    if (!x->force) {
-        bool done = false;
-        if ((rc = c1_store_shape_done(&x->store, x->hardware_id, x->build_id, shape_id, c1_device_name(device),
-                                      &done)) != CONV1D_OK)
-            return rc;
-        if (done) {
-            *skipped = true;
-            snprintf(summary, size, "%s: already finished", key);
-            return CONV1D_OK;
-        }
-    }
-
-    size_t nreg;
-    const c1_variant *reg = c1_variant_list(&nreg);
-    c1_candidate *cand = calloc(nreg, sizeof *cand);
-    if (!cand) return CONV1D_OUT_OF_MEMORY;
-    int n = 0;
-    /* The reference is the yardstick, not a competitor; variants that do not apply are recorded as such. */
-    for (size_t i = 0; i < nreg; i++)
-        if (reg[i].device == device && strcmp(reg[i].family, "ref") != 0) cand[n++].v = &reg[i];
-
-    const uint64_t seed = mix_seed(x->seed, key);
-    c1_problem p;
-    const double t0 = c1_now_s();
-    rc = c1_problem_create(d, seed, x->opts.timeout_s, &p);
-    if (rc == CONV1D_OK) {
-        rc = c1_tune_shape(cand, n, &p, x->strategy, x->budget_s, &x->opts, seed, &stop_flag);
-        c1_problem_destroy(&p);
-    }
-    if (rc != CONV1D_OK || stop_flag) {
-        free(cand);
-        return rc;
-    }
-
-    if ((rc = c1_store_begin(&x->store)) != CONV1D_OK) {
-        free(cand);
-        return rc;
-    }
-    for (int i = 0; i < n && rc == CONV1D_OK; i++) {
-        if (!cand[i].measured) continue;
-        const c1_measurement *m = &cand[i].m;
-        const bool timed = m->outcome == C1_OUTCOME_OK;
-        const bool compared = timed || m->outcome == C1_OUTCOME_WRONG;
-        const c1_store_measurement row = {
-            .run_id = x->run_id,
-            .shape_id = shape_id,
-            .hardware_id = x->hardware_id,
-            .build_id = x->build_id,
-            .variant = cand[i].v->name,
-            .family = cand[i].v->family,
-            .device = c1_device_name(device),
-            .precision = c1_precision_name(cand[i].v->precision),
-            .status = c1_outcome_name(m->outcome),
-            .message = m->message[0] ? m->message : NULL,
-            .impl = m->impl[0] ? m->impl : NULL,
-            .rel_err = compared && m->error.bad_index < 0 ? m->error.rel_max : NAN,
-            .rel_l2 = compared && m->error.bad_index < 0 ? m->error.rel_l2 : NAN,
-            .median_ms = timed ? m->time_ms.median : NAN,
-            .p10_ms = timed ? m->time_ms.p10 : NAN,
-            .p90_ms = timed ? m->time_ms.p90 : NAN,
-            .ci_lo_ms = timed ? m->time_ms.ci_lo : NAN,
-            .ci_hi_ms = timed ? m->time_ms.ci_hi : NAN,
-            .repeats = timed ? m->time_ms.n : 0,
-            .threads = m->threads,
-            .buffer_sets = m->buffer_sets,
-            .seed = seed,
-            .wall_s = m->wall_s,
-        };
-        rc = c1_store_add_measurement(&x->store, &row);
-    }
-    int written = snprintf(summary, size, "%s:", key);
-    for (int prec = C1_PREC_FP32; prec < C1_PREC_COUNT && rc == CONV1D_OK; prec++) {
-        bool tie;
-        const int w = c1_choose_winner(cand, n, (c1_precision)prec, &tie);
-        if (w < 0) continue;
-        const int peer_index = c1_find_peer(cand, n, device, (c1_precision)prec);
-        const c1_candidate *peer = peer_index >= 0 ? &cand[peer_index] : NULL;
-        const bool same_class_peer = peer != NULL;
-        const c1_store_winner row = {
-            .hardware_id = x->hardware_id,
-            .build_id = x->build_id,
-            .shape_id = shape_id,
-            .run_id = x->run_id,
-            .device = c1_device_name(device),
-            .precision = c1_precision_name((c1_precision)prec),
-            .variant = cand[w].v->name,
-            .median_ms = cand[w].m.time_ms.median,
-            .p10_ms = cand[w].m.time_ms.p10,
-            .p90_ms = cand[w].m.time_ms.p90,
-            .peer_variant = same_class_peer ? peer->v->name : NULL,
-            .peer_median_ms = same_class_peer ? peer->m.time_ms.median : NAN,
-            .tie = tie,
-        };
-        rc = c1_store_set_winner(&x->store, &row);
-        if (written >= 0 && (size_t)written < size)
-            written += snprintf(summary + written, size - written, " %s %s %.4g ms%s", row.precision, row.variant,
-                                row.median_ms, tie ? " (tie)" : "");
-        if (same_class_peer && written >= 0 && (size_t)written < size)
-            written += snprintf(summary + written, size - written, ", %.2fx %s", row.peer_median_ms / row.median_ms,
-                                peer->v->name);
-    }
-    if (written >= 0 && (size_t)written < size)
-        snprintf(summary + written, size - written, " [%d variants, %.1f s]", n, c1_now_s() - t0);
-    free(cand);
-    if (rc != CONV1D_OK) {
-        c1_store_rollback(&x->store);
-        return rc;
-    }
-    return c1_store_commit(&x->store);
-}
-
 static bool parse_double(const char *s, double lo, double hi, double *out)
 {
     char *end;
@@ -270,7 +135,7 @@ int c1_cmd_sweep(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED},       {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
-    sweep_ctx x = {.strategy = C1_STRATEGY_AUTO, .budget_s = 3.0};
+    c1_sweep_ctx x = {.strategy = C1_STRATEGY_AUTO, .budget_s = 3.0, .stop = &stop_flag};
     c1_measure_opts_init(&x.opts);
     c1_suite suite = {0};
     const char *db_path = NULL, *device_opt = "all", *layout_opt = NULL, *dtype_opt = NULL;
@@ -460,7 +325,7 @@ int c1_cmd_sweep(int argc, char **argv)
             }
             char summary[1024];
             bool skipped;
-            st = sweep_shape(&x, &suite.shapes[i], dev == 0 ? C1_DEVICE_CPU : C1_DEVICE_CUDA, summary, sizeof summary,
+            st = c1_sweep_shape(&x, &suite.shapes[i], dev == 0 ? C1_DEVICE_CPU : C1_DEVICE_CUDA, summary, sizeof summary,
                              &skipped);
             if (st != CONV1D_OK || stop_flag) break;
             done++;

@@ -205,3 +205,12 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
     free(alive);
     return rc;
 }
+
+size_t c1_device_candidates(c1_device device, const c1_variant **out, size_t max)
+{
+    size_t nreg, n = 0;
+    const c1_variant *reg = c1_variant_list(&nreg);
+    for (size_t i = 0; i < nreg && n < max; i++)
+        if (reg[i].device == device && strcmp(reg[i].family, "ref") != 0) out[n++] = &reg[i];
+    return n;
+}

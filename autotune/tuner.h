@@ -40,6 +40,10 @@ c1_timing c1_candidate_timing(const c1_candidate *c);
 double c1_hopeless_limit(const c1_measure_opts *base, double best_ms, double budget_s);
 void c1_hopeless_note(c1_measurement *m, double limit_s, const char *best_name, double best_ms);
 
+/* The candidates of a device, in registry order, at most max of them into out: every registered variant of
+ * it but the references, which are the checker's yardstick rather than competitors. Returns how many. */
+size_t c1_device_candidates(c1_device device, const c1_variant **out, size_t max);
+
 /* The index among v[0..n) of the variant the dispatcher's rules pick for d (c1_heuristic_choice), or -1: the
  * candidate measured first, so a good median is known early. */
 int c1_rules_choice_index(const c1_variant *const *v, int n, const conv1d_desc *d);
