@@ -268,31 +268,59 @@ size_t c1_model_rank(const c1_model *models, size_t n_models, const conv1d_desc 
     return n;
 }
 
+/* Whether the embedded table (make TUNED=) was exported on this machine and build. */
+static bool table_is_ours(void)
+{
+    return strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) == 0 &&
+           strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) == 0;
+}
+
+/* The time models of this machine and build in an open database ranked for d (c1_model_rank): how many picks. */
+static size_t rank_db_models(c1_store *s, const conv1d_desc *d, c1_device dev, c1_model_pick *out, size_t max,
+                             bool *have_models)
+{
+    c1_model *models = NULL;
+    size_t n = 0, ranked = 0;
+    if (c1_store_load_models(s, c1_machine_fingerprint(), c1_build_info_get()->signature, &models, &n) == CONV1D_OK)
+        ranked = c1_model_rank(models, n, d, dev, out, max);
+    free(models);
+    c1_clear_error();
+    if (have_models) *have_models = n > 0;
+    return ranked;
+}
+
+/* The embedded table's time models ranked for d, when the table is this machine's and build's. */
+static size_t rank_table_models(const conv1d_desc *d, c1_device dev, c1_model_pick *out, size_t max)
+{
+    return c1_tuned_model_count > 0 && table_is_ours()
+               ? c1_model_rank(c1_tuned_models, c1_tuned_model_count, d, dev, out, max)
+               : 0;
+}
+
+/* The models' first two picks, as the plan's explanation says them. */
+static void explain_picks(char *explain, size_t size, const char *what, const c1_model_pick *picks)
+{
+    c1_appendf(explain, size, "%s: %s predicted %.4g ms (fitted on %d shapes), next %s %.4g ms", what,
+               picks[0].v->name, picks[0].predicted_ms, picks[0].samples, picks[1].v->name, picks[1].predicted_ms);
+}
+
 /* Step 4: the time models' choice. CONV1D_OK with *v set and the reason appended to explain; else
  * CONV1D_NOT_FOUND (nothing appended when there are no models at all). */
 static conv1d_status from_models(c1_store *s, const conv1d_desc *d, const char *dev, const c1_variant **v,
                                  char *explain, size_t explain_size)
 {
-    c1_model *models = NULL;
-    size_t n = 0;
-    if (c1_store_load_models(s, c1_machine_fingerprint(), c1_build_info_get()->signature, &models, &n) != CONV1D_OK ||
-        n == 0) {
-        free(models);
-        c1_clear_error();
-        return CONV1D_NOT_FOUND;
-    }
     c1_model_pick picks[3];
+    bool have = false;
     const c1_device device = strcmp(dev, "cuda") == 0 ? C1_DEVICE_CUDA : C1_DEVICE_CPU;
-    size_t ranked = c1_model_rank(models, n, d, device, picks, sizeof picks / sizeof picks[0]);
-    free(models);
+    const size_t ranked = rank_db_models(s, d, device, picks, sizeof picks / sizeof picks[0], &have);
+    if (!have) return CONV1D_NOT_FOUND;
     if (ranked < C1_MODEL_MIN_RANKED) {
         c1_appendf(explain, explain_size, "time models rank %zu variant%s for this %s shape (need %d); ", ranked,
                    ranked == 1 ? "" : "s", c1_shape_kind_name(c1_shape_kind_of(d)), C1_MODEL_MIN_RANKED);
         return CONV1D_NOT_FOUND;
     }
     *v = picks[0].v;
-    c1_appendf(explain, explain_size, "time model: %s predicted %.4g ms (fitted on %d shapes), next %s %.4g ms",
-               picks[0].v->name, picks[0].predicted_ms, picks[0].samples, picks[1].v->name, picks[1].predicted_ms);
+    explain_picks(explain, explain_size, "time model", picks);
     return CONV1D_OK;
 }
 
@@ -443,8 +471,7 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
     conv1d_desc_format(d, key, sizeof key);
 
     if (c1_tuned_count > 0) {
-        if (strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) != 0 ||
-            strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) != 0) {
+        if (!table_is_ours()) {
             c1_appendf(explain, explain_size, "embedded table is for another machine or build; ");
         } else {
             for (size_t i = 0; i < c1_tuned_count; i++) {
@@ -479,19 +506,13 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
     }
 
     /* The embedded table's time models, for a library deployed without its database. */
-    if (c1_tuned_model_count > 0 && strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) == 0 &&
-        strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) == 0) {
-        c1_model_pick picks[2];
-        if (c1_model_rank(c1_tuned_models, c1_tuned_model_count, d, dev, picks, 2) >= C1_MODEL_MIN_RANKED) {
-            *exact = false;
-            *v = picks[0].v;
-            c1_appendf(explain, explain_size,
-                       "embedded time model: %s predicted %.4g ms (fitted on %d shapes), next %s %.4g ms",
-                       picks[0].v->name, picks[0].predicted_ms, picks[0].samples, picks[1].v->name,
-                       picks[1].predicted_ms);
-            c1_clear_error();
-            return CONV1D_OK;
-        }
+    c1_model_pick picks[2];
+    if (rank_table_models(d, dev, picks, 2) >= C1_MODEL_MIN_RANKED) {
+        *exact = false;
+        *v = picks[0].v;
+        explain_picks(explain, explain_size, "embedded time model", picks);
+        c1_clear_error();
+        return CONV1D_OK;
     }
 
     char why[64];
@@ -511,17 +532,10 @@ size_t c1_model_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1
     if (*c1_machine_fingerprint() &&
         c1_store_open_wait(&s, db_path ? db_path : c1_store_default_path(), false, LOOKUP_BUSY_TIMEOUT_MS) ==
             CONV1D_OK) {
-        c1_model *models = NULL;
-        size_t nm = 0;
-        if (c1_store_load_models(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, &models, &nm) ==
-            CONV1D_OK)
-            n = c1_model_rank(models, nm, d, dev, out, max);
-        free(models);
+        n = rank_db_models(&s, d, dev, out, max, NULL);
         c1_store_close(&s);
     }
-    if (n == 0 && c1_tuned_model_count > 0 && strcmp(c1_tuned_fingerprint, c1_machine_fingerprint()) == 0 &&
-        strcmp(c1_tuned_build_signature, c1_build_info_get()->signature) == 0)
-        n = c1_model_rank(c1_tuned_models, c1_tuned_model_count, d, dev, out, max);
+    if (n == 0) n = rank_table_models(d, dev, out, max);
     c1_clear_error();
     return n;
 }
