@@ -135,11 +135,40 @@ def test_new_build_marks_old_winners_stale(tmp_path):
     (["--shape", SHAPES[0], "--strategy", "best"], "--strategy"),
     (["--shape", SHAPES[0], "--device", "tpu"], "--device"),
     (["--suite", "/nonexistent.suite"], "Cannot open suite"),
+    (["--shape", SHAPES[0], "--dtype", "f32,int8"], "--dtype"),
+    (["--shape", SHAPES[0], "--dtype", ","], "--dtype"),
 ])
 def test_refusals(tmp_path, args, fragment):
     r = subprocess.run([TOOL, "sweep", "--db", str(tmp_path / "x.db"), *args], capture_output=True, text=True)
     assert r.returncode == 2 and fragment in r.stderr, r.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_dtypes_tuned_in_their_own_class(tmp_path):
+    """--dtype sweeps each shape once per dtype; each winner is a variant of the dtype's class, and a class's
+    peer is oneDNN of that class."""
+    db = tmp_path / "d.db"
+    r = subprocess.run([TOOL, "sweep", "--db", str(db), "--quick", "--seed", "3", "--device", "cpu", "--shape",
+                        SHAPES[0], "--shape", SHAPES[2], "--dtype", "float32,bf16,f16"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    listed = subprocess.run([TOOL, "list", "--csv"], capture_output=True, text=True).stdout.splitlines()[1:]
+    precision = {line.split(",")[0]: line.split(",")[3] for line in listed}
+    con = sqlite3.connect(db)
+    dtypes = sorted(d for (d,) in con.execute("SELECT DISTINCT dtype FROM shapes"))
+    assert dtypes == ["bf16", "f16", "f32"]
+    assert con.execute("SELECT count(*) FROM shapes").fetchone()[0] == 6
+    rows = con.execute("SELECT s.dtype, w.precision, w.variant, w.peer_variant FROM winners w "
+                       "JOIN shapes s ON s.id = w.shape_id").fetchall()
+    want = {"f32": "fp32", "bf16": "bf16", "f16": "f16"}
+    assert {dtype for dtype, *_ in rows} == set(dtypes), rows
+    for dtype, prec, variant, peer in rows:
+        assert prec == want[dtype] and precision[variant] == prec, (dtype, prec, variant)
+        assert peer is None or precision[peer] == prec, (dtype, peer)
+    # each measurement of a 16-bit shape is of its class or was refused
+    for dtype, prec, status in con.execute("SELECT s.dtype, m.precision, m.status FROM measurements m "
+                                           "JOIN shapes s ON s.id = m.shape_id"):
+        assert prec == want[dtype] or status == "unsupported", (dtype, prec, status)
 
 
 def test_bad_suite_line_names_file_and_line(tmp_path):
