@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basics.h"
 #include "error.h"
@@ -214,6 +215,15 @@ void c1_store_close(c1_store *s)
 {
     if (s->db) sqlite3_close_v2(s->db);
     s->db = NULL;
+}
+
+void c1_store_remove(const char *path)
+{
+    unlink(path);
+    char side[4200];
+    /* A name too long for the buffer is left alone rather than cut short into another file's name. */
+    if ((size_t)snprintf(side, sizeof side, "%s-wal", path) < sizeof side) unlink(side);
+    if ((size_t)snprintf(side, sizeof side, "%s-shm", path) < sizeof side) unlink(side);
 }
 
 conv1d_status c1_store_begin(c1_store *s) { return exec(s, "BEGIN IMMEDIATE", "starting a transaction"); }

@@ -33,8 +33,8 @@
  *
  * Concurrency: WAL journal and a busy timeout, so several sweeps on one file wait for each other instead
  * of failing; each shape's rows are written in one transaction, so a killed sweep leaves whole shapes.
- * Times are UTC ISO-8601 text. All SQL is parameterized, and all of it is here and in store_merge.c: the
- * library, the tool's commands and the tests' fixtures aside, nothing else writes a statement.
+ * Times are UTC ISO-8601 text. All SQL is parameterized, and all of the project's SQL is the store's
+ * (store.c, store_merge.c): the tool's commands and the library call the functions below.
  */
 #ifndef CONV1D_STORE_H
 #define CONV1D_STORE_H
@@ -189,5 +189,26 @@ typedef struct c1_store_timing {
 /* Every (shape, variant) timing of this machine and build, malloc'd into *out (the caller frees it). */
 conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t build_id, c1_store_timing **out,
                                     size_t *count);
+
+/* ---- merging results databases (store_merge.c, for conv1d-tune merge) ---- */
+
+/* What merges added to their output, summed over the inputs. */
+typedef struct c1_store_merge_counts {
+    long long runs, measurements, winners, winners_replaced; /* winners_replaced: slower ones among winners */
+} c1_store_merge_counts;
+
+/* Opens `path` read-only as a merge input and checks that it has every table and column merging relies on;
+ * false with the reason, a sentence, in msg (and nothing left open). */
+bool c1_store_open_merge_input(c1_store *in, const char *path, char *msg, size_t size);
+
+/* Folds `in` into `out`, inside a transaction the caller began on out (c1_store_begin) and commits or rolls
+ * back. Rows are matched by natural keys, never by id: hardware by fingerprint, builds by signature, shapes
+ * by key, runs by (machine, build, started, args); a run already in out is skipped with its measurements, so
+ * merging a file twice adds nothing; a winner on both sides keeps the smaller median time. Adds to *counts;
+ * false with the reason (no final period) in msg. */
+bool c1_store_merge(c1_store *out, c1_store *in, c1_store_merge_counts *counts, char *msg, size_t size);
+
+/* Removes a database file with its WAL and shared-memory files (a file a tool created and could not fill). */
+void c1_store_remove(const char *path);
 
 #endif
