@@ -105,7 +105,9 @@ static const char *const migrations[] = {
     "  samples INTEGER NOT NULL, rms REAL NOT NULL, coef TEXT NOT NULL,"
     "  fitted TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
     "  PRIMARY KEY (hardware_id, build_id, device, precision, variant, layout, kind));",
-    /* 2 -> 3: the winners as readers want them (ALL_WINNERS_V3 above), and the current (not stale) ones */
+    /* 2 -> 3: the winners as readers want them (ALL_WINNERS_V3 above), and the current (not stale) ones;
+     * views of these names in a file that claims an older version are replaced */
+    "DROP VIEW IF EXISTS current_winners; DROP VIEW IF EXISTS all_winners;"
     "CREATE VIEW all_winners AS " ALL_WINNERS_V3 ";"
     "CREATE VIEW current_winners AS SELECT * FROM all_winners WHERE stale = 0;",
 };
