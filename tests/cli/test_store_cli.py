@@ -490,3 +490,11 @@ def test_older_schema_reads_the_same(dbs, tmp_path, version):
     # Nothing was migrated or written.
     assert digest(old) == before
     assert query(old, "PRAGMA user_version") == [(version,)] and views(old) == set()
+
+
+def test_only_the_store_speaks_sql():
+    """Every statement of the library and the tool is the store's (ARCHITECTURE.md, "A new query")."""
+    store = {ROOT / "runtime" / "store.c", ROOT / "runtime" / "store_merge.c"}
+    speaking = {p for part in ("core", "variants", "runtime", "harness", "autotune")
+                for p in (ROOT / part).rglob("*.[ch]") if re.search(r"sqlite3[_.]", p.read_text(errors="replace"))}
+    assert speaking == store, sorted(str(p.relative_to(ROOT)) for p in speaking ^ store)
