@@ -379,7 +379,7 @@ FUZZ_COMMON := core/status.c core/desc.c core/desc_text.c
 FUZZ_SRC_fuzz_desc_parse := $(FUZZ_COMMON)
 FUZZ_SRC_fuzz_npy := $(FUZZ_COMMON) autotune/npy.c
 FUZZ_SRC_fuzz_suite := $(FUZZ_COMMON) autotune/suite.c
-FUZZ_SRC_fuzz_store := $(FUZZ_COMMON) runtime/store.c runtime/model.c core/basics.c
+FUZZ_SRC_fuzz_store := $(FUZZ_COMMON) runtime/store.c runtime/store_merge.c runtime/model.c core/basics.c
 FUZZ_LIBS_fuzz_store := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3) -lm
 FUZZ_APT_PKGS := clang libclang-rt-14-dev
 # Only what memcheck can run in reasonable time: the harness tests fork measurement children by design.

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,45 +38,20 @@ static void usage(FILE *f)
             DEFAULT_THRESHOLD, 100 * DEFAULT_THRESHOLD);
 }
 
-typedef struct winner {
-    char *hardware, *shape, *device, *precision, *variant;
-    double median, p10, p90; /* NaN when unknown */
-} winner;
+typedef c1_store_winner_row winner;
 
+/* One database's current winners, the latest decided per key (hardware, shape, device, precision), in key
+ * order (strcmp). */
 typedef struct side {
     winner *w;
     size_t n;
 } side;
 
-static void side_free(side *s)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->w[i].hardware);
-        free(s->w[i].shape);
-        free(s->w[i].device);
-        free(s->w[i].precision);
-        free(s->w[i].variant);
-    }
-    free(s->w);
-    memset(s, 0, sizeof *s);
-}
-
-static char *text_col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return strdup(t ? (const char *)t : "");
-}
-
-static double num_col(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
 /* Orders winners by (hardware, shape, device, precision): the order both lists are read in. */
 static int cmp_key(const winner *a, const winner *b)
 {
-    int c = strcmp(a->hardware, b->hardware);
-    if (!c) c = strcmp(a->shape, b->shape);
+    int c = strcmp(a->fingerprint, b->fingerprint);
+    if (!c) c = strcmp(a->key, b->key);
     if (!c) c = strcmp(a->device, b->device);
     if (!c) c = strcmp(a->precision, b->precision);
     return c;
@@ -97,51 +71,18 @@ static bool load(const char *path, side *out)
         c1_cli_error(C1_EXIT_FAILURE, "diff", "%s", conv1d_last_error());
         return false;
     }
-    /* Several builds can hold a current winner for one key (merged files): the latest decision counts. The
-     * BINARY collation orders text as strcmp does, which the merge below relies on. */
-    sqlite3_stmt *st = NULL;
-    bool ok = sqlite3_prepare_v2(s.db,
-                                 "SELECT h.fingerprint, sh.key, w.device, w.precision, w.variant, w.median_ms, "
-                                 "w.p10_ms, w.p90_ms FROM winners w JOIN shapes sh ON sh.id = w.shape_id "
-                                 "JOIN hardware h ON h.id = w.hardware_id WHERE w.stale = 0 "
-                                 "ORDER BY h.fingerprint, sh.key, w.device, w.precision, w.decided DESC, "
-                                 "w.median_ms",
-                                 -1, &st, NULL) == SQLITE_OK;
-    size_t cap = 0;
-    int step = SQLITE_DONE;
-    while (ok && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == cap) {
-            winner *grown = realloc(out->w, (cap = cap ? 2 * cap : 64) * sizeof *grown);
-            if (!grown) {
-                ok = false;
-                break;
-            }
-            out->w = grown;
-        }
-        winner *w = &out->w[out->n++];
-        *w = (winner){text_col(st, 0), text_col(st, 1), text_col(st, 2), text_col(st, 3), text_col(st, 4),
-                      num_col(st, 5), num_col(st, 6), num_col(st, 7)};
-        if (!w->hardware || !w->shape || !w->device || !w->precision || !w->variant) {
-            ok = false;
-            break;
-        }
-        if (out->n > 1 && cmp_key(&out->w[out->n - 2], w) == 0) { /* an older decision for the same key */
-            free(w->hardware);
-            free(w->shape);
-            free(w->device);
-            free(w->precision);
-            free(w->variant);
-            out->n--;
-        }
-    }
-    if (ok && step != SQLITE_DONE) ok = false;
-    if (!ok) {
-        c1_cli_error(C1_EXIT_FAILURE, "diff", "cannot read the winners of %s: %s", path, sqlite3_errmsg(s.db));
-        side_free(out);
-    }
-    sqlite3_finalize(st);
+    /* Several builds can hold a current winner for one key (merged files): the latest decision counts. */
+    const c1_store_winner_query q = {.latest_per_key = true};
+    const bool ok = c1_store_load_winners(&s, &q, &out->w, &out->n) == CONV1D_OK;
+    if (!ok) c1_cli_error(C1_EXIT_FAILURE, "diff", "%s", conv1d_last_error());
     c1_store_close(&s);
     return ok;
+}
+
+static void side_free(side *s)
+{
+    c1_store_free_winners(s->w, s->n);
+    memset(s, 0, sizeof *s);
 }
 
 enum { S_SAME, S_FASTER, S_SLOWER, S_ONLY_A, S_ONLY_B, NSTATUS };
@@ -149,10 +90,10 @@ static const char *const status_name[NSTATUS] = {"same", "faster", "slower", "on
 
 static int compare(const winner *a, const winner *b, double threshold, double *ratio)
 {
-    *ratio = b->median / a->median;
+    *ratio = b->median_ms / a->median_ms;
     /* Overlapping ranges: the two cannot be told apart at this measurement's noise. */
-    const bool ranges = !isnan(a->p10) && !isnan(a->p90) && !isnan(b->p10) && !isnan(b->p90);
-    if (ranges && fmax(a->p10, b->p10) <= fmin(a->p90, b->p90)) return S_SAME;
+    const bool ranges = !isnan(a->p10_ms) && !isnan(a->p90_ms) && !isnan(b->p10_ms) && !isnan(b->p90_ms);
+    if (ranges && fmax(a->p10_ms, b->p10_ms) <= fmin(a->p90_ms, b->p90_ms)) return S_SAME;
     if (!isfinite(*ratio) || fabs(*ratio - 1) <= threshold) return S_SAME;
     return *ratio < 1 ? S_FASTER : S_SLOWER;
 }
@@ -229,26 +170,26 @@ int c1_cmd_diff(int argc, char **argv)
                 snprintf(variant, sizeof variant, "%s", k->variant);
             if (pass == 0) { /* widths for the table */
                 if ((int)strlen(variant) > wv) wv = (int)strlen(variant);
-                if ((int)strlen(k->hardware) > wh) wh = (int)strlen(k->hardware);
+                if ((int)strlen(k->fingerprint) > wh) wh = (int)strlen(k->fingerprint);
                 continue;
             }
             count[status]++;
             changed += variant_changed;
             char ma[32], mb[32], r[32];
-            fmt_ms(ma, wa ? wa->median : NAN, csv ? "" : "-");
-            fmt_ms(mb, wb ? wb->median : NAN, csv ? "" : "-");
+            fmt_ms(ma, wa ? wa->median_ms : NAN, csv ? "" : "-");
+            fmt_ms(mb, wb ? wb->median_ms : NAN, csv ? "" : "-");
             if (isfinite(ratio))
                 snprintf(r, sizeof r, csv ? "%.6g" : "%.3fx", ratio);
             else
                 snprintf(r, sizeof r, "%s", csv ? "" : "-");
             if (csv) {
-                c1_cli_csv_field(stdout, k->shape, true);
+                c1_cli_csv_field(stdout, k->key, true);
                 putchar(',');
                 c1_cli_csv_field(stdout, k->device, false);
                 putchar(',');
                 c1_cli_csv_field(stdout, k->precision, false);
                 putchar(',');
-                c1_cli_csv_field(stdout, k->hardware, false);
+                c1_cli_csv_field(stdout, k->fingerprint, false);
                 putchar(',');
                 c1_cli_csv_field(stdout, wa ? wa->variant : "", false);
                 printf(",%s,", ma);
@@ -256,7 +197,7 @@ int c1_cmd_diff(int argc, char **argv)
                 printf(",%s,%s,%s\n", mb, r, status_name[status]);
             } else {
                 printf("%-7s  %8s  %11s  %11s  %-*s  %-*s  %s\n", status_name[status], r, ma, mb, wv, variant, wh,
-                       k->hardware, k->shape);
+                       k->fingerprint, k->key);
             }
         }
     }

@@ -3,7 +3,6 @@
  * `make TUNED=file` compiles into libconv1d, so a deployed program dispatches without a database.
  */
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,18 +77,14 @@ int c1_cmd_export(int argc, char **argv)
     c1_store s;
     if (c1_store_open(&s, db_path, false) != CONV1D_OK)
         return c1_cli_error(C1_EXIT_FAILURE, sub, "%s", conv1d_last_error());
-    sqlite3_stmt *st;
-    static const char *sql = "SELECT sh.key, w.device, w.precision, w.variant FROM winners w "
-                             "JOIN hardware h ON h.id = w.hardware_id JOIN builds b ON b.id = w.build_id "
-                             "JOIN shapes sh ON sh.id = w.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 "
-                             "AND w.stale = 0 ORDER BY sh.key, w.device, w.precision";
-    if (sqlite3_prepare_v2(s.db, sql, -1, &st, NULL) != SQLITE_OK) {
-        c1_cli_error(C1_EXIT_FAILURE, sub, "reading winners from %s: %s.", db_path, sqlite3_errmsg(s.db));
+    const c1_store_winner_query q = {.fingerprint = fingerprint, .signature = signature};
+    c1_store_winner_row *w = NULL;
+    size_t n = 0, nm = 0;
+    if (c1_store_load_winners(&s, &q, &w, &n) != CONV1D_OK) {
+        c1_cli_error(C1_EXIT_FAILURE, sub, "%s", conv1d_last_error());
         c1_store_close(&s);
         return C1_EXIT_FAILURE;
     }
-    sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, signature, -1, SQLITE_STATIC);
 
     /* Written to a temporary file and renamed, so a failed export never leaves half a table to compile. */
     const bool to_stdout = strcmp(out, "-") == 0;
@@ -108,24 +103,17 @@ int c1_cmd_export(int argc, char **argv)
     fprintf(f, "const char c1_tuned_fingerprint[] = \"%s\";\n", fingerprint);
     fprintf(f, "const char c1_tuned_build_signature[] = \"%s\";\n", signature);
     fprintf(f, "const c1_tuned_entry c1_tuned_table[] = {\n");
-    long n = 0;
-    size_t nm = 0;
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    for (size_t i = 0; i < n; i++) {
+        const char *cell[4] = {w[i].key, w[i].device, w[i].precision, w[i].variant};
         fputs("    {", f);
-        for (int i = 0; i < 4; i++) {
-            if (i) fputs(", ", f);
-            c_string(f, (const char *)sqlite3_column_text(st, i));
+        for (int k = 0; k < 4; k++) {
+            if (k) fputs(", ", f);
+            c_string(f, cell[k]);
         }
         fputs("},\n", f);
-        n++;
-    }
-    if (step != SQLITE_DONE) {
-        c1_cli_error(rc, sub, "reading winners from %s: %s.", db_path, sqlite3_errmsg(s.db));
-        goto done;
     }
     if (n == 0) fputs("    {\"\", \"\", \"\", \"\"}, /* ISO C has no empty arrays */\n", f);
-    fprintf(f, "};\nconst size_t c1_tuned_count = %ld;\n", n);
+    fprintf(f, "};\nconst size_t c1_tuned_count = %zu;\n", n);
     /* The time models, for the shapes the table does not hold. */
     c1_model *models = NULL;
     if (c1_store_load_models(&s, fingerprint, signature, &models, &nm) != CONV1D_OK) {
@@ -164,7 +152,7 @@ int c1_cmd_export(int argc, char **argv)
         c1_cli_error(rc, sub, "cannot write standard output.");
         goto done;
     }
-    fprintf(stderr, "conv1d-tune export: %ld winners and %zu time models of machine %s, build %s -> %s\n", n, nm,
+    fprintf(stderr, "conv1d-tune export: %zu winners and %zu time models of machine %s, build %s -> %s\n", n, nm,
             fingerprint, signature, out);
     rc = C1_EXIT_OK;
 done:
@@ -172,7 +160,7 @@ done:
         fclose(f);
         remove(tmp);
     }
-    sqlite3_finalize(st);
+    c1_store_free_winners(w, n);
     c1_store_close(&s);
     return rc;
 }

@@ -2,15 +2,13 @@
  * conv1d-tune winners: the winner per (hardware, shape, device, precision) from the results database, as an
  * aligned table ending with the geometric-mean speedup over the peer, or as CSV.
  *
- * The peer of a CPU winner is the one the tuner stored (oneDNN). The peer of a CUDA winner is the fastest
- * correct cuDNN measurement (family "cudnn") of the winner's precision class on the same shape in the same
- * run, so hand-written kernels are compared with cuDNN's best algorithm rather than with one fixed algorithm;
- * without such a measurement the stored peer is shown.
+ * The rows, their peers and speedups are the store's (c1_store_load_winners, the all_winners view): the peer
+ * of a CPU winner is the one the tuner stored (oneDNN), the peer of a CUDA winner the fastest correct cuDNN
+ * measurement of the winner's precision class on the same shape in the same run. This file only prints them.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,18 +52,12 @@ static void csv_field(const char *s, bool force_quote, bool last)
     putchar(last ? '\n' : ',');
 }
 
-static char *text_col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return strdup(t ? (const char *)t : "");
-}
-
-/* The number in column i as text with `fmt`, or `none` when it is NULL. */
-static char *num_col(sqlite3_stmt *st, int i, const char *fmt, const char *none)
+/* The number as text with `fmt`, or `none` when it is unknown (NaN: NULL in the database). */
+static char *num_cell(double v, const char *fmt, const char *none)
 {
     char buf[64];
-    if (sqlite3_column_type(st, i) == SQLITE_NULL) return strdup(none);
-    snprintf(buf, sizeof buf, fmt, sqlite3_column_double(st, i));
+    if (isnan(v)) return strdup(none);
+    snprintf(buf, sizeof buf, fmt, v);
     return strdup(buf);
 }
 
@@ -125,72 +117,44 @@ int c1_cmd_winners(int argc, char **argv)
     if (c1_store_open(&s, path, false) != CONV1D_OK)
         return c1_cli_error(C1_EXIT_FAILURE, "winners", "%s", conv1d_last_error());
 
-    sqlite3_stmt *st = NULL;
-    /* cp: the fastest correct cuDNN measurement per run, shape, machine, build and precision class (SQLite
-     * takes the bare column `variant` from the row that gives MIN). */
-    const char *sql = "SELECT sh.key, w.device, w.precision, w.variant, w.median_ms, w.p10_ms, w.p90_ms, "
-                      "COALESCE(cp.variant, w.peer_variant), COALESCE(cp.ms, w.peer_median_ms), "
-                      "COALESCE(cp.ms, w.peer_median_ms) / w.median_ms, w.tie, w.stale, h.fingerprint "
-                      "FROM winners w JOIN shapes sh ON sh.id = w.shape_id JOIN hardware h ON h.id = w.hardware_id "
-                      "LEFT JOIN (SELECT run_id, shape_id, hardware_id, build_id, precision, variant, "
-                      "MIN(median_ms) AS ms FROM measurements WHERE device = 'cuda' AND family = 'cudnn' AND "
-                      "status = 'ok' AND median_ms > 0 GROUP BY run_id, shape_id, hardware_id, build_id, precision) cp "
-                      "ON w.device = 'cuda' AND cp.run_id IS w.run_id AND cp.shape_id = w.shape_id AND "
-                      "cp.hardware_id = w.hardware_id AND cp.build_id = w.build_id AND cp.precision = w.precision "
-                      "WHERE (?1 OR w.stale = 0) AND (?2 = '' OR h.fingerprint = ?2) "
-                      "ORDER BY h.fingerprint, sh.key, w.device, w.precision, w.stale, w.decided DESC";
-    if (sqlite3_prepare_v2(s.db, sql, -1, &st, NULL) != SQLITE_OK) {
-        int rc = c1_cli_error(C1_EXIT_FAILURE, "winners", "cannot read the winners of %s: %s", path,
-                              sqlite3_errmsg(s.db));
+    const c1_store_winner_query q = {.fingerprint = fingerprint, .with_stale = all};
+    c1_store_winner_row *w = NULL;
+    size_t n = 0;
+    if (c1_store_load_winners(&s, &q, &w, &n) != CONV1D_OK) {
+        int rc = c1_cli_error(C1_EXIT_FAILURE, "winners", "%s", conv1d_last_error());
         c1_store_close(&s);
         return rc;
     }
-    sqlite3_bind_int(st, 1, all);
-    sqlite3_bind_text(st, 2, fingerprint, -1, SQLITE_STATIC);
+    c1_store_close(&s);
 
-    row *rows = NULL;
-    size_t n = 0, cap = 0;
+    row *rows = calloc(n ? n : 1, sizeof *rows);
     double log_sum = 0;
-    int with_peer = 0, step;
-    bool oom = false;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            row *grown = realloc(rows, (cap = cap ? 2 * cap : 64) * sizeof *rows);
-            if (!grown) {
-                oom = true;
-                break;
-            }
-            rows = grown;
-        }
-        row *r = &rows[n++];
-        r->cell[C_SHAPE] = text_col(st, 0);
-        r->cell[C_DEVICE] = text_col(st, 1);
-        r->cell[C_PRECISION] = text_col(st, 2);
-        r->cell[C_VARIANT] = text_col(st, 3);
-        r->cell[C_MEDIAN] = num_col(st, 4, "%.6g", csv ? "" : "-");
-        r->cell[C_P10] = num_col(st, 5, "%.6g", csv ? "" : "-");
-        r->cell[C_P90] = num_col(st, 6, "%.6g", csv ? "" : "-");
-        r->cell[C_PEER] = sqlite3_column_type(st, 7) == SQLITE_NULL ? strdup(csv ? "" : "-") : text_col(st, 7);
-        r->cell[C_PEER_MS] = num_col(st, 8, "%.6g", csv ? "" : "-");
-        r->cell[C_SPEEDUP] = num_col(st, 9, csv ? "%.6g" : "%.2fx", csv ? "" : "-");
-        r->cell[C_TIE] = strdup(sqlite3_column_int(st, 10) ? "1" : "0");
-        r->cell[C_STALE] = strdup(sqlite3_column_int(st, 11) ? "1" : "0");
-        r->cell[C_HARDWARE] = text_col(st, 12);
+    int with_peer = 0;
+    bool oom = !rows;
+    for (size_t i = 0; i < n && !oom; i++) {
+        row *r = &rows[i];
+        r->cell[C_SHAPE] = strdup(w[i].key);
+        r->cell[C_DEVICE] = strdup(w[i].device);
+        r->cell[C_PRECISION] = strdup(w[i].precision);
+        r->cell[C_VARIANT] = strdup(w[i].variant);
+        r->cell[C_MEDIAN] = num_cell(w[i].median_ms, "%.6g", csv ? "" : "-");
+        r->cell[C_P10] = num_cell(w[i].p10_ms, "%.6g", csv ? "" : "-");
+        r->cell[C_P90] = num_cell(w[i].p90_ms, "%.6g", csv ? "" : "-");
+        r->cell[C_PEER] = strdup(w[i].peer_variant ? w[i].peer_variant : csv ? "" : "-");
+        r->cell[C_PEER_MS] = num_cell(w[i].peer_median_ms, "%.6g", csv ? "" : "-");
+        r->cell[C_SPEEDUP] = num_cell(w[i].speedup, csv ? "%.6g" : "%.2fx", csv ? "" : "-");
+        r->cell[C_TIE] = strdup(w[i].tie ? "1" : "0");
+        r->cell[C_STALE] = strdup(w[i].stale ? "1" : "0");
+        r->cell[C_HARDWARE] = strdup(w[i].fingerprint);
         for (int k = 0; k < NCOLS; k++) oom |= !r->cell[k];
-        const double speedup = sqlite3_column_double(st, 9);
-        if (sqlite3_column_type(st, 9) != SQLITE_NULL && speedup > 0 && isfinite(speedup)) {
-            log_sum += log(speedup);
+        if (w[i].speedup > 0 && isfinite(w[i].speedup)) {
+            log_sum += log(w[i].speedup);
             with_peer++;
         }
-        if (oom) break;
     }
+    c1_store_free_winners(w, n);
     int rc = C1_EXIT_OK;
-    if (oom)
-        rc = c1_cli_error(C1_EXIT_FAILURE, "winners", "out of memory.");
-    else if (step != SQLITE_DONE)
-        rc = c1_cli_error(C1_EXIT_FAILURE, "winners", "cannot read the winners of %s: %s", path,
-                          sqlite3_errmsg(s.db));
-    sqlite3_finalize(st);
+    if (oom) rc = c1_cli_error(C1_EXIT_FAILURE, "winners", "out of memory.");
 
     if (rc == C1_EXIT_OK && csv) {
         printf("%s\n", CSV_HEADER);
@@ -228,7 +192,6 @@ int c1_cmd_winners(int argc, char **argv)
         else if (n > 0)
             printf("\nno winner has a peer measurement: no speedup to summarise\n");
     }
-    free_rows(rows, n);
-    c1_store_close(&s);
+    if (rows) free_rows(rows, n);
     return rc;
 }

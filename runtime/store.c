@@ -4,11 +4,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basics.h"
 #include "error.h"
 #include "model.h"
 #include "store.h"
+
+/*
+ * The winners as readers want them (schema 3): one row per (machine, build, shape, device, precision class),
+ * stale ones included, with the machine's fingerprint, the build's signature, the shape's canonical key and
+ * fields, and the peer a winner is compared with. The peer of a CPU winner is the stored one (oneDNN); the
+ * peer of a CUDA winner is the fastest correct cuDNN measurement (family "cudnn") of the winner's precision
+ * class on the same shape in the same run (the earliest of equal ones), so hand-written kernels are compared
+ * with cuDNN's best algorithm rather than with one fixed algorithm; without such a measurement the stored peer
+ * stays. speedup = peer_median_ms / median_ms (NULL without a peer time or for a zero median).
+ *
+ * The migration that creates the view quotes this text, and readers of an older file opened read-only use it
+ * as a subquery in the view's place, so both read the same rows. Never edit it: a changed view is a new
+ * migration (DROP VIEW, CREATE VIEW) with a new text, which the readers then use instead.
+ */
+#define CUDNN_PEER(column)                                                                                          \
+    "(CASE WHEN w.device = 'cuda' THEN (SELECT m." column " FROM measurements m WHERE m.hardware_id = w.hardware_id " \
+    "AND m.build_id = w.build_id AND m.shape_id = w.shape_id AND m.device = 'cuda' AND m.run_id = w.run_id AND "    \
+    "m.precision = w.precision AND m.family = 'cudnn' AND m.status = 'ok' AND m.median_ms > 0 ORDER BY "           \
+    "m.median_ms, m.id LIMIT 1) END)"
+#define ALL_WINNERS_V3                                                                                              \
+    "SELECT w.hardware_id AS hardware_id, w.build_id AS build_id, w.shape_id AS shape_id, w.run_id AS run_id, "   \
+    "h.fingerprint AS fingerprint, b.signature AS signature, sh.key AS key, sh.batch AS batch, "                   \
+    "sh.length AS length, sh.in_channels AS in_channels, sh.out_channels AS out_channels, "                        \
+    "sh.kernel_size AS kernel_size, sh.stride AS stride, sh.pad_left AS pad_left, sh.pad_right AS pad_right, "     \
+    "sh.dilation AS dilation, sh.num_groups AS num_groups, sh.has_bias AS has_bias, sh.layout AS layout, "        \
+    "sh.dtype AS dtype, w.device AS device, w.precision AS precision, w.variant AS variant, "                      \
+    "w.median_ms AS median_ms, w.p10_ms AS p10_ms, w.p90_ms AS p90_ms, "                                            \
+    "coalesce(" CUDNN_PEER("variant") ", w.peer_variant) AS peer_variant, "                                         \
+    "coalesce(" CUDNN_PEER("median_ms") ", w.peer_median_ms) AS peer_median_ms, "                                   \
+    "coalesce(" CUDNN_PEER("median_ms") ", w.peer_median_ms) / w.median_ms AS speedup, "                            \
+    "w.tie AS tie, w.stale AS stale, w.decided AS decided "                                                         \
+    "FROM winners w JOIN hardware h ON h.id = w.hardware_id JOIN shapes sh ON sh.id = w.shape_id "                \
+    "LEFT JOIN builds b ON b.id = w.build_id"
 
 /* Migrations: migrations[v] takes a database from user_version v to v + 1. Append, never edit. */
 static const char *const migrations[] = {
@@ -71,6 +105,11 @@ static const char *const migrations[] = {
     "  samples INTEGER NOT NULL, rms REAL NOT NULL, coef TEXT NOT NULL,"
     "  fitted TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
     "  PRIMARY KEY (hardware_id, build_id, device, precision, variant, layout, kind));",
+    /* 2 -> 3: the winners as readers want them (ALL_WINNERS_V3 above), and the current (not stale) ones;
+     * views of these names in a file that claims an older version are replaced */
+    "DROP VIEW IF EXISTS current_winners; DROP VIEW IF EXISTS all_winners;"
+    "CREATE VIEW all_winners AS " ALL_WINNERS_V3 ";"
+    "CREATE VIEW current_winners AS SELECT * FROM all_winners WHERE stale = 0;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == C1_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -109,8 +148,9 @@ static conv1d_status migrate(c1_store *s, bool writable)
                        s->path, version, C1_STORE_SCHEMA_VERSION);
     s->version = version;
     if (version == C1_STORE_SCHEMA_VERSION) return CONV1D_OK;
-    /* Read-only, an older file is read as it is: every migration so far only adds tables, and a reader asks
-     * c1_store_has() before it reads a table a migration added. */
+    /* Read-only, an older file is read as it is: every migration so far only adds tables and views, and a
+     * reader asks the store (c1_store_has_models, c1_store_has_winner_views) before it reads one a migration
+     * added. */
     if (!writable) {
         if (version >= 1) return CONV1D_OK;
         return c1_fail(CONV1D_DB_ERROR, "Results database %s has schema version %d and is opened read-only.",
@@ -177,6 +217,15 @@ void c1_store_close(c1_store *s)
 {
     if (s->db) sqlite3_close_v2(s->db);
     s->db = NULL;
+}
+
+void c1_store_remove(const char *path)
+{
+    unlink(path);
+    char side[4200];
+    /* A name too long for the buffer is left alone rather than cut short into another file's name. */
+    if ((size_t)snprintf(side, sizeof side, "%s-wal", path) < sizeof side) unlink(side);
+    if ((size_t)snprintf(side, sizeof side, "%s-shm", path) < sizeof side) unlink(side);
 }
 
 conv1d_status c1_store_begin(c1_store *s) { return exec(s, "BEGIN IMMEDIATE", "starting a transaction"); }
@@ -397,6 +446,8 @@ conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const c
 }
 
 bool c1_store_has_models(const c1_store *s) { return s->version >= 2; }
+
+bool c1_store_has_winner_views(const c1_store *s) { return s->version >= 3; }
 
 /* ---- time models (runtime/model.h) ---- */
 
@@ -631,6 +682,111 @@ conv1d_status c1_store_measured_pairs(c1_store *s, int64_t (**pairs)[2], size_t 
         return rc;
     }
     *pairs = out;
+    *count = n;
+    return CONV1D_OK;
+}
+
+/* ---- the winners as the tool's commands read them (the all_winners view) ---- */
+
+static char *dup_text(const unsigned char *t) { return strdup(t ? (const char *)t : ""); }
+
+static double column_or_nan(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static void free_winner_row(c1_store_winner_row *r)
+{
+    free(r->fingerprint);
+    free(r->signature);
+    free(r->key);
+    free(r->dtype);
+    free(r->device);
+    free(r->precision);
+    free(r->variant);
+    free(r->peer_variant);
+    free(r->decided);
+}
+
+void c1_store_free_winners(c1_store_winner_row *rows, size_t count)
+{
+    for (size_t i = 0; i < count; i++) free_winner_row(&rows[i]);
+    free(rows);
+}
+
+/* Whether two rows are of the same (machine, shape, device, precision). */
+static bool same_winner_key(const c1_store_winner_row *a, const c1_store_winner_row *b)
+{
+    return strcmp(a->fingerprint, b->fingerprint) == 0 && strcmp(a->key, b->key) == 0 &&
+           strcmp(a->device, b->device) == 0 && strcmp(a->precision, b->precision) == 0;
+}
+
+/* The BINARY collation orders text as strcmp does, so a caller may merge two lists by strcmp. */
+#define LIST_WINNERS(source)                                                                                        \
+    "SELECT fingerprint, signature, key, dtype, device, precision, variant, median_ms, p10_ms, p90_ms, "           \
+    "peer_variant, peer_median_ms, speedup, tie, stale, decided FROM " source " WHERE (?1 OR stale = 0) AND "      \
+    "(?2 IS NULL OR fingerprint = ?2) AND (?3 IS NULL OR signature = ?3) "                                         \
+    "ORDER BY fingerprint, key, device, precision, stale, decided DESC, median_ms"
+
+conv1d_status c1_store_load_winners(c1_store *s, const c1_store_winner_query *q, c1_store_winner_row **rows,
+                                    size_t *count)
+{
+    *rows = NULL;
+    *count = 0;
+    const char *fingerprint = q->fingerprint && *q->fingerprint ? q->fingerprint : NULL;
+    const char *signature = q->signature && *q->signature ? q->signature : NULL;
+    const arg a[] = {AI(q->with_stale), AS(fingerprint), AS(signature)};
+    /* An older file opened read-only has no view: the view's own text stands in for it. */
+    const char *sql = c1_store_has_winner_views(s) ? LIST_WINNERS("all_winners")
+                                                   : LIST_WINNERS("(" ALL_WINNERS_V3 ")");
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s, sql, a, 3, &st, "reading the winners");
+    if (rc != CONV1D_OK) return rc;
+    size_t cap = 0, n = 0;
+    c1_store_winner_row *out = NULL;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        c1_store_winner_row r = {
+            .fingerprint = dup_text(sqlite3_column_text(st, 0)),
+            .signature = dup_text(sqlite3_column_text(st, 1)),
+            .key = dup_text(sqlite3_column_text(st, 2)),
+            .dtype = dup_text(sqlite3_column_text(st, 3)),
+            .device = dup_text(sqlite3_column_text(st, 4)),
+            .precision = dup_text(sqlite3_column_text(st, 5)),
+            .variant = dup_text(sqlite3_column_text(st, 6)),
+            .median_ms = column_or_nan(st, 7),
+            .p10_ms = column_or_nan(st, 8),
+            .p90_ms = column_or_nan(st, 9),
+            .peer_variant = sqlite3_column_type(st, 10) == SQLITE_NULL ? NULL : dup_text(sqlite3_column_text(st, 10)),
+            .peer_median_ms = column_or_nan(st, 11),
+            .speedup = column_or_nan(st, 12),
+            .tie = sqlite3_column_int(st, 13) != 0,
+            .stale = sqlite3_column_int(st, 14) != 0,
+            .decided = dup_text(sqlite3_column_text(st, 15)),
+        };
+        const bool whole = r.fingerprint && r.signature && r.key && r.dtype && r.device && r.precision && r.variant &&
+                           r.decided && (r.peer_variant || sqlite3_column_type(st, 10) == SQLITE_NULL);
+        c1_store_winner_row *room = whole ? grow(out, &cap, n, sizeof *out) : NULL;
+        if (!room) {
+            free_winner_row(&r);
+            rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory reading the winners of %s.", s->path);
+            break;
+        }
+        out = room;
+        /* Rows come newest first within a key: an older decision for the same key is left out. */
+        if (q->latest_per_key && n > 0 && same_winner_key(&out[n - 1], &r)) {
+            free_winner_row(&r);
+            continue;
+        }
+        out[n++] = r;
+    }
+    if (rc == CONV1D_OK && step != SQLITE_DONE) rc = db_fail(s, "reading the winners");
+    sqlite3_finalize(st);
+    if (rc != CONV1D_OK) {
+        c1_store_free_winners(out, n);
+        return rc;
+    }
+    *rows = out;
     *count = n;
     return CONV1D_OK;
 }

@@ -23,9 +23,18 @@
  *                 each variant's time model (runtime/model.h) per layout and shape kind, coef as text
  *                 "c0,c1,..."; replaced as a whole for a machine and build after every sweep (schema 2)
  *
+ * Views (schema 3), what the tool's commands and the scripts read instead of their own joins:
+ *   all_winners      one row per winner (machine, build, shape, device, precision class), stale ones included:
+ *                    hardware_id, build_id, shape_id, run_id, fingerprint, signature, key, the shape's fields
+ *                    (batch .. has_bias, layout, dtype), device, precision, variant, median_ms, p10_ms, p90_ms,
+ *                    peer_variant, peer_median_ms, speedup, tie, stale, decided; the peer of a CUDA winner is
+ *                    the fastest correct cuDNN measurement of its class in its run (store.c says how exactly)
+ *   current_winners  the same, stale = 0
+ *
  * Concurrency: WAL journal and a busy timeout, so several sweeps on one file wait for each other instead
  * of failing; each shape's rows are written in one transaction, so a killed sweep leaves whole shapes.
- * Times are UTC ISO-8601 text. All SQL is parameterized.
+ * Times are UTC ISO-8601 text. All SQL is parameterized, and all of the project's SQL is the store's
+ * (store.c, store_merge.c): the tool's commands and the library call the functions below.
  */
 #ifndef CONV1D_STORE_H
 #define CONV1D_STORE_H
@@ -36,7 +45,7 @@
 #include "conv1d.h"
 #include "model.h"
 
-#define C1_STORE_SCHEMA_VERSION 2
+#define C1_STORE_SCHEMA_VERSION 3
 #define C1_STORE_BUSY_TIMEOUT_MS 60000
 
 typedef struct sqlite3 sqlite3;
@@ -130,6 +139,35 @@ conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const c
 /* Whether the file has the models table (schema 2 and later; an older file opened read-only has not). */
 bool c1_store_has_models(const c1_store *s);
 
+/* Whether the file has the views all_winners and current_winners (schema 3 and later; an older file opened
+ * read-only has not, and c1_store_load_winners reads it all the same). */
+bool c1_store_has_winner_views(const c1_store *s);
+
+/* Which winners c1_store_load_winners reads. */
+typedef struct c1_store_winner_query {
+    const char *fingerprint; /* this machine's only; NULL or "": every machine */
+    const char *signature;   /* this build's only; NULL or "": every build */
+    bool with_stale;         /* stale winners too */
+    bool latest_per_key;     /* one per (machine, shape, device, precision): the latest decided (a merged file
+                              * can hold a current winner of several builds for one key) */
+} c1_store_winner_query;
+
+/* One row of the all_winners view. Text is never NULL ("" for a NULL column) except peer_variant. */
+typedef struct c1_store_winner_row {
+    char *fingerprint, *signature, *key, *dtype, *device, *precision, *variant, *decided;
+    char *peer_variant;                        /* NULL: no peer */
+    double median_ms, p10_ms, p90_ms;          /* NaN: NULL */
+    double peer_median_ms, speedup;            /* NaN: no peer time (speedup also for a zero median) */
+    bool tie, stale;
+} c1_store_winner_row;
+
+/* The winners that match q, malloc'd into *rows (free with c1_store_free_winners), ordered by fingerprint,
+ * shape key, device and precision (byte order, as strcmp), then current before stale, newest decision first,
+ * faster first. Reads files of schema 1 and later. */
+conv1d_status c1_store_load_winners(c1_store *s, const c1_store_winner_query *q, c1_store_winner_row **rows,
+                                    size_t *count);
+void c1_store_free_winners(c1_store_winner_row *rows, size_t count);
+
 /* Replaces this machine's and build's time models with m[0..n). */
 conv1d_status c1_store_replace_models(c1_store *s, int64_t hardware_id, int64_t build_id, const c1_model *m,
                                       size_t n);
@@ -151,5 +189,26 @@ typedef struct c1_store_timing {
 /* Every (shape, variant) timing of this machine and build, malloc'd into *out (the caller frees it). */
 conv1d_status c1_store_load_timings(c1_store *s, int64_t hardware_id, int64_t build_id, c1_store_timing **out,
                                     size_t *count);
+
+/* ---- merging results databases (store_merge.c, for conv1d-tune merge) ---- */
+
+/* What merges added to their output, summed over the inputs. */
+typedef struct c1_store_merge_counts {
+    long long runs, measurements, winners, winners_replaced; /* winners_replaced: slower ones among winners */
+} c1_store_merge_counts;
+
+/* Opens `path` read-only as a merge input and checks that it has every table and column merging relies on;
+ * false with the reason, a sentence, in msg (and nothing left open). */
+bool c1_store_open_merge_input(c1_store *in, const char *path, char *msg, size_t size);
+
+/* Folds `in` into `out`, inside a transaction the caller began on out (c1_store_begin) and commits or rolls
+ * back. Rows are matched by natural keys, never by id: hardware by fingerprint, builds by signature, shapes
+ * by key, runs by (machine, build, started, args); a run already in out is skipped with its measurements, so
+ * merging a file twice adds nothing; a winner on both sides keeps the smaller median time. Adds to *counts;
+ * false with the reason (no final period) in msg. */
+bool c1_store_merge(c1_store *out, c1_store *in, c1_store_merge_counts *counts, char *msg, size_t size);
+
+/* Removes a database file with its WAL and shared-memory files (a file a tool created and could not fill). */
+void c1_store_remove(const char *path);
 
 #endif

@@ -31,8 +31,12 @@ def sweep(tool, suite, db, strategy, budget):
 
 
 def winners(db):
+    """shape key -> winning variant of the current fp32 winners: the store's current_winners view, or the join it
+    makes in a file older than the view."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'current_winners'").fetchone():
+            return dict(con.execute("SELECT key, variant FROM current_winners WHERE precision = 'fp32'"))
         return dict(con.execute("SELECT s.key, w.variant FROM winners w JOIN shapes s ON s.id = w.shape_id "
                                 "WHERE w.stale = 0 AND w.precision = 'fp32'"))
     finally:

@@ -139,13 +139,25 @@ def shape_label(s):
     return " ".join(parts)
 
 
+def has_winner_views(con):
+    """Whether the file has the store's winner views (schema 3 and later; see runtime/store.h)."""
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'current_winners'").fetchone() \
+        is not None
+
+
 def newest_winners(con, hardware_id):
-    """The newest non-stale winner per (shape, device, precision) of one machine, with its shape."""
-    rows = con.execute(
-        "SELECT w.*, s.key, s.batch, s.length, s.in_channels, s.out_channels, s.kernel_size, s.stride, "
-        "s.pad_left, s.pad_right, s.dilation, s.num_groups, s.has_bias, s.layout "
-        "FROM winners w JOIN shapes s ON s.id = w.shape_id "
-        "WHERE w.hardware_id = ? AND w.stale = 0 ORDER BY w.decided", (hardware_id,)).fetchall()
+    """The newest non-stale winner per (shape, device, precision) of one machine, with its shape: from the store's
+    current_winners view, whose peer of a CUDA winner is already the fastest cuDNN algorithm; a file older than the
+    view is read with the join the view makes, and load() sets those peers itself."""
+    if has_winner_views(con):
+        rows = con.execute("SELECT * FROM current_winners WHERE hardware_id = ? ORDER BY decided",
+                           (hardware_id,)).fetchall()
+    else:
+        rows = con.execute(
+            "SELECT w.*, s.key, s.batch, s.length, s.in_channels, s.out_channels, s.kernel_size, s.stride, "
+            "s.pad_left, s.pad_right, s.dilation, s.num_groups, s.has_bias, s.layout "
+            "FROM winners w JOIN shapes s ON s.id = w.shape_id "
+            "WHERE w.hardware_id = ? AND w.stale = 0 ORDER BY w.decided", (hardware_id,)).fetchall()
     newest = {}
     for r in rows:  # ordered by decision time, so the last one seen is the newest
         newest[(r["key"], r["device"], r["precision"])] = dict(r)
@@ -154,8 +166,9 @@ def newest_winners(con, hardware_id):
 
 def cuda_peer(w):
     """A CUDA winner's peer is the fastest correct cuDNN variant of its precision class on the same shape, from
-    the same run (the measurements are already restricted to the winner's precision), whatever the tuner
-    stored; without a cuDNN measurement the stored peer stays."""
+    the same run (the measurements are already restricted to the winner's precision; the earliest of equal
+    ones), whatever the tuner stored; without a cuDNN measurement the stored peer stays. The current_winners
+    view gives this peer; a file older than the view needs it set here."""
     cudnn = [v for v in w["variants"] if v["family"] == CUDA_PEER_FAMILY]
     if cudnn:
         best = min(cudnn, key=lambda v: v["median_ms"])
@@ -167,6 +180,7 @@ def load(con, path, machine):
     """Everything the figures need, as plain Python data."""
     hw = dict(pick_hardware(con, path, machine))
     winners = newest_winners(con, hw["id"])
+    from_view = has_winner_views(con)
     if not winners:
         raise ReportError(f"{path} has no current winners for machine {hw['fingerprint']}: nothing to report")
     families = family_map(con)
@@ -191,7 +205,7 @@ def load(con, path, machine):
             "AND precision = ? AND status = 'ok' AND median_ms > 0",
             (w["run_id"], w["shape_id"], hw["id"], w["build_id"], w["device"], w["precision"])).fetchall()
         w["variants"] = [dict(r) for r in rows]
-        if w["device"] == "cuda":
+        if w["device"] == "cuda" and not from_view:
             cuda_peer(w)
     builds = [dict(r) for r in con.execute(
         "SELECT * FROM builds WHERE id IN (%s)" % ",".join("?" * len({w["build_id"] for w in winners.values()})),

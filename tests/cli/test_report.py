@@ -258,3 +258,15 @@ def test_page_renders_in_chromium(full_report):
     assert SCREENSHOT.is_file() and SCREENSHOT.stat().st_size > 10000, r.stderr[-2000:]
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"report screenshot: {SCREENSHOT}")
+
+
+def test_older_schema_reports_the_same_winners(db, full_report, tmp_path):
+    """A file older than the store's current_winners view (schema 2) is read with the join the view makes."""
+    old = tmp_path / "old.db"
+    shutil.copy(db, old)
+    con = sqlite3.connect(old)
+    con.executescript("DROP VIEW current_winners; DROP VIEW all_winners; PRAGMA user_version = 2;")
+    con.close()
+    r = report(old, tmp_path / "report")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "report" / "winners.csv").read_text() == (full_report / "winners.csv").read_text()

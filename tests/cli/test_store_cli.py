@@ -5,6 +5,7 @@ Run with: CONV1D_TUNE=$PWD/build/bin/conv1d-tune python3 -m pytest -q tests/cli/
 """
 import csv
 import hashlib
+import importlib.util
 import io
 import math
 import os
@@ -334,3 +335,166 @@ def test_diff_errors(dbs, tmp_path):
     assert tool("diff", dbs["full"], dbs["full"], "--threshold", "-1").returncode == 2
     assert tool("diff", dbs["full"], dbs["full"], "--threshold", "x").returncode == 2
     assert tool("diff", "--help").returncode == 0
+
+
+# --- the store's winner views (schema 3) and older files --------------------------------------------------
+
+VIEW_ROW = ("SELECT key, device, precision, variant, median_ms, p10_ms, p90_ms, peer_variant, peer_median_ms, "
+            "speedup, tie, stale, fingerprint FROM {}")
+PRECISION_CLASSES = {"fp32", "tf32", "bf16", "f16"}
+
+
+def views(db):
+    return {n for (n,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'view'")}
+
+
+def as_csv_row(row):
+    """A view row as `winners --csv` prints it."""
+    num = lambda x: "" if x is None else f"{x:.6g}"
+    key, device, precision, variant, med, p10, p90, peer, peer_ms, speedup, tie, stale, fp = row
+    return {"shape": key, "device": device, "precision": precision, "variant": variant, "median_ms": num(med),
+            "p10_ms": num(p10), "p90_ms": num(p90), "peer": peer or "", "peer_ms": num(peer_ms),
+            "speedup": num(speedup), "tie": str(tie), "stale": str(stale), "hardware": fp}
+
+
+def table_rows(stdout):
+    """The rows of `winners`' aligned table as dicts (no cell holds a space; the shape comes last)."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("device "))
+    names = lines[start].split()
+    rows = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        if not line.startswith("(none"):
+            rows.append(dict(zip(names, line.split())))
+    return rows
+
+
+def test_views_give_the_winners_of_the_command(dbs, tmp_path):
+    db = copy_db(dbs["full"], tmp_path / "views.db")
+    assert query(db, "PRAGMA user_version")[0][0] >= 3
+    assert {"all_winners", "current_winners"} <= views(db)
+    # One stale winner, so that the two views (and winners with and without --all) differ.
+    key = query(db, "SELECT key FROM all_winners ORDER BY key")[0][0]
+    modify(db, "UPDATE winners SET stale = 1 WHERE shape_id = (SELECT id FROM shapes WHERE key = ?1)", (key,))
+    for args, view, n in ((["--all"], "all_winners", len(SHAPES)), ([], "current_winners", len(SHAPES) - 1)):
+        r = tool("winners", "--db", db, "--csv", *args)
+        assert r.returncode == 0, r.stderr
+        got = csv_rows(r.stdout)
+        want = [as_csv_row(row) for row in query(db, VIEW_ROW.format(view))]
+        assert len(got) == n
+        assert sorted(got, key=lambda d: sorted(d.items())) == sorted(want, key=lambda d: sorted(d.items()))
+    # One view row per winner, with its shape's fields and dtype.
+    assert query(db, "SELECT count(*) FROM all_winners")[0][0] == query(db, "SELECT count(*) FROM winners")[0][0]
+    assert query(db, "SELECT count(*) FROM all_winners v JOIN shapes s ON s.id = v.shape_id WHERE v.key = s.key "
+                     "AND v.batch = s.batch AND v.length = s.length AND v.in_channels = s.in_channels AND "
+                     "v.out_channels = s.out_channels AND v.kernel_size = s.kernel_size AND v.stride = s.stride AND "
+                     "v.pad_left = s.pad_left AND v.pad_right = s.pad_right AND v.dilation = s.dilation AND "
+                     "v.num_groups = s.num_groups AND v.has_bias = s.has_bias AND v.layout = s.layout AND "
+                     "v.dtype = s.dtype")[0][0] == len(SHAPES)
+
+
+def test_winners_show_the_precision_class(dbs, tmp_path):
+    db = copy_db(dbs["full"], tmp_path / "classes.db")
+    # A bf16 winner next to an fp32 one on the same shape, as a bf16 variant class would store it.
+    shape_id = query(db, "SELECT min(shape_id) FROM winners")[0][0]
+    modify(db, "INSERT INTO winners (hardware_id, build_id, shape_id, device, precision, variant, median_ms, p10_ms, "
+               "p90_ms, peer_variant, peer_median_ms, tie, stale, run_id) SELECT hardware_id, build_id, shape_id, "
+               "device, 'bf16', 'some_bf16_variant', median_ms / 2, p10_ms / 2, p90_ms / 2, peer_variant, "
+               "peer_median_ms, 0, 0, run_id FROM winners WHERE shape_id = ?1", (shape_id,))
+    rows = csv_rows(tool("winners", "--db", db, "--csv").stdout)
+    table = table_rows(tool("winners", "--db", db).stdout)
+    assert len(rows) == len(table) == len(SHAPES) + 1
+    for listing in (rows, table):
+        assert {row["precision"] for row in listing} <= PRECISION_CLASSES
+        assert [row["precision"] for row in listing if row["variant"] == "some_bf16_variant"] == ["bf16"]
+        assert sum(row["precision"] == "fp32" for row in listing) == len(SHAPES)
+    assert query(db, "SELECT precision, dtype FROM current_winners WHERE variant = 'some_bf16_variant'") == \
+        [("bf16", "f32")]
+
+
+def test_cuda_peer_is_the_fastest_cudnn_measurement_of_the_run(dbs, tmp_path):
+    db = copy_db(dbs["full"], tmp_path / "cuda.db")
+    hw, build, shape, run = query(db, "SELECT hardware_id, build_id, shape_id, run_id FROM winners "
+                                      "ORDER BY shape_id LIMIT 1")[0]
+    for precision in ("fp32", "tf32"):
+        modify(db, "INSERT INTO winners (hardware_id, build_id, shape_id, device, precision, variant, median_ms, "
+                   "peer_variant, peer_median_ms, run_id) VALUES (?1, ?2, ?3, 'cuda', ?4, 'cuda_kernel', 1.0, "
+                   "'cudnn_stored', 2.0, ?5)", (hw, build, shape, precision, run))
+    measured = [("cudnn_a", "cudnn", "fp32", "ok", 1.5), ("cudnn_b", "cudnn", "fp32", "ok", 1.2),
+                ("cudnn_c", "cudnn", "fp32", "wrong", 0.1), ("cuda_other", "cuda_tiled", "fp32", "ok", 0.3),
+                ("cudnn_d", "cudnn", "tf32", "ok", 0.5), ("cudnn_e", "cudnn", "tf32", "ok", 0.5)]
+    for variant, family, precision, status, ms in measured:
+        modify(db, "INSERT INTO measurements (run_id, shape_id, hardware_id, build_id, variant, family, device, "
+                   "precision, status, median_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'cuda', ?7, ?8, ?9)",
+               (run, shape, hw, build, variant, family, precision, status, ms))
+    cuda = lambda: {row["precision"]: row for row in csv_rows(tool("winners", "--db", db, "--csv").stdout)
+                    if row["device"] == "cuda"}
+    got = cuda()
+    # The fastest correct cuDNN measurement of the class (the earliest of equal ones), not the stored peer.
+    assert (got["fp32"]["peer"], got["fp32"]["peer_ms"], got["fp32"]["speedup"]) == ("cudnn_b", "1.2", "1.2")
+    assert (got["tf32"]["peer"], got["tf32"]["peer_ms"], got["tf32"]["speedup"]) == ("cudnn_d", "0.5", "0.5")
+    assert query(db, "SELECT precision, peer_variant, peer_median_ms FROM current_winners WHERE device = 'cuda' "
+                     "ORDER BY precision") == [("fp32", "cudnn_b", 1.2), ("tf32", "cudnn_d", 0.5)]
+    # Without a cuDNN measurement in the winner's run the stored peer stays.
+    modify(db, "UPDATE winners SET run_id = NULL WHERE device = 'cuda' AND precision = 'tf32'")
+    assert (cuda()["tf32"]["peer"], cuda()["tf32"]["peer_ms"]) == ("cudnn_stored", "2")
+
+
+def downgrade(src, dst, version):
+    """A copy of src as a file of an older schema: without the views (and, before 2, the models table)."""
+    copy_db(src, dst)
+    con = sqlite3.connect(dst)
+    con.executescript("DROP VIEW current_winners; DROP VIEW all_winners;" +
+                      ("DROP TABLE models;" if version < 2 else "") + f"PRAGMA user_version = {version};")
+    con.close()
+    return dst
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("version", [2, 1])
+def test_older_schema_reads_the_same(dbs, tmp_path, version):
+    """winners, export and diff open a file read-only and never migrate it: an older one reads as the current."""
+    new = copy_db(dbs["full"], tmp_path / "new.db")
+    old = downgrade(dbs["full"], tmp_path / "old.db", version)
+    before = digest(old)
+    out = lambda *args: tool(*args).stdout.replace(str(old), "DB").replace(str(new), "DB")
+    for args in (["winners", "--csv"], ["winners", "--csv", "--all"], ["winners"], ["winners", "--all"]):
+        r = tool(*args, "--db", old)
+        assert r.returncode == 0, r.stderr
+        assert out(*args, "--db", old) == out(*args, "--db", new)
+    assert len(csv_rows(out("winners", "--csv", "--db", old))) == len(SHAPES)
+    # export: the same winners table (a file without the models table exports no time models).
+    table = lambda text: text[:text.index("const c1_model")]
+    r = tool("export", "--db", old, "-o", "-")
+    assert r.returncode == 0, r.stderr
+    assert table(out("export", "--db", old, "-o", "-")) == table(out("export", "--db", new, "-o", "-"))
+    assert f"c1_tuned_count = {len(SHAPES)};" in r.stdout
+    if version < 2:
+        assert "c1_tuned_model_count = 0;" in r.stdout
+    else:
+        assert out("export", "--db", old, "-o", "-") == out("export", "--db", new, "-o", "-")
+    # diff: either way round, and against itself.
+    assert diff_counts(out("diff", old, new)) == (len(SHAPES), 0, 0, 0, 0)
+    assert diff_counts(out("diff", new, old)) == (len(SHAPES), 0, 0, 0, 0)
+    assert out("diff", old, old, "--csv") == out("diff", new, new, "--csv")
+    # The scripts fall back to the join the view makes.
+    assert load_script("compare_strategies").winners(old) == load_script("compare_strategies").winners(new)
+    # Nothing was migrated or written.
+    assert digest(old) == before
+    assert query(old, "PRAGMA user_version") == [(version,)] and views(old) == set()
+
+
+def test_only_the_store_speaks_sql():
+    """Every statement of the library and the tool is the store's (ARCHITECTURE.md, "A new query")."""
+    store = {ROOT / "runtime" / "store.c", ROOT / "runtime" / "store_merge.c"}
+    speaking = {p for part in ("core", "variants", "runtime", "harness", "autotune")
+                for p in (ROOT / part).rglob("*.[ch]") if re.search(r"sqlite3[_.]", p.read_text(errors="replace"))}
+    assert speaking == store, sorted(str(p.relative_to(ROOT)) for p in speaking ^ store)

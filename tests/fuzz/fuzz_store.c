@@ -1,7 +1,8 @@
 /*
  * libFuzzer target: opening a results database that may be anything (truncated, corrupt, hostile: huge
  * page counts, loops in the b-tree, a future schema version, odd column types) read-only, as the runtime
- * does, then the winner lookup and the queries `winners` and `diff` rely on.
+ * does, then the winner lookup, the winners as `winners`, `export` and `diff` read them (the all_winners view
+ * or, in an older file, its text), and the checks `merge` makes of an input.
  *
  * Property: every outcome is a status and a message, never a crash, a hang or a sanitizer report. SQLite's
  * own defences are enabled as an application should when reading untrusted files
@@ -75,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int calls = 0;
     sqlite3_progress_handler(s.db, 1000, progress_stop, &calls);
 
-    char variant[128];
+    char variant[128], text_fp[256] = "fp", text_sig[256] = "sig";
     const char *key = "batch=1,length=16,in_channels=2,out_channels=2,kernel_size=3,stride=1,pad_left=0,"
                       "pad_right=0,dilation=1,num_groups=1,bias=0,layout=nwc";
     (void)c1_store_find_winner(&s, "fp", "sig", key, "cpu", "fp32", variant, sizeof variant);
@@ -94,12 +95,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         (void)c1_store_find_winner(&s, text[0], text[1], text[2], text[3], text[4], variant, sizeof variant);
         (void)c1_store_find_winner(&s, text[0], text[1], text[2], text[3], text[4], variant, 1);
+        snprintf(text_fp, sizeof text_fp, "%s", text[0]);
+        snprintf(text_sig, sizeof text_sig, "%s", text[1]);
     }
     sqlite3_finalize(st);
-    calls = 0;
-    run_query(s.db, "SELECT s.key, w.device, w.precision, w.variant, w.median_ms, w.tie, w.stale, h.fingerprint, "
-                    "b.signature FROM winners w JOIN shapes s ON s.id = w.shape_id JOIN hardware h ON h.id = "
-                    "w.hardware_id JOIN builds b ON b.id = w.build_id ORDER BY s.key");
+    const c1_store_winner_query queries[] = {
+        {.with_stale = true},                  /* winners --all */
+        {.fingerprint = text_fp},              /* winners */
+        {.fingerprint = text_fp, .signature = text_sig}, /* export */
+        {.latest_per_key = true},              /* diff */
+    };
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        c1_store_winner_row *rows = NULL;
+        size_t n = 0;
+        calls = 0;
+        if (c1_store_load_winners(&s, &queries[q], &rows, &n) == CONV1D_OK) {
+            for (size_t i = 0; i < n; i++)
+                if (!rows[i].key || !rows[i].variant || !rows[i].fingerprint) abort();
+            c1_store_free_winners(rows, n);
+        } else if (!*conv1d_last_error()) {
+            abort();
+        }
+    }
     calls = 0;
     run_query(s.db, "SELECT variant, status, median_ms, message FROM measurements ORDER BY shape_id, variant");
     calls = 0;
@@ -107,6 +124,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     calls = 0;
     run_query(s.db, "PRAGMA quick_check");
     c1_store_close(&s);
+    /* merge's checks of an input: a reason for every refusal. */
+    char msg[1400] = "";
+    if (c1_store_open_merge_input(&s, path, msg, sizeof msg))
+        c1_store_close(&s);
+    else if (!*msg)
+        abort();
     remove_files();
     return 0;
 }

@@ -202,8 +202,24 @@ static void test_plan_uses_models(void **state)
     conv1d_plan_destroy(p);
 }
 
+/* The rows of a table or view, counted by a connection of its own. */
+static size_t sqlite_count(const char *path, const char *table)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const size_t n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
 /* Damaged coefficient rows are left out; a file of schema 1 opened read-only reads as having no models,
- * and opened for writing it is migrated. */
+ * and without the winner views, reads its winners all the same, and opened for writing it is migrated. */
 static void test_store_models_table(void **state)
 {
     const char *path = make_measured_db("damaged.db");
@@ -228,12 +244,24 @@ static void test_store_models_table(void **state)
     sqlite3_close(db);
     assert_int_equal(c1_store_open(&s, path, false), CONV1D_OK);
     assert_false(c1_store_has_models(&s));
+    assert_false(c1_store_has_winner_views(&s));
+    /* The winners read all the same, through the views' own text. */
+    c1_store_winner_row *rows = NULL;
+    size_t nrows = 0;
+    const c1_store_winner_query all = {.with_stale = true};
+    assert_int_equal(c1_store_load_winners(&s, &all, &rows, &nrows), CONV1D_OK);
+    assert_int_equal(nrows, sqlite_count(path, "winners"));
+    c1_store_free_winners(rows, nrows);
     assert_int_equal(c1_store_load_models(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, &m, &n),
                      CONV1D_OK);
     assert_int_equal(n, 0);
     c1_store_close(&s);
     assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
     assert_true(c1_store_has_models(&s));
+    assert_true(c1_store_has_winner_views(&s));
+    assert_int_equal(c1_store_load_winners(&s, &all, &rows, &nrows), CONV1D_OK);
+    assert_int_equal(nrows, sqlite_count(path, "all_winners"));
+    c1_store_free_winners(rows, nrows);
     c1_store_close(&s);
 }
 
