@@ -504,3 +504,43 @@ def test_plans_and_conv1d_take_bf16_and_f16_tensors():
         with pytest.raises(TypeError, match=f"x has dtype float32.*the plan's dtype is {name}"):
             plan(x.float())
 
+
+def test_vs_torch_script_compares_bf16_with_torchs_bf16(tmp_path):
+    """scripts/vs_torch.py --dtype bf16: both sides in bfloat16, each checked against the float64 convolution
+    of the same inputs; --dtype f16 where PyTorch has no CPU float16 convolution says so and fails."""
+    import csv
+    import subprocess
+    from conftest import ROOT
+    shapes = ["batch=1,length=300,in_channels=16,out_channels=16,kernel_size=4,num_groups=16,pad_left=3,bias=1",
+              "batch=2,length=200,in_channels=8,out_channels=12,kernel_size=3,padding=1"]
+    base = [sys.executable, str(ROOT / "scripts" / "vs_torch.py"), "--mode", "estimate", "--seconds", "0.05",
+            "--blocks", "2", "--threads", "1"]
+    r = subprocess.run(base + ["--out", str(tmp_path), "--dtype", "bf16", "--shape", shapes[0], "--shape", shapes[1]],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    (csv_path,) = tmp_path.glob("vs_torch-*.csv")
+    rows = list(csv.DictReader(open(csv_path)))
+    assert [(row["shape"], row["layout"]) for row in rows] == [(s, lay) for s in shapes for lay in ("nwc", "ncw")]
+    for row in rows:
+        assert row["dtype"] == "bfloat16" and row["key"].endswith(",dtype=bf16")
+        assert row["key"] == str(ct.Desc.parse(row["shape"], dtype="bf16", layout=row["layout"]))
+        assert row["variant"] and float(row["vs_torch"]) > 0
+        assert 0 < float(row["bound_tuned"]) <= 1 and float(row["bound_torch"]) > 0  # within c1_compare16's bound
+        assert float(row["rel_err"]) <= 2 ** -6  # the two sides within about an ulp of each other
+    assert [row["path"] for row in rows] == ["Plan", "Plan", "Plan", "TunedConv1d"]
+    summary = (csv_path.parent / (csv_path.stem + "-summary.txt")).read_text()
+    assert "dtype bfloat16" in summary and "bfloat16: largest error against the float64 convolution" in summary
+    assert "fraction of c1_compare16's bound" in summary
+    assert "WRONG" not in summary
+
+    r = subprocess.run(base + ["--out", str(tmp_path / "f16"), "--dtype", "f16", "--layout", "ncw",
+                               "--shape", shapes[1]], capture_output=True, text=True, timeout=300)
+    try:
+        F.conv1d(torch.ones(1, 1, 4, dtype=torch.float16), torch.ones(1, 1, 2, dtype=torch.float16))
+    except RuntimeError:  # PyTorch before 2.1
+        assert r.returncode == 1 and "cannot run F.conv1d in float16 on the CPU" in r.stderr, r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
+    r = subprocess.run(base + ["--out", str(tmp_path / "int8"), "--dtype", "int8", "--shape", shapes[0]],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--dtype: unknown dtype 'int8'" in r.stderr, r.stderr
