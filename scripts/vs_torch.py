@@ -3,8 +3,9 @@
 PyTorch's layout, a conv1d_tune.Plan for MAX's NWC layout and for asymmetric padding, which nn.Conv1d cannot
 express) and through torch.nn.functional.conv1d, in one process, with the same inputs and thread count.
 
-    scripts/vs_torch.py [--suite FILE | --shape TEXT ...] [--layout nwc|ncw|both] [--threads N]
-                        [--db PATH] [--mode measure|db|estimate] [--seconds S] [--out DIR] [--onednn-csv CSV]
+    scripts/vs_torch.py [--suite FILE | --shape TEXT ...] [--layout nwc|ncw|both] [--dtype f32|bf16|f16]
+                        [--threads N] [--db PATH] [--mode measure|db|estimate] [--seconds S] [--out DIR]
+                        [--onednn-csv CSV]
 
 What PyTorch runs per layout, as a PyTorch user would write it:
   ncw  F.conv1d(x, w, b, stride, padding, dilation, groups) on a contiguous (batch, channels, length) x;
@@ -12,7 +13,14 @@ What PyTorch runs per layout, as a PyTorch user would write it:
 Asymmetric padding (causal convolutions) is padded on both sides by the larger amount and the output sliced,
 as Mamba's reference code does. libconv1d's side allocates its output every call, as F.conv1d does.
 
-Timing: both are checked against each other first (the fp32 class's thresholds), then timed in alternating
+--dtype bf16 (or f16) runs both sides in that type: the same inputs rounded to it, a bfloat16 TunedConv1d
+(or Plan) against F.conv1d on bfloat16 tensors (PyTorch's CPU bf16 convolution, oneDNN's where it has one).
+The libconv1d side passes torch tensors by address, so no ml_dtypes is needed. Without --dtype each shape
+text's own dtype= applies (float32 where it names none). A 16-bit result is checked against the float64
+convolution of the same 16-bit inputs: every output within one rounding of an fp32 accumulation (core/check.h's
+c1_compare16 bound); the largest error as a fraction of that bound is reported for both sides.
+
+Timing: both are checked against each other first (float32: the fp32 class's thresholds), then timed in alternating
 blocks (tuned, torch, torch, tuned, ...), each block one untimed call then enough calls for about
 --seconds / (2 * --blocks); the median per-call time over the blocks is reported with the 10th and 90th
 percentiles, and the ratio is the median over block pairs of torch's time over libconv1d's in the same pair
@@ -43,7 +51,7 @@ FP32_MAX, FP32_L2 = 1e-4, 2e-5  # runtime/check.c
 PROG = "vs_torch"
 COLUMNS = ["shape", "layout", "key", "path", "variant", "explain", "threads", "torch", "torch_onednn", "tuned_ms",
            "tuned_p10_ms", "tuned_p90_ms", "torch_ms", "torch_p10_ms", "torch_p90_ms", "vs_torch", "rel_err",
-           "torch_kernels", "vs_onednn"]
+           "torch_kernels", "vs_onednn", "dtype", "bound_tuned", "bound_torch"]
 
 
 def read_suite(path):
@@ -103,7 +111,7 @@ def onednn_primitives(text):
         if len(f) < i + 6:
             continue
         kind, impl, mds = f[i + 2], f[i + 3], f[i + 5]
-        m = re.search(r"src[_:]f32:[a-z]*:blocked:([A-Za-z0-9]+)", mds)
+        m = re.search(r"src[_:](?:f32|bf16|f16):[a-z]*:blocked:([A-Za-z0-9]+)", mds)
         try:
             ms = float(f[-1])
         except ValueError:
@@ -122,6 +130,27 @@ def rel_err(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     scale = np.abs(b).max() or 1.0
     return float(np.abs(a - b).max() / scale), float(np.linalg.norm(a - b) / (np.linalg.norm(b) or 1.0))
+
+
+def ulp16(v, dtype):
+    """The spacing of bfloat16's or float16's numbers at magnitudes v (core/check.c's ulp_of)."""
+    import numpy as np
+    mant, min_exp = (7, -133) if dtype == "bfloat16" else (10, -24)
+    _, e = np.frexp(v)
+    return np.ldexp(1.0, np.maximum(e - 1 - mant, min_exp))
+
+
+def check16(y, ref, absum, terms, dtype):
+    """(elements beyond c1_compare16's bound, the largest error as a fraction of its element's bound) of a
+    16-bit result y (float64) against the float64 reference on the same inputs; absum: the reference on the
+    magnitudes. In ulps of the output the error says little: where the products cancel, an output near zero
+    carries the accumulation's error of the large terms, many of its own ulps, which the bound allows."""
+    import numpy as np
+    acc = 4.0 * math.sqrt(max(terms, 1)) * 2.0 ** -24 * absum
+    diff = np.abs(y - ref)
+    bound = 0.5 * ulp16(np.abs(ref) + acc, dtype) + acc
+    bad = ~np.isfinite(y) | (diff > bound)
+    return int(bad.sum()), float(np.max(np.where(np.isfinite(y), diff / bound, np.inf), initial=0.0))
 
 
 def time_pair(fa, fb, seconds, blocks):
@@ -155,13 +184,15 @@ def time_pair(fa, fb, seconds, blocks):
 def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
     import numpy as np
     F = torch.nn.functional
-    desc = ct.Desc.parse(shape, layout=layout)
+    desc = ct.Desc.parse(shape, dtype=args.dtype, layout=layout)
+    half = desc.dtype.name != "float32"
+    tdt = getattr(torch, desc.dtype.name)
     cin, cout, k, g = desc.in_channels, desc.out_channels, desc.kernel_size, desc.num_groups
     x = rng.uniform(-1, 1, desc.input_shape).astype(np.float32)
     w_t = rng.uniform(-1, 1, (cout, cin // g, k)).astype(np.float32)  # PyTorch's weight order
     b_t = rng.uniform(-1, 1, cout).astype(np.float32) if desc.has_bias else None
-    xt, wt = torch.from_numpy(x), torch.from_numpy(w_t)
-    bt = None if b_t is None else torch.from_numpy(b_t)
+    xt, wt = torch.from_numpy(x).to(tdt), torch.from_numpy(w_t).to(tdt)  # rounded to the dtype (16-bit)
+    bt = None if b_t is None else torch.from_numpy(b_t).to(tdt)
     pl, pr = desc.pad_left, desc.pad_right
     p = max(pl, pr)
     off, lout = (p - pl) // desc.stride, desc.output_length
@@ -181,7 +212,7 @@ def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
     if layout == "ncw" and pl == pr:
         path = "TunedConv1d"
         mod = TunedConv1d(cin, cout, k, stride=desc.stride, padding=pl, dilation=desc.dilation, groups=g,
-                          bias=desc.has_bias, **kw)
+                          bias=desc.has_bias, **kw).to(tdt)
         with torch.no_grad():
             mod.weight.copy_(wt)
             if bt is not None:
@@ -191,7 +222,7 @@ def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
             return mod(xt)
         tuned_fn()
         ((variant, explain),) = mod.plans().values()
-    else:
+    elif not half:
         path = "Plan"
         plan = ct.Plan(desc, threads=args.threads, **kw)
         plan.set_weights(w_t if layout == "ncw" else np.ascontiguousarray(w_t.transpose(2, 1, 0)), b_t)
@@ -199,7 +230,38 @@ def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
 
         def tuned_fn():
             return plan(x)
-    err_max, err_l2 = rel_err(tuned_fn(), torch_fn())
+    else:  # the 16-bit tensors by address, as TunedConv1d passes them (NumPy has no bfloat16 without ml_dtypes)
+        path = "Plan"
+        plan = ct.Plan(desc, threads=args.threads, **kw)
+        w_plan = (wt if layout == "ncw" else wt.permute(2, 1, 0)).contiguous()
+        plan._set_weights_ptr(w_plan.data_ptr(), None if bt is None else bt.data_ptr())
+        variant, explain = plan.variant, plan.explain
+        x_in = xt.contiguous()
+
+        def tuned_fn():
+            y = torch.empty(desc.output_shape, dtype=tdt)
+            plan._execute_ptr(x_in.data_ptr(), y.data_ptr())
+            return y
+    try:
+        y_torch = torch_fn()
+    except RuntimeError as e:  # e.g. PyTorch before 2.1: "slow_conv2d_cpu" not implemented for 'Half'
+        raise NotImplementedError(f"PyTorch {torch.__version__} cannot run F.conv1d in {desc.dtype.name} on the "
+                                  f"CPU ({str(e).splitlines()[0]})") from None
+    y_tuned = tuned_fn()
+    err_max, err_l2 = rel_err(y_tuned.double() if half else y_tuned, y_torch.double())
+    ulps = {}
+    if half:  # both against the float64 convolution of the same 16-bit inputs
+        xd = xt.double() if layout == "ncw" else xt.double().permute(0, 2, 1)
+        wd, bd = wt.double(), None if bt is None else bt.double()
+        ref = F.conv1d(xd, wd, bd, desc.stride, p, desc.dilation, g)[..., sl]
+        absum = F.conv1d(xd.abs(), wd.abs(), None if bd is None else bd.abs(), desc.stride, p, desc.dilation,
+                         g)[..., sl]
+        if layout == "nwc":
+            ref, absum = ref.permute(0, 2, 1), absum.permute(0, 2, 1)
+        ref, absum = ref.contiguous().numpy(), absum.contiguous().numpy()
+        terms = (cin // g) * k + (bt is not None)
+        for side, y in (("tuned", y_tuned), ("torch", y_torch)):
+            ulps[side] = check16(y.double().contiguous().numpy(), ref, absum, terms, desc.dtype.name)
     (tm, t10, t90), (pm, p10, p90), ratio = time_pair(tuned_fn, torch_fn, args.seconds, args.blocks)
     kernels = ""
     if hasattr(torch.backends, "mkldnn") and hasattr(torch.backends.mkldnn, "verbose"):
@@ -209,7 +271,9 @@ def run_pair(shape, layout, args, torch, ct, TunedConv1d, rng):
     return {"shape": shape, "layout": layout, "key": str(desc), "path": path, "variant": variant, "explain": explain,
             "tuned_ms": tm * 1e3, "tuned_p10_ms": t10 * 1e3, "tuned_p90_ms": t90 * 1e3, "torch_ms": pm * 1e3,
             "torch_p10_ms": p10 * 1e3, "torch_p90_ms": p90 * 1e3, "vs_torch": ratio,
-            "rel_err": err_max, "rel_l2": err_l2, "torch_kernels": kernels}
+            "rel_err": err_max, "rel_l2": err_l2, "torch_kernels": kernels, "dtype": desc.dtype.name,
+            "outside": ulps.get("tuned", (0, 0))[0], "bound_tuned": ulps["tuned"][1] if half else None,
+            "bound_torch": ulps["torch"][1] if half else None}
 
 
 def gmean(xs):
@@ -237,6 +301,11 @@ def summary(rows, header):
         if vo:
             lines.append(f"the same variants over the harness's oneDNN (make bench CSV): {gmean(vo):.2f}x over "
                          f"{len(vo)} pairs")
+        for dt in sorted({r["dtype"] for r in rows} - {"float32"}):
+            sub = [r for r in rows if r["dtype"] == dt]
+            lines.append(f"{dt}: largest error against the float64 convolution of the same {dt} inputs, as a "
+                         f"fraction of c1_compare16's bound (1/2 ulp plus the fp32 accumulation's share): libconv1d "
+                         f"{max(r['bound_tuned'] for r in sub):.2f}, PyTorch {max(r['bound_torch'] for r in sub):.2f}")
         slow = [r for r in rows if r["vs_torch"] < 0.97]
         for r in slow:
             lines.append(f"below 0.97x: {r['layout']} {r['shape']}: {r['variant']} {r['tuned_ms']:.4g} ms against "
@@ -249,6 +318,8 @@ def main(argv=None):
     ap.add_argument("--suite", help="suite file (default autotune/suites/bench.suite unless --shape is given)")
     ap.add_argument("--shape", action="append", default=[], help="a descriptor text; repeatable")
     ap.add_argument("--layout", choices=["nwc", "ncw", "both"], default="both")
+    ap.add_argument("--dtype", help="f32, bf16 or f16 (or float32, bfloat16, float16) for every shape (default: "
+                                    "each shape text's dtype=, float32 where it names none)")
     ap.add_argument("--threads", type=int, default=0, help="threads for both sides (default: torch's default)")
     ap.add_argument("--db", help="results database for the plans (default $CONV1D_DB, else results/conv1d.db)")
     ap.add_argument("--mode", choices=["measure", "db", "estimate"], default="measure",
@@ -274,12 +345,19 @@ def main(argv=None):
               file=sys.stderr)
         return 1
     import conv1d_tune as ct
+    from conv1d_tune import _dtypes
     from conv1d_tune.torch import TunedConv1d
     try:
         ct.library_path()
     except ct.LibraryNotFoundError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1
+    if args.dtype is not None:
+        try:
+            args.dtype = _dtypes.require(args.dtype).name
+        except TypeError as e:
+            print(f"{PROG}: --dtype: {e}", file=sys.stderr)
+            return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     args.threads = torch.get_num_threads()
@@ -302,14 +380,24 @@ def main(argv=None):
                 except (ValueError, TypeError) as e:
                     print(f"{PROG}: {shape}: {e}", file=sys.stderr)
                     return 2
+                except NotImplementedError as e:  # nothing to compare with
+                    print(f"{PROG}: {shape}: {e}", file=sys.stderr)
+                    return 1
                 r.update(threads=args.threads, torch=torch.__version__, torch_onednn=onednn_v,
                          vs_onednn=ratios_1dnn.get((shape, layout), {}).get(r["variant"]))
-                if r["rel_err"] > FP32_MAX or r["rel_l2"] > FP32_L2:
+                if r["dtype"] != "float32":
+                    if r["outside"]:
+                        wrong.append(f"{layout} {shape}: {r['variant']}: {r['outside']} {r['dtype']} outputs beyond "
+                                     f"one rounding of an fp32 accumulation of the float64 reference (largest "
+                                     f"error {r['bound_tuned']:.3g} of the bound)")
+                elif r["rel_err"] > FP32_MAX or r["rel_l2"] > FP32_L2:
                     wrong.append(f"{layout} {shape}: {r['variant']} differs from F.conv1d by {r['rel_err']:.3g} "
                                  f"(max) / {r['rel_l2']:.3g} (L2) of the output's scale")
                 rows.append(r)
-                print(f"== {layout} {shape}: {r['variant']} {r['tuned_ms']:.4g} ms, torch {r['torch_ms']:.4g} ms, "
-                      f"{r['vs_torch']:.2f}x", file=sys.stderr)
+                errs = "" if r["dtype"] == "float32" else \
+                    f" (largest error / bound: {r['bound_tuned']:.2f}, torch {r['bound_torch']:.2f})"
+                print(f"== {layout} {shape} {r['dtype']}: {r['variant']} {r['tuned_ms']:.4g} ms, torch "
+                      f"{r['torch_ms']:.4g} ms, {r['vs_torch']:.2f}x{errs}", file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     base = os.path.join(args.out, f"vs_torch-{stamp}")
@@ -318,9 +406,10 @@ def main(argv=None):
         wr.writeheader()
         for r in rows:
             wr.writerow({k: (f"{v:.6g}" if isinstance(v, float) else ("" if v is None else v)) for k, v in r.items()})
+    dtypes = sorted({r["dtype"] for r in rows})
     header = (f"libconv1d {ct.library_version()} ({ct.library_path()}) against PyTorch {torch.__version__} "
               f"(oneDNN {onednn_v}) F.conv1d, {args.threads} threads each, same inputs, plan mode {args.mode}, "
-              f"{stamp}")
+              f"dtype {', '.join(dtypes) or '-'}, {stamp}")
     text = summary(rows, header)
     if wrong:
         text += "\n" + "\n".join("WRONG: " + w for w in wrong)

@@ -14,7 +14,8 @@ def _ml_dtypes_bfloat16():
     try:
         import ml_dtypes
     except ImportError:
-        raise TypeError("bfloat16 arrays need the ml_dtypes package (pip install ml_dtypes)") from None
+        raise TypeError("bfloat16 arrays need the ml_dtypes package (pip install ml_dtypes; make deps installs "
+                        "it): NumPy has no bfloat16 of its own") from None
     return np.dtype(ml_dtypes.bfloat16)
 
 
@@ -29,7 +30,11 @@ class DType:
 
     @property
     def supported(self) -> bool:
-        return self.c_value is not None
+        """Whether the loaded libconv1d computes this type (loading it; LibraryNotFoundError if it cannot be)."""
+        if self.c_value is None:
+            return False
+        from . import _lib
+        return _lib.has_dtype(self.c_value)
 
     def numpy(self) -> np.dtype:
         return self.numpy_source()
@@ -44,15 +49,26 @@ class DType:
 
 DTYPES = (
     DType("float32", 0, 4, ("f32", "fp32", "float"), lambda: np.dtype(np.float32), "fp32"),
-    DType("bfloat16", None, 2, ("bf16",), _ml_dtypes_bfloat16, "bf16"),
-    DType("float16", None, 2, ("f16", "fp16", "half"), lambda: np.dtype(np.float16), "f16"),
+    DType("bfloat16", 1, 2, ("bf16",), _ml_dtypes_bfloat16, "bf16"),
+    DType("float16", 2, 2, ("f16", "fp16", "half"), lambda: np.dtype(np.float16), "f16"),
 )
 _BY_NAME = {n: d for d in DTYPES for n in (d.name, *d.aliases)}
 FLOAT32 = DTYPES[0]
 
 
 def supported_names():
+    """Names of the types the loaded libconv1d computes (loading it)."""
     return [d.name for d in DTYPES if d.supported]
+
+
+def supported_text():
+    """The supported names for a message: what the library says, or, when it cannot be loaded, the types this
+    package knows (a message must not fail for want of the library)."""
+    from ._lib import Conv1dError
+    try:
+        return ", ".join(supported_names())
+    except Conv1dError:
+        return ", ".join(d.name for d in DTYPES if d.c_value is not None)
 
 
 def lookup(spec) -> DType:
@@ -66,7 +82,7 @@ def lookup(spec) -> DType:
             raise TypeError(f"unknown dtype {spec!r}: conv1d_tune knows {', '.join(d.name for d in DTYPES)}")
         return d
     mod = type(spec).__module__
-    if mod.startswith("torch"):  # torch.float32 prints as "torch.float32"
+    if mod.split(".")[0] in ("torch", "max"):  # torch.bfloat16 prints as "torch.bfloat16", MAX's as DType.bfloat16
         return lookup(str(spec).rpartition(".")[2])
     try:
         nd = np.dtype(spec)

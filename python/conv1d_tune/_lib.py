@@ -84,6 +84,10 @@ _PROTOTYPES = {
     "conv1d_plan_explain": (ctypes.c_char_p, [ctypes.c_void_p]),
     "conv1d_plan_destroy": (None, [ctypes.c_void_p]),
 }
+# Bound where the library has them; a library built before they existed is still usable without them.
+_OPTIONAL_PROTOTYPES = {
+    "conv1d_dtype_name": (ctypes.c_char_p, [ctypes.c_int]),
+}
 DESC_TEXT_MAX = 320  # CONV1D_DESC_TEXT_MAX
 
 
@@ -174,9 +178,10 @@ def lib():
             missing = [n for n in _PROTOTYPES if not hasattr(handle, n)]
             if missing:
                 raise LibraryNotFoundError(f"{path} is not a usable libconv1d: it lacks {', '.join(missing)}")
-            for name, (res, args) in _PROTOTYPES.items():
-                fn = getattr(handle, name)
-                fn.restype, fn.argtypes = res, args
+            for name, (res, args) in (*_PROTOTYPES.items(), *_OPTIONAL_PROTOTYPES.items()):
+                fn = getattr(handle, name, None)
+                if fn is not None:
+                    fn.restype, fn.argtypes = res, args
             major = handle.conv1d_version_number() // 10000
             if major != ABI_MAJOR:
                 raise LibraryNotFoundError(f"{path} is libconv1d {handle.conv1d_version_string().decode()}, but this "
@@ -195,6 +200,15 @@ def library_path():
 def version():
     """libconv1d's version string, e.g. "0.1.0"."""
     return lib().conv1d_version_string().decode()
+
+
+def has_dtype(value):
+    """Whether the loaded library computes conv1d_dtype value: it names it (conv1d_dtype_name). A library from
+    before the 16-bit types has no such function, or returns NULL for them: float32 only."""
+    if value == 0:
+        return True
+    fn = getattr(lib(), "conv1d_dtype_name", None)
+    return fn is not None and fn(value) is not None
 
 
 def last_error():

@@ -7,12 +7,17 @@ Shapes follow the layout (include/conv1d.h):
                           x (batch, in_channels, length)  w (out_channels, in_channels/groups, kernel_size)
                           y (batch, out_channels, new_length)
   bias (out_channels,)
+
+Every array is of the descriptor's dtype, never converted: float32; bfloat16 as ml_dtypes.bfloat16 arrays
+(NumPy has no bfloat16 of its own; PyTorch bfloat16 tensors are viewed as such); float16 as np.float16. An
+array of another dtype is refused with a TypeError naming both.
 """
 import collections
 import ctypes
 import math
 import operator
 import os
+import sys
 import threading
 from collections.abc import Mapping
 
@@ -73,7 +78,10 @@ class Desc:
     Desc(length=, in_channels=, out_channels=, kernel_size=, batch=1, stride=1, padding=0 (int, (left,
     right), 'valid' or 'same') or pad_left=/pad_right=, dilation=1 (dense), groups=1 (or num_groups=),
     bias=False (or has_bias=), layout='nwc', dtype='float32'); Desc.parse(text) reads the canonical or
-    benchdnn form. An invalid combination raises ValueError with libconv1d's sentence naming the field."""
+    benchdnn form. An invalid combination raises ValueError with libconv1d's sentence naming the field.
+
+    dtype: 'float32' ('f32'), 'bfloat16' ('bf16') or 'float16' ('f16'), MAX's names and the short ones alike,
+    or a NumPy, ml_dtypes or torch dtype; ct.supported_dtypes() lists what the loaded libconv1d computes."""
     __slots__ = ("batch", "length", "in_channels", "out_channels", "kernel_size", "stride", "pad_left", "pad_right",
                  "dilation", "num_groups", "has_bias", "layout", "dtype", "_text")
 
@@ -115,9 +123,9 @@ class Desc:
         set_(self, "_text", buf.value.decode())
 
     @classmethod
-    def parse(cls, text, dtype="float32", layout=None):
-        """A Desc from the canonical key=value form or a benchdnn descriptor (conv1d_desc_parse); layout, when
-        given, overrides the text's."""
+    def parse(cls, text, dtype=None, layout=None):
+        """A Desc from the canonical key=value form or a benchdnn descriptor (conv1d_desc_parse); dtype and
+        layout, when given, override the text's (dtype=bf16, ...; float32 where the text names none)."""
         if not isinstance(text, str):
             raise TypeError(f"a descriptor text must be a str, got {type(text).__name__}")
         c = _lib.CDesc()
@@ -126,7 +134,11 @@ class Desc:
         return cls._from_c(c, dtype, layout)
 
     @classmethod
-    def _from_c(cls, c, dtype, layout=None):
+    def _from_c(cls, c, dtype=None, layout=None):
+        if dtype is None:
+            dtype = next((d for d in _dtypes.DTYPES if d.c_value == c.dtype), None)
+            if dtype is None:
+                raise TypeError(f"the descriptor's dtype {c.dtype} is not one conv1d_tune knows")
         return cls(batch=c.batch, length=c.length, in_channels=c.in_channels, out_channels=c.out_channels,
                    kernel_size=c.kernel_size, stride=c.stride, pad_left=c.pad_left, pad_right=c.pad_right,
                    dilation=c.dilation, groups=c.num_groups, bias=bool(c.has_bias),
@@ -166,7 +178,7 @@ class Desc:
 
     @property
     def text(self):
-        """The canonical key=value form (layout included, dtype not)."""
+        """The canonical key=value form (layout included; the dtype where it is not float32, as ',dtype=bf16')."""
         return self._text
 
     def __str__(self):
@@ -239,7 +251,7 @@ def as_desc(desc=None, dtype=None, **fields):
             return desc.replace(dtype=dtype)
         return desc
     if isinstance(desc, str):
-        return Desc.parse(desc, dtype=dtype or "float32")
+        return Desc.parse(desc, dtype=dtype)
     if isinstance(desc, Mapping):
         kw = dict(desc)
         if dtype is not None:
@@ -258,10 +270,19 @@ def as_array(a, name, output=False):
     if isinstance(a, (list, tuple, int, float, complex, str, bytes)) or a is None:
         raise TypeError(f"{name} must be an array (NumPy, or an object exposing DLPack, __array__ or the buffer "
                         f"protocol), got {type(a).__name__}")
+    bf16 = None
+    if str(getattr(a, "dtype", "")) == "torch.bfloat16":
+        # NumPy cannot import a bfloat16 tensor (DLPack or __array__): view its bits as int16 and those as
+        # ml_dtypes.bfloat16, the same memory.
+        bf16 = _dtypes.lookup("bfloat16").numpy()
     try:
+        if bf16 is not None:
+            a = a.view(sys.modules["torch"].int16)
         if hasattr(a, "__dlpack__") and not (output and hasattr(a, "__array__")):
-            return np.from_dlpack(a)
-        return np.asarray(a)
+            r = np.from_dlpack(a)
+        else:
+            r = np.asarray(a)
+        return r if bf16 is None else r.view(bf16)
     except Exception as e:  # noqa: BLE001: whatever the producer raises, the caller gets one clear TypeError
         raise TypeError(f"{name}: cannot view a {type(a).__module__}.{type(a).__name__} as a host NumPy array "
                         f"without copying ({e})") from None
@@ -285,12 +306,36 @@ def address(a):
         return a.ctypes.data
 
 
-def check_array(a, name, desc, role, expected_shape, writeable=False, want=None):
-    """Refuses, with a sentence saying what was expected, an array a plan cannot take as it is."""
-    want = desc.dtype.numpy() if want is None else want
-    if a.dtype != want:
-        raise TypeError(f"{name} has dtype {a.dtype} ('{a.dtype.str}'), but the plan's dtype is {desc.dtype.name} "
-                        f"('{want.str}'); convert it, e.g. {name}.astype(np.{want.name})")
+def address_bits(a):
+    """address() of an array whose dtype the buffer protocol cannot carry (ml_dtypes.bfloat16): through a
+    uint16 view of the same memory (half a microsecond), else a.ctypes."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a.view(np.uint16)))
+    except (TypeError, ValueError, BufferError):
+        return a.ctypes.data
+
+
+def _dtype_text(dt):
+    """How a NumPy dtype is named in messages: 'float32' ('<f4'); ml_dtypes' bfloat16, whose .str is a
+    meaningless '<V2', by its name and source."""
+    return f"{dt} (ml_dtypes)" if dt.kind == "V" and dt.name == "bfloat16" else f"{dt} ('{dt.str}')"
+
+
+def _convert_hint(name, dtype):
+    if dtype.name == "bfloat16":
+        return f"{name}.astype(ml_dtypes.bfloat16)"
+    return f"{name}.astype(np.{dtype.name})"
+
+
+def check_array(a, name, desc, role, expected_shape, want, writeable=False):
+    """Refuses, with a sentence saying what was expected, an array a plan cannot take as it is. want: the
+    NumPy dtype of the plan's elements, None where NumPy cannot hold them here (bfloat16 without ml_dtypes)."""
+    if want is None or a.dtype != want:  # (None first: NumPy takes a dtype == None for float64)
+        if want is None:  # raises the TypeError saying what is missing
+            desc.dtype.numpy()
+        raise TypeError(f"{name} has dtype {_dtype_text(a.dtype)}, but the plan's dtype is {desc.dtype.name}"
+                        f"{'' if want.kind == 'V' else f' ({want.str!r})'}; arrays are never converted here: "
+                        f"convert it, e.g. {_convert_hint(name, desc.dtype)}")
     if a.shape != tuple(expected_shape):
         what = _SHAPE_NAMES[desc.layout].get(role, "(out_channels,)")
         raise ValueError(f"{name} has shape {a.shape}, but the plan ({desc.layout}) expects {what} = "
@@ -319,7 +364,11 @@ class Plan:
     the winner) or 'estimate' (rules only). .variant and .explain say what was chosen and why.
 
     Calls release the GIL. set_weights waits for running calls and holds new ones until it is done, so a
-    plan may be shared by threads freely; close() (or the end of a `with` block) frees it."""
+    plan may be shared by threads freely; close() (or the end of a `with` block) frees it.
+
+    The plan's dtype (the descriptor's) is that of x, w, b and the output alike: np.float32, ml_dtypes.bfloat16
+    or np.float16 arrays (a 16-bit plan runs only variants of its precision class: fp32 accumulation, one
+    rounding to nearest-even at the output). Arrays of another dtype raise TypeError; nothing is converted."""
 
     def __init__(self, desc=None, db=None, threads=0, mode="db", *, dtype=None, **fields):
         self.desc = as_desc(desc, dtype=dtype, **fields)
@@ -351,7 +400,12 @@ class Plan:
         self._has_weights = False
         d = self.desc
         self._x_shape, self._w_shape, self._y_shape = d.input_shape, d.weight_shape, d.output_shape
-        self._np_dtype = d.dtype.numpy()
+        try:
+            self._np_dtype = d.dtype.numpy()
+        except TypeError:  # bfloat16 without ml_dtypes: no NumPy array can be given, torch tensors still can
+            self._np_dtype = None
+        # The buffer protocol cannot carry ml_dtypes' bfloat16: its addresses come through a uint16 view.
+        self._address = address_bits if d.dtype.name == "bfloat16" else address
 
     # --- what was chosen ---
     @property
@@ -386,24 +440,29 @@ class Plan:
         weights. w and b are read during the call only."""
         d = self.desc
         w = as_array(w, "w")
-        check_array(w, "w", d, "w", self._w_shape)
+        check_array(w, "w", d, "w", self._w_shape, self._np_dtype)
         if d.has_bias:
             if b is None:
                 raise ValueError(f"the descriptor has a bias (bias=1): pass b of shape ({d.out_channels},)")
             b = as_array(b, "b")
-            check_array(b, "b", d, "b", (d.out_channels,))
+            check_array(b, "b", d, "b", (d.out_channels,), self._np_dtype)
             bp = b.ctypes.data
         else:
             if b is not None:
                 raise ValueError("b was given, but the descriptor has no bias; make the plan with bias=True")
             bp = None
+        return self._set_weights_ptr(w.ctypes.data, bp)
+
+    def _set_weights_ptr(self, wp, bp):
+        """set_weights on raw addresses the caller has checked (shape, dtype, C order; bp None exactly when the
+        descriptor has no bias)."""
         with self._cv:
             self._writers += 1
             try:
                 while self._active:
                     self._cv.wait()
                 self._require_open()
-                _lib.check(self._L.conv1d_plan_set_weights(self._h, w.ctypes.data, bp), "conv1d_plan_set_weights")
+                _lib.check(self._L.conv1d_plan_set_weights(self._h, wp, bp), "conv1d_plan_set_weights")
                 self._has_weights = True
             finally:
                 self._writers -= 1
@@ -413,18 +472,19 @@ class Plan:
     # --- execution ---
     def __call__(self, x, out=None):
         """y = conv1d(x) with the plan's weights; out (C order, the output shape and dtype, not overlapping x)
-        receives it when given, else a new array (aligned to 64 bytes) is returned."""
+        receives it when given, else a new array of the plan's dtype (aligned to 64 bytes) is returned."""
         x = as_array(x, "x")
         d = self.desc
-        check_array(x, "x", d, "x", self._x_shape, want=self._np_dtype)
+        check_array(x, "x", d, "x", self._x_shape, self._np_dtype)
         if out is None:
             out = empty_aligned(self._y_shape, self._np_dtype)
         else:
             out = as_array(out, "out", output=True)
-            check_array(out, "out", d, "y", self._y_shape, writeable=True, want=self._np_dtype)
+            check_array(out, "out", d, "y", self._y_shape, self._np_dtype, writeable=True)
             if np.may_share_memory(x, out):
                 raise ValueError("out overlaps x; the output must be a separate buffer")
-        self._execute_ptr(address(x), address(out))
+        addr = self._address
+        self._execute_ptr(addr(x), addr(out))
         return out
 
     def _execute_ptr(self, xp, yp):
@@ -530,9 +590,10 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, layout="nwc"
     layout 'nwc' (default: MAX's layout and weight order): x (batch, length, in_channels), w (kernel_size,
     in_channels/groups, out_channels); layout 'ncw' (PyTorch's): x (batch, in_channels, length), w
     (out_channels, in_channels/groups, kernel_size). padding: an int, a (left, right) pair, 'valid' or
-    'same'. The dtype is x's (float32 today). Plans are cached per thread, keyed by the shape (the
-    PLAN_CACHE_SIZE most recent); the weights are packed on every call, which costs about 1/new_length of
-    the convolution: for repeated calls with the same weights a Plan packs them once."""
+    'same'. The dtype is x's: float32, bfloat16 (ml_dtypes.bfloat16 arrays) or float16, and w, b and the
+    output are of the same dtype (another is refused, not converted). Plans are cached per thread, keyed by
+    the shape and dtype (the PLAN_CACHE_SIZE most recent); the weights are packed on every call, which costs
+    about 1/new_length of the convolution: for repeated calls with the same weights a Plan packs them once."""
     layout = _layout(layout)
     x = as_array(x, "x")
     w = as_array(w, "w")

@@ -6,10 +6,16 @@
     with torch.inference_mode():
         y = model(x)
 
-A forward runs through a libconv1d plan made on first use for each (batch, length, thread count) of the
-input: CPU, float32, a contiguous input, zero padding, and no gradient being recorded. Anything else (CUDA,
-other dtypes, padding_mode other than 'zeros', autograd, tracing or compiling, tensor subclasses) goes to
+A forward runs through a libconv1d plan made on first use for each (batch, length, thread count, dtype) of
+the input: CPU, float32, bfloat16 or float16 (input, weights and bias of the same dtype; the output is of it
+too), a contiguous input, zero padding, and no gradient being recorded. Anything else (CUDA, other dtypes,
+mixed dtypes, padding_mode other than 'zeros', autograd, tracing or compiling, tensor subclasses) goes to
 nn.Conv1d's own forward (F.conv1d), with one log line per layer and reason (logger "conv1d_tune.torch").
+
+bfloat16 and float16 layers (model.to(torch.bfloat16)) run plans of that dtype: fp32 accumulation and one
+rounding to nearest-even at the output, as PyTorch's CPU bf16 convolution; the tensors are passed by
+address (no NumPy, no ml_dtypes needed). PyTorch before 2.1 has no CPU float16 convolution at all, so there a
+float16 layer computes only through libconv1d.
 
 Weights: a plan packs the layer's weight and bias when it is made. A change of the parameters is noticed
 through the tensor's identity, storage address and version counter (optimizer steps, load_state_dict, copy_
@@ -29,12 +35,13 @@ log = logging.getLogger("conv1d_tune.torch")
 
 _compiler = getattr(torch, "compiler", None)
 _is_compiling = getattr(_compiler, "is_compiling", None) or (lambda: False)
+# torch dtype -> DType for every type conv1d_tune knows; whether the loaded library computes one is asked when
+# a plan is made (Desc refuses it otherwise), so importing this module never loads the library.
 _DTYPES = {}
 for _d in _dtypes.DTYPES:
     _t = getattr(torch, _d.name, None)
-    if _t is not None:
+    if _t is not None and _d.c_value is not None:
         _DTYPES[_t] = _d
-_SUPPORTED = frozenset(t for t, d in _DTYPES.items() if d.supported)
 
 
 class _NotApplicable(Exception):
@@ -42,14 +49,19 @@ class _NotApplicable(Exception):
 
 
 def _version(t):
+    # Inference tensors (parameters made under torch.inference_mode) keep no version counter; identity and
+    # address still count. Asked first: reading ._version raises for them, and PyTorch builds that exception
+    # with a C++ backtrace (1-3 ms in 1.13), on every forward.
+    if t.is_inference():
+        return None
     try:
         return t._version
-    except RuntimeError:  # inference tensors keep no version counter; identity and address still count
+    except RuntimeError:
         return None
 
 
 class TunedConv1d(nn.Conv1d):
-    """torch.nn.Conv1d whose CPU float32 inference runs through libconv1d's tuned plans.
+    """torch.nn.Conv1d whose CPU inference in float32, bfloat16 or float16 runs through libconv1d's tuned plans.
 
     Same constructor (plus keyword-only db= and mode=, as conv1d_tune.Plan takes them), same parameters,
     buffers and state_dict as nn.Conv1d: a model's checkpoints load either way. See the module's docstring for
@@ -125,8 +137,8 @@ class TunedConv1d(nn.Conv1d):
             return f"the input is a {type(x).__module__}.{type(x).__name__}, not a plain torch.Tensor"
         if not x.is_cpu:
             return f"the input is on {x.device}, libconv1d plans here are CPU ones"
-        if x.dtype not in _SUPPORTED:
-            return f"dtype {x.dtype}: libconv1d computes {', '.join(_dtypes.supported_names())}"
+        if x.dtype not in _DTYPES:
+            return f"dtype {x.dtype}: libconv1d computes {_dtypes.supported_text()}"
         if torch.is_grad_enabled():
             b = self.bias
             if x.requires_grad or self.weight.requires_grad or (b is not None and b.requires_grad):
@@ -192,8 +204,15 @@ class TunedConv1d(nn.Conv1d):
                             dtype=_DTYPES[dtype])
                 plan = Plan(desc, db=self._c1_db, threads=threads, mode=self._c1_mode)
                 with torch.no_grad():
-                    plan.set_weights(w.detach().contiguous().numpy(),
-                                     None if b is None else b.detach().contiguous().numpy())
+                    # By address, as the input and output: NumPy cannot view a bfloat16 tensor.
+                    wc = w.detach().contiguous()
+                    bc = None if b is None else b.detach().contiguous()
+                    if tuple(wc.shape) != desc.weight_shape or (bc is not None and
+                                                                tuple(bc.shape) != (self.out_channels,)):
+                        raise ValueError(f"the weight has shape {tuple(wc.shape)}"
+                                         + ("" if bc is None else f" and the bias {tuple(bc.shape)}")
+                                         + f", the plan expects {desc.weight_shape} and ({self.out_channels},)")
+                    plan._set_weights_ptr(wc.data_ptr(), None if bc is None else bc.data_ptr())
             except (Conv1dError, ValueError, TypeError) as e:
                 plan = f"libconv1d: {e}"
             d["_c1_plans"][key] = plan

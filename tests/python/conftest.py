@@ -56,3 +56,54 @@ def assert_fp32_close(y, ref, what=""):
     err_max = np.abs(y - ref).max() / scale
     err_l2 = np.linalg.norm(y - ref) / np.linalg.norm(ref)
     assert err_max <= FP32_MAX and err_l2 <= FP32_L2, f"{what}: max {err_max:.3g}, L2 {err_l2:.3g}"
+
+
+# --- the 16-bit classes ------------------------------------------------------------------------------------
+
+def ulp16(v, dtype):
+    """The spacing of bfloat16's or float16's numbers at magnitudes v >= 0 (core/check.c's ulp_of): 2^(exponent
+    - mantissa bits), no finer than the type's smallest subnormal."""
+    mant, min_exp = (7, -133) if dtype == "bfloat16" else (10, -24)
+    _, e = np.frexp(np.asarray(v, np.float64))
+    return np.ldexp(1.0, np.maximum(e - 1 - mant, min_exp))
+
+
+def half_bound(ref, absum, terms, dtype):
+    """core/check.h's c1_compare16 bound per element: one rounding to nearest of an fp32 accumulation,
+    1/2 ulp(|ref| + a) + a with a = 4 sqrt(terms) 2^-24 absum (absum: the reference on |x|, |w| and |b|)."""
+    acc = 4.0 * np.sqrt(max(terms, 1)) * 2.0 ** -24 * absum
+    return 0.5 * ulp16(np.abs(ref) + acc, dtype) + acc
+
+
+def half_reference(x, w, b, stride=1, pad_left=0, pad_right=0, dilation=1, groups=1, layout="nwc"):
+    """(ref, absum, terms) of a 16-bit problem: the float64 reference on exactly the 16-bit inputs (widened,
+    which is exact), the same on their magnitudes, and the products per output."""
+    def wide(a):
+        return None if a is None else np.asarray(a).astype(np.float64)
+    xd, wd, bd = wide(x), wide(w), wide(b)
+    args = (stride, pad_left, pad_right, dilation, groups, layout)
+    ref = ref_conv1d(xd, wd, bd, *args)
+    absum = ref_conv1d(np.abs(xd), np.abs(wd), None if bd is None else np.abs(bd), *args)
+    k = wd.shape[0] if layout == "nwc" else wd.shape[2]
+    return ref, absum, wd.shape[1] * k + (bd is not None)
+
+
+def half_outside(y, ref, absum, terms, dtype):
+    """Indices (flat) of the elements of y beyond their bound, and the largest error in output ulps."""
+    yd = np.asarray(y).astype(np.float64).ravel()
+    ref, absum = ref.ravel(), absum.ravel()
+    diff = np.abs(yd - ref)
+    bad = ~np.isfinite(yd) | (diff > half_bound(ref, absum, terms, dtype))
+    return np.flatnonzero(bad), float(np.max(diff / ulp16(np.abs(ref), dtype), initial=0.0))
+
+
+def assert_half_close(y, ref, absum, terms, dtype, what=""):
+    """Every element of the 16-bit output y within c1_compare16's bound of the reference."""
+    assert y.shape == ref.shape, f"{what}: shape {y.shape} != {ref.shape}"
+    bad, ulps = half_outside(y, ref, absum, terms, dtype)
+    if bad.size:
+        i = bad[0]
+        raise AssertionError(f"{what}: {bad.size} of {ref.size} {dtype} outputs beyond one rounding of an fp32 "
+                             f"accumulation; first at {np.unravel_index(i, ref.shape)}: "
+                             f"{float(np.asarray(y).ravel()[i])} against {ref.ravel()[i]!r} (largest error "
+                             f"{ulps:.3g} ulp)")

@@ -139,22 +139,50 @@ def test_desc_forms_and_errors():
         ct.Plan(d, length=3)
 
 
-def test_dtype_is_part_of_the_descriptor_and_only_float32_is_computed():
-    assert ct.supported_dtypes() == ["float32"]
+def test_dtype_is_part_of_the_descriptor():
+    assert ct.supported_dtypes() == ["float32", "bfloat16", "float16"]
+    shape = dict(length=4, in_channels=1, out_channels=1, kernel_size=1)
     for spec in ("float32", "f32", np.float32, np.dtype("<f4"), ct.float32):
-        assert ct.Desc(length=4, in_channels=1, out_channels=1, kernel_size=1, dtype=spec).dtype.name == "float32"
+        assert ct.Desc(**shape, dtype=spec).dtype.name == "float32"
+    for spec in ("float16", "f16", "fp16", "half", "FLOAT16", np.float16, np.dtype("<f2")):
+        assert ct.Desc(**shape, dtype=spec).dtype.name == "float16"
+    for spec in ("bfloat16", "bf16", "BFloat16"):
+        assert ct.Desc(**shape, dtype=spec).dtype.name == "bfloat16"
+    # The canonical text names a 16-bit dtype (float32 stays unwritten), and parsing it gives it back.
+    d = ct.Desc(**shape, dtype="bf16", layout="ncw")
+    assert d.text.endswith(",layout=ncw,dtype=bf16") and ct.Desc(**shape).text.endswith(",layout=nwc")
+    assert ct.Desc.parse(d.text) == d and ct.Desc.parse(d.text).dtype.name == "bfloat16"
+    assert ct.Desc.parse(ct.Desc(**shape).text, dtype="float16").dtype.name == "float16"  # dtype= overrides
+    assert ct.Desc.parse(d.text, dtype="float32").dtype.name == "float32"
+    assert d != d.replace(dtype="float16") != d.replace(dtype="float32")
+    assert d.replace(dtype="f16").min_bytes * 2 == d.replace(dtype="f32").min_bytes
+    import pickle
+    assert pickle.loads(pickle.dumps(d)) == d
+    with pytest.raises(TypeError, match="unknown dtype 'int8'"):
+        ct.Desc(**shape, dtype="int8")
+    with pytest.raises(TypeError, match="float64"):
+        ct.Desc(**shape, dtype=np.float64)
+    with pytest.raises(TypeError, match=r"dtype >f2 \(float16\) is not a conv1d_tune element type"):
+        ct.Desc(**shape, dtype=np.dtype(">f2"))
+    with pytest.raises(TypeError, match=r"x has dtype int32"):
+        ct.conv1d(np.ones((1, 4, 1), np.int32), np.ones((1, 1, 1), np.int32))
+
+
+@pytest.mark.parametrize("how", ["returns NULL", "lacks conv1d_dtype_name"])
+def test_a_library_without_the_16_bit_types_keeps_them_refused(monkeypatch, how):
+    """A libconv1d from before the 16-bit types (conv1d_dtype_name absent, or not naming them) computes
+    float32 only: the 16-bit names stay known and are refused with a TypeError saying so."""
+    from conv1d_tune import _lib
+    monkeypatch.setattr(_lib.lib(), "conv1d_dtype_name", (lambda v: None) if how == "returns NULL" else None)
+    assert ct.supported_dtypes() == ["float32"]
     for spec in ("bfloat16", "bf16", "float16", np.float16):
         with pytest.raises(TypeError, match=r"(bfloat16|float16) is not supported by this libconv1d.*float32 only"):
             ct.Plan(length=4, in_channels=1, out_channels=1, kernel_size=1, dtype=spec)
-    with pytest.raises(TypeError, match="unknown dtype 'int8'"):
-        ct.Desc(length=4, in_channels=1, out_channels=1, kernel_size=1, dtype="int8")
-    with pytest.raises(TypeError, match="float64"):
-        ct.Desc(length=4, in_channels=1, out_channels=1, kernel_size=1, dtype=np.float64)
     x = np.ones((1, 4, 1), np.float16)
     with pytest.raises(TypeError, match="x has dtype float16: dtype float16 is not supported"):
         ct.conv1d(x, np.ones((1, 1, 1), np.float16))
-    with pytest.raises(TypeError, match="x has dtype int32"):
-        ct.conv1d(x.astype(np.int32), np.ones((1, 1, 1), np.int32))
+    y = ct.conv1d(x.astype(np.float32), np.full((1, 1, 1), 2, np.float32))  # float32 as ever
+    np.testing.assert_array_equal(y, np.full((1, 4, 1), 2, np.float32))
 
 
 @pytest.fixture

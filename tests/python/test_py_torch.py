@@ -1,5 +1,6 @@
 """conv1d_tune.torch: TunedConv1d against torch.nn.Conv1d on random shapes, the NWC layout through conv1d on
-torch tensors, swap_conv1d on small real models, the fallbacks and their log lines, weight changes, threads.
+torch tensors, swap_conv1d on small real models, the fallbacks and their log lines, weight changes, threads;
+bfloat16 and float16 layers against PyTorch's own bf16 convolution and the float64 reference.
 
 Needs PyTorch (Debian's python3-torch is enough); `make test` runs this file with a Python that imports it.
 Run with: python3 -m pytest -q tests/python/test_py_torch.py
@@ -15,7 +16,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import assert_fp32_close, ref_conv1d
+from conftest import assert_fp32_close, assert_half_close, half_bound, half_reference, ref_conv1d
 
 try:
     import torch
@@ -378,3 +379,168 @@ print(conv.plans())
     assert len(logs) == 1 and "cannot load libconv1d from $CONV1D_LIB=/nonexistent.so" in logs[0], r.stderr
     assert "using torch.nn.functional.conv1d" in logs[0]
     assert "(None, 'libconv1d: cannot load libconv1d" in r.stdout
+
+
+# --- bfloat16 and float16 ---------------------------------------------------------------------------------
+
+def half_ref_of(conv, x):
+    """(ref, absum, terms) of an nn.Conv1d on x: the float64 reference on exactly its 16-bit tensors."""
+    kw = dict(stride=conv.stride[0], dilation=conv.dilation[0], groups=conv.groups)
+    pl, pr = ct.padding_pair(conv.padding if isinstance(conv.padding, str) else conv.padding[0],
+                             conv.kernel_size[0], kw["dilation"], kw["stride"])
+    b = None if conv.bias is None else as_np(conv.bias)
+    return half_reference(as_np(x), as_np(conv.weight), b, pad_left=pl, pad_right=pr, layout="ncw", **kw)
+
+
+def test_bf16_tuned_conv1d_matches_torchs_bf16_conv1d(caplog):
+    """A bfloat16 TunedConv1d keeps bf16 in and out, rounds once (the float64 reference's bound), and agrees
+    with PyTorch's own bf16 F.conv1d (which rounds the same way on the CPU) to within the two bounds."""
+    rng = np.random.default_rng(31)
+    torch.manual_seed(31)
+    with caplog.at_level(logging.WARNING, LOGGER), torch.inference_mode():
+        for i in range(20):
+            kw, length = random_conv(rng)
+            ref_mod = nn.Conv1d(**kw).to(torch.bfloat16)
+            tuned = TunedConv1d.from_conv1d(ref_mod)
+            x = torch.empty(int(rng.integers(1, 4)), kw["in_channels"], length).uniform_(-1, 1).bfloat16()
+            y = tuned(x)
+            assert y.dtype == torch.bfloat16 and y.shape == ref_mod(x).shape
+            ((key, (variant, why)),) = tuned.plans().items()
+            assert key[3] == torch.bfloat16 and variant is not None, f"{kw}: no plan: {why}"
+            ref, absum, terms = half_ref_of(ref_mod, x)
+            assert_half_close(as_np(y), ref, absum, terms, "bfloat16", f"{kw} length {length} ({variant})")
+            diff = np.abs(as_np(y) - as_np(ref_mod(x)))
+            bound = 2 * half_bound(ref, absum, terms, "bfloat16")
+            assert (diff <= bound).all(), f"{kw}: {(diff > bound).sum()} outputs differ from torch's bf16 beyond 1 ulp"
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+
+def test_f16_tuned_conv1d_against_the_float64_reference(caplog):
+    """A float16 layer runs through libconv1d (PyTorch 1.13 has no CPU float16 convolution at all; where a
+    newer one has, it is compared too)."""
+    rng = np.random.default_rng(32)
+    torch.manual_seed(32)
+    with caplog.at_level(logging.WARNING, LOGGER), torch.inference_mode():
+        for i in range(12):
+            kw, length = random_conv(rng)
+            conv = TunedConv1d(**kw).half()
+            x = torch.empty(2, kw["in_channels"], length).uniform_(-1, 1).half()
+            y = conv(x)
+            assert y.dtype == torch.float16
+            ((variant, why),) = conv.plans().values()
+            assert variant is not None, why
+            ref, absum, terms = half_ref_of(conv, x)
+            assert_half_close(as_np(y), ref, absum, terms, "float16", f"{kw} ({variant})")
+            try:
+                yt = nn.Conv1d.forward(conv, x)
+            except RuntimeError:  # "slow_conv2d_cpu" not implemented for 'Half'
+                continue
+            assert (np.abs(as_np(y) - as_np(yt)) <= 2 * half_bound(ref, absum, terms, "float16")).all()
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+
+
+def test_swap_conv1d_on_a_bf16_model_keeps_bf16():
+    torch.manual_seed(33)
+    model = WhisperStem(n_mels=16, n_state=64).eval().to(torch.bfloat16)
+    x = torch.empty(1, 16, 300).uniform_(-1, 1).bfloat16()
+    with torch.inference_mode():
+        ref = model(x)
+        h_ref = model.conv1(x)
+    swap_conv1d(model)
+    with torch.inference_mode():
+        y = model(x)
+        h = model.conv1(x)
+    assert y.dtype == torch.bfloat16 and y.shape == ref.shape
+    assert all(v for m in (model.conv1, model.conv2) for v, _ in m.plans().values())
+    assert all(k[3] == torch.bfloat16 for m in (model.conv1, model.conv2) for k in m.plans())
+    r, a, t = half_ref_of(model.conv1, x)
+    assert_half_close(as_np(h), r, a, t, "bfloat16", "conv1")
+    assert (np.abs(as_np(h) - as_np(h_ref)) <= 2 * half_bound(r, a, t, "bfloat16")).all()
+    # Through GELU and a second convolution, one-ulp differences stay a few bf16 ulps of the output's scale.
+    assert np.abs(as_np(y) - as_np(ref)).max() <= 4 * 2.0 ** -8 * np.abs(as_np(ref)).max()
+
+
+def test_mixed_dtypes_fall_back_as_nn_conv1d_does(caplog):
+    """A bf16 input to a float32 layer (and the reverse) is nn.Conv1d's business: one log line naming both
+    dtypes, then F.conv1d, which raises just as it does for nn.Conv1d."""
+    torch.manual_seed(34)
+    conv = TunedConv1d(4, 4, 3)
+    x = torch.empty(1, 4, 20).uniform_(-1, 1)
+    with caplog.at_level(logging.WARNING, LOGGER), torch.no_grad():
+        for mod, inp in ((conv, x.bfloat16()), (TunedConv1d.from_conv1d(nn.Conv1d(4, 4, 3).bfloat16()), x)):
+            caplog.clear()
+            with pytest.raises(RuntimeError) as ours:
+                mod(inp)
+            with pytest.raises(RuntimeError) as theirs:
+                nn.Conv1d.forward(mod, inp)
+            assert str(ours.value) == str(theirs.value)
+            (msg,) = [r.getMessage() for r in caplog.records]
+            assert "torch.bfloat16" in msg and "torch.float32" in msg and "using torch.nn.functional.conv1d" in msg
+
+
+def test_plans_and_conv1d_take_bf16_and_f16_tensors():
+    """Plan and conv1d on torch tensors of the 16-bit types: float16 through DLPack; bfloat16 (which NumPy
+    cannot import) viewed as ml_dtypes.bfloat16 where ml_dtypes is installed, else refused saying so."""
+    torch.manual_seed(35)
+    for dtype, name in ((torch.float16, "float16"), (torch.bfloat16, "bfloat16")):
+        conv = nn.Conv1d(6, 8, 3, padding=1).to(dtype)
+        x = torch.empty(2, 6, 30).uniform_(-1, 1).to(dtype)
+        plan = ct.Plan(length=30, in_channels=6, out_channels=8, kernel_size=3, padding=1, bias=True, batch=2,
+                       layout="ncw", dtype=name, mode="estimate")
+        try:
+            import ml_dtypes  # noqa: F401
+        except ImportError:
+            if dtype == torch.bfloat16:
+                with pytest.raises(TypeError, match="bfloat16 arrays need the ml_dtypes package"):
+                    plan.set_weights(conv.weight.detach(), conv.bias.detach())
+                continue
+        plan.set_weights(conv.weight.detach(), conv.bias.detach())
+        out = torch.full((2, 8, 30), float("nan"), dtype=dtype)
+        plan(x, out=out)  # written in place
+        ref, absum, terms = half_ref_of(conv, x)
+        assert_half_close(as_np(out), ref, absum, terms, name, f"Plan on torch {dtype}")
+        y = ct.conv1d(x, conv.weight.detach(), conv.bias.detach(), padding=1, layout="ncw")
+        assert_half_close(y.astype(np.float64), ref, absum, terms, name, f"conv1d on torch {dtype}")
+        with pytest.raises(TypeError, match=f"x has dtype float32.*the plan's dtype is {name}"):
+            plan(x.float())
+
+
+def test_vs_torch_script_compares_bf16_with_torchs_bf16(tmp_path):
+    """scripts/vs_torch.py --dtype bf16: both sides in bfloat16, each checked against the float64 convolution
+    of the same inputs; --dtype f16 where PyTorch has no CPU float16 convolution says so and fails."""
+    import csv
+    import subprocess
+    from conftest import ROOT
+    shapes = ["batch=1,length=300,in_channels=16,out_channels=16,kernel_size=4,num_groups=16,pad_left=3,bias=1",
+              "batch=2,length=200,in_channels=8,out_channels=12,kernel_size=3,padding=1"]
+    base = [sys.executable, str(ROOT / "scripts" / "vs_torch.py"), "--mode", "estimate", "--seconds", "0.05",
+            "--blocks", "2", "--threads", "1"]
+    r = subprocess.run(base + ["--out", str(tmp_path), "--dtype", "bf16", "--shape", shapes[0], "--shape", shapes[1]],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    (csv_path,) = tmp_path.glob("vs_torch-*.csv")
+    rows = list(csv.DictReader(open(csv_path)))
+    assert [(row["shape"], row["layout"]) for row in rows] == [(s, lay) for s in shapes for lay in ("nwc", "ncw")]
+    for row in rows:
+        assert row["dtype"] == "bfloat16" and row["key"].endswith(",dtype=bf16")
+        assert row["key"] == str(ct.Desc.parse(row["shape"], dtype="bf16", layout=row["layout"]))
+        assert row["variant"] and float(row["vs_torch"]) > 0
+        assert 0 < float(row["bound_tuned"]) <= 1 and float(row["bound_torch"]) > 0  # within c1_compare16's bound
+        assert float(row["rel_err"]) <= 2 ** -6  # the two sides within about an ulp of each other
+    assert [row["path"] for row in rows] == ["Plan", "Plan", "Plan", "TunedConv1d"]
+    summary = (csv_path.parent / (csv_path.stem + "-summary.txt")).read_text()
+    assert "dtype bfloat16" in summary and "bfloat16: largest error against the float64 convolution" in summary
+    assert "fraction of c1_compare16's bound" in summary
+    assert "WRONG" not in summary
+
+    r = subprocess.run(base + ["--out", str(tmp_path / "f16"), "--dtype", "f16", "--layout", "ncw",
+                               "--shape", shapes[1]], capture_output=True, text=True, timeout=300)
+    try:
+        F.conv1d(torch.ones(1, 1, 4, dtype=torch.float16), torch.ones(1, 1, 2, dtype=torch.float16))
+    except RuntimeError:  # PyTorch before 2.1
+        assert r.returncode == 1 and "cannot run F.conv1d in float16 on the CPU" in r.stderr, r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
+    r = subprocess.run(base + ["--out", str(tmp_path / "int8"), "--dtype", "int8", "--shape", shapes[0]],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--dtype: unknown dtype 'int8'" in r.stderr, r.stderr
