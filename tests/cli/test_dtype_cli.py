@@ -1,13 +1,17 @@
-"""16-bit tensors through the CLI: `run` on float16 and bfloat16 .npy files.
+"""16-bit tensors through the CLI: `run` on float16 and bfloat16 .npy files, `bench --dtype`.
 
 `run` is checked against NumPy in float64 on exactly the 16-bit inputs: each output must be within one rounding
 of the output type (half an ulp) plus what an fp32 accumulation may add, so a truncating or 16-bit-accumulating
 result fails. bfloat16 arrays are ml_dtypes' (installed by `make deps`); the raw '<u2' form is checked too.
 """
+import csv
+import io
+import subprocess
+
 import numpy as np
 import pytest
 
-from test_cli import Desc, reference, tool
+from test_cli import TOOL, Desc, reference, tool
 
 ml_dtypes = pytest.importorskip("ml_dtypes", reason="ml_dtypes (NumPy's bfloat16) is not installed: make deps")
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -172,3 +176,44 @@ def test_run_refuses_a_file_of_another_dtype(tmp_path, dtype, given, says, which
     assert r.returncode == 2, r.stderr  # as every other refused input file
     assert f"{which} {files[which]} {says}" in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --- bench --dtype ------------------------------------------------------------------------------------------
+
+BENCH_SHAPE = "batch=2,length=300,in_channels=16,out_channels=24,kernel_size=3,stride=2,pad_left=2,dilation=2,bias=1"
+
+
+def bench(*args):
+    return subprocess.run([TOOL, "bench", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("dtype,cls,peer", [("bf16", "bf16", "onednn_bf16"), ("float16", "f16", "onednn_f16"),
+                                            ("f32", "fp32", "onednn")])
+def test_bench_dtype_compares_within_the_class(dtype, cls, peer):
+    """--dtype overrides the shape's dtype; the default set holds only that class's variants, checked on
+    tensors of that dtype, and the header names the class and its peer."""
+    r = bench("--shape", BENCH_SHAPE + ",dtype=bf16" if cls != "bf16" else BENCH_SHAPE, "--dtype", dtype,
+              "--csv", "--budget", "0.05", "--rounds", "1", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert rows, r.stdout
+    assert {row["precision"] for row in rows} == {cls}
+    assert peer in {row["variant"] for row in rows}
+    for row in rows:  # checked where they ran; the others say they do not apply (f16 here: oneDNN has none)
+        assert row["status"] in ("ok", "unsupported"), row
+        if row["status"] == "ok":
+            assert float(row["rel_err"]) < (1e-4 if cls == "fp32" else 1e-2), row
+
+    r = bench("--shape", BENCH_SHAPE, "--dtype", dtype, "--budget", "0.05", "--rounds", "1", "--variant",
+              f"ref_{cls}" if cls != "fp32" else "ref")
+    assert r.returncode == 0, r.stderr
+    name = {"bf16": "bf16", "f16": "f16", "fp32": "f32"}[cls]
+    assert f"class     {cls} (dtype {name}), against {peer}" in r.stdout, r.stdout
+    shape_line = r.stdout.splitlines()[0]
+    assert shape_line.startswith("shape ") and (f"dtype={name}" in shape_line) == (cls != "fp32"), shape_line
+
+
+def test_bench_refuses_an_unknown_dtype():
+    r = bench("--shape", BENCH_SHAPE, "--dtype", "f64", "--budget", "0.05", "--rounds", "1")
+    assert r.returncode == 2
+    assert "--dtype must be f32, bf16 or f16" in r.stderr
