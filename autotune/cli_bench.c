@@ -4,9 +4,11 @@
  * --screen K times only the fastest of the first round again; a table sorted by time with GFLOP/s, GB/s,
  * the fraction of this machine's roofline and the speedup over the device's peer, or CSV.
  *
- * --device picks the registry's variants of one device (cpu by default). The peer of a CPU row is oneDNN;
- * the peer of a CUDA row is the fastest correct cuDNN variant (family "cudnn") of its precision class, so a
- * TF32 kernel is compared with cuDNN's TF32 algorithms and an fp32 kernel with the fp32 ones.
+ * --device picks the registry's variants of one device (cpu by default). The peer of a CPU row is oneDNN of
+ * its precision class (onednn, onednn_bf16, onednn_f16); the peer of a CUDA row is the fastest correct cuDNN
+ * variant (family "cudnn") of its precision class, so a TF32 kernel is compared with cuDNN's TF32 algorithms
+ * and an fp32 kernel with the fp32 ones. --dtype (or the shape's dtype=) picks the class: by default only the
+ * variants of the classes that take that dtype are measured.
  */
 #include <getopt.h>
 #include <math.h>
@@ -30,10 +32,13 @@ static const char *const bench_usage =
     "the correct ones, and prints them sorted by median time.\n\n"
     "  --shape DESC        canonical key=value or benchdnn descriptor (see conv1d-tune describe)\n"
     "  --layout nwc|ncw    override the descriptor's layout\n"
+    "  --dtype T           override the descriptor's dtype: f32, bf16 or f16 (or float32, bfloat16, float16);\n"
+    "                      the variants of its precision class compete, the speedup column is against that\n"
+    "                      class's peer (onednn, onednn_bf16, onednn_f16)\n"
     "  --device D          cpu or cuda: the variants of this device (default cpu); the speedup column is\n"
     "                      against oneDNN for cpu, the fastest correct cuDNN variant of the precision for cuda\n"
-    "  --variant NAME      only this variant (repeatable); default: every registered one of the device but\n"
-    "                      the reference, the dispatcher rules' choice first; in the first round a variant\n"
+    "  --variant NAME      only this variant (repeatable); default: every registered one of the device and\n"
+    "                      the dtype's class but the reference, the dispatcher rules' choice first; in the first round a variant\n"
     "                      whose runs after prepare take over 10x those of the fastest so far (2 s at least)\n"
     "                      is stopped and shown as timeout (it cannot win); named variants are always timed\n"
     "  --threads N         OpenMP threads per variant (default: all cores)\n"
@@ -89,9 +94,10 @@ int c1_cmd_bench(int argc, char **argv)
         {"no-rotate", no_argument, 0, 'n'},     {"csv", no_argument, 0, 'c'},
         {"copy", no_argument, 0, 'C'},          {"device", required_argument, 0, 'D'},
         {"per-child", required_argument, 0, 'P'}, {"screen", required_argument, 0, 'K'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"dtype", required_argument, 0, 'd'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
-    const char *shape = NULL, *layout = NULL, *device_opt = "cpu", *named[MAX_NAMED];
+    const char *shape = NULL, *layout = NULL, *device_opt = "cpu", *dtype = NULL, *named[MAX_NAMED];
     int nnamed = 0, rounds = 3, per_child = 1, screen = 0;
     bool csv = false, seeded = false, copy = false;
     unsigned long long seed = 0;
@@ -104,6 +110,7 @@ int c1_cmd_bench(int argc, char **argv)
         switch (c) {
         case 's': shape = optarg; break;
         case 'l': layout = optarg; break;
+        case 'd': dtype = optarg; break;
         case 'v':
             if (nnamed == MAX_NAMED) return c1_cli_error(C1_EXIT_USAGE, "bench", "at most %d --variant.", MAX_NAMED);
             named[nnamed++] = optarg;
@@ -156,6 +163,9 @@ int c1_cmd_bench(int argc, char **argv)
     if (optind < argc) return c1_cli_error(C1_EXIT_USAGE, "bench", "unexpected argument '%s'.", argv[optind]);
     conv1d_desc d;
     int rc = c1_cli_shape("bench", shape, layout, &d);
+    if (rc == C1_EXIT_OK && dtype && !c1_dtype_parse(dtype, &d.dtype))
+        rc = c1_cli_error(C1_EXIT_USAGE, "bench", "--dtype must be f32, bf16 or f16 (or float32, bfloat16, float16), "
+                          "got '%s'.", dtype);
     if (rc == C1_EXIT_OK) rc = c1_cli_check_size("bench", &d);
     if (rc != C1_EXIT_OK) return rc;
     c1_device device;
@@ -191,14 +201,15 @@ int c1_cmd_bench(int argc, char **argv)
         }
         rows[nrows++].v = v;
     }
-    if (nnamed == 0) { /* the sweep's candidates (the references are timed only when named) */
+    if (nnamed == 0) { /* the sweep's candidates (the references are timed only when named) of d's class */
         const c1_variant **vs = malloc(nreg * sizeof *vs);
         if (!vs) {
             free(rows);
             return c1_cli_error(C1_EXIT_FAILURE, "bench", "out of memory for the candidates.");
         }
-        nrows = c1_device_candidates(device, vs, nreg);
-        for (size_t i = 0; i < nrows; i++) rows[i].v = vs[i];
+        const size_t n = c1_device_candidates(device, vs, nreg);
+        for (size_t i = 0; i < n; i++)
+            if (c1_precision_takes(vs[i]->precision, d.dtype)) rows[nrows++].v = vs[i];
         free(vs);
     }
 
@@ -351,6 +362,13 @@ int c1_cmd_bench(int argc, char **argv)
         }
     } else if (rc == C1_EXIT_OK) {
         printf("shape     %s\n", canon);
+        const c1_precision cls = c1_precision_of_dtype(d.dtype);
+        if (device == C1_DEVICE_CPU)
+            printf("class     %s (dtype %s), against %s\n", c1_precision_name(cls), conv1d_dtype_name(d.dtype),
+                   c1_cpu_peer_name(cls));
+        else
+            printf("class     %s (dtype %s), each class against its fastest cuDNN variant\n",
+                   d.dtype == CONV1D_F32 ? "fp32 and tf32" : c1_precision_name(cls), conv1d_dtype_name(d.dtype));
         printf("work      %.4g GFLOP, %.4g MB moved at least, %.3g FLOP/byte\n", flops / 1e9, bytes / 1e6,
                flops / bytes);
         const char *where = !have_hw ? "unknown" : device == C1_DEVICE_CUDA ? hw.gpus[0].name : hw.cpu_model;

@@ -1,6 +1,11 @@
-/* conv1d-tune run: one convolution on .npy files, through the tuned dispatcher or one named variant. */
+/*
+ * conv1d-tune run: one convolution on .npy files, through the tuned dispatcher or one named variant.
+ *
+ * The descriptor's dtype (dtype= in --shape, or --dtype) decides the element type of every file: float32,
+ * float16, or bfloat16 as NumPy users hold it (ml_dtypes.bfloat16, or its raw uint16 bits); the forms each
+ * dtype may take are npy.h's. The output is written in the input's form, so raw bits come back as raw bits.
+ */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +14,7 @@
 #include "basics.h"
 #include "cli.h"
 #include "npy.h"
+#include "precision.h"
 #include "variant.h"
 
 #ifdef C1_HAVE_CUDA
@@ -20,11 +26,17 @@ static const char *sub = "run";
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: conv1d-tune run --shape DESC [--layout nwc|ncw] [--variant NAME | --db PATH] --x X.npy\n"
-            "                       --w W.npy [--b B.npy] --y Y.npy [--verbose]\n\n"
+            "usage: conv1d-tune run --shape DESC [--layout nwc|ncw] [--dtype T] [--variant NAME | --db PATH]\n"
+            "                       --x X.npy --w W.npy [--b B.npy] --y Y.npy [--verbose]\n\n"
             "Computes y = conv1d(x, w) [+ b] and writes y, with the variant libconv1d's dispatcher chooses for this\n"
             "machine (conv1d_plan_create: CONV1D_VARIANT, results database, nearest tuned shape, rules) or with\n"
-            "the one --variant names. All files are float32 (<f4), C order:\n"
+            "the one --variant names. All files are C order, of the descriptor's dtype:\n"
+            "  f32   <f4 (numpy.float32)\n"
+            "  f16   <f2 (numpy.float16)\n"
+            "  bf16  ml_dtypes.bfloat16 (np.save writes it as <V2; the descr 'bfloat16' is read too), or its raw\n"
+            "        bits as <u2 (arr.view(np.uint16))\n"
+            "y is written in the same dtype: bf16 under ml_dtypes' name, which np.load returns as bfloat16 once\n"
+            "ml_dtypes is imported, or as <u2 when x was given as <u2. Shapes:\n"
             "  nwc: x (batch, length, in_channels)  w (kernel_size, in_channels/groups, out_channels)\n"
             "       y (batch, out_length, out_channels)\n"
             "  ncw: x (batch, in_channels, length)  w (out_channels, in_channels/groups, kernel_size)\n"
@@ -33,6 +45,7 @@ static void usage(FILE *f)
             "options:\n"
             "  --shape DESC       the convolution (key=value or benchdnn form; see conv1d-tune describe)\n"
             "  --layout nwc|ncw   override the descriptor's layout\n"
+            "  --dtype T          override the descriptor's dtype: f32, bf16 or f16 (or float32, bfloat16, float16)\n"
             "  --variant NAME     this implementation (conv1d-tune list) instead of the dispatcher's choice\n"
             "  --db PATH          the database the dispatcher reads (default: $CONV1D_DB, else results/conv1d.db)\n"
             "  --x, --w FILE      input and weights\n"
@@ -50,15 +63,16 @@ typedef struct tensor_shape {
 /* A status from reading inputs: out of memory is the machine's problem (1), anything else the input's (2). */
 static int input_exit(conv1d_status st) { return st == CONV1D_OUT_OF_MEMORY ? C1_EXIT_FAILURE : C1_EXIT_USAGE; }
 
-/* Reads a .npy that must be float32, C order, of the given shape; the message says what it has instead. */
-static int load(const char *opt, const char *path, int ndim, const int64_t *shape, const char *axes, const char *layout,
-                c1_npy *a)
+/* Reads a .npy that must hold tensors of dtype t (in one of its forms, returned in *form), C order, of the
+ * given shape; the message says what it has instead. */
+static int load(const char *opt, const char *path, conv1d_dtype t, int ndim, const int64_t *shape, const char *axes,
+                const char *layout, c1_npy *a, c1_npy_form *form)
 {
     conv1d_status st = c1_npy_read(path, a);
     if (st != CONV1D_OK) return c1_cli_error(input_exit(st), sub, "%s: %s", opt, conv1d_last_error());
-    if (strcmp(a->descr, C1_NPY_F32_DESCR) != 0)
-        return c1_cli_error(C1_EXIT_USAGE, sub, "%s %s has dtype %s, expected %s (float32).", opt, path, a->descr,
-                            C1_NPY_F32_DESCR);
+    if ((*form = c1_npy_form_of(a, t)) == C1_NPY_NOT_DTYPE)
+        return c1_cli_error(C1_EXIT_USAGE, sub, "%s %s has dtype %s, expected %s for dtype=%s.", opt, path, a->descr,
+                            c1_npy_forms_text(t), conv1d_dtype_name(t));
     if (a->fortran_order)
         return c1_cli_error(C1_EXIT_USAGE, sub, "%s %s is Fortran-ordered, expected C order (np.ascontiguousarray).",
                             opt, path);
@@ -91,7 +105,7 @@ static int unknown_variant(const char *name)
 
 #ifdef C1_HAVE_CUDA
 /* CUDA variants take device pointers (and device workspace): stage x and y through device memory. */
-static conv1d_status run_on_device(const c1_variant *v, const void *state, const c1_npy *x, float *y, size_t ybytes,
+static conv1d_status run_on_device(const c1_variant *v, const void *state, const c1_npy *x, void *y, size_t ybytes,
                                    size_t ws_bytes)
 {
     void *dx = NULL, *dy = NULL, *dws = NULL;
@@ -123,7 +137,7 @@ done:
 
 /* The dispatcher's way: plan (the choice), set the weights, execute. */
 static int run_planned(const conv1d_desc *d, const char *db, const c1_npy *x, const c1_npy *w, const c1_npy *b,
-                       float *y, conv1d_plan **plan)
+                       void *y, conv1d_plan **plan)
 {
     conv1d_options o;
     conv1d_options_init(&o);
@@ -139,16 +153,16 @@ static int run_planned(const conv1d_desc *d, const char *db, const c1_npy *x, co
 
 int c1_cmd_run(int argc, char **argv)
 {
-    enum { OPT_SHAPE = 256, OPT_LAYOUT, OPT_VARIANT, OPT_X, OPT_W, OPT_B, OPT_Y, OPT_VERBOSE, OPT_DB };
+    enum { OPT_SHAPE = 256, OPT_LAYOUT, OPT_VARIANT, OPT_X, OPT_W, OPT_B, OPT_Y, OPT_VERBOSE, OPT_DB, OPT_DTYPE };
     static const struct option options[] = {
         {"shape", required_argument, NULL, OPT_SHAPE}, {"layout", required_argument, NULL, OPT_LAYOUT},
         {"variant", required_argument, NULL, OPT_VARIANT}, {"x", required_argument, NULL, OPT_X},
         {"w", required_argument, NULL, OPT_W}, {"b", required_argument, NULL, OPT_B},
         {"y", required_argument, NULL, OPT_Y}, {"verbose", no_argument, NULL, OPT_VERBOSE},
-        {"db", required_argument, NULL, OPT_DB},
+        {"db", required_argument, NULL, OPT_DB}, {"dtype", required_argument, NULL, OPT_DTYPE},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
-    const char *shape = NULL, *layout = NULL, *variant = NULL, *db = NULL;
+    const char *shape = NULL, *layout = NULL, *variant = NULL, *db = NULL, *dtype = NULL;
     const char *xp = NULL, *wp = NULL, *bp = NULL, *yp = NULL;
     int verbose = 0, c;
     optind = 0; /* glibc: start over, so a subcommand can be run more than once per process */
@@ -164,6 +178,7 @@ int c1_cmd_run(int argc, char **argv)
         case OPT_Y: yp = optarg; break;
         case OPT_VERBOSE: verbose = 1; break;
         case OPT_DB: db = optarg; break;
+        case OPT_DTYPE: dtype = optarg; break;
         case 'h': usage(stdout); return C1_EXIT_OK;
         case ':': return c1_cli_error(C1_EXIT_USAGE, sub, "option %s needs a value.", argv[optind - 1]);
         default: return c1_cli_error(C1_EXIT_USAGE, sub, "unknown option '%s' (see --help).", argv[optind - 1]);
@@ -176,6 +191,9 @@ int c1_cmd_run(int argc, char **argv)
     conv1d_desc d;
     int rc = c1_cli_shape(sub, shape, layout, &d);
     if (rc != C1_EXIT_OK) return rc;
+    if (dtype && !c1_dtype_parse(dtype, &d.dtype))
+        return c1_cli_error(C1_EXIT_USAGE, sub, "--dtype must be f32, bf16 or f16 (or float32, bfloat16, float16), "
+                            "got '%s'.", dtype);
     d.has_bias = bp != NULL;
     if ((rc = c1_cli_check_size(sub, &d)) != C1_EXIT_OK) return rc;
     if (variant && db) return c1_cli_error(C1_EXIT_USAGE, sub, "--db is for the dispatcher; --variant bypasses it.");
@@ -203,28 +221,33 @@ int c1_cmd_run(int argc, char **argv)
     const tensor_shape *ts = nwc ? nwc_shapes : ncw_shapes;
 
     c1_npy x = {0}, w = {0}, b = {0};
-    float *y = NULL;
+    c1_npy_form xform = C1_NPY_NATIVE, form;
+    void *y = NULL;
     void *state = NULL, *ws = NULL;
     conv1d_plan *plan = NULL;
     char canonical[512];
     conv1d_desc_format(&d, canonical, sizeof canonical);
-    if ((rc = load("--x", xp, 3, ts[0].shape, ts[0].axes, lname, &x)) != C1_EXIT_OK ||
-        (rc = load("--w", wp, 3, ts[1].shape, ts[1].axes, lname, &w)) != C1_EXIT_OK ||
-        (bp && (rc = load("--b", bp, 1, &d.out_channels, "(out_channels,)", lname, &b)) != C1_EXIT_OK))
+    if ((rc = load("--x", xp, d.dtype, 3, ts[0].shape, ts[0].axes, lname, &x, &xform)) != C1_EXIT_OK ||
+        (rc = load("--w", wp, d.dtype, 3, ts[1].shape, ts[1].axes, lname, &w, &form)) != C1_EXIT_OK ||
+        (bp && (rc = load("--b", bp, d.dtype, 1, &d.out_channels, "(out_channels,)", lname, &b, &form)) != C1_EXIT_OK))
         goto done;
+    /* y in x's form: raw bits in, raw bits out */
+    const char *ydescr = c1_npy_descr_of(d.dtype, xform);
 
     rc = C1_EXIT_FAILURE;
-    const size_t ycount = (size_t)conv1d_output_elems(&d);
-    if (!(y = malloc(ycount ? ycount * sizeof *y : 1))) {
-        c1_cli_error(rc, sub, "cannot allocate %zu bytes for the output.", ycount * sizeof *y);
+    const size_t ycount = (size_t)conv1d_output_elems(&d), esize = conv1d_dtype_size(d.dtype);
+    const size_t ybytes = ycount * esize;
+    if (!(y = malloc(ybytes ? ybytes : 1))) {
+        c1_cli_error(rc, sub, "cannot allocate %zu bytes for the output.", ybytes);
         goto done;
     }
-    for (size_t i = 0; i < ycount; i++) y[i] = NAN; /* a variant that skips outputs shows up, not stale memory */
+    /* A variant that skips outputs shows up as NaN, not stale memory: all-ones bits are a NaN in every dtype. */
+    memset(y, 0xff, ybytes);
     double t0 = c1_now_s() * 1e3;
     if (!v) {
         if (run_planned(&d, db, &x, &w, bp ? &b : NULL, y, &plan) != C1_EXIT_OK) goto done;
         double t2 = c1_now_s() * 1e3;
-        if (c1_npy_write_f32(yp, y, 3, ts[2].shape) != CONV1D_OK) {
+        if (c1_npy_write(yp, ydescr, y, 3, ts[2].shape) != CONV1D_OK) {
             c1_cli_error(rc, sub, "%s", conv1d_last_error());
             goto done;
         }
@@ -232,8 +255,8 @@ int c1_cmd_run(int argc, char **argv)
             char yshape[128];
             c1_npy_format_shape(yshape, sizeof yshape, 3, ts[2].shape);
             fprintf(stderr, "shape:     %s\nvariant:   %s\nchosen:    %s\nplan+run:  %.3f ms (one cold run)\n"
-                            "wrote:     %s %s\n",
-                    canonical, conv1d_plan_variant(plan), conv1d_plan_explain(plan), t2 - t0, yp, yshape);
+                            "wrote:     %s %s %s\n",
+                    canonical, conv1d_plan_variant(plan), conv1d_plan_explain(plan), t2 - t0, yp, yshape, ydescr);
         }
         rc = C1_EXIT_OK;
         goto done;
@@ -246,7 +269,7 @@ int c1_cmd_run(int argc, char **argv)
     double t1 = c1_now_s() * 1e3;
     if (v->device == C1_DEVICE_CUDA) {
 #ifdef C1_HAVE_CUDA
-        if (run_on_device(v, state, &x, y, ycount * sizeof *y, ws_bytes) != CONV1D_OK) goto done;
+        if (run_on_device(v, state, &x, y, ybytes, ws_bytes) != CONV1D_OK) goto done;
 #else
         c1_cli_error(rc, sub, "variant %s needs CUDA, which this build lacks.", v->name);
         goto done;
@@ -262,7 +285,7 @@ int c1_cmd_run(int argc, char **argv)
         }
     }
     double t2 = c1_now_s() * 1e3;
-    if (c1_npy_write_f32(yp, y, 3, ts[2].shape) != CONV1D_OK) {
+    if (c1_npy_write(yp, ydescr, y, 3, ts[2].shape) != CONV1D_OK) {
         c1_cli_error(rc, sub, "%s", conv1d_last_error());
         goto done;
     }
@@ -271,8 +294,8 @@ int c1_cmd_run(int argc, char **argv)
         char yshape[128];
         c1_npy_format_shape(yshape, sizeof yshape, 3, ts[2].shape);
         fprintf(stderr, "shape:     %s\nvariant:   %s%s%s%s\nprepare:   %.3f ms\nrun:       %.3f ms (one cold run)\n"
-                        "wrote:     %s %s\n",
-                canonical, v->name, info ? " (" : "", info ? info : "", info ? ")" : "", t1 - t0, t2 - t1, yp, yshape);
+                        "wrote:     %s %s %s\n",
+                canonical, v->name, info ? " (" : "", info ? info : "", info ? ")" : "", t1 - t0, t2 - t1, yp, yshape, ydescr);
     }
     rc = C1_EXIT_OK;
 done:

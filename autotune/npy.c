@@ -1,4 +1,5 @@
-/* NumPy .npy files: a strict reader (versions 1.0, 2.0, 3.0) and an atomic float32 writer (version 1.0). */
+/* NumPy .npy files: a strict reader (versions 1.0, 2.0, 3.0), an atomic writer (version 1.0), and the forms of
+ * the conv1d dtypes in them (npy.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -157,6 +158,7 @@ static conv1d_status parse_bool(hparser *h, int *v)
  * failure recorded. Sizes are bounded so that later products cannot overflow on their account. */
 static size_t dtype_itemsize(const char *descr, const char *name)
 {
+    if (strcmp(descr, C1_NPY_BF16_DESCR) == 0) return 2; /* ml_dtypes' name; np.save itself writes '<V2' */
     const char *s = descr;
     if (*s && strchr("<>|=", *s)) s++;
     const char kind = *s ? *s++ : '\0';
@@ -386,12 +388,17 @@ static bool write_all(int fd, const void *data, size_t n)
     return true;
 }
 
-conv1d_status c1_npy_write_f32(const char *path, const float *data, int ndim, const int64_t *shape)
+conv1d_status c1_npy_write(const char *path, const char *descr, const void *data, int ndim, const int64_t *shape)
 {
     if (ndim < 0 || ndim > C1_NPY_MAX_DIMS)
         return c1_fail(CONV1D_INVALID_ARGUMENT, "Cannot write %s: %d dimensions (at most %d).", path, ndim,
                        C1_NPY_MAX_DIMS);
-    uint64_t nbytes = sizeof(float);
+    /* The descr goes into the header verbatim: only a type string the reader knows, free of quotes. */
+    const size_t itemsize = descr && strlen(descr) < 16 && !strpbrk(descr, "'\"\\") ? dtype_itemsize(descr, path) : 0;
+    if (!itemsize)
+        return c1_fail(CONV1D_INVALID_ARGUMENT, "Cannot write %s: '%s' is not an element type this writer knows.",
+                       path, descr ? descr : "(null)");
+    uint64_t nbytes = itemsize;
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 0 || __builtin_mul_overflow(nbytes, (uint64_t)shape[i], &nbytes) || nbytes > (uint64_t)INT64_MAX)
             return c1_fail(CONV1D_INVALID_ARGUMENT, "Cannot write %s: dimension %d is %lld, which is negative or "
@@ -401,7 +408,7 @@ conv1d_status c1_npy_write_f32(const char *path, const float *data, int ndim, co
     char head[10 + 64 + 24 * C1_NPY_MAX_DIMS + 64], shape_text[24 * C1_NPY_MAX_DIMS + 8];
     c1_npy_format_shape(shape_text, sizeof shape_text, ndim, shape);
     int dict = snprintf(head + 10, sizeof head - 10, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                        C1_NPY_F32_DESCR, shape_text);
+                        descr, shape_text);
     size_t total = (10 + (size_t)dict + 1 + 63) / 64 * 64;
     memset(head + 10 + dict, ' ', total - 10 - (size_t)dict - 1);
     head[total - 1] = '\n';
@@ -440,4 +447,46 @@ conv1d_status c1_npy_write_f32(const char *path, const float *data, int ndim, co
     if (!ok) unlink(tmp);
     free(tmp);
     return ok ? CONV1D_OK : c1_fail(CONV1D_IO_ERROR, "Cannot write %s: %s.", path, strerror(err));
+}
+
+conv1d_status c1_npy_write_f32(const char *path, const float *data, int ndim, const int64_t *shape)
+{
+    return c1_npy_write(path, C1_NPY_F32_DESCR, data, ndim, shape);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* The conv1d dtypes in files */
+
+c1_npy_form c1_npy_form_of(const c1_npy *a, conv1d_dtype t)
+{
+    switch (t) {
+    case CONV1D_F32: return strcmp(a->descr, C1_NPY_F32_DESCR) == 0 ? C1_NPY_NATIVE : C1_NPY_NOT_DTYPE;
+    case CONV1D_F16: return strcmp(a->descr, C1_NPY_F16_DESCR) == 0 ? C1_NPY_NATIVE : C1_NPY_NOT_DTYPE;
+    case CONV1D_BF16:
+        if (strcmp(a->descr, C1_NPY_V2_DESCR) == 0 || strcmp(a->descr, C1_NPY_BF16_DESCR) == 0) return C1_NPY_NATIVE;
+        return strcmp(a->descr, C1_NPY_U16_DESCR) == 0 ? C1_NPY_RAW_BITS : C1_NPY_NOT_DTYPE;
+    }
+    return C1_NPY_NOT_DTYPE;
+}
+
+const char *c1_npy_descr_of(conv1d_dtype t, c1_npy_form f)
+{
+    switch (t) {
+    case CONV1D_F32: return f == C1_NPY_NATIVE ? C1_NPY_F32_DESCR : NULL;
+    case CONV1D_F16: return f == C1_NPY_NATIVE ? C1_NPY_F16_DESCR : NULL;
+    case CONV1D_BF16:
+        return f == C1_NPY_NATIVE ? C1_NPY_BF16_DESCR : f == C1_NPY_RAW_BITS ? C1_NPY_U16_DESCR : NULL;
+    }
+    return NULL;
+}
+
+const char *c1_npy_forms_text(conv1d_dtype t)
+{
+    switch (t) {
+    case CONV1D_F32: return C1_NPY_F32_DESCR " (float32)";
+    case CONV1D_F16: return C1_NPY_F16_DESCR " (float16)";
+    case CONV1D_BF16:
+        return C1_NPY_V2_DESCR " or " C1_NPY_BF16_DESCR " (ml_dtypes.bfloat16) or " C1_NPY_U16_DESCR " (its raw bits)";
+    }
+    return "none (not a conv1d dtype)";
 }

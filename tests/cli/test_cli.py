@@ -426,7 +426,7 @@ def test_list_csv():
     assert lines[0] == "variant,family,device,precision"
     rows = [line.split(",") for line in lines[1:]]
     assert rows[0] == ["ref", "ref", "cpu", "fp32"]
-    assert all(len(row) == 4 and row[2] in ("cpu", "cuda") and row[3] in ("fp32", "tf32", "bf16") for row in rows)
+    assert all(len(row) == 4 and row[2] in ("cpu", "cuda") and row[3] in ("fp32", "tf32", "bf16", "f16") for row in rows)
     names = [row[0] for row in rows]
     assert len(set(names)) == len(names)
 

@@ -1,4 +1,5 @@
-/* The .npy reader and writer: round trips, every refusal of a malformed file, and no crash on mutated input. */
+/* The .npy reader and writer: round trips, every refusal of a malformed file, no crash on mutated input, and the
+ * 16-bit forms (float16, ml_dtypes' bfloat16 as '<V2' or 'bfloat16', raw '<u2' bits). */
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -348,6 +349,123 @@ static void test_mutations(void **state)
     unlink(tmp_path("m.npy"));
 }
 
+/* --- 16-bit element types ------------------------------------------------------------------------------------ */
+
+/* Every 16-bit descr round-trips bit for bit, NaN and infinity patterns included, with np.save's alignment. */
+static void test_16bit_round_trip(void **state)
+{
+    const char *const descrs[] = {C1_NPY_F16_DESCR, C1_NPY_BF16_DESCR, C1_NPY_V2_DESCR, C1_NPY_U16_DESCR};
+    const uint16_t bits[6] = {0x3f80, 0xc020, 0x7fc0, 0xffff, 0x7c00, 0x0001};
+    const int64_t shape[2] = {2, 3};
+    for (size_t i = 0; i < sizeof descrs / sizeof descrs[0]; i++) {
+        const char *path = tmp_path("rt16.npy");
+        assert_int_equal(c1_npy_write(path, descrs[i], bits, 2, shape), CONV1D_OK);
+        struct stat sb;
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(((size_t)sb.st_size - sizeof bits) % 64, 0);
+        c1_npy a;
+        if (c1_npy_read(path, &a) != CONV1D_OK) fail_msg("%s: %s", descrs[i], conv1d_last_error());
+        assert_string_equal(a.descr, descrs[i]);
+        assert_int_equal(a.itemsize, 2);
+        assert_int_equal(a.nbytes, sizeof bits);
+        assert_int_equal(a.ndim, 2);
+        assert_memory_equal(a.data, bits, sizeof bits);
+        c1_npy_free(&a);
+        unlink(path);
+    }
+}
+
+/* bfloat16 is written under ml_dtypes' name, which np.load resolves to ml_dtypes.bfloat16. */
+static void test_16bit_header_text(void **state)
+{
+    const uint16_t v[2] = {0x3f80, 0x4000};
+    const char *path = tmp_path("bf.npy");
+    assert_int_equal(c1_npy_write(path, c1_npy_descr_of(CONV1D_BF16, C1_NPY_NATIVE), v, 1, (int64_t[]){2}),
+                     CONV1D_OK);
+    FILE *f = fopen(path, "rb");
+    char buf[256];
+    assert_int_equal(fread(buf, 1, sizeof buf, f), 128 + 4);
+    fclose(f);
+    const char dict[] = "{'descr': 'bfloat16', 'fortran_order': False, 'shape': (2,), }";
+    assert_memory_equal(buf, "\x93NUMPY\x01\x00\x76\x00", 10);
+    assert_memory_equal(buf + 10, dict, sizeof dict - 1);
+    for (size_t i = 10 + sizeof dict - 1; i < 127; i++) assert_int_equal(buf[i], ' ');
+    assert_int_equal(buf[127], '\n');
+    assert_memory_equal(buf + 128, v, 4);
+    unlink(path);
+}
+
+/* Which descr stands for which dtype, and in which form; what the writer uses for each. */
+static void test_16bit_forms(void **state)
+{
+    static const struct {
+        const char *descr;
+        c1_npy_form f32, bf16, f16;
+    } table[] = {
+        {"<f4", C1_NPY_NATIVE, C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE},
+        {"<f2", C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE, C1_NPY_NATIVE},
+        {"<V2", C1_NPY_NOT_DTYPE, C1_NPY_NATIVE, C1_NPY_NOT_DTYPE},
+        {"bfloat16", C1_NPY_NOT_DTYPE, C1_NPY_NATIVE, C1_NPY_NOT_DTYPE},
+        {"<u2", C1_NPY_NOT_DTYPE, C1_NPY_RAW_BITS, C1_NPY_NOT_DTYPE}, /* f16 comes as '<f2' only */
+        {"<i2", C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE},
+        {"|V2", C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE}, /* a void array, not ml_dtypes' */
+        {"<V4", C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE},
+        {"<f8", C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE},
+        {">f2", C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE, C1_NPY_NOT_DTYPE}, /* the other byte order */
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        c1_npy a = {0};
+        snprintf(a.descr, sizeof a.descr, "%s", table[i].descr);
+        if (c1_npy_form_of(&a, CONV1D_F32) != table[i].f32 || c1_npy_form_of(&a, CONV1D_BF16) != table[i].bf16 ||
+            c1_npy_form_of(&a, CONV1D_F16) != table[i].f16)
+            fail_msg("descr %s: forms %d %d %d", table[i].descr, c1_npy_form_of(&a, CONV1D_F32),
+                     c1_npy_form_of(&a, CONV1D_BF16), c1_npy_form_of(&a, CONV1D_F16));
+    }
+    assert_string_equal(c1_npy_descr_of(CONV1D_F32, C1_NPY_NATIVE), "<f4");
+    assert_string_equal(c1_npy_descr_of(CONV1D_F16, C1_NPY_NATIVE), "<f2");
+    assert_string_equal(c1_npy_descr_of(CONV1D_BF16, C1_NPY_NATIVE), "bfloat16");
+    assert_string_equal(c1_npy_descr_of(CONV1D_BF16, C1_NPY_RAW_BITS), "<u2");
+    assert_null(c1_npy_descr_of(CONV1D_F16, C1_NPY_RAW_BITS));
+    assert_null(c1_npy_descr_of(CONV1D_F32, C1_NPY_NOT_DTYPE));
+    /* every form a reader accepts is named in the message text */
+    assert_string_equal(c1_npy_forms_text(CONV1D_BF16), "<V2 or bfloat16 (ml_dtypes.bfloat16) or <u2 (its raw bits)");
+    assert_string_equal(c1_npy_forms_text(CONV1D_F16), "<f2 (float16)");
+    assert_string_equal(c1_npy_forms_text(CONV1D_F32), "<f4 (float32)");
+}
+
+/* The 16-bit descrs in files as others write them: sizes checked at two bytes an element; unknown names and
+ * descrs the writer cannot put in a header refused. */
+static void test_16bit_files(void **state)
+{
+    const int64_t s23[2] = {2, 3};
+    expect_read(write_raw("h16.npy", 1, 0, H("{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3), }"), -1, 12),
+                "<f2", 0, 2, s23);
+    expect_read(write_raw("v2.npy", 1, 0, H("{'descr': '<V2', 'fortran_order': False, 'shape': (2, 3), }"), -1, 12),
+                "<V2", 0, 2, s23);
+    expect_read(write_raw("bf.npy", 3, 0, H("{'descr': 'bfloat16', 'fortran_order': False, 'shape': (2, 3), }"), -1,
+                          12), "bfloat16", 0, 2, s23);
+    expect_read(write_raw("u2.npy", 1, 0, H("{'descr': '<u2', 'fortran_order': False, 'shape': (2, 3), }"), -1, 12),
+                "<u2", 0, 2, s23);
+    expect_refused(write_raw("bft.npy", 1, 0, H("{'descr': 'bfloat16', 'fortran_order': False, 'shape': (2, 3), }"),
+                             -1, 11), CONV1D_PARSE_ERROR, "truncated");
+    expect_refused(write_raw("bf4.npy", 1, 0, H("{'descr': 'bfloat16', 'fortran_order': False, 'shape': (2, 3), }"),
+                             -1, 24), CONV1D_PARSE_ERROR, "extra data at the end");
+    expect_refused(write_raw("bf17.npy", 1, 0, H("{'descr': 'bfloat17', 'fortran_order': False, 'shape': (2, 3), }"),
+                             -1, 12), CONV1D_PARSE_ERROR, "not a NumPy type string");
+    expect_refused(write_raw("bfu.npy", 1, 0, H("{'descr': 'Bfloat16', 'fortran_order': False, 'shape': (2, 3), }"),
+                             -1, 12), CONV1D_PARSE_ERROR, "not a NumPy type string");
+
+    const uint16_t v[1] = {0};
+    const int before = count_entries();
+    static const char *const bad[] = {"float32", "<f4'", "bfloat17", "", "<f4\\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(c1_npy_write(tmp_path("bad.npy"), bad[i], v, 1, (int64_t[]){1}), CONV1D_INVALID_ARGUMENT);
+        assert_non_null(strstr(conv1d_last_error(), "not an element type"));
+    }
+    assert_int_equal(c1_npy_write(tmp_path("bad.npy"), NULL, v, 1, (int64_t[]){1}), CONV1D_INVALID_ARGUMENT);
+    assert_int_equal(count_entries(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +477,10 @@ int main(void)
         cmocka_unit_test(test_refused_header),
         cmocka_unit_test(test_too_many_dims),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_16bit_round_trip),
+        cmocka_unit_test(test_16bit_header_text),
+        cmocka_unit_test(test_16bit_forms),
+        cmocka_unit_test(test_16bit_files),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

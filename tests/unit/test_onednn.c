@@ -1,5 +1,6 @@
 /* The oneDNN variants: every descriptor field against the double reference, workspace sizing and reuse,
- * impl_info, and concurrent runs on one prepared state. */
+ * impl_info, and concurrent runs on one prepared state; the bf16 and f16 peers against the 16-bit check
+ * where oneDNN has an optimized path, and their refusal where it has none; the verdict's peer of each class. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 
 #include "conv1d_ref.h"
 #include "variant.h"
+#include "variant_check16.h"
+#include "verdict.h"
 
 static const char *const variant_names[] = {"onednn", "onednn_any"};
 #define NVARIANTS (sizeof variant_names / sizeof variant_names[0])
@@ -261,6 +264,172 @@ static void test_concurrent_runs(void **unused)
         }
 }
 
+/* --- the 16-bit peers -------------------------------------------------------------------------------------- */
+
+static conv1d_desc desc16(conv1d_dtype t, conv1d_layout layout, int64_t batch, int64_t length, int64_t c, int64_t k,
+                          int64_t groups, int64_t r, int64_t stride, int64_t dilation, int64_t pad_left,
+                          int64_t pad_right, int bias)
+{
+    conv1d_desc d;
+    conv1d_desc_init(&d);
+    d.dtype = t;
+    d.layout = layout;
+    d.batch = batch;
+    d.length = length;
+    d.in_channels = c;
+    d.out_channels = k;
+    d.num_groups = groups;
+    d.kernel_size = r;
+    d.stride = stride;
+    d.dilation = dilation;
+    d.pad_left = pad_left;
+    d.pad_right = pad_right;
+    d.has_bias = bias;
+    return d;
+}
+
+/* The shapes every 16-bit peer is checked on: dense, grouped and depthwise in both layouts, stride 2,
+ * dilation, symmetric, causal and asymmetric padding, with and without bias, channels off the 16-blocking. */
+static size_t shapes16(conv1d_dtype t, conv1d_desc *out)
+{
+    const conv1d_layout nwc = CONV1D_LAYOUT_NWC, ncw = CONV1D_LAYOUT_NCW;
+    const conv1d_desc shapes[] = {
+        desc16(t, nwc, 2, 300, 64, 64, 1, 3, 1, 1, 1, 1, 1),      /* dense, bias */
+        desc16(t, ncw, 2, 300, 64, 64, 1, 3, 1, 1, 1, 1, 0),      /* dense NCW */
+        desc16(t, nwc, 2, 257, 48, 40, 1, 5, 2, 1, 2, 1, 1),      /* stride 2, asymmetric, off-block channels */
+        desc16(t, ncw, 3, 100, 32, 24, 1, 4, 2, 2, 3, 2, 1),      /* stride 2, dilation 2 */
+        desc16(t, nwc, 2, 300, 64, 64, 4, 5, 2, 1, 2, 2, 1),      /* grouped, stride 2 */
+        desc16(t, ncw, 2, 200, 64, 96, 4, 3, 1, 1, 1, 1, 0),      /* grouped NCW */
+        desc16(t, nwc, 2, 300, 64, 64, 64, 4, 1, 1, 3, 0, 1),     /* depthwise, causal (Mamba's k4) */
+        desc16(t, ncw, 2, 300, 64, 64, 64, 4, 1, 1, 3, 0, 1),     /* depthwise NCW */
+        desc16(t, nwc, 1, 33, 1536, 1536, 1536, 4, 1, 1, 3, 0, 1), /* decode-sized depthwise */
+        desc16(t, nwc, 1, 1000, 1, 64, 1, 10, 5, 1, 0, 0, 1),     /* first layer: one input channel, stride 5 */
+    };
+    const size_t n = sizeof shapes / sizeof shapes[0];
+    memcpy(out, shapes, sizeof shapes);
+    return n;
+}
+
+/* oneDNN 3.2 runs bf16 from avx512_core up (natively with AVX512_BF16, emulated without), f16 only with
+ * AVX512_FP16; capped to avx2 or below it has neither. What each 16-bit peer must do at this ISA level:
+ * 1 supported, 0 unsupported, -1 either (a CPU this test does not know enough about). */
+static int expected_support(conv1d_dtype t)
+{
+    const c1_isa_level level = c1_isa_effective();
+    if (level < C1_ISA_LEVEL_AVX512) return c1_isa_capped() ? 0 : -1; /* an AVX2 CPU may have AVX2-VNNI-2 */
+    if (t == CONV1D_BF16) return 1;
+    return (c1_isa_effective_flags() & C1_ISA_AVX512_FP16) ? 1 : 0;
+}
+
+/* Checks the 16-bit peers of dtype t on every shape: the harness's check where oneDNN has an optimized
+ * path, the refusal's sentence where it has none; returns how many shapes were checked. */
+static int check_peers16(conv1d_dtype t, const char *const *names, size_t nnames)
+{
+    uint64_t rng = t == CONV1D_BF16 ? 0xbf16ull : 0xf16ull;
+    conv1d_desc shapes[16];
+    const size_t nshapes = shapes16(t, shapes);
+    const int expect = expected_support(t);
+    char sentence[64];
+    snprintf(sentence, sizeof sentence, "no optimized %s convolution", conv1d_dtype_name(t));
+    int checked = 0;
+    for (size_t k = 0; k < nnames; k++) {
+        const c1_variant *v = c1_variant_find(names[k]);
+        assert_non_null(v);
+        assert_string_equal(v->family, "onednn");
+        assert_int_equal(v->precision, c1_precision_of_dtype(t));
+        int refused = 0;
+        for (size_t i = 0; i < nshapes; i++) {
+            const conv1d_desc *d = &shapes[i];
+            char text[CONV1D_DESC_TEXT_MAX];
+            conv1d_desc_format(d, text, sizeof text);
+            /* prepare once for oneDNN's answer (the weights' values do not matter to it), then the check */
+            conv1d_status st = c1_variant_applies(v, d);
+            char impl[256] = "";
+            if (st == CONV1D_OK) {
+                const int64_t nw = conv1d_weight_elems(d), nb = d->has_bias ? d->out_channels : 0;
+                uint16_t *w = calloc((size_t)(nw + nb + 1), sizeof *w);
+                assert_non_null(w);
+                void *state = NULL;
+                st = v->ops->prepare(v, d, w, nb ? w + nw : NULL, &state);
+                if (st == CONV1D_OK) {
+                    snprintf(impl, sizeof impl, "%s", v->ops->impl_info(state));
+                    v->ops->release(state);
+                }
+                free(w);
+            }
+            if (st != CONV1D_OK) {
+                if (st != CONV1D_UNSUPPORTED) fail_msg("%s on %s: status %d: %s", v->name, text, st, conv1d_last_error());
+                if (!strstr(conv1d_last_error(), sentence) || !strstr(conv1d_last_error(), v->name))
+                    fail_msg("%s on %s: the refusal '%s' does not say '%s'", v->name, text, conv1d_last_error(),
+                             sentence);
+                if (expect == 1)
+                    fail_msg("%s refused %s at ISA level %s: %s", v->name, text,
+                             c1_isa_level_name(c1_isa_effective()), conv1d_last_error());
+                if (refused++ == 0) print_message("%s: %s\n", v->name, conv1d_last_error());
+                continue;
+            }
+            if (expect == 0)
+                fail_msg("%s ran %s at ISA level %s (%s), where oneDNN has no optimized %s convolution", v->name,
+                         text, c1_isa_level_name(c1_isa_effective()), impl, conv1d_dtype_name(t));
+            if (strstr(impl, "ref")) fail_msg("%s on %s runs oneDNN's reference code (%s)", v->name, text, impl);
+            const double ulps = tu_variant_ulps16(v, d, &rng);
+            print_message("%s: %s ok, %.2f ulp (%s)\n", v->name, text, ulps, impl);
+            checked++;
+        }
+        if (refused) print_message("%s: refused %d of %zu shapes, as above\n", v->name, refused, nshapes);
+    }
+    return checked;
+}
+
+/* bf16 in and out, fp32 accumulation, one rounding: the harness's check, element by element. */
+static void test_bf16_peers(void **unused)
+{
+    static const char *const names[] = {"onednn_bf16", "onednn_bf16_any"};
+    const int checked = check_peers16(CONV1D_BF16, names, 2);
+    if (expected_support(CONV1D_BF16) == 1) assert_int_equal(checked, 2 * 10);
+}
+
+static void test_f16_peers(void **unused)
+{
+    static const char *const names[] = {"onednn_f16", "onednn_f16_any"};
+    const int checked = check_peers16(CONV1D_F16, names, 2);
+    if (expected_support(CONV1D_F16) == 1) assert_int_equal(checked, 2 * 10);
+}
+
+/* The peer of each class is the registry's oneDNN variant of that class on the caller's layout: among
+ * correct timings of every oneDNN variant (the _any ones fastest), the verdict names onednn, onednn_bf16 and
+ * onednn_f16, never another class's nor an _any form. */
+static void test_peer_of_each_class(void **unused)
+{
+    static const char *const names[] = {"onednn", "onednn_any", "onednn_bf16", "onednn_bf16_any", "onednn_f16",
+                                        "onednn_f16_any", "ref_bf16"};
+    enum { N = sizeof names / sizeof names[0] };
+    c1_timing t[N];
+    for (int i = 0; i < N; i++) {
+        const c1_variant *v = c1_variant_find(names[i]);
+        assert_non_null(v);
+        const double ms = strstr(names[i], "_any") ? 1.0 : strcmp(names[i], "ref_bf16") == 0 ? 0.5 : 2.0;
+        t[i] = (c1_timing){.name = v->name, .family = v->family, .cuda = false, .precision = v->precision, .ok = true,
+                           .time_ms = {.median = ms, .ci_lo = ms * 0.99, .ci_hi = ms * 1.01, .n = 10}};
+    }
+    const c1_precision classes[] = {C1_PREC_FP32, C1_PREC_BF16, C1_PREC_F16};
+    for (size_t c = 0; c < 3; c++) {
+        const char *peer = c1_cpu_peer_name(classes[c]);
+        assert_non_null(peer);
+        const c1_variant *v = c1_variant_find(peer);
+        assert_non_null(v);
+        assert_string_equal(v->family, "onednn");
+        assert_int_equal(v->precision, classes[c]);
+        assert_int_equal(v->params[0], 0); /* the caller's own layout */
+        const int i = c1_verdict_peer(t, N, false, classes[c]);
+        assert_true(i >= 0);
+        assert_string_equal(t[i].name, peer);
+    }
+    /* a peer that was not correct is no peer */
+    t[2].ok = false;
+    assert_int_equal(c1_verdict_peer(t, N, false, C1_PREC_BF16), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +438,9 @@ int main(void)
         cmocka_unit_test(test_field_edges),
         cmocka_unit_test(test_impl_info_and_workspace),
         cmocka_unit_test(test_concurrent_runs),
+        cmocka_unit_test(test_bf16_peers),
+        cmocka_unit_test(test_f16_peers),
+        cmocka_unit_test(test_peer_of_each_class),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

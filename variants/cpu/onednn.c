@@ -7,6 +7,16 @@
  *               into oneDNN's src format and oneDNN's dst back into y, so the reorders are part of the timed
  *               work, as they are for a caller whose data arrives in its own layout. The blocked buffers live
  *               in the caller's workspace. A reorder oneDNN's choice makes unnecessary is skipped.
+ *   onednn_bf16, onednn_bf16_any, onednn_f16, onednn_f16_any
+ *               the same two on 16-bit tensors, the peers of the bf16 and f16 classes: x, weights, bias and y
+ *               all in the variant's dtype, as MAX takes them; oneDNN accumulates in fp32 and rounds once at
+ *               the output. A bias oneDNN refuses in the 16-bit type is widened (exactly) to f32 at prepare.
+ *               Where oneDNN has no optimized implementation (none at all, as for bf16 below AVX-512 or f16
+ *               without AVX512_FP16, or only its reference code) the variant reports CONV1D_UNSUPPORTED, in
+ *               supports() when oneDNN has none on this CPU at all, in prepare() when it has none for the
+ *               descriptor: a reference peer would only be slow, making every tuned kernel look good. On
+ *               AVX-512 without AVX512_BF16 (CONV1D_ISA=avx512) oneDNN 3.2 emulates the bf16 dot product in
+ *               its JIT kernels (jit_bf16:avx512_core); that is what a user there runs, so it is the peer.
  *
  * Thread safety. One prepared state serves concurrent run() calls with distinct workspaces:
  *   - Primitives: created once at prepare with dnnl_scratchpad_mode_user, which oneDNN documents as safe to
@@ -37,6 +47,7 @@
 #include "oneapi/dnnl/dnnl_debug.h"
 
 #include "error.h"
+#include "half.h"
 #include "isa.h"
 #include "onednn.h"
 #include "variant.h"
@@ -265,12 +276,75 @@ static void onednn_release(void *state)
     free(s);
 }
 
+/* oneDNN's name of the descriptor's element type. */
+static dnnl_data_type_t dnnl_dtype(conv1d_dtype t)
+{
+    return t == CONV1D_BF16 ? dnnl_bf16 : t == CONV1D_F16 ? dnnl_f16 : dnnl_f32;
+}
+
+/* Whether oneDNN's implementation name is one of its reference (naive C++) ones: "ref:any", "gemm:ref"
+ * (a GEMM convolution over the reference GEMM), and the like. */
+static bool reference_impl(const char *impl)
+{
+    for (const char *p = impl; (p = strstr(p, "ref")) != NULL; p += 3) {
+        const bool starts = p == impl || p[-1] == ':' || p[-1] == ' ', ends = p[3] == '\0' || p[3] == ':';
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
+/* --- whether oneDNN has an optimized 16-bit convolution here ------------------------------------------------ */
+
+/* Asked once per process and dtype: a small dense NWC convolution, the commonest case, planned in bf16 (f16).
+ * oneDNN either refuses it (3.2 runs bf16 from AVX-512 up, natively with AVX512_BF16 and emulated without,
+ * and f16 only with AVX512_FP16) or names its implementation; a reference one means none is optimized. So
+ * supports() can say so without planning each descriptor, and the dispatcher never picks a peer that would
+ * fail at prepare on every shape. A descriptor oneDNN only has reference code for is still caught at prepare. */
+static pthread_once_t half_probe_once = PTHREAD_ONCE_INIT;
+static bool half_optimized[2]; /* [0] bf16, [1] f16 */
+
+static bool probe_dtype(dnnl_data_type_t dt)
+{
+    const dnnl_dims_t src_dims = {1, 16, 32}, dst_dims = {1, 16, 30}, w_dims = {16, 16, 3};
+    const dnnl_dims_t strides = {1}, dilates = {0}, pad = {0};
+    dnnl_memory_desc_t src = NULL, dst = NULL, w = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    bool ok = dnnl_memory_desc_create_with_tag(&src, 3, src_dims, dt, dnnl_nwc) == dnnl_success &&
+              dnnl_memory_desc_create_with_tag(&dst, 3, dst_dims, dt, dnnl_nwc) == dnnl_success &&
+              dnnl_memory_desc_create_with_tag(&w, 3, w_dims, dt, dnnl_format_tag_any) == dnnl_success &&
+              dnnl_convolution_forward_primitive_desc_create(&pd, engine, dnnl_forward_inference,
+                                                             dnnl_convolution_direct, src, w, NULL, dst, strides,
+                                                             dilates, pad, pad, NULL) == dnnl_success;
+    const char *impl = NULL;
+    ok = ok && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+         !reference_impl(impl);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (src) dnnl_memory_desc_destroy(src);
+    if (dst) dnnl_memory_desc_destroy(dst);
+    if (w) dnnl_memory_desc_destroy(w);
+    return ok;
+}
+
+static void half_probe(void)
+{
+    half_optimized[0] = probe_dtype(dnnl_bf16);
+    half_optimized[1] = probe_dtype(dnnl_f16);
+}
+
 /* --- variant ops ---------------------------------------------------------------------------------------- */
 
 static conv1d_status onednn_supports(const c1_variant *v, const conv1d_desc *d)
 {
-    if (d->dtype != CONV1D_F32)
-        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s supports only f32, got dtype %d.", v->name, (int)d->dtype);
+    if (!c1_precision_takes(v->precision, d->dtype))
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s computes class %s and does not take dtype %s.", v->name,
+                       c1_precision_name(v->precision), conv1d_dtype_name(d->dtype));
+    if (d->dtype != CONV1D_F32 && onednn_available()) {
+        pthread_once(&half_probe_once, half_probe);
+        if (!half_optimized[d->dtype == CONV1D_F16])
+            return c1_fail(CONV1D_UNSUPPORTED, "Variant %s: oneDNN has no optimized %s convolution on this CPU%s%s.",
+                           v->name, conv1d_dtype_name(d->dtype), c1_isa_capped() ? " at CONV1D_ISA=" : "",
+                           c1_isa_capped() ? c1_isa_level_name(c1_isa_effective()) : "");
+    }
     return CONV1D_OK;
 }
 
@@ -278,25 +352,28 @@ static conv1d_status onednn_supports(const c1_variant *v, const conv1d_desc *d)
  * layout, so that a reorder primitive does the transposition. */
 static dnnl_status_t user_weights_md(const conv1d_desc *d, dnnl_memory_desc_t *md)
 {
+    const dnnl_data_type_t dt = dnnl_dtype(d->dtype);
     const int64_t G = d->num_groups, K = d->out_channels, Kg = K / G, Cg = d->in_channels / G, R = d->kernel_size;
     const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
     if (G == 1) {
         /* NWC w[r][c][k]; NCW w[k][c][r] */
         const dnnl_dims_t dims = {K, Cg, R};
         const dnnl_dims_t nwc_strides = {1, K, Cg * K}, ncw_strides = {Cg * R, R, 1};
-        return dnnl_memory_desc_create_with_strides(md, 3, dims, dnnl_f32, nwc ? nwc_strides : ncw_strides);
+        return dnnl_memory_desc_create_with_strides(md, 3, dims, dt, nwc ? nwc_strides : ncw_strides);
     }
     const dnnl_dims_t dims = {G, Kg, Cg, R};
     const dnnl_dims_t nwc_strides = {Kg, 1, K, Cg * K}, ncw_strides = {Kg * Cg * R, Cg * R, R, 1};
-    return dnnl_memory_desc_create_with_strides(md, 4, dims, dnnl_f32, nwc ? nwc_strides : ncw_strides);
+    return dnnl_memory_desc_create_with_strides(md, 4, dims, dt, nwc ? nwc_strides : ncw_strides);
 }
 
 static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *kctx,
                                     const void *w_arg, const void *bias_arg, void **state)
 {
-    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     conv1d_status st = CONV1D_OK;
     const bool any = v->params[0] != 0;
+    const dnnl_data_type_t dt = dnnl_dtype(d->dtype);
+    const bool half = d->dtype != CONV1D_F32;
+    dnnl_data_type_t bias_dt = dt;
     dnnl_memory_desc_t src_md = NULL, dst_md = NULL, w_any_md = NULL, w_user_md = NULL, bias_md = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t w_reorder_pd = NULL;
@@ -323,23 +400,21 @@ static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, c
     const dnnl_format_tag_t act_tag = any ? dnnl_format_tag_any : user_tag;
     const dnnl_dims_t src_dims = {d->batch, d->in_channels, d->length};
     const dnnl_dims_t dst_dims = {d->batch, d->out_channels, OL};
-    DNNL_TRY(dnnl_memory_desc_create_with_tag(&s->user_src_md, 3, src_dims, dnnl_f32, user_tag),
-             "describe the input");
-    DNNL_TRY(dnnl_memory_desc_create_with_tag(&s->user_dst_md, 3, dst_dims, dnnl_f32, user_tag),
-             "describe the output");
-    DNNL_TRY(dnnl_memory_desc_create_with_tag(&src_md, 3, src_dims, dnnl_f32, act_tag), "describe the input");
-    DNNL_TRY(dnnl_memory_desc_create_with_tag(&dst_md, 3, dst_dims, dnnl_f32, act_tag), "describe the output");
+    DNNL_TRY(dnnl_memory_desc_create_with_tag(&s->user_src_md, 3, src_dims, dt, user_tag), "describe the input");
+    DNNL_TRY(dnnl_memory_desc_create_with_tag(&s->user_dst_md, 3, dst_dims, dt, user_tag), "describe the output");
+    DNNL_TRY(dnnl_memory_desc_create_with_tag(&src_md, 3, src_dims, dt, act_tag), "describe the input");
+    DNNL_TRY(dnnl_memory_desc_create_with_tag(&dst_md, 3, dst_dims, dt, act_tag), "describe the output");
     DNNL_TRY(user_weights_md(d, &w_user_md), "describe the weights");
     {
         const int64_t G = d->num_groups, K = d->out_channels, Cg = d->in_channels / G, R = d->kernel_size;
         const dnnl_dims_t w_dims = {K, Cg, R}, gw_dims = {G, K / G, Cg, R};
-        DNNL_TRY(G == 1 ? dnnl_memory_desc_create_with_tag(&w_any_md, 3, w_dims, dnnl_f32, dnnl_format_tag_any)
-                        : dnnl_memory_desc_create_with_tag(&w_any_md, 4, gw_dims, dnnl_f32, dnnl_format_tag_any),
+        DNNL_TRY(G == 1 ? dnnl_memory_desc_create_with_tag(&w_any_md, 3, w_dims, dt, dnnl_format_tag_any)
+                        : dnnl_memory_desc_create_with_tag(&w_any_md, 4, gw_dims, dt, dnnl_format_tag_any),
                  "describe the weights");
     }
     if (d->has_bias) {
         const dnnl_dims_t b_dims = {d->out_channels};
-        DNNL_TRY(dnnl_memory_desc_create_with_tag(&bias_md, 1, b_dims, dnnl_f32, dnnl_a), "describe the bias");
+        DNNL_TRY(dnnl_memory_desc_create_with_tag(&bias_md, 1, b_dims, dt, dnnl_a), "describe the bias");
     }
     DNNL_TRY(dnnl_primitive_attr_create(&attr), "create primitive attributes");
     DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set the scratchpad mode");
@@ -349,18 +424,48 @@ static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, c
     dnnl_status_t ds = dnnl_convolution_forward_primitive_desc_create(
         &s->conv_pd, engine, dnnl_forward_inference, dnnl_convolution_direct, src_md, w_any_md, bias_md, dst_md,
         strides, dilates, pad_l, pad_r, attr);
+    if (ds == dnnl_unimplemented && half && d->has_bias) {
+        /* Some 16-bit implementations take only an f32 bias; widening it is exact, so the result is the same. */
+        s->conv_pd = NULL;
+        dnnl_memory_desc_destroy(bias_md);
+        bias_md = NULL;
+        bias_dt = dnnl_f32;
+        const dnnl_dims_t b_dims = {d->out_channels};
+        DNNL_TRY(dnnl_memory_desc_create_with_tag(&bias_md, 1, b_dims, bias_dt, dnnl_a), "describe the bias");
+        ds = dnnl_convolution_forward_primitive_desc_create(&s->conv_pd, engine, dnnl_forward_inference,
+                                                            dnnl_convolution_direct, src_md, w_any_md, bias_md,
+                                                            dst_md, strides, dilates, pad_l, pad_r, attr);
+    }
     if (ds != dnnl_success) {
         s->conv_pd = NULL;
-        st = c1_fail(ds == dnnl_out_of_memory ? CONV1D_OUT_OF_MEMORY : CONV1D_UNSUPPORTED,
-                     "Variant %s: oneDNN has no convolution for this descriptor (dnnl_%s).", v->name,
-                     dnnl_status2str(ds));
+        if (ds == dnnl_out_of_memory)
+            st = c1_fail(CONV1D_OUT_OF_MEMORY, "Variant %s: oneDNN ran out of memory planning the convolution.",
+                         v->name);
+        else if (half)
+            st = c1_fail(CONV1D_UNSUPPORTED,
+                         "Variant %s: oneDNN has no optimized %s convolution for this descriptor on this CPU "
+                         "(dnnl_%s).",
+                         v->name, conv1d_dtype_name(d->dtype), dnnl_status2str(ds));
+        else
+            st = c1_fail(CONV1D_UNSUPPORTED, "Variant %s: oneDNN has no convolution for this descriptor (dnnl_%s).",
+                         v->name, dnnl_status2str(ds));
         goto cleanup;
     }
-    DNNL_TRY(dnnl_primitive_create(&s->conv, s->conv_pd), "create the convolution primitive");
 
     const char *impl = NULL;
     DNNL_TRY(dnnl_primitive_desc_query(s->conv_pd, dnnl_query_impl_info_str, 0, &impl), "name its implementation");
+    if (half && impl && reference_impl(impl)) {
+        /* Checked before the primitive is created: no point generating code that is never run. */
+        st = c1_fail(CONV1D_UNSUPPORTED,
+                     "Variant %s: oneDNN has no optimized %s convolution for this descriptor on this CPU (only its "
+                     "reference code, %s).",
+                     v->name, conv1d_dtype_name(d->dtype), impl);
+        goto cleanup;
+    }
+    DNNL_TRY(dnnl_primitive_create(&s->conv, s->conv_pd), "create the convolution primitive");
     size_t n = (size_t)snprintf(s->impl, sizeof s->impl, "%s", impl ? impl : "");
+    if (d->has_bias && bias_dt != dt && n < sizeof s->impl)
+        n += (size_t)snprintf(s->impl + n, sizeof s->impl - n, " bias:f32");
 
     /* onednn_any: reorders only where oneDNN's choice differs from the caller's layout. */
     const_dnnl_memory_desc_t conv_src = dnnl_primitive_desc_query_md(s->conv_pd, dnnl_query_src_md, 0);
@@ -400,7 +505,7 @@ static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, c
 
     /* The caller's weights are only read (reorder src), so dropping const for the handle is safe. */
     const_dnnl_memory_desc_t conv_w = dnnl_primitive_desc_query_md(s->conv_pd, dnnl_query_weights_md, 0);
-    DNNL_TRY(dnnl_memory_create(&w_user, w_user_md, engine, (void *)w), "wrap the weights");
+    DNNL_TRY(dnnl_memory_create(&w_user, w_user_md, engine, (void *)w_arg), "wrap the weights");
     DNNL_TRY(dnnl_memory_create(&s->weights, conv_w, engine, DNNL_MEMORY_ALLOCATE), "allocate the packed weights");
     DNNL_TRY(dnnl_reorder_primitive_desc_create(&w_reorder_pd, w_user_md, engine, conv_w, engine, NULL),
              "plan the weight reorder");
@@ -413,7 +518,14 @@ static conv1d_status onednn_prepare(const c1_variant *v, const conv1d_desc *d, c
         void *p = NULL;
         DNNL_TRY(dnnl_memory_create(&s->bias, bias_md, engine, DNNL_MEMORY_ALLOCATE), "allocate the bias");
         DNNL_TRY(dnnl_memory_get_data_handle(s->bias, &p), "map the bias");
-        memcpy(p, bias, (size_t)d->out_channels * sizeof(float));
+        if (bias_dt == dt) {
+            memcpy(p, bias_arg, (size_t)d->out_channels * conv1d_dtype_size(d->dtype));
+        } else { /* a 16-bit bias widened to f32 (exact) */
+            const uint16_t *b16 = bias_arg;
+            float *bf = p;
+            for (int64_t k = 0; k < d->out_channels; k++)
+                bf[k] = d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(b16[k]) : c1_f16_to_f32(b16[k]);
+        }
     }
     ctx_release(ctx);
     ctx = NULL;
@@ -436,10 +548,9 @@ cleanup:
 
 static size_t onednn_workspace_bytes(const void *state) { return ((const onednn_state *)state)->ws_bytes; }
 
-static conv1d_status onednn_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
+/* x and y hold elements of the descriptor's dtype; the memory objects already carry it. */
+static conv1d_status onednn_run(const void *state, const void *x, void *y, void *workspace)
 {
-    const float *x = x_arg;
-    float *y = y_arg;
     const onednn_state *s = state;
     exec_ctx *c = NULL;
     conv1d_status st = ctx_acquire(s, &c);
