@@ -115,9 +115,13 @@ def test_isa_cap():
         capped = json.loads(r.stdout)
         assert capped["cpu"]["isa_level"] == level and capped["cpu"]["isa_cap"] == level
         assert capped["fingerprint"] != full["fingerprint"]
-        assert not capped["cpu"]["isa"]["avx512f"]
-        assert capped["cpu"]["isa"]["avx2"] == (level == "avx2")
-        assert "avx512" not in capped["onednn"]["isa"]
+        order = ["c", "avx2", "avx512", "avx512bf16"]
+        below = lambda lv: order.index(lv) <= order.index(level)  # the levels this cap still runs
+        assert capped["cpu"]["isa"]["avx512f"] == below("avx512")
+        assert capped["cpu"]["isa"]["avx512_bf16"] == below("avx512bf16")
+        assert capped["cpu"]["isa"]["avx2"] == below("avx2")
+        assert ("avx512" in capped["onednn"]["isa"]) == below("avx512")
+        assert "bf16" not in capped["onednn"]["isa"] or below("avx512bf16")
         summary = hw(env=_env(CONV1D_ISA=level)).stdout
         assert re.search(r"^isa level:\s+%s \(capped by CONV1D_ISA; the CPU has %s\)" % (level, levels[0]),
                          summary, re.M), summary
@@ -129,11 +133,15 @@ def test_isa_cap():
         rows = [line.split(",") for line in b.stdout.splitlines()[1:]]
         names = {r[0] for r in rows if r[4] == "ok"}
         assert all(r[4] in ("ok", "unsupported") for r in rows), rows
-        assert "direct_4x8__c" in names and not any(n.endswith("__avx512") for n in names), names
-        assert any(n.endswith("__avx2") for n in names) == (level == "avx2"), names
+        assert "direct_4x8__c" in names, names
+        for lv in order:
+            if not below(lv):
+                assert not any(n.endswith("__" + lv) for n in names), (lv, names)
+        assert any(n.endswith("__avx2") for n in names) == below("avx2"), names
+        assert any(n.endswith("__avx512") for n in names) == below("avx512"), names
     # A cap above the CPU's level changes nothing.
-    assert json.loads(hw("--json", env=_env(CONV1D_ISA="avx512")).stdout)["fingerprint"] == full["fingerprint"] \
-        or levels[0] != "avx512"
+    assert json.loads(hw("--json", env=_env(CONV1D_ISA="avx512bf16")).stdout)["fingerprint"] == full["fingerprint"] \
+        or levels[0] != "avx512bf16"
 
 
 def test_isa_cap_refused():
