@@ -3,7 +3,7 @@
 relative to its peer timed in the same run and, where the copy yardstick ran, its bandwidth as a fraction of a
 copy of the same bytes; then the geometric mean per variant across the suite.
 
-The peer of a CPU row is oneDNN (the `onednn` variant). The peer of a CUDA row is the fastest correct cuDNN
+The peer of a CPU row is oneDNN in the row's precision class (`onednn`, `onednn_bf16`, `onednn_f16`). The peer of a CUDA row is the fastest correct cuDNN
 variant (family `cudnn`) of the row's precision class on the same shape and layout, so fp32 kernels are
 measured against cuDNN's best fp32 algorithm and tf32 ones against its best tf32 algorithm."""
 import argparse
@@ -41,6 +41,11 @@ def ok_ms(r):
     return ms if ms and ms > 0 else None
 
 
+def cpu_peer(prec):
+    """The CPU peer's name for a precision class (core/verdict.c, c1_cpu_peer_name)."""
+    return CPU_PEER if prec == "fp32" else f"{CPU_PEER}_{prec}"
+
+
 def peer_times(variants):
     """(device, precision) -> (peer name, peer median ms) for one shape and layout."""
     peers = {}
@@ -49,7 +54,7 @@ def peer_times(variants):
         if ms is None:
             continue
         dev, prec = device_of(r), precision_of(r)
-        is_peer = name == CPU_PEER if dev == "cpu" else family_of(r) == CUDA_PEER_FAMILY
+        is_peer = name == cpu_peer(prec) if dev == "cpu" else family_of(r) == CUDA_PEER_FAMILY
         if is_peer and ((dev, prec) not in peers or ms < peers[(dev, prec)][1]):
             peers[(dev, prec)] = (name, ms)
     return peers
