@@ -5,9 +5,10 @@
  *   direct_bf16_<MR>x<NR>__avx512bf16   native bf16: vdpbf16ps micro-kernels (direct16_avx512bf16.c) read the
  *                                       caller's bf16 input directly
  *   direct_<bf16|f16>_<MR>x<NR>__<avx2|avx512>
- *                                       conversion on load: the fp32 micro-kernels of direct.h on blocks of
- *                                       the input widened into an fp32 scratch tile, for machines without
- *                                       AVX512_BF16 and for f16 (no AVX512_FP16 here)
+ *                                       conversion on load: fp32 FMA micro-kernels (direct16_avx2.c,
+ *                                       direct16_avx512.c: direct.c's tiles with a 16-bit store) on blocks of
+ *                                       the input widened into an fp32 scratch tile; for CPUs without
+ *                                       AVX512_BF16, and for f16 on CPUs without AVX512_FP16 (Zen 4)
  *   p0 = MR output positions, p1 = NR output channels per register tile; the isa column picks the kind.
  *
  * Both accumulate in fp32 from the bias (added in fp32) and round once to nearest even at the output.
@@ -25,10 +26,11 @@
  * input rows its position block reads (one input-channel block, only the positions inside the input) into a
  * per-thread scratch tile in the workspace, and keeps it for its next task when that reads the same block
  * (tasks are numbered with the output-channel chunk innermost and handed out in contiguous runs), so the
- * conversion costs one pass over what then stays in cache. The fp32 kernels write an fp32 output tile, also
- * per thread, which is narrowed into y row tile by row tile while still in L1. Since the scratch tile holds
- * only the group's channels, taps and channels fuse into one loop whenever the dilation is 1 and one channel
- * block covers the group, grouped layers included.
+ * conversion costs one pass over what then stays in cache. The kernels round their fp32 sums in registers and
+ * store 16 bits, as the native ones do: narrowing through an fp32 output tile in memory cost first layers (10
+ * products per output) about 25% over fp32. Since the scratch tile holds only the group's channels, taps and
+ * channels fuse into one loop whenever the dilation is 1 and one channel block covers the group, grouped
+ * layers included.
  *
  * Several input-channel blocks (wide layers, where the weight panel would not stay in L2): the partial sums
  * of the earlier blocks wait in the per-thread fp32 tile, never in y, so the output is rounded only once.
@@ -40,12 +42,12 @@
  * Threads: the per-thread regions are sized for omp_get_max_threads() at prepare, and run() uses at most
  * that many threads.
  */
+#include <emmintrin.h>
 #include <omp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <emmintrin.h>
 
 #include "direct16.h"
 #include "error.h"
@@ -58,11 +60,10 @@
 
 typedef struct d16_state {
     conv1d_desc d;
-    bool native; /* vdpbf16ps kernels; otherwise fp32 kernels on widened input */
-    const c1_direct16_kernels *bk;
-    const c1_direct_kernels *fk;
+    bool native; /* vdpbf16ps kernels; otherwise fp32 FMA kernels on widened input */
+    const c1_direct16_kernels *kern;
     c1_widen_fn widen;   /* conversion kind: input blocks to fp32 */
-    c1_narrow_fn narrow; /* fp32 tiles to y (conversion kind, and NCW of the native kind) */
+    c1_narrow_fn narrow; /* NCW: the fp32 output tile to y */
     int mr, nr;
     int64_t out_len, cg, kg; /* output positions, input and output channels per group */
     int64_t nkb;             /* NR-wide output-channel blocks per group */
@@ -78,7 +79,7 @@ typedef struct d16_state {
     float *wp; /* [G][nkb][R][Cg][NR] */
     float *bias; /* [G][nkb][NR]; zeros without bias and beyond each group's channels */
     int nthreads;
-    bool tile_acc; /* the per-thread fp32 output tile is used (conversion kind, NCW, several channel blocks) */
+    bool tile_acc; /* the per-thread fp32 output tile is used (NCW, several channel blocks) */
     size_t xt_bytes;         /* native NCW: x transposed to NWC, shared by the threads */
     size_t thread_bytes;     /* each thread's region: */
     size_t acc_off, yt_off;  /*   fp32 output tile [ob][kbc*NR], and its transpose (NCW) */
@@ -124,13 +125,22 @@ static int64_t kc_for(const c1_variant *v, int64_t cg, int64_t kernel_size)
     return min64(kc, cg);
 }
 
+static const c1_direct16_kernels *kernels_for(const c1_variant *v)
+{
+    switch (v->isa) {
+    case C1_ISA_LEVEL_AVX512BF16: return c1_direct16_avx512bf16_kernels(v->params[0], v->params[1]);
+    case C1_ISA_LEVEL_AVX512: return c1_direct16_avx512_kernels(v->params[0], v->params[1], dtype_of(v));
+    case C1_ISA_LEVEL_AVX2: return c1_direct16_avx2_kernels(v->params[0], v->params[1], dtype_of(v));
+    case C1_ISA_LEVEL_C:
+    case C1_ISA_LEVEL_COUNT: break;
+    }
+    return NULL;
+}
+
 static conv1d_status d16_supports(const c1_variant *v, const conv1d_desc *d)
 {
     const int mr = v->params[0], nr = v->params[1];
-    if (is_native(v) ? !c1_direct16_avx512bf16_kernels(mr, nr)
-                     : !(v->isa == C1_ISA_LEVEL_AVX512   ? c1_direct_avx512_kernels(mr, nr)
-                         : v->isa == C1_ISA_LEVEL_AVX2 ? c1_direct_avx2_kernels(mr, nr)
-                                                       : NULL))
+    if (!kernels_for(v))
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s has no %dx%d kernels in this build.", v->name, mr, nr);
     if (is_native(v) && v->precision != C1_PREC_BF16)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s: the AVX512_BF16 kernels compute bf16 only.", v->name);
@@ -187,7 +197,8 @@ static void choose_blocking(d16_state *s, const c1_variant *v)
     s->flat = s->native && d->num_groups == 1 && d->dilation == 1 && s->kc == s->cg;
 
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
-    s->tile_acc = !s->native || ncw || s->kc < s->cg;
+    /* Sums wait in the tile across channel blocks, and NCW transposes the whole block at the end. */
+    s->tile_acc = ncw || s->kc < s->cg;
     s->nthreads = (int)threads;
     const size_t tile = (size_t)(s->ob * s->kbc * s->nr) * sizeof(float);
     size_t off = 0;
@@ -278,15 +289,13 @@ static conv1d_status d16_prepare(const c1_variant *v, const conv1d_desc *d, cons
     s->mr = v->params[0];
     s->nr = v->params[1];
     const bool bf16 = d->dtype == CONV1D_BF16;
+    s->kern = kernels_for(v);
     if (s->native) {
-        s->bk = c1_direct16_avx512bf16_kernels(s->mr, s->nr);
         s->narrow = c1_direct16_avx512_narrow_bf16;
     } else if (v->isa == C1_ISA_LEVEL_AVX512) {
-        s->fk = c1_direct_avx512_kernels(s->mr, s->nr);
         s->widen = bf16 ? c1_direct16_avx512_widen_bf16 : c1_direct16_avx512_widen_f16;
         s->narrow = bf16 ? c1_direct16_avx512_narrow_bf16 : c1_direct16_avx512_narrow_f16;
     } else {
-        s->fk = c1_direct_avx2_kernels(s->mr, s->nr);
         s->widen = bf16 ? c1_direct16_avx2_widen_bf16 : c1_direct16_avx2_widen_f16;
         s->narrow = bf16 ? c1_direct16_avx2_narrow_bf16 : c1_direct16_avx2_narrow_f16;
     }
@@ -453,58 +462,47 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
                     const bool any = r_hi > r_lo;
                     float *at = s->tile_acc ? acc + (o - o_begin) * arow : NULL;
                     for (int64_t kb = kb_begin; kb < kb_end; kb++) {
-                        const int nvalid = (int)min64(nr, Kg - kb * nr);
-                        const float *init = cb == 0 ? s->bias + (g * nkb + kb) * nr : NULL;
-                        if (s->native) {
-                            c1_direct16_tile t = {
-                                .x = any ? xn + (i0 + r_lo * dil) * C + c0 : xn,
-                                .init = init,
-                                .acc = at ? at + (kb - kb_begin) * nr : NULL,
-                                .acc_row = arow,
-                                .y = last && !ncw ? yn + o * K + kb * nr : NULL,
-                                .y_row = K,
-                                .x_row = stride * C,
-                                .nvalid = nvalid,
-                            };
-                            if (s->flat) {
-                                /* One run of the values r_lo*Cg .. r_hi*Cg - 1, from the packing whose pairs
-                                 * start where the run does. */
-                                const int64_t f = r_lo * Cg, ph = f & 1;
-                                t.w = s->wp16[ph] + (kb * s->npf + (f + ph) / 2) * 2 * nr;
-                                t.taps = any ? 1 : 0;
-                                t.kc = (r_hi - r_lo) * Cg;
-                            } else {
-                                t.w = s->wp16[0] + ((((g * nkb + kb) * R + r_lo) * s->pc) + c0 / 2) * 2 * nr;
-                                t.x_tap = dil * C;
-                                t.w_tap = s->pc * 2 * nr;
-                                t.taps = r_hi - r_lo;
-                                t.kc = kcb;
-                            }
-                            s->bk->ukr[rows - 1](&t);
-                        } else {
-                            c1_direct_tile t = {
-                                .x = any ? xs + (i0 + r_lo * dil - p0) * kcb : xs,
-                                .w = s->wp + (((g * nkb + kb) * R + r_lo) * Cg + c0) * nr,
-                                .init = init,
-                                .y = at + (kb - kb_begin) * nr,
-                                .x_row = stride * kcb,
-                                .x_tap = dil * kcb,
-                                .w_tap = Cg * nr,
-                                .y_row = arow,
-                                .taps = r_hi - r_lo,
-                                .kc = kcb,
-                                .nvalid = nvalid,
-                            };
+                        c1_direct16_tile t = {
+                            .init = cb == 0 ? s->bias + (g * nkb + kb) * nr : NULL,
+                            .acc = at ? at + (kb - kb_begin) * nr : NULL,
+                            .acc_row = arow,
+                            .y = last && !ncw ? yn + o * K + kb * nr : NULL,
+                            .y_row = K,
+                            .nvalid = (int)min64(nr, Kg - kb * nr),
+                        };
+                        if (!s->native) {
+                            t.x = any ? xs + (i0 + r_lo * dil - p0) * kcb : xs;
+                            t.w = s->wp + (((g * nkb + kb) * R + r_lo) * Cg + c0) * nr;
+                            t.x_row = stride * kcb;
+                            t.x_tap = dil * kcb;
+                            t.w_tap = Cg * nr;
+                            t.taps = r_hi - r_lo;
+                            t.kc = kcb;
                             /* Taps and channels contiguous in both xs and wp: one longer channel loop. */
                             if (t.taps > 1 && t.x_tap == t.kc && t.w_tap == t.kc * nr) {
                                 t.kc *= t.taps;
                                 t.taps = 1;
                             }
-                            s->fk->ukr[rows - 1](&t);
+                        } else if (s->flat) {
+                            /* One run of the values r_lo*Cg .. r_hi*Cg - 1, from the packing whose pairs start
+                             * where the run does. */
+                            const int64_t f = r_lo * Cg, ph = f & 1;
+                            t.x = any ? xn + (i0 + r_lo) * C : xn;
+                            t.w = s->wp16[ph] + (kb * s->npf + (f + ph) / 2) * 2 * nr;
+                            t.x_row = stride * C;
+                            t.taps = any ? 1 : 0;
+                            t.kc = (r_hi - r_lo) * Cg;
+                        } else {
+                            t.x = any ? xn + (i0 + r_lo * dil) * C + c0 : xn;
+                            t.w = s->wp16[0] + ((((g * nkb + kb) * R + r_lo) * s->pc) + c0 / 2) * 2 * nr;
+                            t.x_row = stride * C;
+                            t.x_tap = dil * C;
+                            t.w_tap = s->pc * 2 * nr;
+                            t.taps = r_hi - r_lo;
+                            t.kc = kcb;
                         }
+                        s->kern->ukr[rows - 1](&t);
                     }
-                    if (!s->native && last && !ncw)
-                        for (int64_t m = 0; m < rows; m++) s->narrow(at + m * arow, yn + (o + m) * K + k0, ncols);
                 }
             }
             if (ncw) {

@@ -43,7 +43,7 @@ static inline __attribute__((always_inline)) void tile_bf16(const c1_direct16_ti
     }
     const ptrdiff_t xs = t->x_row;
     const int64_t pairs = t->kc / 2;
-    const uint16_t *xr = t->x, *wr = t->w;
+    const uint16_t *xr = t->x, *wr = t->w; /* the native kind's pairs */
     for (int64_t r = 0; r < t->taps; r++, xr += t->x_tap, wr += t->w_tap) {
         const uint16_t *xc = xr, *wc = wr;
         for (int64_t p = 0; p < pairs; p++, xc += 2, wc += 32 * NV) {
