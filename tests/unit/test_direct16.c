@@ -26,6 +26,14 @@ static size_t nvariants;
 
 static bool is16(const c1_variant *v) { return v->precision == C1_PREC_BF16 || v->precision == C1_PREC_F16; }
 
+/* Streaming variants (p2 = 1) take only NWC shapes with whole 16-channel blocks per group; the rest must apply. */
+static bool is_streaming(const c1_variant *v) { return v->params[2] == 1; }
+
+static bool streams_on(const conv1d_desc *d)
+{
+    return d->layout == CONV1D_LAYOUT_NWC && d->out_channels % 16 == 0 && d->out_channels / d->num_groups % 16 == 0;
+}
+
 static int setup(void **unused)
 {
     const c1_variant *all[MAX_VARIANTS];
@@ -69,10 +77,11 @@ static void random16(conv1d_dtype t, uint64_t *rng, uint16_t *h, float *f, int64
     }
 }
 
-/* Runs v on d (which it must apply to) on fresh 16-bit data into a 0xFFFF-poisoned y, with a poisoned workspace at
- * an odd address; reruns with another alignment and requires the same bits. With inf_at >= 0, input element inf_at
- * is +infinity and only the outputs listed in `only` (n_only of them; NULL: all) are compared. Returns the worst
- * error in ulps. */
+/* Runs v on d (which it must apply to, unless v streams and d is not a shape it takes: then -1) on fresh 16-bit
+ * data into a 0xFFFF-poisoned, 64-byte aligned y, with a poisoned workspace at an odd address; reruns into a y one
+ * element off alignment (streaming variants then store normally) with another workspace alignment and requires
+ * the same bits. With inf_at >= 0, input element inf_at is +infinity and only the outputs listed in `only` (n_only
+ * of them; NULL: all) are compared. Returns the worst error in ulps. */
 static double check_on(const c1_variant *v, const conv1d_desc *d0, uint64_t *rng, int64_t inf_at, const int64_t *only,
                        int64_t n_only)
 {
@@ -80,12 +89,17 @@ static double check_on(const c1_variant *v, const conv1d_desc *d0, uint64_t *rng
     d.dtype = dtype_of(v);
     char text[CONV1D_DESC_TEXT_MAX];
     conv1d_desc_format(&d, text, sizeof text);
-    if (c1_variant_applies(v, &d) != CONV1D_OK) fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
+    const bool applies = c1_variant_applies(v, &d) == CONV1D_OK;
+    if (is_streaming(v) && applies != streams_on(&d))
+        fail_msg("%s %s to %s: %s", v->name, applies ? "applies" : "does not apply", text, conv1d_last_error());
+    if (!applies && is_streaming(v)) return -1;
+    if (!applies) fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
     const int64_t nx = conv1d_input_elems(&d), nw = conv1d_weight_elems(&d), ny = conv1d_output_elems(&d);
     const int64_t nb = d.has_bias ? d.out_channels : 0;
     guarded gx = guarded_alloc(nx);
     uint16_t *x = gx.p, *w = malloc((size_t)nw * 2 + 2), *b = malloc((size_t)nb * 2 + 2);
-    uint16_t *y = malloc((size_t)ny * 2), *y2 = malloc((size_t)ny * 2);
+    uint16_t *y = aligned_alloc(64, ((size_t)ny * 2 + 63) / 64 * 64), *y2base = aligned_alloc(64, (size_t)ny * 2 + 64);
+    uint16_t *y2 = y2base ? y2base + 1 : NULL;
     float *xf = malloc((size_t)nx * 4), *wf = malloc((size_t)nw * 4), *bf = malloc((size_t)nb * 4 + 4);
     float *ax = malloc((size_t)nx * 4), *aw = malloc((size_t)nw * 4), *ab = malloc((size_t)nb * 4 + 4);
     double *ref = malloc((size_t)ny * 8), *absum = malloc((size_t)ny * 8);
@@ -141,7 +155,7 @@ static double check_on(const c1_variant *v, const conv1d_desc *d0, uint64_t *rng
                  v->ops->impl_info(state));
     v->ops->release(state);
     guarded_free(&gx);
-    free(w), free(b), free(y), free(y2), free(xf), free(wf), free(bf), free(ax), free(aw), free(ab), free(ref),
+    free(w), free(b), free(y), free(y2base), free(xf), free(wf), free(bf), free(ax), free(aw), free(ab), free(ref),
         free(absum), free(ws);
     return e.ulp_max;
 }
@@ -176,6 +190,21 @@ static void test_applies(void **unused)
         assert_int_equal(v->ops->supports(v, &d), CONV1D_UNSUPPORTED);
     }
     assert_true(seen >= 4); /* the native bf16 tiles and the conversion ones are registered */
+    /* Streaming variants say why they refuse a shape. */
+    for (size_t i = 0; i < count; i++) {
+        const c1_variant *v = &list[i];
+        if (strcmp(v->family, "direct") != 0 || !is16(v) || !is_streaming(v)) continue;
+        conv1d_desc e = tu_base_desc(20, 16, 24, 3);
+        e.dtype = dtype_of(v);
+        assert_int_equal(v->ops->supports(v, &e), CONV1D_UNSUPPORTED);
+        assert_non_null(strstr(conv1d_last_error(), "multiple of 16"));
+        e.out_channels = 32;
+        e.layout = CONV1D_LAYOUT_NCW;
+        assert_int_equal(v->ops->supports(v, &e), CONV1D_UNSUPPORTED);
+        assert_non_null(strstr(conv1d_last_error(), "NWC"));
+        e.layout = CONV1D_LAYOUT_NWC;
+        assert_int_equal(v->ops->supports(v, &e), CONV1D_OK);
+    }
     print_message("%zu of %zu 16-bit direct variants run at ISA level %s\n", nvariants, seen,
                   c1_isa_level_name(c1_isa_effective()));
 }
@@ -369,6 +398,42 @@ static void test_odd_channel_reads_alone(void **unused)
     }
 }
 
+/* The streaming variants on the shapes they take: output channels 16, NR, 2 NR + 16 (a last block of 16 stored
+ * normally), groups of 16-channel multiples, edges, forced channel blocks (y still written once), and a first
+ * layer. Each shape must apply (check_on returns -1 otherwise). */
+static void test_streaming(void **unused)
+{
+    TU_SKIP_WITHOUT_VARIANTS(nvariants, "16-bit direct");
+    uint64_t rng = 0x57ea;
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        if (!is_streaming(v)) continue;
+        const int64_t mr = v->params[0], nr = v->params[1];
+        const int64_t chans[] = {16, nr, 2 * nr + 16};
+        for (size_t j = 0; j < sizeof chans / sizeof chans[0]; j++)
+            for (int64_t len = 1; len <= 2 * mr + 3; len += mr / 2 + 1) {
+                conv1d_desc d = tu_base_desc(len, 1 + (int64_t)j, chans[j], 5);
+                d.pad_left = 3, d.pad_right = 1;
+                d.has_bias = (int)(len & 1);
+                d.batch = 1 + len % 2;
+                assert_true(check(v, &d, &rng) >= 0);
+                d = tu_base_desc(5 * len + 10, 1, chans[j], 10); /* raw-audio first layer */
+                d.stride = 5;
+                assert_true(check(v, &d, &rng) >= 0);
+                d = tu_base_desc(len + 3, 6, 2 * chans[j], 3); /* two groups of 16-multiples */
+                d.num_groups = 2;
+                d.dilation = 2;
+                d.pad_left = d.pad_right = 2;
+                assert_true(check(v, &d, &rng) >= 0);
+            }
+        c1_direct16_test_blocking(4, 0, 0);
+        conv1d_desc d = tu_base_desc(2 * mr + 1, 13, 2 * nr, 3);
+        d.pad_left = d.pad_right = 1;
+        assert_true(check(v, &d, &rng) >= 0);
+        c1_direct16_test_blocking(0, 0, 0);
+    }
+}
+
 typedef struct worker {
     const c1_variant *v;
     const void *state;
@@ -401,6 +466,7 @@ static void test_concurrent_runs(void **unused)
             d.has_bias = 1;
             d.layout = (conv1d_layout)layout;
             d.dtype = dtype_of(v);
+            if (is_streaming(v) && !streams_on(&d)) continue;
             const int64_t nx = conv1d_input_elems(&d), nw = conv1d_weight_elems(&d), ny = conv1d_output_elems(&d);
             uint16_t *x = malloc((size_t)nx * 2), *w = malloc((size_t)nw * 2), b[64], *y[3];
             float *scratch = malloc((size_t)(nx > nw ? nx : nw) * 4);
@@ -441,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_first_layers),
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_odd_channel_reads_alone),
+        cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_concurrent_runs),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -9,7 +9,10 @@
  *                                       direct16_avx512.c: direct.c's tiles with a 16-bit store) on blocks of
  *                                       the input widened into an fp32 scratch tile; for CPUs without
  *                                       AVX512_BF16, and for f16 on CPUs without AVX512_FP16 (Zen 4)
- *   p0 = MR output positions, p1 = NR output channels per register tile; the isa column picks the kind.
+ *   p0 = MR output positions, p1 = NR output channels per register tile; the isa column picks the kind;
+ *   p2 = 1 (_nt): y stored with non-temporal stores (NWC, whole 16-channel blocks), for outputs that do not stay
+ *   in cache anyway: a first layer's cold output otherwise costs a read for every line written, which made
+ *   the bf16 first layer no faster than fp32's streaming variant despite half the bytes.
  *
  * Both accumulate in fp32 from the bias (added in fp32) and round once to nearest even at the output.
  *
@@ -80,6 +83,7 @@ typedef struct d16_state {
     float *bias; /* [G][nkb][NR]; zeros without bias and beyond each group's channels */
     int nthreads;
     bool tile_acc; /* the per-thread fp32 output tile is used (NCW, several channel blocks) */
+    bool stream;   /* non-temporal stores of y (p2 = 1) */
     size_t xt_bytes;         /* native NCW: x transposed to NWC, shared by the threads */
     size_t thread_bytes;     /* each thread's region: */
     size_t acc_off, yt_off;  /*   fp32 output tile [ob][kbc*NR], and its transpose (NCW) */
@@ -147,6 +151,17 @@ static conv1d_status d16_supports(const c1_variant *v, const conv1d_desc *d)
     if (d->dtype != dtype_of(v) || (v->precision != C1_PREC_BF16 && v->precision != C1_PREC_F16))
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s computes %s tensors, got dtype %s.", v->name,
                        c1_precision_name(v->precision), conv1d_dtype_name(d->dtype));
+    if (v->params[2] == 1) {
+        /* Streaming stores pay off only when y is written once, whole 32-byte vectors at a time, straight into
+         * the caller's y (every output is stored once here, after its last channel block). */
+        const int64_t kg = d->out_channels / d->num_groups;
+        if (d->layout != CONV1D_LAYOUT_NWC)
+            return c1_fail(CONV1D_UNSUPPORTED, "Variant %s streams its output, so it takes NWC only.", v->name);
+        if (d->out_channels % 16 != 0 || kg % 16 != 0)
+            return c1_fail(CONV1D_UNSUPPORTED,
+                           "Variant %s needs output channels per group a multiple of 16, got %lld.", v->name,
+                           (long long)kg);
+    }
     return CONV1D_OK;
 }
 
@@ -288,6 +303,7 @@ static conv1d_status d16_prepare(const c1_variant *v, const conv1d_desc *d, cons
     s->native = is_native(v);
     s->mr = v->params[0];
     s->nr = v->params[1];
+    s->stream = v->params[2] == 1;
     const bool bf16 = d->dtype == CONV1D_BF16;
     s->kern = kernels_for(v);
     if (s->native) {
@@ -339,8 +355,9 @@ static conv1d_status d16_prepare(const c1_variant *v, const conv1d_desc *d, cons
         pack_widened(s, w);
 
     const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
-    snprintf(s->info, sizeof s->info, "%dx%d %s %s, kc %lld of %lld, %lld positions and %lld of %lld NR blocks per task%s%s",
+    snprintf(s->info, sizeof s->info, "%dx%d %s %s%s, kc %lld of %lld, %lld positions and %lld of %lld NR blocks per task%s%s",
              s->mr, s->nr, s->native ? "vdpbf16ps" : "fp32 kernels on widened input", c1_isa_level_name(v->isa),
+             s->stream ? " streaming" : "",
              (long long)s->kc, (long long)s->cg, (long long)s->ob, (long long)s->kbc, (long long)s->nkb,
              s->flat ? ", taps and channels as one run" : "",
              nwc ? "" : ", ncw: transposed in and out");
@@ -418,6 +435,7 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
     const int64_t kbc = s->kbc, nkt = ceil_div(nkb, kbc), nob = ceil_div(OL, ob), ncb = ceil_div(Cg, kc);
     const int64_t ntasks = d->batch * G * nob * nkt, arow = kbc * nr, span = dil * (R - 1);
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
+    const bool stream = s->stream && (uintptr_t)y % 32 == 0;
 
     /* No more threads than the workspace has regions for. */
     const int team = omp_get_max_threads() < s->nthreads ? omp_get_max_threads() : s->nthreads;
@@ -470,6 +488,7 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
                             .y_row = K,
                             .nvalid = (int)min64(nr, Kg - kb * nr),
                         };
+                        t.stream = stream && last && t.nvalid == nr;
                         if (!s->native) {
                             t.x = any ? xs + (i0 + r_lo * dil - p0) * kcb : xs;
                             t.w = s->wp + (((g * nkb + kb) * R + r_lo) * Cg + c0) * nr;
@@ -505,6 +524,8 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
                     }
                 }
             }
+            /* Non-temporal stores are weakly ordered: make them visible before the team's barrier. */
+            if (stream) _mm_sfence();
             if (ncw) {
                 const int64_t nrows = o_end - o_begin;
                 c1_direct_avx2_transpose(acc, arow, yt, nrows, nrows, ncols);

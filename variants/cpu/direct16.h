@@ -37,6 +37,7 @@ typedef struct c1_direct16_tile {
     ptrdiff_t x_row, x_tap, w_tap, y_row, acc_row;
     int64_t taps, kc; /* taps may be 0: the tile is then just its starting values */
     int nvalid;       /* output channels of the block to store, 1..NR */
+    int stream;       /* y set, nvalid == NR, y rows 32-byte aligned: store y with non-temporal stores */
 } c1_direct16_tile;
 
 typedef void (*c1_direct16_ukr)(const c1_direct16_tile *t);

@@ -122,7 +122,11 @@ static inline __attribute__((always_inline)) void tile_w(const c1_direct16_tile 
 #pragma GCC unroll 6
         for (int m = 0; m < M; m++) {
             const __m256i p = _mm256_packus_epi32(round_bf16(acc[m][0]), round_bf16(acc[m][NV - 1]));
-            _mm256_storeu_si256((__m256i *)(t->y + m * t->y_row), _mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0)));
+            const __m256i h = _mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0));
+            if (t->stream)
+                _mm256_stream_si256((__m256i *)(t->y + m * t->y_row), h);
+            else
+                _mm256_storeu_si256((__m256i *)(t->y + m * t->y_row), h);
         }
         return;
     }
@@ -134,7 +138,9 @@ static inline __attribute__((always_inline)) void tile_w(const c1_direct16_tile 
         for (int m = 0; m < M; m++) {
             uint16_t *p = t->y + m * t->y_row + 8 * v;
             const __m128i h = to16(acc[m][v], f16);
-            if (n >= 8) {
+            if (t->stream) {
+                _mm_stream_si128((__m128i *)p, h);
+            } else if (n >= 8) {
                 _mm_storeu_si128((__m128i *)p, h);
             } else {
                 uint16_t part[8];

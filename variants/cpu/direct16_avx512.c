@@ -120,6 +120,14 @@ static inline __attribute__((always_inline)) void tile_w(const c1_direct16_tile 
             for (int v = 0; v < NV; v++) _mm512_storeu_ps(t->acc + m * t->acc_row + 16 * v, acc[m][v]);
         return;
     }
+    if (t->stream) {
+#pragma GCC unroll 14
+        for (int m = 0; m < M; m++)
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++)
+                _mm256_stream_si256((__m256i *)(t->y + m * t->y_row + 16 * v), to16(acc[m][v], f16));
+        return;
+    }
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++) {
         const int n = t->nvalid - 16 * v;

@@ -78,6 +78,14 @@ static inline __attribute__((always_inline)) void tile_bf16(const c1_direct16_ti
             for (int v = 0; v < NV; v++) _mm512_storeu_ps(t->acc + m * t->acc_row + 16 * v, acc[m][v]);
         return;
     }
+    if (t->stream) {
+#pragma GCC unroll 16
+        for (int m = 0; m < M; m++)
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++)
+                _mm256_stream_si256((__m256i *)(t->y + m * t->y_row + 16 * v), (__m256i)_mm512_cvtneps_pbh(acc[m][v]));
+        return;
+    }
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++) {
         const int n = t->nvalid - 16 * v;
