@@ -2,8 +2,9 @@
  * machine can run, against the double reference on the same 16-bit inputs, outputs poisoned with 0xFFFF (a NaN)
  * and checked by c1_compare16 (one rounding of an fp32 sum), on cases derived from the tiling: output positions
  * around MR, output channels around NR, odd and even input channels (the native kernels read channels in pairs),
- * forced channel blocks (partial sums kept in fp32), groups, stride, dilation, padding, both layouts. The input
- * ends at a guard page, so a read past its last element (an odd last channel read as a pair) crashes the test. */
+ * forced channel blocks (partial sums kept in fp32), groups, stride, dilation, padding, both layouts, streaming
+ * stores. The input ends at a guard page, so a read past its last element (an odd last channel read as a pair)
+ * crashes the test; every check runs twice, into an aligned and a misaligned y, and requires the same bits. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
