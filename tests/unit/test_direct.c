@@ -23,7 +23,7 @@ static size_t nvariants;
 static int setup(void **unused)
 {
     test_ctx = *c1_kernel_ctx_machine();
-    nvariants = tu_family_variants("direct", variants, MAX_VARIANTS);
+    nvariants = tu_family_variants("direct", variants, MAX_VARIANTS); /* fp32: test_direct16.c has the rest */
     return nvariants > 0 ? 0 : -1;
 }
 

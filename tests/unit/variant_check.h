@@ -12,16 +12,16 @@
 #include "conv1d_ref.h"
 #include "variant.h"
 
-/* The registered fp32 variants of `family` this CPU can run (16-bit ones have tests of their own), up to max
- * of them into out; each one left out for want of
- * its ISA is named. Returns how many. */
-static inline size_t tu_family_variants(const char *family, const c1_variant **out, size_t max)
+/* The registered variants of `family` this CPU can run, of every precision class when all_classes, else the
+ * fp32 ones (the 16-bit ones have tests of their own), up to max of them into out; each one left out for want
+ * of its ISA is named. Returns how many. */
+static inline size_t tu_family_variants_of(const char *family, bool all_classes, const c1_variant **out, size_t max)
 {
     size_t count = 0, n = 0;
     const c1_variant *list = c1_variant_list(&count);
     for (size_t i = 0; i < count; i++) {
         const c1_variant *v = &list[i];
-        if (strcmp(v->family, family) != 0 || v->precision != C1_PREC_FP32) continue;
+        if (strcmp(v->family, family) != 0 || (!all_classes && v->precision != C1_PREC_FP32)) continue;
         if (!c1_isa_available(v->isa) || (v->ops->available && !v->ops->available())) {
             print_message("skipping %s: not available here (ISA level %s%s)\n", v->name,
                           c1_isa_level_name(c1_isa_effective()), c1_isa_capped() ? ", capped by CONV1D_ISA" : "");
@@ -30,6 +30,12 @@ static inline size_t tu_family_variants(const char *family, const c1_variant **o
         if (n < max) out[n++] = v;
     }
     return n;
+}
+
+/* The fp32 variants of `family` this CPU can run (tu_family_variants_of). */
+static inline size_t tu_family_variants(const char *family, const c1_variant **out, size_t max)
+{
+    return tu_family_variants_of(family, false, out, max);
 }
 
 /* Skips the calling test, saying why, when no variant of the family can run at this ISA level. */
