@@ -350,7 +350,7 @@ static int check_peers16(conv1d_dtype t, const char *const *names, size_t nnames
                 uint16_t *w = calloc((size_t)(nw + nb + 1), sizeof *w);
                 assert_non_null(w);
                 void *state = NULL;
-                st = v->ops->prepare(v, d, w, nb ? w + nw : NULL, &state);
+                st = v->ops->prepare(v, d, NULL, w, nb ? w + nw : NULL, &state);
                 if (st == CONV1D_OK) {
                     snprintf(impl, sizeof impl, "%s", v->ops->impl_info(state));
                     v->ops->release(state);
