@@ -1,0 +1,324 @@
+/*
+ * Depthwise convolutions on bf16 and f16 tensors (num_groups == in_channels == out_channels), one variant per ISA
+ * and dtype, each for both layouts:
+ *
+ *   depthwise_bf16__avx512, depthwise_f16__avx512  vector kernels in depthwise16_avx512.c (16 channels or positions
+ *                                                  per vector, from 256 bits of 16-bit elements)
+ *   depthwise_bf16__avx2, depthwise_f16__avx2      vector kernels in depthwise16_avx2.c (F16C for f16)
+ *   depthwise_bf16__c, depthwise_f16__c            portable C (core/half.h's conversions)
+ *
+ * These layers are memory-bound: a 16-bit tensor moves half the bytes of an fp32 one, and that is the whole gain, so
+ * x is read and y written in 16 bits directly. Each kernel widens its loads to fp32 in registers (bf16: the 16 bits
+ * shifted into the top of a float, exact; f16: vcvtph2ps, exact), multiplies by weights widened to fp32 at prepare,
+ * accumulates in fp32 (the bias added in fp32 too) and rounds once, to nearest even, at the store (bf16 with integer
+ * operations, f16 with vcvtps2ph). No pass widens a tensor into a copy.
+ *
+ * NWC vectorises over channels, as the fp32 family (depthwise.c): positions in blocks of C1_DW_NWC_POS_BLOCK by
+ * channel blocks sized so the block's weights stay in L1, interior positions [full_lo, full_hi) without clamps, the
+ * edges with their taps clamped. The weights are packed per vector of channels (depthwise16.h) so a long kernel's
+ * taps are one contiguous run instead of R rows C floats apart.
+ *
+ * NCW vectorises over positions along a row. Each chunk of a row's outputs first widens the inputs it reads into a
+ * window buffer on the stack (L1), zero where the taps fall into the padding and split into the stride's phases, and
+ * then every tap of every vector of outputs is one unit-stride fp32 load with the tap's weight broadcast: no edge
+ * cases, any stride and dilation, and x is still read once, in 16 bits (the window is a tile in L1, not a widened
+ * tensor). A window too large for the buffer (a span of thousands of positions) falls back to a per-output loop.
+ *
+ * Short rows (decode steps: lengths up to 8, both layouts) take c1_dw16_short_avx2 in both SIMD variants: eight
+ * channels at a time, every position a vector, NCW's rows transposed in registers (depthwise16.h).
+ *
+ * A channel multiplier (out_channels > in_channels) is refused: the 16-bit kernels compute one output channel per
+ * input channel.
+ *
+ * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block), NCW (batch,
+ * channel, position block), short rows (batch elements, channel block). The state is read-only after prepare, so
+ * concurrent runs are safe.
+ */
+#include <omp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basics.h"
+#include "depthwise16.h"
+#include "error.h"
+#include "half.h"
+#include "variant.h"
+
+/* Below this many multiply-adds a run stays on the calling thread (tens of microseconds of work). */
+#define C1_DW16_MIN_PARALLEL_FMAS 65536.0
+
+typedef void (*nwc_kernel)(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                           uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+typedef void (*fill_kernel)(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
+typedef void (*taps_kernel)(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
+                            uint16_t *y, int64_t m);
+
+typedef struct dw16_state {
+    c1_dw_geom g;
+    int64_t batch;
+    conv1d_layout layout;
+    bool bf;
+    int64_t nwc_channel_block;
+    int64_t ncw_chunk; /* outputs per window (c1_dw16_ncw_chunk); 0: the per-output form */
+    int64_t plen;      /* the windows' phase length (c1_dw16_phase_len) */
+    int64_t *tap_off;  /* tap r's offset into a window (c1_dw16_tap_offset) */
+    nwc_kernel nwc;
+    fill_kernel fill;
+    taps_kernel taps;
+    float *w, *bias; /* packed as depthwise16.h says */
+    bool short_rows;
+    float *wp; /* short rows: bias and weights per block of eight channels */
+} dw16_state;
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static inline float widen(bool bf, uint16_t h) { return bf ? c1_bf16_to_f32(h) : c1_f16_to_f32(h); }
+static inline uint16_t narrow(bool bf, float f) { return bf ? c1_f32_to_bf16(f) : c1_f32_to_f16(f); }
+
+/* --- portable kernels ------------------------------------------------------------------------------------ */
+
+/* Channels per accumulator row of the portable NWC kernel. */
+#define ACC_CHANNELS 256
+
+/* NWC: output position by position, the channels in runs of ACC_CHANNELS accumulated in an fp32 row on the stack
+ * (the output row is 16 bits and cannot be the accumulator), weights packed in vectors of 8 channels. */
+void c1_dw16_nwc_c(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
+                   int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, R = g->kernel_size;
+    const uint16_t *xn = x + n * g->length * C;
+    float acc[ACC_CHANNELS];
+    for (int64_t o = o0; o < o1; o++) {
+        uint16_t *yo = y + (n * g->out_length + o) * C;
+        int64_t r0, r1;
+        c1_dw_taps(g, o, &r0, &r1);
+        for (int64_t cc = c0; cc < c1; cc += ACC_CHANNELS) {
+            const int64_t ce = min64(c1, cc + ACC_CHANNELS);
+            for (int64_t k = cc; k < ce; k++) acc[k - cc] = bias[k];
+            for (int64_t r = r0; r < r1; r++) {
+                const uint16_t *xr = xn + (o * g->stride - g->pad_left + r * g->dilation) * C;
+                for (int64_t k = cc; k < ce; k++) acc[k - cc] += widen(bf, xr[k]) * w[(k / 8 * R + r) * 8 + k % 8];
+            }
+            for (int64_t k = cc; k < ce; k++) yo[k] = narrow(bf, acc[k - cc]);
+        }
+    }
+}
+
+void c1_dw16_ncw_fill_c(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf)
+{
+    const int64_t S = g->stride, L = g->length;
+    for (int64_t p = 0; p < S; p++)
+        for (int64_t j = 0; j < win.plen; j++) {
+            const int64_t i = win.i0 + S * j + p;
+            buf[p * win.plen + j] = i >= 0 && i < L ? widen(bf, x[i]) : 0.0f;
+        }
+}
+
+/* Tap by tap over an fp32 accumulator row, so the inner loop is an axpy the compiler vectorises. */
+void c1_dw16_ncw_taps_c(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b, uint16_t *y,
+                        int64_t m)
+{
+    float acc[ACC_CHANNELS];
+    for (int64_t t0 = 0; t0 < m; t0 += ACC_CHANNELS) {
+        const int64_t nt = min64(m - t0, ACC_CHANNELS);
+        for (int64_t t = 0; t < nt; t++) acc[t] = b;
+        for (int64_t r = 0; r < R; r++) {
+            const float *restrict xr = buf + off[r] + t0;
+            const float wr = w[r];
+            /* omp simd: -O2's cost model would not vectorise a loop of unknown trip count at all */
+#pragma omp simd
+            for (int64_t t = 0; t < nt; t++) acc[t] += xr[t] * wr;
+        }
+        for (int64_t t = 0; t < nt; t++) y[t0 + t] = narrow(bf, acc[t]);
+    }
+}
+
+/* Outputs [o0, o1) of one NCW row whose window does not fit the buffer: each output on its own, taps clamped. */
+static void ncw_row_direct(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b, uint16_t *y,
+                           int64_t o0, int64_t o1)
+{
+    for (int64_t o = o0; o < o1; o++) {
+        int64_t r0, r1;
+        c1_dw_taps(g, o, &r0, &r1);
+        float acc = b;
+        for (int64_t r = r0; r < r1; r++) acc += widen(bf, x[o * g->stride - g->pad_left + r * g->dilation]) * w[r];
+        y[o] = narrow(bf, acc);
+    }
+}
+
+/* Outputs [o0, o1) of one NCW row (x, w, y at that row): chunk by chunk through the window buffer. */
+static void ncw_row(const dw16_state *s, const uint16_t *x, const float *w, float b, uint16_t *y, int64_t o0,
+                    int64_t o1)
+{
+    const c1_dw_geom *g = &s->g;
+    if (s->ncw_chunk == 0) {
+        ncw_row_direct(g, s->bf, x, w, b, y, o0, o1);
+        return;
+    }
+    float buf[C1_DW16_NCW_BUF] __attribute__((aligned(64)));
+    for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
+        const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .m = min64(o1 - o, s->ncw_chunk)};
+        s->fill(g, s->bf, x, win, buf);
+        s->taps(s->bf, buf, s->tap_off, w, g->kernel_size, b, y + o, win.m);
+    }
+}
+
+/* --- variant ops ------------------------------------------------------------------------------------------ */
+
+static conv1d_status dw16_supports(const c1_variant *v, const conv1d_desc *d)
+{
+    const conv1d_dtype want = v->precision == C1_PREC_BF16 ? CONV1D_BF16 : CONV1D_F16;
+    if (d->dtype != want)
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s computes %s tensors, got dtype %s.", v->name,
+                       conv1d_dtype_name(want), conv1d_dtype_name(d->dtype) ? conv1d_dtype_name(d->dtype) : "unknown");
+    if (d->num_groups != d->in_channels)
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
+                       "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
+                       (long long)d->in_channels);
+    if (d->out_channels != d->in_channels)
+        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s computes one output channel per input channel (no channel "
+                       "multiplier), got %lld output channels for %lld input channels.", v->name,
+                       (long long)d->out_channels, (long long)d->in_channels);
+    return CONV1D_OK;
+}
+
+static void dw16_release(void *state)
+{
+    dw16_state *s = state;
+    if (!s) return;
+    free(s->w);
+    free(s->bias);
+    free(s->wp);
+    free(s->tap_off);
+    free(s);
+}
+
+static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
+                                  void **state)
+{
+    const conv1d_status st = dw16_supports(v, d);
+    if (st != CONV1D_OK) return st;
+    const uint16_t *w16 = w_arg, *b16 = bias_arg;
+    dw16_state *s = calloc(1, sizeof *s);
+    if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the state of variant %s.", v->name);
+    const int64_t L = d->length, OL = conv1d_output_length(d), R = d->kernel_size, S = d->stride;
+    const int64_t D = d->dilation, PL = d->pad_left, K = d->out_channels;
+    const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
+    c1_dw_geom *g = &s->g;
+    *g = (c1_dw_geom){.length = L, .out_length = OL, .in_channels = K, .out_channels = K, .mult = 1,
+                      .kernel_size = R, .stride = S, .dilation = D, .pad_left = PL};
+    const int64_t last = L - 1 + PL - (R - 1) * D; /* the largest o*S whose last tap is still inside */
+    g->full_hi = last < 0 ? 0 : min64(OL, last / S + 1);
+    g->full_lo = min64((PL + S - 1) / S, g->full_hi);
+    s->batch = d->batch;
+    s->layout = d->layout;
+    s->bf = d->dtype == CONV1D_BF16;
+    s->nwc_channel_block = c1_dw_nwc_channel_block(K, R, 16);
+    /* The NWC weights' vector length: the kernel's (depthwise16.h). */
+    const int64_t VL = v->isa >= C1_ISA_LEVEL_AVX512 ? 16 : 8;
+    switch (v->isa) {
+    case C1_ISA_LEVEL_AVX512:
+    case C1_ISA_LEVEL_AVX512BF16:
+        s->nwc = c1_dw16_nwc_avx512, s->fill = c1_dw16_ncw_fill_avx512, s->taps = c1_dw16_ncw_taps_avx512;
+        break;
+    case C1_ISA_LEVEL_AVX2:
+        s->nwc = c1_dw16_nwc_avx2, s->fill = c1_dw16_ncw_fill_avx2, s->taps = c1_dw16_ncw_taps_avx2;
+        break;
+    default: s->nwc = c1_dw16_nwc_c, s->fill = c1_dw16_ncw_fill_c, s->taps = c1_dw16_ncw_taps_c; break;
+    }
+    const int64_t nvec = (K + VL - 1) / VL;
+    s->w = c1_alloc_floats((size_t)(ncw ? K * R : nvec * VL * R)); /* zeroed: lanes past K stay zero */
+    s->bias = c1_alloc_floats((size_t)K);
+    if (!s->w || !s->bias) {
+        dw16_release(s);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the fp32 weights of variant %s.", v->name);
+    }
+    for (int64_t k = 0; k < K; k++) {
+        if (d->has_bias) s->bias[k] = widen(s->bf, b16[k]);
+        for (int64_t r = 0; r < R; r++) {
+            if (ncw)
+                s->w[k * R + r] = widen(s->bf, w16[k * R + r]);
+            else /* the tensor's (kernel_size, 1, out_channels): tap r of channel k at r*K + k */
+                s->w[(k / VL * R + r) * VL + k % VL] = widen(s->bf, w16[r * K + k]);
+        }
+    }
+    if (v->isa != C1_ISA_LEVEL_C && c1_dw16_short_fits(g)) {
+        const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;
+        s->short_rows = true;
+        s->wp = c1_alloc_floats((size_t)(nb * bs)); /* zeroed: lanes past K stay zero */
+        if (!s->wp) {
+            dw16_release(s);
+            return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the packed weights of variant %s.", v->name);
+        }
+        for (int64_t k = 0; k < K; k++) {
+            float *dst = s->wp + k / 8 * bs + k % 8;
+            dst[0] = s->bias[k];
+            for (int64_t r = 0; r < R; r++) dst[(r + 1) * 8] = widen(s->bf, ncw ? w16[k * R + r] : w16[r * K + k]);
+        }
+    } else if (ncw) {
+        s->ncw_chunk = c1_dw16_ncw_chunk(g);
+        if (s->ncw_chunk > 0) {
+            s->plen = c1_dw16_phase_len(g, s->ncw_chunk);
+            s->tap_off = malloc((size_t)R * sizeof *s->tap_off);
+            if (!s->tap_off) {
+                dw16_release(s);
+                return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the tap offsets of variant %s.", v->name);
+            }
+            for (int64_t r = 0; r < R; r++) s->tap_off[r] = c1_dw16_tap_offset(g, r, s->plen);
+        }
+    }
+    *state = s;
+    return CONV1D_OK;
+}
+
+static conv1d_status dw16_run(const void *state, const void *x_arg, void *y_arg, void *workspace)
+{
+    (void)workspace;
+    const uint16_t *x = x_arg;
+    uint16_t *y = y_arg;
+    const dw16_state *s = state;
+    const c1_dw_geom *g = &s->g;
+    const int64_t N = s->batch, OL = g->out_length, K = g->out_channels, L = g->length, R = g->kernel_size;
+    /* A small layer runs on the calling thread: waking the team would cost more than the layer. */
+    const bool team = (double)N * (double)OL * (double)K * (double)R >= C1_DW16_MIN_PARALLEL_FMAS;
+    if (s->short_rows) {
+        const bool ncw = s->layout == CONV1D_LAYOUT_NCW;
+        const int64_t CB = C1_DW_SHORT_CHANNELS, ncb = (K + CB - 1) / CB;
+        /* NCW work items take C1_DW_SHORT_BATCH batch elements, innermost in the kernel (depthwise16.h). */
+        const int64_t NB = ncw ? C1_DW_SHORT_BATCH : 1, nnb = (N + NB - 1) / NB;
+#pragma omp parallel for collapse(2) schedule(static) if (team)
+        for (int64_t nb = 0; nb < nnb; nb++)
+            for (int64_t cb = 0; cb < ncb; cb++)
+                c1_dw16_short_avx2(g, s->bf, ncw, x, s->wp, y, nb * NB, min64(N, nb * NB + NB), cb * CB,
+                                   min64(K, cb * CB + CB));
+    } else if (s->layout == CONV1D_LAYOUT_NWC) {
+        const int64_t PB = C1_DW_NWC_POS_BLOCK, CB = s->nwc_channel_block;
+        const int64_t npb = (OL + PB - 1) / PB, ncb = (K + CB - 1) / CB;
+#pragma omp parallel for collapse(3) schedule(static) if (team)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t pb = 0; pb < npb; pb++)
+                for (int64_t cb = 0; cb < ncb; cb++)
+                    s->nwc(g, s->bf, x, s->w, s->bias, y, n, pb * PB, min64(OL, pb * PB + PB), cb * CB,
+                           min64(K, cb * CB + CB));
+    } else {
+        const int64_t PB = C1_DW16_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
+#pragma omp parallel for collapse(3) schedule(static) if (team)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t pb = 0; pb < npb; pb++)
+                    ncw_row(s, x + (n * K + k) * L, s->w + k * R, s->bias[k], y + (n * K + k) * OL, pb * PB,
+                            min64(OL, pb * PB + PB));
+    }
+    return CONV1D_OK;
+}
+
+/* One table for both dtypes and every ISA: the variant's precision column picks the dtype, its isa column the
+ * kernels. */
+const c1_variant_ops c1_depthwise16_ops = {
+    .supports = dw16_supports,
+    .prepare = dw16_prepare,
+    .run = dw16_run,
+    .release = dw16_release,
+};

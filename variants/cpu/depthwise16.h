@@ -1,0 +1,114 @@
+/*
+ * Internal: the bf16 and f16 depthwise family (depthwise16.c holds the variant ops and the portable kernels,
+ * depthwise16_avx2.c and depthwise16_avx512.c the vector kernels, depthwise16_avx512bf16.c the bf16 dot-product
+ * ones).
+ *
+ * x and y are the raw 16 bits of the descriptor's dtype and are read and written only in 16 bits: each kernel widens
+ * what it loads (bf16: the bits shifted into the top half of a float; f16: F16C) and narrows what it stores (to
+ * nearest even, once), with the weights and bias widened to fp32 at prepare and every sum accumulated in fp32.
+ * The geometry (c1_dw_geom, c1_dw_taps, the NWC channel block) is the fp32 family's (depthwise.h).
+ *
+ * Weights are packed at prepare as fp32:
+ *   NWC  per vector of VL channels, its taps contiguous: channel k's tap r at w[(k / VL) * R * VL + r * VL + k % VL]
+ *        (VL = 8 for the portable and AVX2 kernels, 16 for AVX-512), so the taps of one vector of channels are one
+ *        run of R * VL floats: the tensor's [tap][channel] rows, C floats apart, would put a long kernel's weights
+ *        into a few L1 sets;
+ *   NCW  one row of R taps per channel, as the tensor has them.
+ * The bias is K floats, zeros without one.
+ */
+#ifndef CONV1D_DEPTHWISE16_H
+#define CONV1D_DEPTHWISE16_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "depthwise.h"
+
+/* NCW rows go through a window buffer of fp32 (on the stack, in L1): the inputs of a chunk of outputs, widened once
+ * and zero outside the row (so no tap is clamped), split into the stride's phases (so every tap of a vector of
+ * outputs is a unit-stride load), then each tap of each vector of outputs is one fp32 load from L1. The window of
+ * a chunk of m outputs is S*m + (kernel_size - 1)*dilation + S floats plus a vector of slack per phase. */
+#define C1_DW16_NCW_BUF 6144
+#define C1_DW16_NCW_CHUNK 1024
+/* NCW work item: this many output positions of one (batch, channel) row. */
+#define C1_DW16_NCW_POS_BLOCK 2048
+
+/* The window buffer of one chunk: phase p of the S phases at buf + p * plen holds x[i0 + S*j + p] for j < plen, zero
+ * outside the row, and tap r of the chunk's output t reads buf[off[r] + t] (c1_dw16_tap_offset). */
+typedef struct c1_dw16_window {
+    int64_t i0, plen, m; /* first input, phase length, outputs in the chunk */
+} c1_dw16_window;
+
+/* The largest chunk of outputs whose window fits C1_DW16_NCW_BUF (at most C1_DW16_NCW_CHUNK); 0 when not even 16
+ * outputs fit, and the row then takes the portable per-output form. */
+static inline int64_t c1_dw16_ncw_chunk(const c1_dw_geom *g)
+{
+    const int64_t S = g->stride, span = (g->kernel_size - 1) * g->dilation;
+    const int64_t m = (C1_DW16_NCW_BUF - span - S - 32 * S) / S;
+    if (m < 16) return 0;
+    return m > C1_DW16_NCW_CHUNK ? C1_DW16_NCW_CHUNK : m;
+}
+
+/* Tap r's offset into the window of a chunk: phase (r*D) mod S, (r*D) div S positions in (see c1_dw16_window);
+ * output t of the chunk reads input i0 + S*t + r*D, which is phase (r*D) mod S at t + (r*D) div S. */
+static inline int64_t c1_dw16_tap_offset(const c1_dw_geom *g, int64_t r, int64_t plen)
+{
+    const int64_t u = r * g->dilation;
+    return (u % g->stride) * plen + u / g->stride;
+}
+
+/* The phase length of the windows of chunks of up to `chunk` outputs: chunk + span / S + 1 rounded up to 16
+ * floats, plus 16 of slack (a vector read past the last output stays inside the phase). One length for every
+ * chunk of a layer, so the taps' offsets are worked out once, at prepare. */
+static inline int64_t c1_dw16_phase_len(const c1_dw_geom *g, int64_t chunk)
+{
+    const int64_t span = (g->kernel_size - 1) * g->dilation;
+    return (chunk + span / g->stride + 1 + 15) / 16 * 16 + 16;
+}
+
+/* Short rows (decode steps: input and output lengths up to C1_DW16_SHORT_MAX_LEN, no channel multiplier) take one
+ * kernel for both layouts and both SIMD variants, c1_dw16_short_avx2: eight channels at a time with every position
+ * a vector, NCW's eight rows transposed in registers, the bias and weights packed per block of eight channels at
+ * prepare (block b's bias at wp + b*(R + 1)*8, its tap r at wp + (b*(R + 1) + 1 + r)*8). Work items as in the fp32
+ * family: C1_DW_SHORT_CHANNELS channels, and in NCW C1_DW_SHORT_BATCH batch elements innermost, so a block's packed
+ * weights come from L1 after the first. */
+#define C1_DW16_SHORT_MAX_LEN 8
+#define C1_DW16_SHORT_SPAN 64
+
+static inline bool c1_dw16_short_fits(const c1_dw_geom *g)
+{
+    const int64_t span = (g->out_length - 1) * g->stride + (g->kernel_size - 1) * g->dilation + 1;
+    return g->mult == 1 && g->length <= C1_DW16_SHORT_MAX_LEN && g->out_length <= C1_DW16_SHORT_MAX_LEN &&
+           span <= C1_DW16_SHORT_SPAN && g->pad_left + g->length <= C1_DW16_SHORT_SPAN;
+}
+
+/*
+ * The kernels; bf: the dtype is bf16 (else f16).
+ *
+ * nwc: batch n, output positions [o0, o1), channels [c0, c1) (c0 a multiple of the kernel's vector length); x and y
+ * the whole tensors, w the packed weights, bias K floats.
+ * ncw_fill: the window of one chunk (c1_dw16_window) from the row x of length L into buf (64-byte aligned).
+ * ncw_taps: outputs y[0, m) of one chunk, y[t] = b + sum_r w[r] * buf[off[r] + t], rounded once into y.
+ * short: channels [c0, c1) (c0 a multiple of 8) of batch elements [n0, n1) in either layout.
+ */
+void c1_dw16_nwc_c(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
+                   int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_ncw_fill_c(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
+void c1_dw16_ncw_taps_c(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b, uint16_t *y,
+                        int64_t m);
+
+void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
+                      int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_ncw_fill_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
+void c1_dw16_ncw_taps_avx2(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
+                           uint16_t *y, int64_t m);
+void c1_dw16_short_avx2(const c1_dw_geom *g, bool bf, bool ncw, const uint16_t *x, const float *wp, uint16_t *y,
+                        int64_t n0, int64_t n1, int64_t c0, int64_t c1);
+
+void c1_dw16_nwc_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                        uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_ncw_fill_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
+void c1_dw16_ncw_taps_avx512(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
+                             uint16_t *y, int64_t m);
+
+#endif
