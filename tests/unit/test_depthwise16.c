@@ -112,7 +112,7 @@ static void check_all(const conv1d_desc *d, uint64_t *rng)
             fail_msg("%s does not apply to %s: %s", v->name, text, conv1d_last_error());
         }
         void *state = NULL;
-        if (v->ops->prepare(v, d, w, nb ? b : NULL, &state) != CONV1D_OK)
+        if (v->ops->prepare(v, d, NULL, w, nb ? b : NULL, &state) != CONV1D_OK)
             fail_msg("%s prepare failed: %s", v->name, conv1d_last_error());
         const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
         void *ws = ws_bytes ? malloc(ws_bytes) : NULL;

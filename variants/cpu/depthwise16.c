@@ -195,9 +195,10 @@ static void dw16_release(void *state)
     free(s);
 }
 
-static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, const void *w_arg, const void *bias_arg,
-                                  void **state)
+static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
+                                  const void *w_arg, const void *bias_arg, void **state)
 {
+    (void)ctx; /* the blocking follows the fp32 family's constants (depthwise.h), not the cache sizes */
     const conv1d_status st = dw16_supports(v, d);
     if (st != CONV1D_OK) return st;
     const uint16_t *w16 = w_arg, *b16 = bias_arg;
