@@ -148,8 +148,9 @@ static void check_both(conv1d_desc d, uint64_t *rng)
 
 static void test_registered(void **unused)
 {
-    static const char *const names[] = {"depthwise_bf16__c",    "depthwise_f16__c",      "depthwise_bf16__avx2",
-                                        "depthwise_f16__avx2",  "depthwise_bf16__avx512", "depthwise_f16__avx512"};
+    static const char *const names[] = {"depthwise_bf16__c",      "depthwise_f16__c",      "depthwise_bf16__avx2",
+                                        "depthwise_f16__avx2",    "depthwise_bf16__avx512", "depthwise_f16__avx512",
+                                        "depthwise_bf16__avx512bf16"};
     size_t expect = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const c1_variant *v = c1_variant_find(names[i]);
@@ -230,6 +231,20 @@ static void test_long_rows(void **unused)
         }
 }
 
+/* The tap counts of the pairing kernels (depthwise_bf16__avx512bf16, stride 1): one pair, odd and even counts, and the
+ * NCW form's limits of one, two and three vectors of pairs (up to 48 pairs) and past them, over rows of whole passes
+ * (128 outputs) and a ragged end, with padding on both sides; both layouts, 40 channels (a block of 32 and the rest). */
+static void test_tap_pairs(void **unused)
+{
+    static const int64_t taps[] = {2, 3, 4, 5, 31, 32, 33, 34, 63, 64, 96, 97, 98, 99, 130};
+    uint64_t rng = 0x9a125ull;
+    for (size_t i = 0; i < sizeof taps / sizeof taps[0]; i++)
+        for (int lay = 0; lay < 2; lay++)
+            check_both(dw_desc(1 + (int64_t)i % 2, 40, 700 + 53 * (int64_t)i, taps[i], 1, 1, PAD_BOTH, (int)i % 2,
+                               (conv1d_layout)lay, CONV1D_BF16),
+                       &rng);
+}
+
 /* An NCW row whose window does not fit the buffer (a span of 8000 positions): the per-output form. */
 static void test_huge_span(void **unused)
 {
@@ -268,7 +283,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered), cmocka_unit_test(test_tiling_edges), cmocka_unit_test(test_short_rows),
-        cmocka_unit_test(test_decode_step), cmocka_unit_test(test_long_rows),  cmocka_unit_test(test_huge_span),
+        cmocka_unit_test(test_decode_step), cmocka_unit_test(test_long_rows),  cmocka_unit_test(test_tap_pairs),
+        cmocka_unit_test(test_huge_span),
         cmocka_unit_test(test_refuses),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

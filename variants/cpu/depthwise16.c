@@ -70,6 +70,10 @@ typedef struct dw16_state {
     float *w, *bias; /* packed as depthwise16.h says */
     bool short_rows;
     float *wp; /* short rows: bias and weights per block of eight channels */
+    /* depthwise_bf16__avx512bf16 at stride 1 (NCW: and dilation 1): the vdpbf16ps kernels, on the taps' pairs
+     * (depthwise16.h), NWC per block of 32 channels, NCW per row */
+    bool dot;
+    uint32_t *wdot;
 } dw16_state;
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -148,16 +152,21 @@ static void ncw_row_direct(const c1_dw_geom *g, bool bf, const uint16_t *x, cons
     }
 }
 
-/* Outputs [o0, o1) of one NCW row (x, w, y at that row): chunk by chunk through the window buffer. */
-static void ncw_row(const dw16_state *s, const uint16_t *x, const float *w, float b, uint16_t *y, int64_t o0,
-                    int64_t o1)
+/* Outputs [o0, o1) of NCW row k (x, y at that row): chunk by chunk through the window buffer. */
+static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t *y, int64_t o0, int64_t o1)
 {
     const c1_dw_geom *g = &s->g;
+    const int64_t R = g->kernel_size;
+    const float *w = s->w + k * R, b = s->bias[k];
     if (s->ncw_chunk == 0) {
         ncw_row_direct(g, s->bf, x, w, b, y, o0, o1);
         return;
     }
     float buf[C1_DW16_NCW_BUF] __attribute__((aligned(64)));
+    if (s->dot) {
+        c1_dw16_ncw_dot_avx512bf16(g, x, s->wdot + k * (R / 2), w[R - 1], b, y, o0, o1, s->ncw_chunk, buf);
+        return;
+    }
     for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
         const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .m = min64(o1 - o, s->ncw_chunk)};
         s->fill(g, s->bf, x, win, buf);
@@ -192,6 +201,7 @@ static void dw16_release(void *state)
     free(s->bias);
     free(s->wp);
     free(s->tap_off);
+    free(s->wdot);
     free(s);
 }
 
@@ -216,12 +226,16 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
     s->batch = d->batch;
     s->layout = d->layout;
     s->bf = d->dtype == CONV1D_BF16;
-    s->nwc_channel_block = c1_dw_nwc_channel_block(K, R, 16);
     /* The NWC weights' vector length: the kernel's (depthwise16.h). */
     const int64_t VL = v->isa >= C1_ISA_LEVEL_AVX512 ? 16 : 8;
+    s->dot = v->isa == C1_ISA_LEVEL_AVX512BF16 && R >= 2 && S == 1 && (!ncw || D == 1);
+    /* the dot kernel's blocks are 32 channels */
+    s->nwc_channel_block = c1_dw_nwc_channel_block(K, R, s->dot ? 32 : 16);
     switch (v->isa) {
-    case C1_ISA_LEVEL_AVX512:
     case C1_ISA_LEVEL_AVX512BF16:
+        s->nwc = c1_dw16_nwc_avx512bf16, s->fill = c1_dw16_ncw_fill_avx512bf16, s->taps = c1_dw16_ncw_taps_avx512bf16;
+        break;
+    case C1_ISA_LEVEL_AVX512:
         s->nwc = c1_dw16_nwc_avx512, s->fill = c1_dw16_ncw_fill_avx512, s->taps = c1_dw16_ncw_taps_avx512;
         break;
     case C1_ISA_LEVEL_AVX2:
@@ -244,6 +258,25 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
             else /* the tensor's (kernel_size, 1, out_channels): tap r of channel k at r*K + k */
                 s->w[(k / VL * R + r) * VL + k % VL] = widen(s->bf, w16[r * K + k]);
         }
+    }
+    if (s->dot) {
+        /* NWC: block b's pair s at (b*P2 + s)*32, lanes in the order of vpunpck[lh]wd (depthwise16.h); NCW: row k's
+         * pair s at k*(R/2) + s. Low half tap 2s, high half tap 2s + 1 (zero past the last). */
+        const int64_t P2 = (R + 1) / 2, n = ncw ? K * (R / 2) : (K + 31) / 32 * P2 * 32;
+        s->wdot = aligned_alloc(64, ((size_t)n * sizeof *s->wdot + 63) / 64 * 64);
+        if (!s->wdot) {
+            dw16_release(s);
+            return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the paired weights of variant %s.", v->name);
+        }
+        memset(s->wdot, 0, (size_t)n * sizeof *s->wdot);
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t p = 0; p < (ncw ? R / 2 : P2); p++) {
+                const int64_t r = 2 * p;
+                const uint32_t lo = ncw ? w16[k * R + r] : w16[r * K + k];
+                const uint32_t hi = r + 1 >= R ? 0 : ncw ? w16[k * R + r + 1] : w16[(r + 1) * K + k];
+                const int64_t cc = k % 32, lane = cc / 8 * 4 + cc % 4 + cc % 8 / 4 * 16;
+                s->wdot[ncw ? k * (R / 2) + p : (k / 32 * P2 + p) * 32 + lane] = lo | hi << 16;
+            }
     }
     if (v->isa != C1_ISA_LEVEL_C && c1_dw16_short_fits(g)) {
         const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;
@@ -300,17 +333,20 @@ static conv1d_status dw16_run(const void *state, const void *x_arg, void *y_arg,
 #pragma omp parallel for collapse(3) schedule(static) if (team)
         for (int64_t n = 0; n < N; n++)
             for (int64_t pb = 0; pb < npb; pb++)
-                for (int64_t cb = 0; cb < ncb; cb++)
-                    s->nwc(g, s->bf, x, s->w, s->bias, y, n, pb * PB, min64(OL, pb * PB + PB), cb * CB,
-                           min64(K, cb * CB + CB));
+                for (int64_t cb = 0; cb < ncb; cb++) {
+                    const int64_t o0 = pb * PB, o1 = min64(OL, o0 + PB), c0 = cb * CB, c1 = min64(K, c0 + CB);
+                    if (s->dot)
+                        c1_dw16_nwc_dot_avx512bf16(g, x, s->w, s->wdot, s->bias, y, n, o0, o1, c0, c1);
+                    else
+                        s->nwc(g, s->bf, x, s->w, s->bias, y, n, o0, o1, c0, c1);
+                }
     } else {
         const int64_t PB = C1_DW16_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
 #pragma omp parallel for collapse(3) schedule(static) if (team)
         for (int64_t n = 0; n < N; n++)
             for (int64_t k = 0; k < K; k++)
                 for (int64_t pb = 0; pb < npb; pb++)
-                    ncw_row(s, x + (n * K + k) * L, s->w + k * R, s->bias[k], y + (n * K + k) * OL, pb * PB,
-                            min64(OL, pb * PB + PB));
+                    ncw_row(s, k, x + (n * K + k) * L, y + (n * K + k) * OL, pb * PB, min64(OL, pb * PB + PB));
     }
     return CONV1D_OK;
 }

@@ -111,4 +111,24 @@ void c1_dw16_ncw_fill_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, c1
 void c1_dw16_ncw_taps_avx512(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
                              uint16_t *y, int64_t m);
 
+
+/* depthwise_bf16__avx512bf16 (depthwise16_avx512bf16.c): the AVX-512 kernels above with vcvtneps2bf16 stores, and
+ * two on vdpbf16ps, two taps per instruction. NWC at stride 1: channels [c0, c1) with c0 a multiple of 32, wdot the
+ * taps' pairs packed per block of 32 channels (block b's pair s at wdot + (b*P2 + s)*32, P2 = ceil(R / 2): sixteen
+ * lanes of channels 32b + 8k + j, then sixteen of 32b + 8k + 4 + j, k, j < 4; each lane tap 2s in its low half and
+ * tap 2s + 1, or zero past the last tap, in its high half); w and bias as for nwc, for the edges and the channels
+ * past the last whole block of 32. NCW at stride 1 and dilation 1: outputs [o0, o1) of one row in chunks of `chunk`
+ * through buf (C1_DW16_NCW_BUF floats' room), wp the row's R / 2 pairs of taps (as above), wlast its last tap
+ * when R is odd. */
+void c1_dw16_nwc_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                            uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_ncw_fill_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
+void c1_dw16_ncw_taps_avx512bf16(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
+                                 uint16_t *y, int64_t m);
+void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const float *w, const uint32_t *wdot,
+                                const float *bias, uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0,
+                                int64_t c1);
+void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wp, float wlast, float b,
+                                uint16_t *y, int64_t o0, int64_t o1, int64_t chunk, void *buf);
+
 #endif
