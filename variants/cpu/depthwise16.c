@@ -114,7 +114,7 @@ void c1_dw16_ncw_fill_c(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16
 {
     const int64_t S = g->stride, L = g->length;
     for (int64_t p = 0; p < S; p++)
-        for (int64_t j = 0; j < win.plen; j++) {
+        for (int64_t j = 0; j < win.len; j++) {
             const int64_t i = win.i0 + S * j + p;
             buf[p * win.plen + j] = i >= 0 && i < L ? widen(bf, x[i]) : 0.0f;
         }
@@ -168,7 +168,9 @@ static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t 
         return;
     }
     for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
-        const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .m = min64(o1 - o, s->ncw_chunk)};
+        const int64_t m = min64(o1 - o, s->ncw_chunk);
+        const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .len = c1_dw16_phase_len(g, m),
+                                    .m = m};
         s->fill(g, s->bf, x, win, buf);
         s->taps(s->bf, buf, s->tap_off, w, g->kernel_size, b, y + o, win.m);
     }

@@ -33,11 +33,23 @@
 /* NCW work item: this many output positions of one (batch, channel) row. */
 #define C1_DW16_NCW_POS_BLOCK 2048
 
-/* The window buffer of one chunk: phase p of the S phases at buf + p * plen holds x[i0 + S*j + p] for j < plen, zero
- * outside the row, and tap r of the chunk's output t reads buf[off[r] + t] (c1_dw16_tap_offset). */
+/* The window buffer of one chunk: phase p of the S phases at buf + p * plen holds x[i0 + S*j + p] for j < len, zero
+ * outside the row, and tap r of the chunk's output t reads buf[off[r] + t] (c1_dw16_tap_offset). plen is the
+ * layer's (the longest chunk's) phase length, len this chunk's (c1_dw16_phase_len of its m outputs). */
 typedef struct c1_dw16_window {
-    int64_t i0, plen, m; /* first input, phase length, outputs in the chunk */
+    int64_t i0, plen, len, m; /* first input, phase stride, phase length filled, outputs in the chunk */
 } c1_dw16_window;
+
+/* The positions [*jlo, *jhi) of phase p of a window that fall inside the row (the rest are zeros). */
+static inline void c1_dw16_phase_range(const c1_dw_geom *g, c1_dw16_window win, int64_t p, int64_t *jlo, int64_t *jhi)
+{
+    const int64_t S = g->stride, a = -win.i0 - p, b = g->length - win.i0 - p; /* S*j >= a and S*j < b */
+    int64_t lo = a <= 0 ? 0 : (a + S - 1) / S, hi = b <= 0 ? 0 : (b + S - 1) / S;
+    lo = lo < win.len ? lo : win.len;
+    hi = hi < lo ? lo : hi > win.len ? win.len : hi;
+    *jlo = lo;
+    *jhi = hi;
+}
 
 /* The largest chunk of outputs whose window fits C1_DW16_NCW_BUF (at most C1_DW16_NCW_CHUNK); 0 when not even 16
  * outputs fit, and the row then takes the portable per-output form. */

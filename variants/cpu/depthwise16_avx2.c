@@ -173,29 +173,36 @@ void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const flo
 
 /* ---- NCW: vectors over positions, through the window buffer (depthwise16.h) ---- */
 
-/* Phase p, positions [j0, j1) of the window, scalar, zero outside the row. */
-INLINE void fill_scalar(const uint16_t *x, int64_t L, int64_t i0, int64_t S, int64_t p, float *dst, int64_t j0,
-                        int64_t j1, const bool bf)
+/* Phase p, positions [j0, j1) of the window, all inside the row, scalar. */
+INLINE void fill_scalar(const uint16_t *x, int64_t i0, int64_t S, int64_t p, float *dst, int64_t j0, int64_t j1,
+                        const bool bf)
 {
-    for (int64_t j = j0; j < j1; j++) {
-        const int64_t i = i0 + S * j + p;
-        dst[j] = i >= 0 && i < L ? widen1(x[i], bf) : 0.0f;
-    }
+    for (int64_t j = j0; j < j1; j++) dst[j] = widen1(x[i0 + S * j + p], bf);
 }
 
 /* Stride 1 and 2 widen whole vectors where the window is inside the row: at stride 2 one 256-bit load holds eight
- * inputs of each phase, which bf16 separates with a shift (the even elements) and a mask (the odd ones), f16 with a
- * pack of the low and high halves. The ragged ends and other strides go element by element. */
+ * inputs of each phase, which bf16 separates with a shift (the even elements) and a mask (the odd ones), f16 with
+ * a pack of the low and high halves. The ragged ends and other strides go element by element, the padding is zeros. */
 INLINE void fill(const c1_dw_geom *g, const uint16_t *x, c1_dw16_window win, float *buf, const bool bf)
 {
-    const int64_t S = g->stride, L = g->length, i0 = win.i0, plen = win.plen;
-    const int64_t ja = i0 >= 0 ? 0 : min64((-i0 + S - 1) / S, plen); /* the first j whose inputs are inside */
+    const int64_t S = g->stride, L = g->length, i0 = win.i0, plen = win.plen, len = win.len;
+    /* [ja, jb): whole vectors whose S*VL inputs are all inside the row */
+    const int64_t ja = i0 >= 0 ? 0 : min64((-i0 + S - 1) / S, len);
     int64_t nv = 0;
-    if (S <= 2 && L - i0 - S * ja > 0) nv = min64((plen - ja) / VL, (L - i0 - S * ja) / (S * VL));
+    if (S <= 2 && L - i0 - S * ja > 0) nv = min64((len - ja) / VL, (L - i0 - S * ja) / (S * VL));
     const int64_t jb = ja + nv * VL;
     for (int64_t p = 0; p < S; p++) {
-        fill_scalar(x, L, i0, S, p, buf + p * plen, 0, ja, bf);
-        fill_scalar(x, L, i0, S, p, buf + p * plen, jb, plen, bf);
+        float *dst = buf + p * plen;
+        int64_t jlo, jhi;
+        c1_dw16_phase_range(g, win, p, &jlo, &jhi);
+        memset(dst, 0, (size_t)jlo * sizeof *dst);
+        if (nv > 0) {
+            fill_scalar(x, i0, S, p, dst, jlo, ja, bf);
+            fill_scalar(x, i0, S, p, dst, jb, jhi, bf);
+        } else {
+            fill_scalar(x, i0, S, p, dst, jlo, jhi, bf);
+        }
+        memset(dst + jhi, 0, (size_t)(len - jhi) * sizeof *dst);
     }
     if (nv == 0) return;
     const uint16_t *xp = x + i0 + S * ja;
