@@ -65,6 +65,9 @@ typedef struct dw16_state {
     int64_t plen;      /* the windows' phase length (c1_dw16_phase_len) */
     int64_t *tap_off;  /* tap r's offset into a window (c1_dw16_tap_offset) */
     nwc_kernel nwc;
+    /* NCW rows at stride 1 and dilation 1 straight from the row (AVX-512, up to C1_DW16_NCW_ROW_MAX_TAPS), or NULL */
+    void (*ncw_direct)(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b, uint16_t *y,
+                       int64_t o0, int64_t o1);
     fill_kernel fill;
     taps_kernel taps;
     float *w, *bias; /* packed as depthwise16.h says */
@@ -158,6 +161,10 @@ static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t 
     const c1_dw_geom *g = &s->g;
     const int64_t R = g->kernel_size;
     const float *w = s->w + k * R, b = s->bias[k];
+    if (s->ncw_direct) {
+        s->ncw_direct(g, s->bf, x, w, b, y, o0, o1);
+        return;
+    }
     if (s->ncw_chunk == 0) {
         ncw_row_direct(g, s->bf, x, w, b, y, o0, o1);
         return;
@@ -239,6 +246,7 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
         break;
     case C1_ISA_LEVEL_AVX512:
         s->nwc = c1_dw16_nwc_avx512, s->fill = c1_dw16_ncw_fill_avx512, s->taps = c1_dw16_ncw_taps_avx512;
+        if (S == 1 && D == 1 && R <= C1_DW16_NCW_ROW_MAX_TAPS) s->ncw_direct = c1_dw16_ncw_row_avx512;
         break;
     case C1_ISA_LEVEL_AVX2:
         s->nwc = c1_dw16_nwc_avx2, s->fill = c1_dw16_ncw_fill_avx2, s->taps = c1_dw16_ncw_taps_avx2;

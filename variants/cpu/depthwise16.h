@@ -117,6 +117,12 @@ void c1_dw16_ncw_taps_avx2(bool bf, const float *buf, const int64_t *off, const 
 void c1_dw16_short_avx2(const c1_dw_geom *g, bool bf, bool ncw, const uint16_t *x, const float *wp, uint16_t *y,
                         int64_t n0, int64_t n1, int64_t c0, int64_t c1);
 
+/* NCW at stride 1 and dilation 1 with up to this many taps: AVX-512 kernels straight from the row (valignd of widened
+ * input vectors for the taps), without the window: outputs [o0, o1) of one row, x, w and y at that row. */
+#define C1_DW16_NCW_ROW_MAX_TAPS 48
+void c1_dw16_ncw_row_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b, uint16_t *y,
+                            int64_t o0, int64_t o1);
+
 void c1_dw16_nwc_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
                         uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw16_ncw_fill_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
@@ -137,6 +143,8 @@ void c1_dw16_nwc_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, con
 void c1_dw16_ncw_fill_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
 void c1_dw16_ncw_taps_avx512bf16(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
                                  uint16_t *y, int64_t m);
+void c1_dw16_ncw_row_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b,
+                                uint16_t *y, int64_t o0, int64_t o1);
 void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const float *w, const uint32_t *wdot,
                                 const float *bias, uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0,
                                 int64_t c1);

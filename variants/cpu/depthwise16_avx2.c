@@ -46,6 +46,42 @@ INLINE __m128i narrow8(__m256 v, const bool bf)
 
 INLINE void st8(uint16_t *p, __m256 v, const bool bf) { _mm_storeu_si128((__m128i *)p, narrow8(v, bf)); }
 
+/* The bf16 rounding without the NaN case, the result in the low half of each 32-bit lane. */
+INLINE __m256i round_bf16(__m256 v)
+{
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
+}
+
+/* n vectors a[i] into y + i*step. bf16 rounds two at a time and packs them with one vpackusdw and a vpermq, after
+ * one test for a NaN in any of them (their sum is NaN then; a sum of infinities of both signs is a false alarm,
+ * which only takes the exact form): the NaN case costs the single-vector form three more operations per vector,
+ * the rounding itself being five. */
+INLINE void st8_rows(uint16_t *y, int64_t step, const __m256 *a, const int n, const bool bf)
+{
+    int i = 0;
+    if (bf) {
+        __m256 sum = a[0];
+#pragma GCC unroll 8
+        for (int j = 1; j < n; j++) sum = _mm256_add_ps(sum, a[j]);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q)) == 0)
+#pragma GCC unroll 4
+            for (; i + 2 <= n; i += 2) {
+                const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(round_bf16(a[i]), round_bf16(a[i + 1])),
+                                                           _MM_SHUFFLE(3, 1, 2, 0));
+                if (step == VL) {
+                    _mm256_storeu_si256((__m256i *)(y + i * step), h);
+                } else {
+                    _mm_storeu_si128((__m128i *)(y + i * step), _mm256_castsi256_si128(h));
+                    _mm_storeu_si128((__m128i *)(y + (i + 1) * step), _mm256_extracti128_si256(h, 1));
+                }
+            }
+    }
+#pragma GCC unroll 8
+    for (; i < n; i++) st8(y + i * step, a[i], bf);
+}
+
 /* One element, scalar, for the ragged ends of a window. */
 INLINE float widen1(uint16_t h, const bool bf) { return bf ? c1_bf16_to_f32(h) : _cvtsh_ss(h); }
 
@@ -83,8 +119,7 @@ INLINE void nwc_eight(const c1_dw_geom *g, const uint16_t *xp, const float *wc, 
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(ld8(xp + i * sc, bf), wv, a[i]);
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) st8(yo + i * C, a[i], bf);
+    st8_rows(yo, C, a, 8, bf);
 }
 
 /* Six positions o, o + D, ..., o + 5D of one phase of the dilation D at stride 1: output o + D*i at tap r reads input
@@ -114,12 +149,8 @@ INLINE void nwc_six_slide(const uint16_t *xp, int64_t xs, const float *wc, __m25
         x3 = x4;
         x4 = x5;
     }
-    st8(yo, a0, bf);
-    st8(yo + ys, a1, bf);
-    st8(yo + 2 * ys, a2, bf);
-    st8(yo + 3 * ys, a3, bf);
-    st8(yo + 4 * ys, a4, bf);
-    st8(yo + 5 * ys, a5, bf);
+    const __m256 a[6] = {a0, a1, a2, a3, a4, a5};
+    st8_rows(yo, ys, a, 6, bf);
 }
 
 /* Whole vectors of channels [c0, cfull) of batch element n, positions [o0, o1); the tail channels are the portable
@@ -253,8 +284,7 @@ INLINE void taps(const float *buf, const int64_t *off, const float *w, int64_t R
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++) a[i] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + i * VL), wv, a[i]);
         }
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) st8(y + t + i * VL, a[i], bf);
+        st8_rows(y + t, VL, a, 8, bf);
     }
     for (; t < m; t += VL) {
         __m256 a0 = bv, a1 = _mm256_setzero_ps();
