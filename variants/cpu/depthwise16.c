@@ -68,6 +68,9 @@ typedef struct dw16_state {
     /* NCW rows at stride 1 and dilation 1 straight from the row (AVX-512, up to C1_DW16_NCW_ROW_MAX_TAPS), or NULL */
     void (*ncw_direct)(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b, uint16_t *y,
                        int64_t o0, int64_t o1);
+    /* NCW rows at stride 1 and dilation 1, AVX2: the interior straight from the row, or NULL */
+    int64_t (*ncw_interior)(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b, uint16_t *y,
+                            int64_t o0, int64_t o1);
     fill_kernel fill;
     taps_kernel taps;
     float *w, *bias; /* packed as depthwise16.h says */
@@ -155,6 +158,9 @@ static void ncw_row_direct(const c1_dw_geom *g, bool bf, const uint16_t *x, cons
     }
 }
 
+static void ncw_window(const dw16_state *s, const uint16_t *x, const float *w, float b, uint16_t *y, int64_t o0,
+                       int64_t o1, float *buf);
+
 /* Outputs [o0, o1) of NCW row k (x, y at that row): chunk by chunk through the window buffer. */
 static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t *y, int64_t o0, int64_t o1)
 {
@@ -174,6 +180,22 @@ static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t 
         c1_dw16_ncw_dot_avx512bf16(g, x, s->wdot + k * (R / 2), w[R - 1], b, y, o0, o1, s->ncw_chunk, buf);
         return;
     }
+    if (s->ncw_interior) { /* the interior from the row, the edges (and what it leaves) through the window */
+        const int64_t f0 = o0 > g->full_lo ? o0 : g->full_lo < o1 ? g->full_lo : o1;
+        const int64_t f1 = g->full_hi < f0 ? f0 : g->full_hi > o1 ? o1 : g->full_hi;
+        ncw_window(s, x, w, b, y, o0, f0, buf);
+        const int64_t e = s->ncw_interior(g, s->bf, x, w, b, y, f0, f1);
+        ncw_window(s, x, w, b, y, e, o1, buf);
+        return;
+    }
+    ncw_window(s, x, w, b, y, o0, o1, buf);
+}
+
+/* Outputs [o0, o1) of one NCW row through the window, chunk by chunk. */
+static void ncw_window(const dw16_state *s, const uint16_t *x, const float *w, float b, uint16_t *y, int64_t o0,
+                       int64_t o1, float *buf)
+{
+    const c1_dw_geom *g = &s->g;
     for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
         const int64_t m = min64(o1 - o, s->ncw_chunk);
         const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .len = c1_dw16_phase_len(g, m),
@@ -250,6 +272,7 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
         break;
     case C1_ISA_LEVEL_AVX2:
         s->nwc = c1_dw16_nwc_avx2, s->fill = c1_dw16_ncw_fill_avx2, s->taps = c1_dw16_ncw_taps_avx2;
+        if (S == 1 && D == 1) s->ncw_interior = c1_dw16_ncw_interior_avx2;
         break;
     default: s->nwc = c1_dw16_nwc_c, s->fill = c1_dw16_ncw_fill_c, s->taps = c1_dw16_ncw_taps_c; break;
     }

@@ -114,6 +114,10 @@ void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const flo
 void c1_dw16_ncw_fill_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
 void c1_dw16_ncw_taps_avx2(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
                            uint16_t *y, int64_t m);
+/* NCW at stride 1 and dilation 1, AVX2: outputs from o0 on whose taps are all inside the row, straight from it, in
+ * whole vectors up to o1; returns where it stopped (the rest, and the edges, go through the window). */
+int64_t c1_dw16_ncw_interior_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b,
+                                  uint16_t *y, int64_t o0, int64_t o1);
 void c1_dw16_short_avx2(const c1_dw_geom *g, bool bf, bool ncw, const uint16_t *x, const float *wp, uint16_t *y,
                         int64_t n0, int64_t n1, int64_t c0, int64_t c1);
 

@@ -475,3 +475,86 @@ void c1_dw16_short_avx2(const c1_dw_geom *g, bool bf, bool ncw, const uint16_t *
     default: break; /* c1_dw16_short_fits admits no other length */
     }
 }
+
+/* ---- NCW at stride 1 and dilation 1: the interior straight from the row ----
+ *
+ * Outputs whose taps are all inside the row read x[o + r - pad_left] directly, a 16-bit load per tap and vector of
+ * outputs, instead of widening the row into the window and reading that back. bf16 widens sixteen elements with
+ * two vpunpck[lh]wd against zeros (the 16 bits land in the top of each float): the low unpack holds the positions
+ * 0-3 and 8-11 of the sixteen, the high one 4-7 and 12-15, the two sums of those lanes round and vpackusdw packs them
+ * back into the positions' order, so neither a shift per widening nor a permute per store is needed. */
+
+/* Sixteen bf16 outputs of lanes {0-3, 8-11} (lo) and {4-7, 12-15} (hi), rounded, in order. */
+INLINE __m256i narrow_bf16_split(__m256 lo, __m256 hi)
+{
+    return _mm256_packus_epi32(round_bf16(lo), round_bf16(hi));
+}
+
+/* A NaN among the sums: the exact form, lane by lane back in order (out of line, and the vectors passed by value, so
+ * that the accumulators of the loop above never need an address). */
+static __attribute__((noinline)) void store_split_exact(__m256 lo, __m256 hi, uint16_t *y)
+{
+    float f[16];
+    _mm256_storeu_ps(f, lo);
+    _mm256_storeu_ps(f + 8, hi);
+    for (int j = 0; j < 16; j++) y[j] = c1_f32_to_bf16(f[(j % 8 < 4 ? 0 : 8) + j / 8 * 4 + j % 4]);
+}
+
+/* Outputs [o, o + 16 nv) from xp = x + o - pad_left. */
+INLINE void row_bf16(const uint16_t *xp, const float *w, int64_t R, __m256 bv, uint16_t *y, const int nv)
+{
+    __m256 lo[4], hi[4];
+    const __m256i z = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) lo[v] = bv, hi[v] = bv;
+    for (int64_t r = 0; r < R; r++) {
+        const __m256 wv = _mm256_broadcast_ss(w + r);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(xp + r + 16 * v));
+            lo[v] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(z, h)), wv, lo[v]);
+            hi[v] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(z, h)), wv, hi[v]);
+        }
+    }
+    __m256 sum = lo[0];
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) sum = _mm256_add_ps(sum, _mm256_add_ps(lo[v], hi[v]));
+    if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q)) == 0) {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) _mm256_storeu_si256((__m256i *)(y + 16 * v), narrow_bf16_split(lo[v], hi[v]));
+    } else {
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) store_split_exact(lo[v], hi[v], y + 16 * v);
+    }
+}
+
+/* Outputs [o, o + 8 nv) from xp = x + o - pad_left, f16: vcvtph2ps of eight elements per load. */
+INLINE void row_f16(const uint16_t *xp, const float *w, int64_t R, __m256 bv, uint16_t *y, const int nv)
+{
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) a[v] = bv;
+    for (int64_t r = 0; r < R; r++) {
+        const __m256 wv = _mm256_broadcast_ss(w + r);
+#pragma GCC unroll 8
+        for (int v = 0; v < nv; v++) a[v] = _mm256_fmadd_ps(ld8(xp + r + 8 * v, false), wv, a[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < nv; v++) st8(y + 8 * v, a[v], false);
+}
+
+int64_t c1_dw16_ncw_interior_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b,
+                                  uint16_t *y, int64_t o0, int64_t o1)
+{
+    const __m256 bv = _mm256_set1_ps(b);
+    const int64_t R = g->kernel_size;
+    int64_t o = o0;
+    if (bf) {
+        for (; o + 64 <= o1; o += 64) row_bf16(x + o - g->pad_left, w, R, bv, y + o, 4);
+        for (; o + 16 <= o1; o += 16) row_bf16(x + o - g->pad_left, w, R, bv, y + o, 1);
+    } else {
+        for (; o + 64 <= o1; o += 64) row_f16(x + o - g->pad_left, w, R, bv, y + o, 8);
+        for (; o + 8 <= o1; o += 8) row_f16(x + o - g->pad_left, w, R, bv, y + o, 1);
+    }
+    return o;
+}
