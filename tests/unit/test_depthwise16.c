@@ -245,6 +245,92 @@ static void test_tap_pairs(void **unused)
                        &rng);
 }
 
+/* NaN and infinities in x: an output whose window holds a NaN (or infinities of both signs) is a NaN of the type, one
+ * whose window holds an infinity is that infinity, and every other output is as usual. The kernels round bf16 with
+ * integer operations that have no NaN case (depthwise16_avx2.c says why none is needed) or with vcvtneps2bf16, and
+ * sum pairs of taps with vdpbf16ps: each of those paths meets a NaN and both infinities here, in rows and columns that
+ * long and short kernels, strides, dilations, both layouts and the decode path cover. */
+static void check_special(const conv1d_desc *d, uint64_t *rng)
+{
+    const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
+    const int64_t nb = d->has_bias ? d->out_channels : 0, C = d->in_channels, L = d->length;
+    const bool bf = d->dtype == CONV1D_BF16;
+    uint16_t *x, *w, *b;
+    float *xf, *wf, *bf_, *xa, *wa, *ba;
+    random16(rng, d->dtype, nx, &x, &xf, &xa);
+    random16(rng, d->dtype, nw, &w, &wf, &wa);
+    random16(rng, d->dtype, nb, &b, &bf_, &ba);
+    /* (channel, position, value): NaN; +inf and -inf a few positions apart in one channel (one group of outputs in both
+     * layouts); +inf alone */
+    const int64_t at[][2] = {{3 % C, L / 6}, {20 % C, L / 3}, {20 % C, L / 3 + 5 < L ? L / 3 + 5 : L - 1},
+                             {35 % C, 2 * L / 3}};
+    const uint16_t nan = bf ? 0x7fc0 : 0x7e00, inf = bf ? 0x7f80 : 0x7c00;
+    const uint16_t vals[] = {nan, inf, (uint16_t)(inf | 0x8000), inf};
+    for (int i = 0; i < 4; i++) {
+        const int64_t c = at[i][0], l = at[i][1];
+        const int64_t idx = d->layout == CONV1D_LAYOUT_NWC ? l * C + c : c * L + l; /* batch element 0 */
+        x[idx] = vals[i];
+        xf[idx] = bf ? c1_bf16_to_f32(vals[i]) : c1_f16_to_f32(vals[i]);
+        xa[idx] = fabsf(xf[idx]);
+    }
+    double *ref = malloc((size_t)ny * sizeof *ref), *absum = malloc((size_t)ny * sizeof *absum);
+    double *rf = malloc((size_t)ny * sizeof *rf), *af = malloc((size_t)ny * sizeof *af);
+    uint16_t *y = malloc((size_t)ny * sizeof *y), *yf = malloc((size_t)ny * sizeof *yf);
+    assert_true(ref && absum && rf && af && y && yf);
+    assert_int_equal(c1_ref_conv1d_f64(d, xf, wf, nb ? bf_ : NULL, ref), CONV1D_OK);
+    assert_int_equal(c1_ref_conv1d_f64(d, xa, wa, nb ? ba : NULL, absum), CONV1D_OK);
+    const c1_precision prec = bf ? C1_PREC_BF16 : C1_PREC_F16;
+    char text[CONV1D_DESC_TEXT_MAX];
+    conv1d_desc_format(d, text, sizeof text);
+    for (size_t i = 0; i < nvariants; i++) {
+        const c1_variant *v = variants[i];
+        if (v->precision != prec) continue;
+        void *state = NULL;
+        assert_int_equal(v->ops->prepare(v, d, NULL, w, nb ? b : NULL, &state), CONV1D_OK);
+        const size_t ws_bytes = v->ops->workspace_bytes ? v->ops->workspace_bytes(state) : 0;
+        void *ws = ws_bytes ? malloc(ws_bytes) : NULL;
+        memset(y, 0xff, (size_t)ny * sizeof *y);
+        assert_int_equal(v->ops->run(state, x, y, ws), CONV1D_OK);
+        int64_t nf = 0, nnan = 0, ninf = 0;
+        for (int64_t j = 0; j < ny; j++) {
+            const double yv = bf ? c1_bf16_to_f32(y[j]) : c1_f16_to_f32(y[j]);
+            if (isnan(ref[j])) {
+                if (!isnan(yv)) fail_msg("%s on %s: output %lld is %g, not NaN", v->name, text, (long long)j, yv);
+                nnan++;
+            } else if (isinf(ref[j])) {
+                if (yv != ref[j]) fail_msg("%s on %s: output %lld is %g, not %g", v->name, text, (long long)j, yv, ref[j]);
+                ninf++;
+            } else {
+                rf[nf] = ref[j], af[nf] = absum[j], yf[nf++] = y[j];
+            }
+        }
+        assert_true(nnan > 0 && ninf > 0);
+        const c1_error e = c1_compare16(yf, d->dtype, rf, af, nf, d->kernel_size + (nb ? 1 : 0));
+        if (e.bad_index >= 0 || e.outside > 0)
+            fail_msg("%s on %s: %lld finite outputs outside their bound, first bad at %lld of the finite ones", v->name,
+                     text, (long long)e.outside, (long long)(e.bad_index >= 0 ? e.bad_index : e.first_outside));
+        v->ops->release(state);
+        free(ws);
+    }
+    free(x), free(w), free(b), free(xf), free(wf), free(bf_), free(xa), free(wa), free(ba);
+    free(ref), free(absum), free(rf), free(af), free(y), free(yf);
+}
+
+static void test_nan_and_infinities(void **unused)
+{
+    uint64_t rng = 0x7a7aull;
+    for (int lay = 0; lay < 2; lay++)
+        for (conv1d_dtype t = CONV1D_BF16; t <= CONV1D_F16; t++) {
+            const conv1d_layout l = (conv1d_layout)lay;
+            const conv1d_desc ds[] = {
+                dw_desc(2, 40, 300, 4, 1, 1, PAD_CAUSAL, 1, l, t), dw_desc(1, 40, 300, 33, 1, 1, PAD_BOTH, 0, l, t),
+                dw_desc(1, 40, 300, 3, 2, 1, PAD_BOTH, 1, l, t),   dw_desc(1, 40, 300, 5, 1, 2, PAD_BOTH, 1, l, t),
+                dw_desc(3, 40, 6, 4, 1, 1, PAD_CAUSAL, 1, l, t),
+            };
+            for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) check_special(&ds[i], &rng);
+        }
+}
+
 /* An NCW row whose window does not fit the buffer (a span of 8000 positions): the per-output form. */
 static void test_huge_span(void **unused)
 {
@@ -284,7 +370,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registered), cmocka_unit_test(test_tiling_edges), cmocka_unit_test(test_short_rows),
         cmocka_unit_test(test_decode_step), cmocka_unit_test(test_long_rows),  cmocka_unit_test(test_tap_pairs),
-        cmocka_unit_test(test_huge_span),
+        cmocka_unit_test(test_huge_span),  cmocka_unit_test(test_nan_and_infinities),
         cmocka_unit_test(test_refuses),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -4,8 +4,8 @@
  *
  * Conversions, fused into the loads and stores:
  *   bf16 -> fp32  zero-extend to 32 bits and shift left 16 (exact)
- *   fp32 -> bf16  to nearest even in integer operations: add 0x7fff plus the lowest kept bit, keep the top 16 (a NaN
- *                 is kept quiet instead, as c1_f32_to_bf16 does); then pack the eight halves
+ *   fp32 -> bf16  to nearest even in integer operations: add 0x7fff plus the lowest kept bit, keep the top 16 (see
+ *                 round_bf16 for NaN), then pack the halves, two vectors at a time where several are stored
  *   f16 <-> fp32  vcvtph2ps, and vcvtps2ph with round to nearest even
  * Every kernel takes the dtype as a constant (bf), so each is compiled once per dtype.
  */
@@ -31,22 +31,11 @@ INLINE __m256 widen8(__m128i h, const bool bf)
 
 INLINE __m256 ld8(const uint16_t *p, const bool bf) { return widen8(_mm_loadu_si128((const __m128i *)p), bf); }
 
-/* Eight floats rounded once to the 16-bit type, into 128 bits. */
-INLINE __m128i narrow8(__m256 v, const bool bf)
-{
-    if (!bf) return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256i u = _mm256_castps_si256(v);
-    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff)));
-    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    r = _mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x00400000)), nan);
-    r = _mm256_srli_epi32(r, 16);
-    return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
-}
-
-INLINE void st8(uint16_t *p, __m256 v, const bool bf) { _mm_storeu_si128((__m128i *)p, narrow8(v, bf)); }
-
-/* The bf16 rounding without the NaN case, the result in the low half of each 32-bit lane. */
+/* The bf16 rounding of eight floats, the result in the low half of each 32-bit lane. No NaN case: every output is a
+ * sum of products of 16-bit values, so a NaN among them carries a payload whose low 16 bits are zero (a widened
+ * 16-bit NaN, or the default NaN, quieted by the FMA that produced it), the rounding add cannot carry out of it, and
+ * the top half is that NaN. Infinities stay infinite, and the largest finite values round
+ * to infinity, as they should. */
 INLINE __m256i round_bf16(__m256 v)
 {
     const __m256i u = _mm256_castps_si256(v);
@@ -54,30 +43,32 @@ INLINE __m256i round_bf16(__m256 v)
     return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
 }
 
-/* n vectors a[i] into y + i*step. bf16 rounds two at a time and packs them with one vpackusdw and a vpermq, after
- * one test for a NaN in any of them (their sum is NaN then; a sum of infinities of both signs is a false alarm,
- * which only takes the exact form): the NaN case costs the single-vector form three more operations per vector,
- * the rounding itself being five. */
+/* Eight floats rounded once to the 16-bit type, into 128 bits. */
+INLINE __m128i narrow8(__m256 v, const bool bf)
+{
+    if (!bf) return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256i r = round_bf16(v);
+    return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+}
+
+INLINE void st8(uint16_t *p, __m256 v, const bool bf) { _mm_storeu_si128((__m128i *)p, narrow8(v, bf)); }
+
+/* n vectors a[i] into y + i*step; bf16 packs two at a time (one vpackusdw and one vpermq for sixteen outputs). */
 INLINE void st8_rows(uint16_t *y, int64_t step, const __m256 *a, const int n, const bool bf)
 {
     int i = 0;
-    if (bf) {
-        __m256 sum = a[0];
-#pragma GCC unroll 8
-        for (int j = 1; j < n; j++) sum = _mm256_add_ps(sum, a[j]);
-        if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q)) == 0)
+    if (bf)
 #pragma GCC unroll 4
-            for (; i + 2 <= n; i += 2) {
-                const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(round_bf16(a[i]), round_bf16(a[i + 1])),
-                                                           _MM_SHUFFLE(3, 1, 2, 0));
-                if (step == VL) {
-                    _mm256_storeu_si256((__m256i *)(y + i * step), h);
-                } else {
-                    _mm_storeu_si128((__m128i *)(y + i * step), _mm256_castsi256_si128(h));
-                    _mm_storeu_si128((__m128i *)(y + (i + 1) * step), _mm256_extracti128_si256(h, 1));
-                }
+        for (; i + 2 <= n; i += 2) {
+            const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(round_bf16(a[i]), round_bf16(a[i + 1])),
+                                                       _MM_SHUFFLE(3, 1, 2, 0));
+            if (step == VL) {
+                _mm256_storeu_si256((__m256i *)(y + i * step), h);
+            } else {
+                _mm_storeu_si128((__m128i *)(y + i * step), _mm256_castsi256_si128(h));
+                _mm_storeu_si128((__m128i *)(y + (i + 1) * step), _mm256_extracti128_si256(h, 1));
             }
-    }
+        }
 #pragma GCC unroll 8
     for (; i < n; i++) st8(y + i * step, a[i], bf);
 }
@@ -490,16 +481,6 @@ INLINE __m256i narrow_bf16_split(__m256 lo, __m256 hi)
     return _mm256_packus_epi32(round_bf16(lo), round_bf16(hi));
 }
 
-/* A NaN among the sums: the exact form, lane by lane back in order (out of line, and the vectors passed by value, so
- * that the accumulators of the loop above never need an address). */
-static __attribute__((noinline)) void store_split_exact(__m256 lo, __m256 hi, uint16_t *y)
-{
-    float f[16];
-    _mm256_storeu_ps(f, lo);
-    _mm256_storeu_ps(f + 8, hi);
-    for (int j = 0; j < 16; j++) y[j] = c1_f32_to_bf16(f[(j % 8 < 4 ? 0 : 8) + j / 8 * 4 + j % 4]);
-}
-
 /* Outputs [o, o + 16 nv) from xp = x + o - pad_left. */
 INLINE void row_bf16(const uint16_t *xp, const float *w, int64_t R, __m256 bv, uint16_t *y, const int nv)
 {
@@ -516,16 +497,8 @@ INLINE void row_bf16(const uint16_t *xp, const float *w, int64_t R, __m256 bv, u
             hi[v] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(z, h)), wv, hi[v]);
         }
     }
-    __m256 sum = lo[0];
 #pragma GCC unroll 4
-    for (int v = 0; v < nv; v++) sum = _mm256_add_ps(sum, _mm256_add_ps(lo[v], hi[v]));
-    if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q)) == 0) {
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) _mm256_storeu_si256((__m256i *)(y + 16 * v), narrow_bf16_split(lo[v], hi[v]));
-    } else {
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) store_split_exact(lo[v], hi[v], y + 16 * v);
-    }
+    for (int v = 0; v < nv; v++) _mm256_storeu_si256((__m256i *)(y + 16 * v), narrow_bf16_split(lo[v], hi[v]));
 }
 
 /* Outputs [o, o + 8 nv) from xp = x + o - pad_left, f16: vcvtph2ps of eight elements per load. */
