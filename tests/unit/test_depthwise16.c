@@ -341,6 +341,31 @@ static void test_huge_span(void **unused)
     check_both(dw_desc(2, 3, 8500, 3, 1, 4000, PAD_BOTH, 1, CONV1D_LAYOUT_NWC, CONV1D_BF16), &rng);
 }
 
+/* The portable kernels' branch-free f16 conversions equal core/half.h's: every f16 value widened, and floats every 61
+ * bit patterns apart (all exponents and signs, NaN and infinities among them) plus every float within 8 of each f16
+ * rounding boundary narrowed. */
+static void test_f16_conversions(void **unused)
+{
+    for (uint32_t h = 0; h < 0x10000u; h++)
+        assert_int_equal(c1_f32_bits(c1_dw16_f16_widen((uint16_t)h)), c1_f32_bits(c1_f16_to_f32((uint16_t)h)));
+    for (uint64_t u = 0; u <= 0xffffffffull; u += 61) {
+        const float f = c1_bits_f32((uint32_t)u);
+        if (c1_dw16_f16_narrow(f) != c1_f32_to_f16(f))
+            fail_msg("0x%08x: 0x%04x, not 0x%04x", (unsigned)u, c1_dw16_f16_narrow(f), c1_f32_to_f16(f));
+    }
+    for (uint32_t h = 0; h < 0x8000u; h++) { /* the midpoint above each positive f16, and its negative */
+        const double mid = h < 0x7bff ? ((double)c1_f16_to_f32((uint16_t)h) + c1_f16_to_f32((uint16_t)(h + 1))) / 2 : 65520;
+        const uint32_t m = c1_f32_bits((float)mid);
+        for (uint32_t d = m - 8; d <= m + 8; d++)
+            for (int neg = 0; neg < 2; neg++) {
+                const uint32_t b = d | (neg ? 0x80000000u : 0u);
+                const float f = c1_bits_f32(b);
+                if (c1_dw16_f16_narrow(f) != c1_f32_to_f16(f))
+                    fail_msg("0x%08x: 0x%04x, not 0x%04x", (unsigned)b, c1_dw16_f16_narrow(f), c1_f32_to_f16(f));
+            }
+    }
+}
+
 /* What the family refuses, with a sentence: another dtype than its class's, groups that are not depthwise, a
  * channel multiplier. */
 static void test_refuses(void **unused)
@@ -371,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_registered), cmocka_unit_test(test_tiling_edges), cmocka_unit_test(test_short_rows),
         cmocka_unit_test(test_decode_step), cmocka_unit_test(test_long_rows),  cmocka_unit_test(test_tap_pairs),
         cmocka_unit_test(test_huge_span),  cmocka_unit_test(test_nan_and_infinities),
+        cmocka_unit_test(test_f16_conversions),
         cmocka_unit_test(test_refuses),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

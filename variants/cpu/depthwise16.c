@@ -92,8 +92,34 @@ static inline uint16_t narrow(bool bf, float f) { return bf ? c1_f32_to_bf16(f) 
 /* Channels per accumulator row of the portable NWC kernel. */
 #define ACC_CHANNELS 256
 
+/* y[j] = acc[j] rounded once, j < n. */
+static inline void narrow_row(bool bf, const float *restrict acc, uint16_t *restrict y, int64_t n)
+{
+    if (bf) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) y[j] = c1_f32_to_bf16(acc[j]);
+    } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) y[j] = c1_dw16_f16_narrow(acc[j]);
+    }
+}
+
+/* acc[j] += widen(x[j]) * w[j] for j < n: one run of up to 8 channels with their packed taps. */
+static inline void axpy8(bool bf, float *restrict acc, const uint16_t *restrict x, const float *restrict w, int64_t n)
+{
+    /* omp simd: -O2's cost model would not vectorise a loop of unknown trip count at all */
+    if (bf) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) acc[j] += c1_bf16_to_f32(x[j]) * w[j];
+    } else {
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) acc[j] += c1_dw16_f16_widen(x[j]) * w[j];
+    }
+}
+
 /* NWC: output position by position, the channels in runs of ACC_CHANNELS accumulated in an fp32 row on the stack
- * (the output row is 16 bits and cannot be the accumulator), weights packed in vectors of 8 channels. */
+ * (the output row is 16 bits and cannot be the accumulator), weights packed in vectors of 8 channels (c0 is a
+ * multiple of 8), so each tap's run of 8 channels reads 8 contiguous weights. */
 void c1_dw16_nwc_c(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
                    int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
 {
@@ -109,21 +135,32 @@ void c1_dw16_nwc_c(const c1_dw_geom *g, bool bf, const uint16_t *x, const float 
             for (int64_t k = cc; k < ce; k++) acc[k - cc] = bias[k];
             for (int64_t r = r0; r < r1; r++) {
                 const uint16_t *xr = xn + (o * g->stride - g->pad_left + r * g->dilation) * C;
-                for (int64_t k = cc; k < ce; k++) acc[k - cc] += widen(bf, xr[k]) * w[(k / 8 * R + r) * 8 + k % 8];
+                for (int64_t k = cc; k < ce; k += 8)
+                    axpy8(bf, acc + (k - cc), xr + k, w + (k / 8 * R + r) * 8, min64(8, ce - k));
             }
-            for (int64_t k = cc; k < ce; k++) yo[k] = narrow(bf, acc[k - cc]);
+            narrow_row(bf, acc, yo + cc, ce - cc);
         }
     }
 }
 
 void c1_dw16_ncw_fill_c(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf)
 {
-    const int64_t S = g->stride, L = g->length;
-    for (int64_t p = 0; p < S; p++)
-        for (int64_t j = 0; j < win.len; j++) {
-            const int64_t i = win.i0 + S * j + p;
-            buf[p * win.plen + j] = i >= 0 && i < L ? widen(bf, x[i]) : 0.0f;
+    const int64_t S = g->stride;
+    for (int64_t p = 0; p < S; p++) {
+        float *restrict dst = buf + p * win.plen;
+        int64_t jlo, jhi;
+        c1_dw16_phase_range(g, win, p, &jlo, &jhi);
+        const uint16_t *restrict xp = x + win.i0 + p; /* element j of the phase at xp[S*j], j in [jlo, jhi) */
+        for (int64_t j = 0; j < jlo; j++) dst[j] = 0.0f;
+        if (bf) {
+#pragma omp simd
+            for (int64_t j = jlo; j < jhi; j++) dst[j] = c1_bf16_to_f32(xp[S * j]);
+        } else {
+#pragma omp simd
+            for (int64_t j = jlo; j < jhi; j++) dst[j] = c1_dw16_f16_widen(xp[S * j]);
         }
+        for (int64_t j = jhi; j < win.len; j++) dst[j] = 0.0f;
+    }
 }
 
 /* Tap by tap over an fp32 accumulator row, so the inner loop is an axpy the compiler vectorises. */
@@ -141,7 +178,7 @@ void c1_dw16_ncw_taps_c(bool bf, const float *buf, const int64_t *off, const flo
 #pragma omp simd
             for (int64_t t = 0; t < nt; t++) acc[t] += xr[t] * wr;
         }
-        for (int64_t t = 0; t < nt; t++) y[t0 + t] = narrow(bf, acc[t]);
+        narrow_row(bf, acc, y + t0, nt);
     }
 }
 

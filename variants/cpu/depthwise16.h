@@ -23,6 +23,36 @@
 #include <stdint.h>
 
 #include "depthwise.h"
+#include "half.h"
+
+/* f16 to fp32 without branches, so a loop of them vectorises: the 15 bits shifted into fp32's place and scaled by
+ * 2^112 (exact for normal and subnormal values alike), infinities and NaN selected by a mask. Equal to
+ * c1_f16_to_f32 (the portable kernels'). */
+static inline float c1_dw16_f16_widen(uint16_t h)
+{
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = (uint32_t)(h & 0x7fffu) << 13;
+    const uint32_t finite = c1_f32_bits(c1_bits_f32(em) * 0x1p112f);
+    const uint32_t special = 0u - (uint32_t)((h & 0x7c00u) == 0x7c00u); /* all ones for infinities and NaN */
+    return c1_bits_f32(sign | (finite & ~special) | ((0x7f800000u | em) & special));
+}
+
+/* fp32 to f16, rounded to nearest even, without branches (each case computed, one selected by masks), so a loop of
+ * them vectorises. Equal to c1_f32_to_f16: normal results by rebiasing and rounding the 13 dropped bits in integer
+ * operations; subnormal ones by one float addition of 2^-1 (fp32 then rounds at 2^-24, f16's last place); beyond
+ * the range infinity; NaN keeps its top mantissa bits, quiet. */
+static inline uint16_t c1_dw16_f16_narrow(float f)
+{
+    const uint32_t u = c1_f32_bits(f), sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+    const uint32_t normal = (a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13;
+    const uint32_t sub = c1_f32_bits(c1_bits_f32(a) + 0.5f) - 0x3f000000u; /* 0.5 + |f|: the last place is 2^-24 */
+    const uint32_t nan = 0x7e00u | ((a >> 13) & 0x3ffu);
+    const uint32_t is_nan = 0u - (uint32_t)(a > 0x7f800000u), is_big = 0u - (uint32_t)(a >= 0x477ff000u);
+    const uint32_t is_sub = 0u - (uint32_t)(a < 0x38800000u);
+    uint32_t r = (normal & ~is_sub) | (sub & is_sub);
+    r = (r & ~is_big) | (0x7c00u & is_big);
+    r = (r & ~is_nan) | (nan & is_nan);
+    return (uint16_t)(sign | r);
+}
 
 /* NCW rows go through a window buffer of fp32 (on the stack, in L1): the inputs of a chunk of outputs, widened once
  * and zero outside the row (so no tap is clamped), split into the stride's phases (so every tap of a vector of
