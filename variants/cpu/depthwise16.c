@@ -214,7 +214,7 @@ static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t 
     }
     float buf[C1_DW16_NCW_BUF] __attribute__((aligned(64)));
     if (s->dot) {
-        c1_dw16_ncw_dot_avx512bf16(g, x, s->wdot + k * (R / 2), w[R - 1], b, y, o0, o1, s->ncw_chunk, buf);
+        c1_dw16_ncw_dot_avx512bf16(g, x, s->wdot + k * 2 * (R / 2 + 1), b, y, o0, o1, s->ncw_chunk, buf);
         return;
     }
     if (s->ncw_interior) { /* the interior from the row, the edges (and what it leaves) through the window */
@@ -330,23 +330,35 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
         }
     }
     if (s->dot) {
-        /* NWC: block b's pair s at (b*P2 + s)*32, lanes in the order of vpunpck[lh]wd (depthwise16.h); NCW: row k's
-         * pair s at k*(R/2) + s. Low half tap 2s, high half tap 2s + 1 (zero past the last). */
-        const int64_t P2 = (R + 1) / 2, n = ncw ? K * (R / 2) : (K + 31) / 32 * P2 * 32;
+        /* NWC: block b's pair s at (b*P2 + s)*32, lanes in the order of vpunpck[lh]wd, tap 2s low, tap 2s + 1 high;
+         * NCW: row k's S even pairs (w[2s], w[2s + 1]) then its S odd pairs (w[2s - 1], w[2s]) from k*2S
+         * (depthwise16.h); zero for taps outside [0, R). */
+        const int64_t P2 = (R + 1) / 2, S2 = R / 2 + 1, n = ncw ? K * 2 * S2 : (K + 31) / 32 * P2 * 32;
         s->wdot = aligned_alloc(64, ((size_t)n * sizeof *s->wdot + 63) / 64 * 64);
         if (!s->wdot) {
             dw16_release(s);
             return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the paired weights of variant %s.", v->name);
         }
-        memset(s->wdot, 0, (size_t)n * sizeof *s->wdot);
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t p = 0; p < (ncw ? R / 2 : P2); p++) {
-                const int64_t r = 2 * p;
-                const uint32_t lo = ncw ? w16[k * R + r] : w16[r * K + k];
-                const uint32_t hi = r + 1 >= R ? 0 : ncw ? w16[k * R + r + 1] : w16[(r + 1) * K + k];
+        for (int64_t k = 0; k < K; k++) {
+            /* tap r of channel k, zero outside the kernel */
+#define TAP(r) ((r) < 0 || (r) >= R ? 0u : (uint32_t)(ncw ? w16[k * R + (r)] : w16[(r) * K + k]))
+            if (ncw) {
+                for (int64_t p = 0; p < S2; p++) {
+                    s->wdot[k * 2 * S2 + p] = TAP(2 * p) | TAP(2 * p + 1) << 16;
+                    s->wdot[k * 2 * S2 + S2 + p] = TAP(2 * p - 1) | TAP(2 * p) << 16;
+                }
+            } else {
                 const int64_t cc = k % 32, lane = cc / 8 * 4 + cc % 4 + cc % 8 / 4 * 16;
-                s->wdot[ncw ? k * (R / 2) + p : (k / 32 * P2 + p) * 32 + lane] = lo | hi << 16;
+                for (int64_t p = 0; p < P2; p++) s->wdot[(k / 32 * P2 + p) * 32 + lane] = TAP(2 * p) | TAP(2 * p + 1) << 16;
             }
+#undef TAP
+        }
+        if (!ncw) /* the lanes past the last channel */
+            for (int64_t k = K; k < (K + 31) / 32 * 32; k++)
+                for (int64_t p = 0; p < P2; p++) {
+                    const int64_t cc = k % 32, lane = cc / 8 * 4 + cc % 4 + cc % 8 / 4 * 16;
+                    s->wdot[(k / 32 * P2 + p) * 32 + lane] = 0;
+                }
     }
     if (v->isa != C1_ISA_LEVEL_C && c1_dw16_short_fits(g)) {
         const int64_t nb = (K + 7) / 8, bs = (R + 1) * 8;

@@ -170,8 +170,8 @@ void c1_dw16_ncw_taps_avx512(bool bf, const float *buf, const int64_t *off, cons
  * lanes of channels 32b + 8k + j, then sixteen of 32b + 8k + 4 + j, k, j < 4; each lane tap 2s in its low half and
  * tap 2s + 1, or zero past the last tap, in its high half); w and bias as for nwc, for the edges and the channels
  * past the last whole block of 32. NCW at stride 1 and dilation 1: outputs [o0, o1) of one row in chunks of `chunk`
- * through buf (C1_DW16_NCW_BUF floats' room), wp the row's R / 2 pairs of taps (as above), wlast its last tap
- * when R is odd. */
+ * through buf (C1_DW16_NCW_BUF floats' room), wp the row's weights in pairs: S = R/2 + 1 even ones (w[2s] low,
+ * w[2s + 1] high), then S odd ones (w[2s - 1] low, w[2s] high), zero for taps outside [0, R). */
 void c1_dw16_nwc_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
                             uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw16_ncw_fill_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
@@ -182,7 +182,7 @@ void c1_dw16_ncw_row_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x,
 void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const float *w, const uint32_t *wdot,
                                 const float *bias, uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0,
                                 int64_t c1);
-void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wp, float wlast, float b,
-                                uint16_t *y, int64_t o0, int64_t o1, int64_t chunk, void *buf);
+void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wp, float b, uint16_t *y,
+                                int64_t o0, int64_t o1, int64_t chunk, void *buf);
 
 #endif

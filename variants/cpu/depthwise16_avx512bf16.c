@@ -13,10 +13,10 @@
  *       quarters bring the two halves back to the channels' order at the store. Six outputs slide along the rows, so
  *       each step of two taps interleaves two new rows for twelve dot products.
  *   NCW (vectors over positions, stride 1, dilation 1): a row's bf16 elements read as 32-bit lanes from an even
- *       position hold the pairs (x[t + 2s], x[t + 2s + 1]) of the even outputs t, and from an odd position those of
- *       the odd outputs; so the row, copied once per chunk into a zero-padded window on the stack (no widening), is
- *       read by two loads per pair of taps for 32 outputs, and the even and odd sums are interleaved again at the
- *       store. An odd kernel's last tap is an FMA on the low halves of the same loads.
+ *       position hold pairs of consecutive inputs, which are the pairs of taps (2s, 2s + 1) of the even outputs and
+ *       (2s - 1, 2s) of the odd ones; so the row, copied once per chunk into a zero-padded window on the stack (no
+ *       widening), is read as such lanes, each vector of them feeding one dot product of even outputs and one of odd
+ *       ones, whose sums are interleaved again at the store.
  *
  * vdpbf16ps treats subnormal inputs as zero and flushes subnormal results; bf16 tensors of real models (and the
  * tests' random data) hold none, and the checker would see one.
@@ -130,142 +130,163 @@ void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const fl
     for (; o < o1; o++) nwc_row(g, xn, w, bias, yn + o * C, o, c0, c1, true);
 }
 
-/* ---- NCW (stride 1, dilation 1) ---- */
+/* ---- NCW (stride 1, dilation 1) ----
+ *
+ * The window W holds the row's bf16 elements from the chunk's first input (zero outside the row), and A_j, its 32-bit
+ * lane j, the pair (W[2j], W[2j + 1]). With w[r] = 0 outside [0, R), output t = 2j (even) is the sum over steps s of
+ * dp(A_{j+s}, (w[2s], w[2s + 1])), and output 2j + 1 (odd) the sum of dp(A_{j+s}, (w[2s - 1], w[2s])): one vector of
+ * pairs feeds both, so a step of NV vectors of even and NV of odd outputs is NV shifted vectors (a valignd each, from
+ * aligned loads) for 2 NV dot products, which keeps the shuffles, on the pipes they share with vdpbf16ps, to half of
+ * those. Steps s = 0 .. R/2. A pair's zero weight must not meet an element outside the output's window (0 times an
+ * infinity there would make it NaN), so the first odd step clears the low halves, a last step whose high weight is past
+ * the kernel clears the high halves, and an even kernel skips the last even step (both of its weights are past it). */
+
+/* The steps of a kernel of R taps, and the number of vectors of steps (pass_aligned's nq). */
+static inline int64_t dot_steps(int64_t R) { return R / 2 + 1; }
 
 /* The window's length in elements for m outputs: whole passes of 32 outputs read up to 31 elements past the last
- * output, plus the span of the taps and a vector of slack (the aligned passes' last vector). */
-static inline int64_t dot_window(int64_t m, int64_t R) { return (m + 31) / 32 * 32 + R + 64; }
+ * output, the steps two each, and a vector of slack (the aligned passes' last vector). */
+static inline int64_t dot_window(int64_t m, int64_t R) { return (m + 31) / 32 * 32 + 2 * dot_steps(R) + 64; }
 
-/* The aligned passes (below) take kernels of up to this many pairs of taps: three vectors of pairs, so the window's
- * vectors of a pass, 2 x (4 + 3 + 1), and the eight sums fit the 32 registers. */
-#define DOT_ALIGNED_MAX_PAIRS 48
+/* The aligned passes (below) take kernels of up to this many steps: three vectors of steps, so the window's vectors of
+ * a pass (4 + 3 + 1) and the eight sums fit the 32 registers with room. */
+#define DOT_ALIGNED_MAX_STEPS 48
 
-/* Output vector i's pairs 16 q + sp for every q: the even outputs' pair s of vector i is lane-shifted window vector
- * i + q, sp lanes on (one valignd of A[i + q] and A[i + q + 1]), the odd ones' the same of B, the window shifted by
- * one element. */
-INLINE void dot_shift(const __m512i *A, const __m512i *B, __m512 *ae, __m512 *ao, const uint32_t *wp, int64_t P,
-                      const int sp, const int nq)
+/* Step s of output vectors i < nv: u the four (or fewer) vectors of pairs, we and wo the even and odd weights. */
+INLINE void dot_step(const __m512i *u, __m512 *ae, __m512 *ao, uint32_t we, uint32_t wo, const int nv)
+{
+    const __m512bh e = (__m512bh)_mm512_set1_epi32((int)we), o = (__m512bh)_mm512_set1_epi32((int)wo);
+#pragma GCC unroll 4
+    for (int i = 0; i < nv; i++) {
+        ae[i] = _mm512_dpbf16_ps(ae[i], (__m512bh)u[i], e);
+        ao[i] = _mm512_dpbf16_ps(ao[i], (__m512bh)u[i], o);
+    }
+}
+
+/* Steps 0 and S - 1 (S = dot_steps(R), at least 2: the variant pairs taps from R = 2 on) of output vectors i < nv,
+ * from W at the pass (unaligned loads: the last step's shift is not a constant), with the halves cleared as the
+ * section's comment says. wp: the row's even weights, then its odd ones, S each. */
+INLINE void dot_ends(const uint16_t *W, const uint32_t *wp, int64_t R, __m512 *ae, __m512 *ao, const int nv)
+{
+    const int64_t S = dot_steps(R);
+    const __m512i lo = _mm512_set1_epi32(0xffff), hi = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512bh e0 = (__m512bh)_mm512_set1_epi32((int)wp[0]), o0 = (__m512bh)_mm512_set1_epi32((int)wp[S]);
+    const __m512bh el = (__m512bh)_mm512_set1_epi32((int)wp[S - 1]), ol = (__m512bh)_mm512_set1_epi32((int)wp[2 * S - 1]);
+#pragma GCC unroll 4
+    for (int i = 0; i < nv; i++) {
+        const __m512i u0 = _mm512_loadu_si512(W + 32 * i), ul = _mm512_loadu_si512(W + 32 * i + 2 * (S - 1));
+        const __m512i ul_lo = _mm512_and_si512(ul, lo); /* the high halves (past the kernel) cleared */
+        ae[i] = _mm512_dpbf16_ps(ae[i], (__m512bh)u0, e0);
+        ao[i] = _mm512_dpbf16_ps(ao[i], (__m512bh)_mm512_and_si512(u0, hi), o0);
+        if (R % 2) ae[i] = _mm512_dpbf16_ps(ae[i], (__m512bh)ul_lo, el);
+        ao[i] = _mm512_dpbf16_ps(ao[i], (__m512bh)(R % 2 ? ul : ul_lo), ol);
+    }
+}
+
+/* The middle steps s = 16 q + sp (0 < s < S - 1) of four output vectors from the aligned vectors A (valignd). */
+INLINE void dot_shift(const __m512i *A, __m512 *ae, __m512 *ao, const uint32_t *wp, int64_t S, const int sp,
+                      const int nq)
 {
 #pragma GCC unroll 3
     for (int q = 0; q < nq; q++) {
-        if (16 * q + sp >= P) break;
-        const __m512bh wv = (__m512bh)_mm512_set1_epi32((int)wp[16 * q + sp]);
+        const int64_t s = 16 * q + sp;
+        if (s >= S - 1) break;
+        if (s == 0) continue;
+        __m512i u[4];
 #pragma GCC unroll 4
-        for (int i = 0; i < 4; i++) {
-            const __m512i e = sp ? _mm512_alignr_epi32(A[i + q + 1], A[i + q], sp) : A[i + q];
-            const __m512i o = sp ? _mm512_alignr_epi32(B[i + q + 1], B[i + q], sp) : B[i + q];
-            ae[i] = _mm512_dpbf16_ps(ae[i], (__m512bh)e, wv);
-            ao[i] = _mm512_dpbf16_ps(ao[i], (__m512bh)o, wv);
-        }
+        for (int i = 0; i < 4; i++) u[i] = sp ? _mm512_alignr_epi32(A[i + q + 1], A[i + q], sp) : A[i + q];
+        dot_step(u, ae, ao, wp[s], wp[S + s], 4);
     }
 }
 
-/* The odd kernel's last tap, 2P, for the four vectors of even and odd outputs from xp = W + t (unaligned loads: the
- * low halves of the lanes from 2P on are the even outputs' inputs, shifted up they are floats). */
-INLINE void dot_last_tap(const uint16_t *xp, int64_t P, __m512 wl, __m512 *ae, __m512 *ao, const int nv)
+/* A pass of 128 outputs from aligned loads of W (64-byte aligned at the pass): each middle step of each vector is one
+ * valignd instead of a load that splits a cache line (every one but one in sixteen). */
+INLINE void dot_pass_aligned(const uint16_t *W, const uint32_t *wp, int64_t R, __m512 bv, uint16_t *y, __m512i order,
+                             const int nq)
 {
-#pragma GCC unroll 4
-    for (int v = 0; v < nv; v++) {
-        const uint16_t *p = xp + 2 * P + 32 * v;
-        ae[v] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(p), 16)), wl, ae[v]);
-        ao[v] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(p + 1), 16)), wl, ao[v]);
-    }
-}
-
-/* A pass of 128 outputs from aligned loads: the window W and its copy shifted by one element, W1, both 64-byte
- * aligned, t a multiple of 32; each pair of taps of each vector is then one valignd (a shuffle) instead of a load
- * that splits a cache line, which on the 32-bit lanes from an even position is every load but one in sixteen. */
-INLINE void dot_pass_aligned(const uint16_t *W, const uint16_t *W1, const uint32_t *wp, int64_t P, __m512 bv,
-                             __m512 wl, bool odd_tap, uint16_t *y, __m512i order, const int nq)
-{
-    __m512i A[4 + DOT_ALIGNED_MAX_PAIRS / 16 + 1], B[4 + DOT_ALIGNED_MAX_PAIRS / 16 + 1];
+    const int64_t S = dot_steps(R);
+    __m512i A[4 + DOT_ALIGNED_MAX_STEPS / 16 + 1];
     __m512 ae[4], ao[4];
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) ae[v] = bv, ao[v] = bv;
 #pragma GCC unroll 8
-    for (int k = 0; k < 4 + nq + 1; k++) A[k] = _mm512_load_si512(W + 32 * k), B[k] = _mm512_load_si512(W1 + 32 * k);
-    dot_shift(A, B, ae, ao, wp, P, 0, nq);
-    dot_shift(A, B, ae, ao, wp, P, 1, nq);
-    dot_shift(A, B, ae, ao, wp, P, 2, nq);
-    dot_shift(A, B, ae, ao, wp, P, 3, nq);
-    dot_shift(A, B, ae, ao, wp, P, 4, nq);
-    dot_shift(A, B, ae, ao, wp, P, 5, nq);
-    dot_shift(A, B, ae, ao, wp, P, 6, nq);
-    dot_shift(A, B, ae, ao, wp, P, 7, nq);
-    dot_shift(A, B, ae, ao, wp, P, 8, nq);
-    dot_shift(A, B, ae, ao, wp, P, 9, nq);
-    dot_shift(A, B, ae, ao, wp, P, 10, nq);
-    dot_shift(A, B, ae, ao, wp, P, 11, nq);
-    dot_shift(A, B, ae, ao, wp, P, 12, nq);
-    dot_shift(A, B, ae, ao, wp, P, 13, nq);
-    dot_shift(A, B, ae, ao, wp, P, 14, nq);
-    dot_shift(A, B, ae, ao, wp, P, 15, nq);
-    if (odd_tap) dot_last_tap(W, P, wl, ae, ao, 4);
+    for (int k = 0; k < 4 + nq; k++) A[k] = _mm512_load_si512(W + 32 * k);
+    dot_ends(W, wp, R, ae, ao, 4);
+    dot_shift(A, ae, ao, wp, S, 0, nq);
+    dot_shift(A, ae, ao, wp, S, 1, nq);
+    dot_shift(A, ae, ao, wp, S, 2, nq);
+    dot_shift(A, ae, ao, wp, S, 3, nq);
+    dot_shift(A, ae, ao, wp, S, 4, nq);
+    dot_shift(A, ae, ao, wp, S, 5, nq);
+    dot_shift(A, ae, ao, wp, S, 6, nq);
+    dot_shift(A, ae, ao, wp, S, 7, nq);
+    dot_shift(A, ae, ao, wp, S, 8, nq);
+    dot_shift(A, ae, ao, wp, S, 9, nq);
+    dot_shift(A, ae, ao, wp, S, 10, nq);
+    dot_shift(A, ae, ao, wp, S, 11, nq);
+    dot_shift(A, ae, ao, wp, S, 12, nq);
+    dot_shift(A, ae, ao, wp, S, 13, nq);
+    dot_shift(A, ae, ao, wp, S, 14, nq);
+    dot_shift(A, ae, ao, wp, S, 15, nq);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) _mm512_storeu_si512(y + 32 * v, narrow_pair(ae[v], ao[v], order));
 }
 
-/* Outputs [0, m) of a chunk from the window W (W[t] = x[i0 + t], zero outside the row) and W1 (W shifted by one
- * element, or NULL: unaligned loads throughout): passes of four vectors of even outputs and four of odd ones (128
- * outputs), then pairs of vectors, the last one masked. wp: the row's pairs of taps (low half tap 2s, high half tap
- * 2s + 1), wlast the last tap of an odd kernel. */
-static void ncw_dot_taps(const uint16_t *W, const uint16_t *W1, const uint32_t *wp, int64_t R, float wlast, float b,
-                         uint16_t *y, int64_t m)
+/* Output vectors i < nv (32 outputs each) from unaligned loads: longer kernels, and the chunk's last outputs. */
+INLINE void dot_pass_loads(const uint16_t *W, const uint32_t *wp, int64_t R, __m512 bv, __m512 *ae, __m512 *ao,
+                           const int nv)
 {
-    const int64_t P = R / 2;
-    const __m512 bv = _mm512_set1_ps(b), wl = _mm512_set1_ps(wlast);
+    const int64_t S = dot_steps(R);
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) ae[v] = bv, ao[v] = bv;
+    dot_ends(W, wp, R, ae, ao, nv);
+    for (int64_t s = 1; s < S - 1; s++) {
+        __m512i u[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < nv; i++) u[i] = _mm512_loadu_si512(W + 32 * i + 2 * s);
+        dot_step(u, ae, ao, wp[s], wp[S + s], nv);
+    }
+}
+
+/* Outputs [0, m) of a chunk from the window W: passes of four vectors of even outputs and four of odd ones (128
+ * outputs), then pairs of vectors, the last one masked. */
+static void ncw_dot_taps(const uint16_t *W, const uint32_t *wp, int64_t R, float b, uint16_t *y, int64_t m)
+{
+    const int64_t S = dot_steps(R);
+    const __m512 bv = _mm512_set1_ps(b);
     int16_t idx[32];
     for (int i = 0; i < 32; i++) idx[i] = (int16_t)(i / 2 + (i % 2) * 16); /* even, odd, even, ... */
     const __m512i order = _mm512_loadu_si512(idx);
     int64_t t = 0;
-    if (W1) {
-        const int nq = (int)((P + 15) / 16);
+    if (S <= DOT_ALIGNED_MAX_STEPS) {
+        const int nq = (int)((S + 15) / 16);
         for (; t + 128 <= m; t += 128) switch (nq) {
-            case 1: dot_pass_aligned(W + t, W1 + t, wp, P, bv, wl, R % 2, y + t, order, 1); break;
-            case 2: dot_pass_aligned(W + t, W1 + t, wp, P, bv, wl, R % 2, y + t, order, 2); break;
-            default: dot_pass_aligned(W + t, W1 + t, wp, P, bv, wl, R % 2, y + t, order, 3); break;
+            case 1: dot_pass_aligned(W + t, wp, R, bv, y + t, order, 1); break;
+            case 2: dot_pass_aligned(W + t, wp, R, bv, y + t, order, 2); break;
+            default: dot_pass_aligned(W + t, wp, R, bv, y + t, order, 3); break;
             }
     }
     for (; t + 128 <= m; t += 128) {
         __m512 ae[4], ao[4];
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) ae[v] = bv, ao[v] = bv;
-        const uint16_t *xp = W + t;
-        for (int64_t s = 0; s < P; s++) {
-            const __m512bh wv = (__m512bh)_mm512_set1_epi32((int)wp[s]);
-#pragma GCC unroll 4
-            for (int v = 0; v < 4; v++) {
-                ae[v] = _mm512_dpbf16_ps(ae[v], (__m512bh)_mm512_loadu_si512(xp + 2 * s + 32 * v), wv);
-                ao[v] = _mm512_dpbf16_ps(ao[v], (__m512bh)_mm512_loadu_si512(xp + 2 * s + 32 * v + 1), wv);
-            }
-        }
-        if (R % 2) dot_last_tap(xp, P, wl, ae, ao, 4);
+        dot_pass_loads(W + t, wp, R, bv, ae, ao, 4);
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) _mm512_storeu_si512(y + t + 32 * v, narrow_pair(ae[v], ao[v], order));
     }
     for (; t < m; t += 32) {
-        __m512 ae = bv, ao = bv;
-        const uint16_t *xp = W + t;
-        for (int64_t s = 0; s < P; s++) {
-            const __m512bh wv = (__m512bh)_mm512_set1_epi32((int)wp[s]);
-            ae = _mm512_dpbf16_ps(ae, (__m512bh)_mm512_loadu_si512(xp + 2 * s), wv);
-            ao = _mm512_dpbf16_ps(ao, (__m512bh)_mm512_loadu_si512(xp + 2 * s + 1), wv);
-        }
-        if (R % 2) dot_last_tap(xp, P, wl, &ae, &ao, 1);
+        __m512 ae[1], ao[1];
+        dot_pass_loads(W + t, wp, R, bv, ae, ao, 1);
         const int64_t left = m - t;
         const __mmask32 keep = left >= 32 ? 0xffffffffu : (__mmask32)((1u << left) - 1);
-        _mm512_mask_storeu_epi16(y + t, keep, narrow_pair(ae, ao, order));
+        _mm512_mask_storeu_epi16(y + t, keep, narrow_pair(ae[0], ao[0], order));
     }
 }
 
 /* Outputs [o0, o1) of one row, chunk by chunk: the window is the row's bf16 elements from the chunk's first input,
- * zero outside the row, copied into buf (room for 2 * C1_DW16_NCW_BUF elements, 64-byte aligned), and for kernels of
- * up to DOT_ALIGNED_MAX_PAIRS pairs copied again one element on, at the next 64 bytes. */
-void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wp, float wlast, float b,
-                                uint16_t *y, int64_t o0, int64_t o1, int64_t chunk, void *buf)
+ * zero outside the row, copied into buf (room for 2 * C1_DW16_NCW_BUF elements, 64-byte aligned). */
+void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wp, float b, uint16_t *y,
+                                int64_t o0, int64_t o1, int64_t chunk, void *buf)
 {
     const int64_t L = g->length, R = g->kernel_size;
-    const bool aligned = R / 2 <= DOT_ALIGNED_MAX_PAIRS;
     uint16_t *W = buf;
     for (int64_t o = o0; o < o1; o += chunk) {
         const int64_t m = min64(o1 - o, chunk), len = dot_window(m, R), i0 = o - g->pad_left;
@@ -273,12 +294,6 @@ void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const ui
         memset(W, 0, (size_t)lo * sizeof *W);
         if (hi > lo) memcpy(W + lo, x + i0 + lo, (size_t)(hi - lo) * sizeof *W);
         memset(W + hi, 0, (size_t)(len - hi) * sizeof *W);
-        uint16_t *W1 = NULL;
-        if (aligned) {
-            W1 = W + (len + 31) / 32 * 32;
-            memcpy(W1, W + 1, (size_t)(len - 1) * sizeof *W);
-            W1[len - 1] = 0;
-        }
-        ncw_dot_taps(W, W1, wp, R, wlast, b, y + o, m);
+        ncw_dot_taps(W, wp, R, b, y + o, m);
     }
 }
