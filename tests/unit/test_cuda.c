@@ -1,4 +1,5 @@
-/* The hand-written CUDA variants (cuda_tiled_*, cuda_smem_*, cuda_dw*, cuda_tc_*: TF32, bf16 and f16). Everywhere:
+/* The hand-written CUDA variants (cuda_tiled_*, cuda_smem_*, cuda_dw* in fp32, bf16 and f16, cuda_tc_*: TF32, bf16
+ * and f16). Everywhere:
  * the registered names, precision classes and parameter points, each variant taking only its class's dtype, unavailability with a sentence on a machine without a device, supports() answering on
  * dense, depthwise and impossible shapes without touching CUDA, prepare answering a status. With a GPU: every
  * variant against the double reference on shapes around its tile sizes (1, tile-1, tile, tile+1, odd primes,
@@ -28,17 +29,19 @@ static const char *const names[] = {
     "cuda_smem_128x128_db", "cuda_dw",            "cuda_dw_run8",       "cuda_dw_run32",
     "cuda_tc_128x128",     "cuda_tc_128x64",      "cuda_tc_64x64",     "cuda_tc_bf16_128x128",
     "cuda_tc_bf16_128x64", "cuda_tc_bf16_64x64",  "cuda_tc_f16_128x128", "cuda_tc_f16_128x64",
-    "cuda_tc_f16_64x64",
+    "cuda_tc_f16_64x64",   "cuda_dw_bf16",        "cuda_dw_bf16_run8",  "cuda_dw_bf16_run32",
+    "cuda_dw_f16",         "cuda_dw_f16_run8",    "cuda_dw_f16_run32",
 };
 #define NNAMES (sizeof names / sizeof names[0])
 
 static bool is_dw(const c1_variant *v) { return strcmp(v->family, "cuda_depthwise") == 0; }
 
-/* The class a name says: cuda_tc_bf16_* bf16, cuda_tc_f16_* f16, the other cuda_tc_* tf32, the rest fp32. */
+/* The class a name says: cuda_tc_bf16_* and cuda_dw_bf16* bf16, cuda_tc_f16_* and cuda_dw_f16* f16, the other
+ * cuda_tc_* tf32, the rest fp32. */
 static c1_precision class_of_name(const char *name)
 {
-    if (strncmp(name, "cuda_tc_bf16_", 13) == 0) return C1_PREC_BF16;
-    if (strncmp(name, "cuda_tc_f16_", 12) == 0) return C1_PREC_F16;
+    if (strncmp(name, "cuda_tc_bf16_", 13) == 0 || strncmp(name, "cuda_dw_bf16", 12) == 0) return C1_PREC_BF16;
+    if (strncmp(name, "cuda_tc_f16_", 12) == 0 || strncmp(name, "cuda_dw_f16", 11) == 0) return C1_PREC_F16;
     return strncmp(name, "cuda_tc_", 8) == 0 ? C1_PREC_TF32 : C1_PREC_FP32;
 }
 

@@ -2,9 +2,11 @@
  * The hand-written CUDA variants, host side: cuda_tiled_* (block tiles straight from global memory),
  * cuda_smem_* (shared-memory implicit GEMM, optionally double-buffered), cuda_dw* (depthwise at copy
  * speed) and cuda_tc_* (tensor-core implicit GEMM: TF32 in class tf32, cuda_tc_bf16_* and cuda_tc_f16_* in
- * classes bf16 and f16). The kernels and their design are in cuda_conv.cu and cuda_tc.cu; the interface and
- * weight layouts in cuda_conv.h. Every variant takes the dtype of its precision class (fp32 and tf32: f32);
- * the 16-bit ones move the raw 16-bit weights and bias to the device as they are.
+ * classes bf16 and f16), and cuda_dw_bf16* / cuda_dw_f16* (depthwise on 16-bit x and y). The kernels and their
+ * design are in cuda_conv.cu and cuda_tc.cu; the interface and weight layouts in cuda_conv.h. Every variant
+ * takes the dtype of its precision class (fp32 and tf32: f32); the 16-bit tensor-core variants move the raw
+ * 16-bit weights and bias to the device as they are, the 16-bit depthwise ones widen them to fp32 (exactly)
+ * at prepare, since their few taps live in fp32 registers anyway.
  *
  * supports() is pure arithmetic on the descriptor (it runs in the tool's parent, which must not touch
  * CUDA). prepare() checks the device (c1_cuda_ready), packs the weights on the host into the layout the
@@ -31,6 +33,7 @@
 #include "cuda_util.h"
 #include "tc_map.h"
 #include "error.h"
+#include "half.h"
 #include "variant.h"
 
 typedef enum cuda_kind { KIND_TILED, KIND_SMEM, KIND_DW, KIND_TC } cuda_kind;
@@ -178,7 +181,7 @@ static int64_t packed_elems(const cuda_state *s)
 }
 
 /* Host packing of the weights into the kernel's layout (cuda_conv.h); p has packed_elems() elements of the
- * dtype (only the tensor-core family takes 16-bit ones). */
+ * dtype for the tensor-core family, floats for the others (the 16-bit depthwise ones get them widened). */
 static void pack_weights(const cuda_state *s, const void *w_arg, void *p_arg)
 {
     const conv1d_desc *d = &s->d;
@@ -256,6 +259,15 @@ static conv1d_status tc_plan(cuda_state *s)
     return CONV1D_OK;
 }
 
+/* n 16-bit elements of dtype t widened to fp32 (exact); NULL when out of memory. */
+static float *widened(const uint16_t *h, int64_t n, conv1d_dtype t)
+{
+    float *f = malloc((size_t)(n > 0 ? n : 1) * sizeof *f);
+    if (f)
+        for (int64_t i = 0; i < n; i++) f[i] = t == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
+    return f;
+}
+
 static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
                                   const void *w_arg, const void *bias_arg, void **state)
 {
@@ -282,14 +294,25 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
     }
     s->a = args_of(d);
 
-    const size_t es = conv1d_dtype_size(d->dtype), wbytes = (size_t)packed_elems(s) * es;
+    /* The device weights and bias: elements of the dtype, except fp32 for the 16-bit depthwise kernels. */
+    const bool widen = s->kind == KIND_DW && d->dtype != CONV1D_F32;
+    float *w32 = widen ? widened(w_arg, conv1d_weight_elems(d), d->dtype) : NULL;
+    float *b32 = widen && d->has_bias ? widened(bias_arg, d->out_channels, d->dtype) : NULL;
+    if (widen && (!w32 || (d->has_bias && !b32))) {
+        free(w32), free(b32);
+        cuda_release(s);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate the weights widened to float.", v->name);
+    }
+    const void *w_src = widen ? (const void *)w32 : w_arg, *b_src = widen ? (const void *)b32 : bias_arg;
+    const size_t es = widen ? sizeof(float) : conv1d_dtype_size(d->dtype), wbytes = (size_t)packed_elems(s) * es;
     void *packed = malloc(wbytes);
     if (!packed) {
+        free(w32), free(b32);
         cuda_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate %zu bytes to pack the weights.", v->name,
                        wbytes);
     }
-    pack_weights(s, w_arg, packed);
+    pack_weights(s, w_src, packed);
     st = c1_cuda_status(cudaMalloc(&s->dw, wbytes), v->name, "cudaMalloc(weights)");
     if (st == CONV1D_OK)
         st = c1_cuda_status(cudaMemcpy(s->dw, packed, wbytes, cudaMemcpyHostToDevice), v->name, "cudaMemcpy(weights)");
@@ -298,9 +321,10 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
         const size_t nb = (size_t)d->out_channels * es;
         st = c1_cuda_status(cudaMalloc(&s->dbias, nb), v->name, "cudaMalloc(bias)");
         if (st == CONV1D_OK)
-            st = c1_cuda_status(cudaMemcpy(s->dbias, bias_arg, nb, cudaMemcpyHostToDevice), v->name,
-                                "cudaMemcpy(bias)");
+            st = c1_cuda_status(cudaMemcpy(s->dbias, b_src, nb, cudaMemcpyHostToDevice), v->name, "cudaMemcpy(bias)");
     }
+    free(w32);
+    free(b32);
     s->a.w = s->dw;
     s->a.bias = s->dbias;
 
@@ -335,18 +359,22 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
                      (long long)g.nk, g.bk);
             break;
         }
-        case KIND_DW:
+        case KIND_DW: {
+            const char *io = d->dtype == CONV1D_BF16  ? "bf16 in and out, fp32 accumulation, "
+                             : d->dtype == CONV1D_F16 ? "f16 in and out, fp32 accumulation, "
+                                                      : "";
             if (d->layout == CONV1D_LAYOUT_NCW) {
                 const long long bo = c1_cuda_dw_ncw_plan(d->kernel_size, d->stride, d->dilation, v->params[0],
                                                          &s->smem_bytes);
-                snprintf(s->info, sizeof s->info, "channels first, %lld outputs per block, %zu bytes shared memory",
-                         bo, s->smem_bytes);
+                snprintf(s->info, sizeof s->info, "%schannels first, %lld outputs per block, %zu bytes shared memory",
+                         io, bo, s->smem_bytes);
             } else {
-                snprintf(s->info, sizeof s->info, "channels last, runs of %d outputs, %s", v->params[0],
+                snprintf(s->info, sizeof s->info, "%schannels last, runs of %d outputs, %s", io, v->params[0],
                          d->stride == 1 && d->dilation == 1 && d->kernel_size <= 8 ? "sliding register window"
                                                                                    : "taps from global memory");
             }
             break;
+        }
         }
     }
     /* A pageable cudaMemcpy may return before its DMA lands; a kernel on a non-blocking user stream must

@@ -22,8 +22,9 @@ extern "C" {
 #endif
 
 /* Sizes and strides of one convolution, all 64-bit; x, y: device tensors in the descriptor's layout. The
- * pointers are typed for the fp32 kernels; with dtype CONV1D_BF16 or CONV1D_F16 (the tensor-core kernels
- * only) they hold the raw 16-bit elements, which the launcher reinterprets. */
+ * pointers are typed for the fp32 kernels; with dtype CONV1D_BF16 or CONV1D_F16 x and y hold the raw 16-bit
+ * elements, which the launchers reinterpret, and so do w and bias for the tensor-core kernels (the depthwise
+ * kernels take fp32 weights and bias for every dtype). Only those two families take a 16-bit dtype. */
 typedef struct c1_cuda_conv_args {
     const float *x;
     float *y;
@@ -53,8 +54,8 @@ size_t c1_cuda_smem_bytes(const c1_cuda_conv_args *a, int bm, int bn, int bk, in
 int c1_cuda_smem_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, int bk, int db,
                         size_t smem_bytes, void *stream);
 
-/* Depthwise (groups == in_channels == out_channels). Channels last: each thread owns 4 consecutive
- * channels (or 1 when the channel count or a pointer is not 16-byte aligned) and `run` consecutive output
+/* Depthwise (groups == in_channels == out_channels), any dtype. Channels last: each thread owns 4 consecutive
+ * channels (or 1 when the channel count or a pointer is not aligned to 4 elements) and `run` consecutive output
  * positions; run is 8, 16 or 32. Channels first: a block of 256 threads owns a row segment of up to 64 * run
  * outputs, its input window and the channel's taps staged in shared memory; c1_cuda_dw_ncw_plan (pure host
  * arithmetic) says how many outputs a block covers and how much shared memory that takes (0 when even a

@@ -34,13 +34,12 @@
  * registers; whether two smaller blocks or __launch_bounds__ minimum blocks do better is a question for the
  * GPU.
  */
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
 #include "conv1d.h"
 #include "cuda_conv.h"
+#include "cuda_half.cuh"
 #include "tc_map.h"
 
 typedef long long i64;
@@ -75,18 +74,16 @@ __device__ __forceinline__ void tc_ldsm_x4(unsigned &r0, unsigned &r1, unsigned 
                  : "r"(a));
 }
 
-/* The element types. E: how x, w, bias and y are stored (fp32, or the raw 16 bits); frag: what a fragment
- * register needs before the mma (TF32: round to nearest, ties away from zero, as cvt.rna does and the
- * emulation does; 16-bit: nothing); mma: one warp-wide D = A B + D; widen: a stored bias element as fp32;
- * narrow / narrow2: fp32 rounded once to the stored type (two neighbours packed low, high). */
-enum { TC_TF32 = 0, TC_BF16 = 1, TC_F16 = 2 };
+/* The element types (c1_el: storage E, widen, narrow; x, w, bias and y all of E) and what the tensor cores
+ * add: frag, what a fragment register needs before the mma (TF32: round to nearest, ties away from zero, as
+ * cvt.rna does and the emulation does; 16-bit: nothing), and mma, one warp-wide D = A B + D. */
+enum { TC_TF32 = CONV1D_F32, TC_BF16 = CONV1D_BF16, TC_F16 = CONV1D_F16 };
 
 template <int KIND>
 struct tc_elem;
 
 template <>
-struct tc_elem<TC_TF32> {
-    typedef float E;
+struct tc_elem<TC_TF32> : c1_el<CONV1D_F32> {
     static __device__ __forceinline__ unsigned frag(unsigned bits)
     {
         unsigned r;
@@ -100,12 +97,10 @@ struct tc_elem<TC_TF32> {
                      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
-    static __device__ __forceinline__ float widen(float v) { return v; }
 };
 
 template <>
-struct tc_elem<TC_BF16> {
-    typedef unsigned short E;
+struct tc_elem<TC_BF16> : c1_el<CONV1D_BF16> {
     static __device__ __forceinline__ unsigned frag(unsigned bits) { return bits; }
     static __device__ __forceinline__ void mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
     {
@@ -114,13 +109,10 @@ struct tc_elem<TC_BF16> {
                      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
-    static __device__ __forceinline__ float widen(unsigned short v) { return __bfloat162float(__ushort_as_bfloat16(v)); }
-    static __device__ __forceinline__ unsigned short narrow(float v) { return __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
 };
 
 template <>
-struct tc_elem<TC_F16> {
-    typedef unsigned short E;
+struct tc_elem<TC_F16> : c1_el<CONV1D_F16> {
     static __device__ __forceinline__ unsigned frag(unsigned bits) { return bits; }
     static __device__ __forceinline__ void mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
     {
@@ -129,8 +121,6 @@ struct tc_elem<TC_F16> {
                      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
-    static __device__ __forceinline__ float widen(unsigned short v) { return __half2float(__ushort_as_half(v)); }
-    static __device__ __forceinline__ unsigned short narrow(float v) { return __half_as_ushort(__float2half_rn(v)); }
 };
 
 template <int KIND, int BM, int BN, int WM, int WN, int STAGES, bool VEC>
