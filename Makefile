@@ -223,7 +223,7 @@ $(OBJ)/%.cu.o: %.cu | deps-build
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  NVCC  $<")
 	$(Q)$(NVCC) $(NVCC_ARCH) $(NVCCFLAGS) -Xcompiler -fPIC -Xcompiler -fvisibility=hidden $(INC_core) -Ivariants \
-	    -Ivariants/cuda -c $< -o $@
+	    -Ivariants/cuda -MMD -MP -c $< -o $@
 
 $(TEST_REGISTRY): variants/registry.c variants/variants.inc tests/unit/test_variants.inc
 	@mkdir -p $(dir $@)

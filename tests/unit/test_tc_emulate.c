@@ -1,27 +1,33 @@
 /*
- * The tensor-core kernel (variants/cuda/cuda_tc.cu) emulated on the host, lane by lane, with the index
- * functions it runs (variants/cuda/tc_map.h), against the double reference. Runs in every build, with or
- * without CUDA or a GPU: the point is to check, where no GPU is at hand, everything the kernel decides about
- * indices.
+ * The tensor-core kernels (variants/cuda/cuda_tc.cu: TF32, bf16, f16) emulated on the host, lane by lane,
+ * with the index functions they run (variants/cuda/tc_map.h), against the double reference. Runs in every
+ * build, with or without CUDA or a GPU: the point is to check, where no GPU is at hand, everything the
+ * kernels decide about indices.
  *
- * What is emulated: every block tile of the grid; per reduction iteration every thread's copies into a
- * shared-memory stage (A pieces or gathered elements, B^T pieces, zero-fill where the kernel passes size 0),
- * with each element stamped by the iteration that wrote it; every warp's ldmatrix.x4 with the addresses the
- * kernel computes and the PTX ISA's rule of which lane receives which word (c1_ptx_ldsm_x4); the TF32
- * rounding (cvt.rna); each mma.m16n8k8 by gathering A, B and C from the 32 lanes' registers through the
- * PTX fragment definitions (c1_ptx_a_tf32, c1_ptx_b_tf32, c1_ptx_c_f32) and scattering D back; the
- * epilogue's stores. Checked on the way: every fragment element read was written in the same iteration
- * (not a stale stage), every source read lies inside x or the packed weights, each copy and ldmatrix
- * address is 16-byte aligned (4-byte for gathers) and inside its stage, each ldmatrix phase touches 32
- * distinct banks, each mma operand element is owned by exactly one lane, and each output element is
- * written exactly once. The result must match the double reference of the TF32-rounded inputs to fp32
- * accumulation accuracy (so a dropped tap or channel shows), and the true reference within the tf32
- * class's threshold.
+ * What is emulated: every block tile of the grid; the pipeline in the kernel's order (stages 0 .. STAGES-2
+ * filled first, then per iteration the copies of iteration it + STAGES - 1 into their stage before the math
+ * of iteration it reads its own), every thread's copies into a shared-memory stage (A pieces, gathered fp32
+ * elements or the 16-bit word pairs the flat 16-bit mode stores from registers, B^T pieces, zero-fill where
+ * the kernel passes size 0), with each word stamped by the iteration that wrote it; every warp's ldmatrix.x4
+ * with the addresses the kernel computes and the PTX ISA's rule of which lane receives which word
+ * (c1_ptx_ldsm_x4); the TF32 rounding (cvt.rna); each mma (m16n8k8 .tf32 or m16n8k16 .bf16/.f16) by
+ * gathering A, B and C from the 32 lanes' registers through the PTX fragment definitions (c1_ptx_a_tf32,
+ * c1_ptx_b_tf32, c1_ptx_a_16bit, c1_ptx_b_16bit with the lower-numbered element in a register's low half,
+ * c1_ptx_c_f32) and scattering D back; the epilogue's stores (16-bit: bias added in fp32, one rounding to
+ * nearest even, neighbouring channels paired into one 4-byte store where the kernel pairs them). Checked on
+ * the way: every fragment word read was written for the same iteration (not a stale or overwritten stage),
+ * every source read lies inside x or the packed weights and every 16-byte piece's source is 16-byte aligned,
+ * each copy and ldmatrix address is aligned and inside its stage, each ldmatrix phase touches 32 distinct
+ * banks, each mma operand element is owned by exactly one lane, and each output element is written exactly
+ * once. The fp32 accumulations must match the double reference of the exact (TF32-rounded or 16-bit) inputs
+ * to fp32 accumulation accuracy (so a dropped tap or channel shows), the TF32 output the true reference
+ * within the tf32 class's threshold, and the 16-bit output the 16-bit classes' per-element check
+ * (c1_compare16, the harness's).
  *
- * What is not emulated: the cp.async pipeline's timing (stages are filled and consumed in order here; the
- * wait/barrier placement is argued in cuda_tc.cu), the instructions' encodings, and anything about speed.
- * Also checked: the ldmatrix addresses give the A and B fragments of the PTX definitions for the TF32 form
- * and, in 16-bit units, for the bf16/f16 m16n8k16 form.
+ * What is not emulated: the cp.async pipeline's timing (the wait/barrier placement is argued in cuda_tc.cu),
+ * the instructions' encodings, the hardware's own accumulation order inside one mma, and anything about
+ * speed. Also checked: the ldmatrix addresses give the A and B fragments of the PTX definitions for the TF32
+ * form and, in 16-bit units, for the bf16/f16 m16n8k16 form.
  */
 #include <math.h>
 #include <stdint.h>
@@ -33,6 +39,7 @@
 
 #include "check.h"
 #include "conv1d_ref.h"
+#include "half.h"
 #include "tc_map.h"
 
 typedef struct tc_cfg {
@@ -52,44 +59,67 @@ static float tf32_round(float f)
     return f;
 }
 
+/* The element type the emulated kernel runs on: CONV1D_F32 (TF32 tensor cores), CONV1D_BF16, CONV1D_F16. */
+static float widen16(conv1d_dtype t, uint16_t h) { return t == CONV1D_BF16 ? c1_bf16_to_f32(h) : c1_f16_to_f32(h); }
+static uint16_t narrow16(conv1d_dtype t, float f) { return t == CONV1D_BF16 ? c1_f32_to_bf16(f) : c1_f32_to_f16(f); }
+
 typedef struct emu {
     const c1_tc_geom *g;
     tc_cfg c;
-    const float *x, *wp, *bias;
+    conv1d_dtype t;
+    const void *x, *wp; /* float or uint16_t elements */
     c1_i64 nx, nwp;
-    float *smem;
-    c1_i64 *stamp; /* iteration that wrote each shared float, -1: never */
-    int stage_floats;
+    uint32_t *smem;     /* stage words */
+    c1_i64 *stamp;      /* iteration that wrote each shared word, -1: never */
+    int stage_words;
 } emu;
 
-/* One copy into shared memory as cp.async does it: `bytes` floats from src (index into x or the packed
- * weights), or zeros when ok is false. */
-static void copy(emu *e, int s, int off, const float *base, c1_i64 nbase, c1_i64 src, int floats, int ok, c1_i64 it)
+/* The raw bits of element i of x (w = 0) or the packed weights (w = 1), checked to lie inside. */
+static uint32_t elem_bits(const emu *e, int w, c1_i64 i)
 {
-    assert_true(off >= 0 && off + floats <= e->stage_floats);
-    assert_true(off % floats == 0); /* 16-byte pieces 16-byte aligned (the stage base is) */
-    for (int i = 0; i < floats; i++) {
-        float v = 0.0f;
-        if (ok) {
-            if (src < 0 || src + floats > nbase) fail_msg("copy source %lld outside [0, %lld)", src, nbase);
-            v = base[src + i];
-        }
-        e->smem[s * e->stage_floats + off + i] = v;
-        e->stamp[s * e->stage_floats + off + i] = it;
+    const c1_i64 n = w ? e->nwp : e->nx;
+    if (i < 0 || i >= n) fail_msg("%s element %lld read, outside [0, %lld)", w ? "weight" : "x", (long long)i, (long long)n);
+    const void *base = w ? e->wp : e->x;
+    if (e->t == CONV1D_F32) {
+        uint32_t u;
+        memcpy(&u, (const float *)base + i, 4);
+        return u;
+    }
+    return ((const uint16_t *)base)[i];
+}
+
+static void put_word(emu *e, int s, int off, uint32_t word, c1_i64 it)
+{
+    assert_true(off >= 0 && off < e->stage_words);
+    e->smem[s * e->stage_words + off] = word;
+    e->stamp[s * e->stage_words + off] = it;
+}
+
+/* One 16-byte cp.async (4 words) at word offset off of stage s: from element src of x or the weights, or
+ * zeros when ok is false. The source of a real copy must be 16-byte aligned (its buffers are). */
+static void copy_piece(emu *e, int s, int off, int w, c1_i64 src, int ok, c1_i64 it)
+{
+    assert_true(off % 4 == 0 && off + 4 <= e->stage_words);
+    const int epp = e->g->epp;
+    if (ok && src % epp != 0) fail_msg("16-byte copy from element %lld, not a piece boundary", (long long)src);
+    for (int q = 0; q < 4; q++) {
+        uint32_t word = 0;
+        if (ok) word = epp == 4 ? elem_bits(e, w, src + q) : elem_bits(e, w, src + 2 * q) | elem_bits(e, w, src + 2 * q + 1) << 16;
+        put_word(e, s, off + q, word, it);
     }
 }
 
-/* A register of lane `lane` from an ldmatrix.x4 whose lanes gave the float offsets addr[]. */
-static float ldsm(const emu *e, int s, const int *addr, int lane, int j, c1_i64 it)
+/* A register of lane `lane` from an ldmatrix.x4 whose lanes gave the word offsets addr[]. */
+static uint32_t ldsm(const emu *e, int s, const int *addr, int lane, int j, c1_i64 it)
 {
     int src_lane, word;
     c1_ptx_ldsm_x4(lane, j, &src_lane, &word);
     const int off = addr[src_lane] + word;
-    assert_true(off >= 0 && off < e->stage_floats);
-    if (e->stamp[s * e->stage_floats + off] != it)
-        fail_msg("fragment read of shared float %d (stage %d) written by iteration %lld, not %lld", off, s,
-                 e->stamp[s * e->stage_floats + off], it);
-    return e->smem[s * e->stage_floats + off];
+    assert_true(off >= 0 && off < e->stage_words);
+    if (e->stamp[s * e->stage_words + off] != it)
+        fail_msg("fragment read of shared word %d (stage %d) written by iteration %lld, not %lld", off, s,
+                 e->stamp[s * e->stage_words + off], it);
+    return e->smem[s * e->stage_words + off];
 }
 
 /* The lanes' addresses of one ldmatrix.x4: 16-byte aligned, and each phase of 8 lanes on 32 distinct banks. */
@@ -105,13 +135,14 @@ static void check_ldsm_addresses(const int *addr)
     }
 }
 
-/* The kernel's load_stage for thread tid of tile (m0, k0, grp). */
+/* The kernel's load_stage for thread tid of tile (m0, k0, grp), with the flat 16-bit mode's register words
+ * stored at once (the kernel stores them after the math, into the same stage). */
 static void load_stage(emu *e, int tid, c1_i64 m0, c1_i64 k0, c1_i64 grp, c1_i64 it, int s)
 {
     const c1_tc_geom *G = e->g;
     const int BM = e->c.bm, BN = e->c.bn, NTH = (e->c.bm / e->c.wm) * (e->c.bn / e->c.wn) * 32;
     const int PIECES = C1_TC_BK / 4, AV = BM * PIECES / NTH, AE = BM * C1_TC_BK / NTH, BV = BN * PIECES / NTH;
-    const int AR = G->vec ? AV : 1;
+    const int AR = G->vec ? AV : 1, EPP = G->epp;
     int arow[16], aq = 0, an[16], ao[16];
     assert_true(AR <= 16);
     for (int j = 0; j < AR; j++) {
@@ -134,111 +165,157 @@ static void load_stage(emu *e, int tid, c1_i64 m0, c1_i64 k0, c1_i64 grp, c1_i64
     c1_tc_red_start(G, it, &r0, &c0);
     if (G->vec) {
         c1_i64 r, c;
-        const int okc = c1_tc_red_col(G, r0, c0, aq * 4, &r, &c);
+        const int okc = c1_tc_red_col(G, r0, c0, aq * EPP, &r, &c);
         for (int j = 0; j < AV; j++) {
             const c1_i64 pos = c1_tc_pos(G, ao[j], r);
             const int ok = an[j] >= 0 && okc && pos >= 0 && pos < G->L;
-            copy(e, s, c1_tc_sa(arow[j], aq * 4), e->x, e->nx, ok ? c1_tc_x_index(G, an[j], pos, grp * G->Cg + c) : 0,
-                 4, ok, it);
+            copy_piece(e, s, c1_tc_sa(arow[j], aq * 4), 0, ok ? c1_tc_x_index(G, an[j], pos, grp * G->Cg + c) : 0, ok,
+                       it);
         }
     } else {
         for (int j = 0; j < AE; j++) {
-            int row, col;
-            c1_tc_elem_slot(tid, j, NTH, BM, &row, &col);
-            c1_i64 r, c;
-            const int okc = c1_tc_red_col(G, r0, c0, col, &r, &c);
-            const c1_i64 pos = c1_tc_pos(G, ao[0], r);
-            const int ok = an[0] >= 0 && okc && pos >= 0 && pos < G->L;
-            copy(e, s, c1_tc_sa(row, col), e->x, e->nx, ok ? c1_tc_x_index(G, an[0], pos, grp * G->Cg + c) : 0, 1,
-                 ok, it);
+            int row, wcol;
+            c1_tc_elem_slot(tid, j, NTH, BM, &row, &wcol);
+            uint32_t word = 0;
+            for (int h = 0; h < (EPP == 4 ? 1 : 2); h++) {
+                c1_i64 r, c;
+                const int okc = c1_tc_red_col(G, r0, c0, EPP == 4 ? wcol : 2 * wcol + h, &r, &c);
+                const c1_i64 pos = c1_tc_pos(G, ao[0], r);
+                if (an[0] >= 0 && okc && pos >= 0 && pos < G->L)
+                    word |= elem_bits(e, 0, c1_tc_x_index(G, an[0], pos, grp * G->Cg + c)) << (16 * h);
+            }
+            put_word(e, s, c1_tc_sa(row, wcol), word, it);
         }
     }
     c1_i64 start, limit;
     c1_tc_b_cols(G, r0, c0, &start, &limit);
-    const c1_i64 col = start + bq * 4;
+    const c1_i64 col = start + bq * EPP;
     for (int j = 0; j < BV; j++) {
         const int brow = brow0 + j * (NTH / PIECES);
         const int ok = k0 + brow < G->Kg && col < limit;
-        copy(e, s, c1_tc_sb(BM, brow, bq * 4), e->wp, e->nwp, ok ? wrow0 + (c1_i64)j * (NTH / PIECES) * G->Kp + col : 0,
-             4, ok, it);
+        copy_piece(e, s, c1_tc_sb(BM, brow, bq * 4), 1, ok ? wrow0 + (c1_i64)j * (NTH / PIECES) * G->Kp + col : 0, ok,
+                   it);
     }
 }
 
-/* One mma.m16n8k8 of a warp: D = A B + C with the operands gathered from the lanes' registers. */
-static void mma(float a[32][4], float b[32][2], float c[32][4])
+/* One mma of a warp, D = A B + C with the operands gathered from the lanes' registers: m16n8k8 .tf32 (kk = 8:
+ * one element per A/B register) or m16n8k16 .bf16/.f16 (kk = 16: two per register, element i in register
+ * i / 2, the lower-numbered one in the low half). Products are exact in double, the sum is rounded to fp32. */
+static void mma(const emu *e, uint32_t a[32][4], uint32_t b[32][2], float c[32][4])
 {
-    double A[16][8], B[8][8], C[16][8];
-    int seen_a[16][8] = {{0}}, seen_b[8][8] = {{0}}, seen_c[16][8] = {{0}};
+    const int kk = e->t == CONV1D_F32 ? 8 : 16;
+    double A[16][16], B[16][8], C[16][8];
+    int seen_a[16][16] = {{0}}, seen_b[16][8] = {{0}}, seen_c[16][8] = {{0}};
     for (int l = 0; l < 32; l++) {
         for (int i = 0; i < 4; i++) {
             int r, k;
-            c1_ptx_a_tf32(l, i, &r, &k);
-            A[r][k] = a[l][i];
-            seen_a[r][k]++;
             c1_ptx_c_f32(l, i, &r, &k);
             C[r][k] = c[l][i];
             seen_c[r][k]++;
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < (kk == 8 ? 4 : 8); i++) {
+            int r, k;
+            if (kk == 8) {
+                c1_ptx_a_tf32(l, i, &r, &k);
+                float f;
+                memcpy(&f, &a[l][i], 4);
+                A[r][k] = f;
+            } else {
+                c1_ptx_a_16bit(l, i, &r, &k);
+                A[r][k] = widen16(e->t, (uint16_t)(a[l][i >> 1] >> (16 * (i & 1))));
+            }
+            seen_a[r][k]++;
+        }
+        for (int i = 0; i < (kk == 8 ? 2 : 4); i++) {
             int k, n;
-            c1_ptx_b_tf32(l, i, &k, &n);
-            B[k][n] = b[l][i];
+            if (kk == 8) {
+                c1_ptx_b_tf32(l, i, &k, &n);
+                float f;
+                memcpy(&f, &b[l][i], 4);
+                B[k][n] = f;
+            } else {
+                c1_ptx_b_16bit(l, i, &k, &n);
+                B[k][n] = widen16(e->t, (uint16_t)(b[l][i >> 1] >> (16 * (i & 1))));
+            }
             seen_b[k][n]++;
         }
     }
     for (int r = 0; r < 16; r++)
-        for (int k = 0; k < 8; k++) assert_true(seen_a[r][k] == 1 && seen_c[r][k] == 1 && (r >= 8 || seen_b[r][k] == 1));
+        for (int k = 0; k < kk; k++) assert_true(seen_a[r][k] == 1);
+    for (int k = 0; k < kk; k++)
+        for (int n = 0; n < 8; n++) assert_true(seen_b[k][n] == 1);
+    for (int r = 0; r < 16; r++)
+        for (int n = 0; n < 8; n++) assert_true(seen_c[r][n] == 1);
     for (int l = 0; l < 32; l++)
         for (int i = 0; i < 4; i++) {
             int r, n;
             c1_ptx_c_f32(l, i, &r, &n);
             double s = C[r][n];
-            for (int k = 0; k < 8; k++) s += A[r][k] * B[k][n];
+            for (int k = 0; k < kk; k++) s += A[r][k] * B[k][n];
             c[l][i] = (float)s; /* fp32 accumulation */
         }
 }
 
-/* Runs the emulated kernel for d with configuration c; x_aligned picks vec mode where the layout allows.
- * Returns y (caller frees); *g_out the geometry. */
-static float *emulate(const conv1d_desc *d, tc_cfg c, int x_aligned, const float *x, const float *w,
-                      const float *bias, c1_tc_geom *g_out)
+/* The emulated kernel's outputs: the fp32 values before the output conversion (acc + bias) and, for 16-bit,
+ * the stored elements. */
+typedef struct emu_out {
+    float *yf;
+    uint16_t *y16;
+} emu_out;
+
+/* Runs the emulated kernel of element type t for d with configuration c; x_aligned picks vec mode where the
+ * layout allows. x, w: float or uint16_t elements; bias: its values as float (16-bit: widened exactly), or
+ * NULL. *g_out the geometry. */
+static emu_out emulate(const conv1d_desc *d, conv1d_dtype t, tc_cfg c, int x_aligned, const void *x, const void *w,
+                       const float *bias, c1_tc_geom *g_out)
 {
     const c1_tc_geom G = c1_tc_geom_make(d->batch, d->length, d->in_channels, d->out_channels, d->kernel_size,
                                          d->stride, d->dilation, d->pad_left, d->num_groups, conv1d_output_length(d),
-                                         d->layout == CONV1D_LAYOUT_NWC, x_aligned);
+                                         d->layout == CONV1D_LAYOUT_NWC, x_aligned, (int)conv1d_dtype_size(t));
     *g_out = G;
     const int NTH = (c.bm / c.wm) * (c.bn / c.wn) * 32, WARPS = NTH / 32, MI = c.wm / 16, NI = c.wn / 8;
-    assert_true(NTH % c.bm == 0 && c.wm % 16 == 0 && c.wn % 16 == 0);
-    emu e = {.g = &G, .c = c, .x = x, .bias = bias, .nx = conv1d_input_elems(d)};
+    assert_true(NTH % c.bm == 0 && c.wm % 16 == 0 && c.wn % 16 == 0 && MI <= 4 && NI <= 8);
+    emu e = {.g = &G, .c = c, .t = t, .x = x, .nx = conv1d_input_elems(d)};
+    /* the packers' row (R * C/G rounded up to 4 or 8 elements, one 16-byte piece) is the kernel's Kp */
+    const c1_i64 epp = t == CONV1D_F32 ? 4 : 8;
+    assert_int_equal(G.Kp, (d->kernel_size * (d->in_channels / d->num_groups) + epp - 1) / epp * epp);
     e.nwp = d->out_channels * G.Kp;
-    float *wp = malloc((size_t)e.nwp * sizeof *wp);
-    c1_tc_pack_weights(d->in_channels, d->out_channels, d->kernel_size, d->num_groups, G.nwc, w, wp);
+    void *wp = malloc((size_t)e.nwp * conv1d_dtype_size(t));
+    if (t == CONV1D_F32)
+        c1_tc_pack_weights(d->in_channels, d->out_channels, d->kernel_size, d->num_groups, G.nwc, w, wp);
+    else
+        c1_tc_pack_weights16(d->in_channels, d->out_channels, d->kernel_size, d->num_groups, G.nwc, w, wp);
     e.wp = wp;
-    e.stage_floats = c1_tc_stage_floats(c.bm, c.bn);
-    e.smem = malloc((size_t)c.stages * e.stage_floats * sizeof *e.smem);
-    e.stamp = malloc((size_t)c.stages * e.stage_floats * sizeof *e.stamp);
-    for (int i = 0; i < c.stages * e.stage_floats; i++) e.smem[i] = NAN, e.stamp[i] = -1;
+    e.stage_words = c1_tc_stage_words(c.bm, c.bn);
+    e.smem = malloc((size_t)c.stages * e.stage_words * sizeof *e.smem);
+    e.stamp = malloc((size_t)c.stages * e.stage_words * sizeof *e.stamp);
+    for (int i = 0; i < c.stages * e.stage_words; i++) e.smem[i] = 0x7fc00000u, e.stamp[i] = -1;
 
     const c1_i64 ny = conv1d_output_elems(d);
-    float *y = malloc((size_t)ny * sizeof *y);
+    emu_out out = {.yf = malloc((size_t)ny * sizeof(float)), .y16 = malloc((size_t)ny * sizeof(uint16_t))};
     int *written = calloc((size_t)ny, sizeof *written);
-    for (c1_i64 i = 0; i < ny; i++) y[i] = NAN;
+    for (c1_i64 i = 0; i < ny; i++) out.yf[i] = NAN, out.y16[i] = 0xffff;
     float(*acc)[32][4] = malloc((size_t)WARPS * MI * NI * sizeof *acc); /* [warp][mi][ni] x lanes x 4 */
+    const int pairs = t != CONV1D_F32 && G.nwc; /* the buffers of this test are 4-byte aligned */
 
     const c1_i64 m_tiles = (G.M + c.bm - 1) / c.bm, n_tiles = (G.Kg + c.bn - 1) / c.bn, total = m_tiles * n_tiles * G.G;
-    for (c1_i64 t = 0; t < total; t++) {
+    for (c1_i64 tile = 0; tile < total; tile++) {
         c1_i64 mt, nt, grp;
-        c1_tc_tile(t, m_tiles, n_tiles, &mt, &nt, &grp);
+        c1_tc_tile(tile, m_tiles, n_tiles, &mt, &nt, &grp);
         const c1_i64 m0 = mt * c.bm, k0 = nt * c.bn;
         memset(acc, 0, (size_t)WARPS * MI * NI * sizeof *acc);
+        for (int s = 0; s < c.stages - 1 && s < G.nk; s++)
+            for (int tid = 0; tid < NTH; tid++) load_stage(&e, tid, m0, k0, grp, s, s);
         for (c1_i64 it = 0; it < G.nk; it++) {
+            const c1_i64 pre = it + c.stages - 1;
+            if (pre < G.nk)
+                for (int tid = 0; tid < NTH; tid++) load_stage(&e, tid, m0, k0, grp, pre, (int)(pre % c.stages));
             const int s = (int)(it % c.stages);
-            for (int tid = 0; tid < NTH; tid++) load_stage(&e, tid, m0, k0, grp, it, s);
             for (int warp = 0; warp < WARPS; warp++) {
                 int wm0, wn0;
                 c1_tc_warp_origin(warp, c.bm, c.wm, c.wn, &wm0, &wn0);
                 for (int ks = 0; ks < C1_TC_BK / 8; ks++) {
-                    float af[4][32][4], bf[8][32][2];
+                    uint32_t af[4][32][4], bf[8][32][2];
                     int addr[32];
                     for (int mi = 0; mi < MI; mi++) {
                         for (int l = 0; l < 32; l++) {
@@ -248,7 +325,7 @@ static float *emulate(const conv1d_desc *d, tc_cfg c, int x_aligned, const float
                         }
                         check_ldsm_addresses(addr);
                         for (int l = 0; l < 32; l++)
-                            for (int j = 0; j < 4; j++) af[mi][l][j] = tf32_round(ldsm(&e, s, addr, l, j, it));
+                            for (int j = 0; j < 4; j++) af[mi][l][j] = ldsm(&e, s, addr, l, j, it);
                     }
                     for (int nj = 0; nj < NI / 2; nj++) {
                         for (int l = 0; l < 32; l++) {
@@ -258,14 +335,32 @@ static float *emulate(const conv1d_desc *d, tc_cfg c, int x_aligned, const float
                         }
                         check_ldsm_addresses(addr);
                         for (int l = 0; l < 32; l++) {
-                            bf[2 * nj][l][0] = tf32_round(ldsm(&e, s, addr, l, 0, it));
-                            bf[2 * nj][l][1] = tf32_round(ldsm(&e, s, addr, l, 1, it));
-                            bf[2 * nj + 1][l][0] = tf32_round(ldsm(&e, s, addr, l, 2, it));
-                            bf[2 * nj + 1][l][1] = tf32_round(ldsm(&e, s, addr, l, 3, it));
+                            bf[2 * nj][l][0] = ldsm(&e, s, addr, l, 0, it);
+                            bf[2 * nj][l][1] = ldsm(&e, s, addr, l, 1, it);
+                            bf[2 * nj + 1][l][0] = ldsm(&e, s, addr, l, 2, it);
+                            bf[2 * nj + 1][l][1] = ldsm(&e, s, addr, l, 3, it);
+                        }
+                    }
+                    if (t == CONV1D_F32) { /* cvt.rna on every fragment register */
+                        for (int l = 0; l < 32; l++) {
+                            for (int mi = 0; mi < MI; mi++)
+                                for (int j = 0; j < 4; j++) {
+                                    float f;
+                                    memcpy(&f, &af[mi][l][j], 4);
+                                    f = tf32_round(f);
+                                    memcpy(&af[mi][l][j], &f, 4);
+                                }
+                            for (int ni = 0; ni < NI; ni++)
+                                for (int j = 0; j < 2; j++) {
+                                    float f;
+                                    memcpy(&f, &bf[ni][l][j], 4);
+                                    f = tf32_round(f);
+                                    memcpy(&bf[ni][l][j], &f, 4);
+                                }
                         }
                     }
                     for (int mi = 0; mi < MI; mi++)
-                        for (int ni = 0; ni < NI; ni++) mma(af[mi], bf[ni], acc[(warp * MI + mi) * NI + ni]);
+                        for (int ni = 0; ni < NI; ni++) mma(&e, af[mi], bf[ni], acc[(warp * MI + mi) * NI + ni]);
                 }
             }
         }
@@ -282,16 +377,32 @@ static float *emulate(const conv1d_desc *d, tc_cfg c, int x_aligned, const float
                         if (m >= G.M) continue;
                         c1_i64 n, o;
                         c1_tc_row(&G, m, &n, &o);
-                        for (int ni = 0; ni < NI; ni++)
+                        for (int ni = 0; ni < NI; ni++) {
+                            const float *a = acc[(warp * MI + mi) * NI + ni][l];
+                            c1_i64 yi[2] = {-1, -1};
+                            float v[2];
                             for (int e2 = 0; e2 < 2; e2++) {
-                                c1_ptx_c_f32(l, 2 * h + e2, &r, &cc);
-                                const c1_i64 k = k0 + wn0 + ni * 8 + cc;
+                                int r2, c2;
+                                c1_ptx_c_f32(l, 2 * h + e2, &r2, &c2);
+                                assert_int_equal(r2, r);
+                                assert_int_equal(c2, cc + e2); /* the kernel's pairing relies on it */
+                                const c1_i64 k = k0 + wn0 + ni * 8 + c2;
                                 if (k >= G.Kg) continue;
-                                const c1_i64 kk = grp * G.Kg + k, yi = c1_tc_y_index(&G, n, o, kk);
-                                assert_true(yi >= 0 && yi < ny);
-                                y[yi] = acc[(warp * MI + mi) * NI + ni][l][2 * h + e2] + (bias ? bias[kk] : 0.0f);
-                                written[yi]++;
+                                const c1_i64 kk = grp * G.Kg + k;
+                                yi[e2] = c1_tc_y_index(&G, n, o, kk);
+                                assert_true(yi[e2] >= 0 && yi[e2] < ny);
+                                v[e2] = a[2 * h + e2] + (bias ? bias[kk] : 0.0f); /* fp32 addition */
                             }
+                            if (yi[0] < 0) assert_true(yi[1] < 0);
+                            if (pairs && yi[1] >= 0 && (yi[0] & 1) == 0)
+                                assert_true(yi[1] == yi[0] + 1); /* one 4-byte store */
+                            for (int e2 = 0; e2 < 2; e2++) {
+                                if (yi[e2] < 0) continue;
+                                out.yf[yi[e2]] = v[e2];
+                                if (t != CONV1D_F32) out.y16[yi[e2]] = narrow16(t, v[e2]);
+                                written[yi[e2]]++;
+                            }
+                        }
                     }
         }
     }
@@ -302,7 +413,7 @@ static float *emulate(const conv1d_desc *d, tc_cfg c, int x_aligned, const float
     free(e.stamp);
     free(e.smem);
     free(wp);
-    return y;
+    return out;
 }
 
 static conv1d_desc shape(int64_t batch, int64_t length, int64_t cin, int64_t cout, int64_t k, int64_t stride,
@@ -317,39 +428,77 @@ static conv1d_desc shape(int64_t batch, int64_t length, int64_t cin, int64_t cou
     return d;
 }
 
-/* Emulates d with every configuration (or only cfg_index >= 0) in vec and flat modes and checks the result. */
-static void check_shape(const conv1d_desc *d, uint64_t seed, int cfg_index)
+/* Emulates d with element type t, every configuration (or only cfg_index >= 0), in vec and flat modes, and
+ * checks the result. */
+static void check_shape_type(const conv1d_desc *d, conv1d_dtype t, uint64_t seed, int cfg_index)
 {
     uint64_t s = seed;
     const int64_t nx = conv1d_input_elems(d), nw = conv1d_weight_elems(d), ny = conv1d_output_elems(d);
-    float *x = tu_random_floats(&s, nx), *w = tu_random_floats(&s, nw), *b = tu_random_floats(&s, d->out_channels);
-    float *xr = malloc((size_t)nx * sizeof *xr), *wr = malloc((size_t)nw * sizeof *wr);
-    for (int64_t i = 0; i < nx; i++) xr[i] = tf32_round(x[i]);
-    for (int64_t i = 0; i < nw; i++) wr[i] = tf32_round(w[i]);
-    double *ref = malloc((size_t)ny * sizeof *ref), *ref_tf32 = malloc((size_t)ny * sizeof *ref_tf32);
-    const float *bias = d->has_bias ? b : NULL;
-    assert_int_equal(c1_ref_conv1d_f64(d, x, w, bias, ref), CONV1D_OK);
-    assert_int_equal(c1_ref_conv1d_f64(d, xr, wr, bias, ref_tf32), CONV1D_OK);
-    const c1_tolerance exact = {.rel_max = 2e-6, .rel_l2 = 5e-7}; /* fp32 accumulation of rounded inputs */
+    const int64_t nb = d->out_channels, nall = nx + nw + nb;
+    float *f = tu_random_floats(&s, nall); /* x, w, b */
+    float *fx = malloc((size_t)nall * sizeof *fx), *fa = malloc((size_t)nall * sizeof *fa); /* exact inputs, |.| */
+    uint16_t *h = malloc((size_t)nall * sizeof *h);
+    for (int64_t i = 0; i < nall; i++) {
+        if (t == CONV1D_F32) {
+            fx[i] = i < nx + nw ? tf32_round(f[i]) : f[i]; /* the bias is added in fp32 */
+        } else {
+            h[i] = narrow16(t, f[i]);
+            fx[i] = widen16(t, h[i]);
+        }
+        fa[i] = fabsf(fx[i]);
+    }
+    const float *bias = d->has_bias ? fx + nx + nw : NULL;
+    double *ref = malloc((size_t)ny * sizeof *ref), *ref_exact = malloc((size_t)ny * sizeof *ref_exact);
+    double *absum = malloc((size_t)ny * sizeof *absum);
+    assert_int_equal(c1_ref_conv1d_f64(d, f, f + nx, d->has_bias ? f + nx + nw : NULL, ref), CONV1D_OK);
+    assert_int_equal(c1_ref_conv1d_f64(d, fx, fx + nx, bias, ref_exact), CONV1D_OK);
+    assert_int_equal(c1_ref_conv1d_f64(d, fa, fa + nx, d->has_bias ? fa + nx + nw : NULL, absum), CONV1D_OK);
+    const c1_tolerance exact = {.rel_max = 2e-6, .rel_l2 = 5e-7}; /* fp32 accumulation of exact inputs */
+    const int64_t terms = d->in_channels / d->num_groups * d->kernel_size + (d->has_bias ? 1 : 0);
+    const void *x = t == CONV1D_F32 ? (const void *)f : (const void *)h;
+    const void *w = t == CONV1D_F32 ? (const void *)(f + nx) : (const void *)(h + nx);
+    const int epp = t == CONV1D_F32 ? 4 : 8;
     for (int ci = 0; ci < (int)(sizeof cfgs / sizeof cfgs[0]); ci++) {
         if (cfg_index >= 0 && ci != cfg_index) continue;
         for (int aligned = 0; aligned < 2; aligned++) {
             c1_tc_geom g;
-            float *y = emulate(d, cfgs[ci], aligned, x, w, bias, &g);
-            if (aligned && !g.vec && d->layout == CONV1D_LAYOUT_NWC && (d->in_channels / d->num_groups) % 4 == 0 &&
-                d->in_channels % 4 == 0)
+            const emu_out y = emulate(d, t, cfgs[ci], aligned, x, w, bias, &g);
+            if (aligned && !g.vec && d->layout == CONV1D_LAYOUT_NWC && (d->in_channels / d->num_groups) % epp == 0 &&
+                d->in_channels % epp == 0)
                 fail_msg("vec mode not taken");
             char text[256];
             conv1d_desc_format(d, text, sizeof text);
-            const c1_error e1 = c1_compare(y, ref_tf32, ny), e2 = c1_compare(y, ref, ny);
-            if (!c1_error_ok(e1, exact) || !c1_error_ok(e2, c1_precision_tolerance(C1_PREC_TF32)))
-                fail_msg("tile %dx%d %s on %s: vs rounded-input reference rel_max %.3g, vs reference %.3g",
-                         cfgs[ci].bm, cfgs[ci].bn, g.vec ? "vec" : "flat", text, e1.rel_max, e2.rel_max);
-            free(y);
+            const c1_error e1 = c1_compare(y.yf, ref_exact, ny);
+            if (!c1_error_ok(e1, exact))
+                fail_msg("%s tile %dx%d %s on %s: accumulation vs exact-input reference rel_max %.3g",
+                         t == CONV1D_F32 ? "tf32" : t == CONV1D_BF16 ? "bf16" : "f16", cfgs[ci].bm, cfgs[ci].bn,
+                         g.vec ? "vec" : "flat", text, e1.rel_max);
+            if (t == CONV1D_F32) {
+                const c1_error e2 = c1_compare(y.yf, ref, ny);
+                if (!c1_error_ok(e2, c1_precision_tolerance(C1_PREC_TF32)))
+                    fail_msg("tf32 tile %dx%d %s on %s: vs reference rel_max %.3g", cfgs[ci].bm, cfgs[ci].bn,
+                             g.vec ? "vec" : "flat", text, e2.rel_max);
+            } else {
+                const c1_error e2 = c1_compare16(y.y16, t, ref_exact, absum, ny, terms);
+                if (!c1_error_ok(e2, c1_precision_tolerance(t == CONV1D_BF16 ? C1_PREC_BF16 : C1_PREC_F16)))
+                    fail_msg("%s tile %dx%d %s on %s: %lld outputs beyond one rounding (worst %.2f ulp), bad %lld",
+                             t == CONV1D_BF16 ? "bf16" : "f16", cfgs[ci].bm, cfgs[ci].bn, g.vec ? "vec" : "flat", text,
+                             (long long)e2.outside, e2.ulp_max, (long long)e2.bad_index);
+            }
+            free(y.yf);
+            free(y.y16);
             if (!aligned && g.vec) fail_msg("vec mode with an unaligned x");
         }
     }
-    free(ref_tf32), free(ref), free(wr), free(xr), free(b), free(w), free(x);
+    free(absum), free(ref_exact), free(ref), free(h), free(fa), free(fx), free(f);
+}
+
+/* Every shape runs the TF32 kernel and one 16-bit kernel, bf16 and f16 in turn by seed: they share every
+ * index, and differ only in the conversions, which each shape set reaches many times. */
+static void check_shape(const conv1d_desc *d, uint64_t seed, int cfg_index)
+{
+    check_shape_type(d, CONV1D_F32, seed, cfg_index);
+    check_shape_type(d, seed % 2 ? CONV1D_F16 : CONV1D_BF16, seed, cfg_index);
 }
 
 /* The kernel's ldmatrix addresses yield exactly the PTX fragments: TF32 A and B, and in 16-bit units (each

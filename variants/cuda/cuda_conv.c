@@ -1,8 +1,12 @@
 /*
  * The hand-written CUDA variants, host side: cuda_tiled_* (block tiles straight from global memory),
  * cuda_smem_* (shared-memory implicit GEMM, optionally double-buffered), cuda_dw* (depthwise at copy
- * speed) and cuda_tc_* (TF32 tensor-core implicit GEMM, class tf32). The kernels and their design are in
- * cuda_conv.cu and cuda_tc.cu; the interface and weight layouts in cuda_conv.h.
+ * speed) and cuda_tc_* (tensor-core implicit GEMM: TF32 in class tf32, cuda_tc_bf16_* and cuda_tc_f16_* in
+ * classes bf16 and f16), and cuda_dw_bf16* / cuda_dw_f16* (depthwise on 16-bit x and y). The kernels and their
+ * design are in cuda_conv.cu and cuda_tc.cu; the interface and weight layouts in cuda_conv.h. Every variant
+ * takes the dtype of its precision class (fp32 and tf32: f32); the 16-bit tensor-core variants move the raw
+ * 16-bit weights and bias to the device as they are, the 16-bit depthwise ones widen them to fp32 (exactly)
+ * at prepare, since their few taps live in fp32 registers anyway.
  *
  * supports() is pure arithmetic on the descriptor (it runs in the tool's parent, which must not touch
  * CUDA). prepare() checks the device (c1_cuda_ready), packs the weights on the host into the layout the
@@ -29,6 +33,7 @@
 #include "cuda_util.h"
 #include "tc_map.h"
 #include "error.h"
+#include "half.h"
 #include "variant.h"
 
 typedef enum cuda_kind { KIND_TILED, KIND_SMEM, KIND_DW, KIND_TC } cuda_kind;
@@ -38,10 +43,10 @@ typedef struct cuda_state {
     cuda_kind kind;
     conv1d_desc d;
     c1_cuda_conv_args a; /* sizes and the device weights; x and y are filled per launch */
-    float *dw, *dbias;   /* device copies of the packed weights and the bias */
+    void *dw, *dbias;    /* device copies of the packed weights and the bias, elements of d.dtype */
     int bk;              /* smem: input channels per stage */
     size_t smem_bytes;   /* smem, depthwise channels first: dynamic shared memory per block */
-    char info[160];
+    char info[224];
 } cuda_state;
 
 /* The largest shared memory per block of any target architecture (sm_90: 227 KiB; sm_80: 163 KiB). */
@@ -67,6 +72,7 @@ static c1_cuda_conv_args args_of(const conv1d_desc *d)
     a.groups = d->num_groups;
     a.out_length = conv1d_output_length(d);
     a.nwc = d->layout == CONV1D_LAYOUT_NWC;
+    a.dtype = (int)d->dtype;
     return a;
 }
 
@@ -75,10 +81,13 @@ static bool is_depthwise(const conv1d_desc *d)
     return d->num_groups == d->in_channels && d->in_channels == d->out_channels;
 }
 
+/* The registry hands a variant only its class's dtype; supports() says so too, for callers that ask it
+ * directly. */
 static conv1d_status check_common(const c1_variant *v, const conv1d_desc *d)
 {
-    if (d->dtype != CONV1D_F32)
-        return c1_fail(CONV1D_UNSUPPORTED, "%s computes in float32 only.", v->name);
+    if (!c1_precision_takes(v->precision, d->dtype))
+        return c1_fail(CONV1D_UNSUPPORTED, "%s is of precision class %s and does not take dtype %d.", v->name,
+                       c1_precision_name(v->precision), (int)d->dtype);
     return CONV1D_OK;
 }
 
@@ -143,7 +152,7 @@ static conv1d_status tc_supports(const c1_variant *v, const conv1d_desc *d)
         return c1_fail(CONV1D_UNSUPPORTED, "%s: no kernel is compiled for tile %dx%d with warp tile %dx%d.", v->name,
                        v->params[0], v->params[1], v->params[2], v->params[3]);
     const int64_t kred = d->kernel_size * (d->in_channels / d->num_groups);
-    if (d->batch > C1_TC_INDEX_MAX || d->length > C1_TC_INDEX_MAX || kred + 3 > C1_TC_INDEX_MAX)
+    if (d->batch > C1_TC_INDEX_MAX || d->length > C1_TC_INDEX_MAX || kred + 7 > C1_TC_INDEX_MAX)
         return c1_fail(CONV1D_UNSUPPORTED,
                        "%s keeps batch items, positions and kernel_size x channels per group in 32 bits, and this "
                        "shape has batch %lld, length %lld, %lld weights per output channel.",
@@ -162,24 +171,31 @@ static void cuda_release(void *state)
     free(s);
 }
 
-/* Packed weight elements: the tensor-core rows are padded to Kp (tc_map.h). */
+/* Packed weight elements: the tensor-core rows are padded to Kp, a whole 16-byte piece (tc_map.h). */
 static int64_t packed_elems(const cuda_state *s)
 {
     const conv1d_desc *d = &s->d;
     if (s->kind != KIND_TC) return conv1d_weight_elems(d);
-    return d->out_channels * ((d->kernel_size * (d->in_channels / d->num_groups) + 3) / 4 * 4);
+    const int64_t epp = 16 / (int64_t)conv1d_dtype_size(d->dtype);
+    return d->out_channels * ((d->kernel_size * (d->in_channels / d->num_groups) + epp - 1) / epp * epp);
 }
 
-/* Host packing of the weights into the kernel's layout (cuda_conv.h); p has packed_elems() floats. */
-static void pack_weights(const cuda_state *s, const float *w, float *p)
+/* Host packing of the weights into the kernel's layout (cuda_conv.h); p has packed_elems() elements of the
+ * dtype for the tensor-core family, floats for the others (the 16-bit depthwise ones get them widened). */
+static void pack_weights(const cuda_state *s, const void *w_arg, void *p_arg)
 {
     const conv1d_desc *d = &s->d;
     const int64_t K = d->out_channels, G = d->num_groups, Cg = d->in_channels / G, Kg = K / G, R = d->kernel_size;
     const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
     if (s->kind == KIND_TC) {
-        c1_tc_pack_weights(d->in_channels, K, R, G, nwc, w, p);
+        if (d->dtype == CONV1D_F32)
+            c1_tc_pack_weights(d->in_channels, K, R, G, nwc, w_arg, p_arg);
+        else
+            c1_tc_pack_weights16(d->in_channels, K, R, G, nwc, w_arg, p_arg);
         return;
     }
+    const float *w = w_arg;
+    float *p = p_arg;
     for (int64_t k = 0; k < K; k++)
         for (int64_t c = 0; c < Cg; c++)
             for (int64_t r = 0; r < R; r++) {
@@ -224,8 +240,8 @@ static conv1d_status smem_plan(cuda_state *s)
                    props.smem_per_block_optin);
 }
 
-/* The tensor-core kernel needs compute capability 8.0 (mma TF32, cp.async, ldmatrix) and its stages' shared
- * memory within the device's opt-in limit. */
+/* The tensor-core kernels need compute capability 8.0 (mma TF32 and bf16 m16n8k16, cp.async, ldmatrix) and
+ * their stages' shared memory within the device's opt-in limit. */
 static conv1d_status tc_plan(cuda_state *s)
 {
     const c1_variant *v = s->v;
@@ -233,8 +249,9 @@ static conv1d_status tc_plan(cuda_state *s)
     conv1d_status st = c1_cuda_props_get(&props);
     if (st != CONV1D_OK) return st;
     if (props.cc_major < 8)
-        return c1_fail(CONV1D_UNSUPPORTED, "%s needs compute capability 8.0 or later (TF32 mma.sync), and this GPU "
-                                           "has %d.%d.", v->name, props.cc_major, props.cc_minor);
+        return c1_fail(CONV1D_UNSUPPORTED, "%s needs compute capability 8.0 or later (%s mma.sync), and this GPU "
+                                           "has %d.%d.", v->name, c1_precision_name(v->precision), props.cc_major,
+                       props.cc_minor);
     s->smem_bytes = c1_cuda_tc_smem_bytes(v->params[0], v->params[1], v->params[2], v->params[3]);
     if (s->smem_bytes > props.smem_per_block_optin)
         return c1_fail(CONV1D_UNSUPPORTED, "%s needs %zu bytes of shared memory per block, more than this device's %zu.",
@@ -242,10 +259,18 @@ static conv1d_status tc_plan(cuda_state *s)
     return CONV1D_OK;
 }
 
+/* n 16-bit elements of dtype t widened to fp32 (exact); NULL when out of memory. */
+static float *widened(const uint16_t *h, int64_t n, conv1d_dtype t)
+{
+    float *f = malloc((size_t)(n > 0 ? n : 1) * sizeof *f);
+    if (f)
+        for (int64_t i = 0; i < n; i++) f[i] = t == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
+    return f;
+}
+
 static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
                                   const void *w_arg, const void *bias_arg, void **state)
 {
-    const float *w = w_arg, *bias = bias_arg; /* f32 only: supports() refuses other dtypes */
     *state = NULL;
     conv1d_status st = c1_cuda_ready(v->name);
     if (st != CONV1D_OK) return st;
@@ -269,25 +294,37 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
     }
     s->a = args_of(d);
 
-    const size_t nw = (size_t)packed_elems(s);
-    float *packed = malloc(nw * sizeof *packed);
+    /* The device weights and bias: elements of the dtype, except fp32 for the 16-bit depthwise kernels. */
+    const bool widen = s->kind == KIND_DW && d->dtype != CONV1D_F32;
+    float *w32 = widen ? widened(w_arg, conv1d_weight_elems(d), d->dtype) : NULL;
+    float *b32 = widen && d->has_bias ? widened(bias_arg, d->out_channels, d->dtype) : NULL;
+    if (widen && (!w32 || (d->has_bias && !b32))) {
+        free(w32), free(b32);
+        cuda_release(s);
+        return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate the weights widened to float.", v->name);
+    }
+    const void *w_src = widen ? (const void *)w32 : w_arg, *b_src = widen ? (const void *)b32 : bias_arg;
+    const size_t es = widen ? sizeof(float) : conv1d_dtype_size(d->dtype), wbytes = (size_t)packed_elems(s) * es;
+    void *packed = malloc(wbytes);
     if (!packed) {
+        free(w32), free(b32);
         cuda_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "%s: could not allocate %zu bytes to pack the weights.", v->name,
-                       nw * sizeof *packed);
+                       wbytes);
     }
-    pack_weights(s, w, packed);
-    st = c1_cuda_status(cudaMalloc((void **)&s->dw, nw * sizeof(float)), v->name, "cudaMalloc(weights)");
+    pack_weights(s, w_src, packed);
+    st = c1_cuda_status(cudaMalloc(&s->dw, wbytes), v->name, "cudaMalloc(weights)");
     if (st == CONV1D_OK)
-        st = c1_cuda_status(cudaMemcpy(s->dw, packed, nw * sizeof(float), cudaMemcpyHostToDevice), v->name,
-                            "cudaMemcpy(weights)");
+        st = c1_cuda_status(cudaMemcpy(s->dw, packed, wbytes, cudaMemcpyHostToDevice), v->name, "cudaMemcpy(weights)");
     free(packed);
     if (st == CONV1D_OK && d->has_bias) {
-        const size_t nb = (size_t)d->out_channels * sizeof(float);
-        st = c1_cuda_status(cudaMalloc((void **)&s->dbias, nb), v->name, "cudaMalloc(bias)");
+        const size_t nb = (size_t)d->out_channels * es;
+        st = c1_cuda_status(cudaMalloc(&s->dbias, nb), v->name, "cudaMalloc(bias)");
         if (st == CONV1D_OK)
-            st = c1_cuda_status(cudaMemcpy(s->dbias, bias, nb, cudaMemcpyHostToDevice), v->name, "cudaMemcpy(bias)");
+            st = c1_cuda_status(cudaMemcpy(s->dbias, b_src, nb, cudaMemcpyHostToDevice), v->name, "cudaMemcpy(bias)");
     }
+    free(w32);
+    free(b32);
     s->a.w = s->dw;
     s->a.bias = s->dbias;
 
@@ -309,28 +346,35 @@ static conv1d_status cuda_prepare(const c1_variant *v, const conv1d_desc *d, con
         case KIND_TC: {
             const c1_tc_geom g = c1_tc_geom_make(d->batch, d->length, d->in_channels, d->out_channels, d->kernel_size,
                                                  d->stride, d->dilation, d->pad_left, d->num_groups,
-                                                 conv1d_output_length(d), d->layout == CONV1D_LAYOUT_NWC, 1);
+                                                 conv1d_output_length(d), d->layout == CONV1D_LAYOUT_NWC, 1, (int)es);
             if (s->smem_bytes > C1_SMEM_DEFAULT)
                 st = c1_cuda_status(c1_cuda_smem_optin(), v->name, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
-            snprintf(s->info, sizeof s->info, "TF32 mma.m16n8k8, tile %dx%d, warp tile %dx%d, 3 stages, %zu bytes "
-                     "shared memory, %s (%lld iterations of 32)",
+            snprintf(s->info, sizeof s->info, "%s, tile %dx%d, warp tile %dx%d, 3 stages, %zu bytes "
+                     "shared memory, %s (%lld iterations of %d)",
+                     d->dtype == CONV1D_BF16  ? "bf16 mma.m16n8k16, fp32 accumulation"
+                     : d->dtype == CONV1D_F16 ? "f16 mma.m16n8k16, fp32 accumulation"
+                                              : "TF32 mma.m16n8k8",
                      v->params[0], v->params[1], v->params[2], v->params[3], s->smem_bytes,
                      g.vec ? "16-byte channel blocks per tap when x is 16-byte aligned" : "flattened taps x channels",
-                     (long long)g.nk);
+                     (long long)g.nk, g.bk);
             break;
         }
-        case KIND_DW:
+        case KIND_DW: {
+            const char *io = d->dtype == CONV1D_BF16  ? "bf16 in and out, fp32 accumulation, "
+                             : d->dtype == CONV1D_F16 ? "f16 in and out, fp32 accumulation, "
+                                                      : "";
             if (d->layout == CONV1D_LAYOUT_NCW) {
                 const long long bo = c1_cuda_dw_ncw_plan(d->kernel_size, d->stride, d->dilation, v->params[0],
                                                          &s->smem_bytes);
-                snprintf(s->info, sizeof s->info, "channels first, %lld outputs per block, %zu bytes shared memory",
-                         bo, s->smem_bytes);
+                snprintf(s->info, sizeof s->info, "%schannels first, %lld outputs per block, %zu bytes shared memory",
+                         io, bo, s->smem_bytes);
             } else {
-                snprintf(s->info, sizeof s->info, "channels last, runs of %d outputs, %s", v->params[0],
+                snprintf(s->info, sizeof s->info, "%schannels last, runs of %d outputs, %s", io, v->params[0],
                          d->stride == 1 && d->dilation == 1 && d->kernel_size <= 8 ? "sliding register window"
                                                                                    : "taps from global memory");
             }
             break;
+        }
         }
     }
     /* A pageable cudaMemcpy may return before its DMA lands; a kernel on a non-blocking user stream must

@@ -1,7 +1,10 @@
 /*
  * The hand-written CUDA convolution kernels and their launchers (host side: cuda_conv.c; interface and the
  * packed weight layouts: cuda_conv.h). fp32 arithmetic throughout, both layouts by index arithmetic (no
- * transposes), every descriptor field (stride, dilation, asymmetric padding, groups, bias).
+ * transposes), every descriptor field (stride, dilation, asymmetric padding, groups, bias). The depthwise
+ * kernels also take bf16 and f16 x and y (KIND): 16-bit elements read and written as they are, widened to
+ * fp32 on load, accumulated in fp32 with the weights and bias (fp32 on the device: the host widens them
+ * exactly at prepare) and rounded once on store (cuda_half.cuh).
  *
  * Work decomposition. Every kernel walks a 1-D grid over its work items with a grid-stride loop and 64-bit
  * indices, so batch x length of any size stays inside the grid limits; the loop variable of the block-level
@@ -23,15 +26,16 @@
  *   for channels first (conflict-free 4-byte copies along a row); weights read by a warp are contiguous.
  *   bk is chosen at prepare (cuda_conv.c) from the shared memory the shape needs.
  *
- * dw_nwc_kernel<VEC, RT>: depthwise, channels last. A thread owns VEC (4, float4, or 1) consecutive channels
- *   and `run` consecutive outputs; a warp's loads and stores per output are 512 contiguous bytes, so the
- *   kernel streams at copy speed. RT > 0 (stride 1, dilation 1, R = RT <= 8: Mamba's causal widths 2-4):
+ * dw_nwc_kernel<V, RT>: depthwise, channels last. A thread owns V::W (4, or 1) consecutive channels and
+ *   `run` consecutive outputs; a warp's loads and stores per output are 512 (fp32: float4) or 256 (16-bit:
+ *   8-byte loads of 4 elements, which keeps the fp32 window's registers) contiguous bytes, so the kernel
+ *   streams at copy speed. RT > 0 (stride 1, dilation 1, R = RT <= 8: Mamba's causal widths 2-4):
  *   the R-tap window slides in registers, each input read once per run plus R-1 halo reads; runs away
  *   from the edges go in unrolled chunks of 8 outputs whose 8 loads are independent, so every thread keeps
  *   8 x 16 bytes in flight (the bandwidth-latency product of HBM3 needs about 16 KiB per SM). RT == 0: any
  *   R, stride, dilation; taps from global memory through the read-only cache.
  *
- * dw_ncw_kernel: depthwise, channels first. A 256-thread block owns a segment of up to 64 * run outputs of
+ * dw_ncw_kernel<KIND>: depthwise, channels first. A 256-thread block owns a segment of up to 64 * run outputs of
  *   one (batch, channel) row; the input window of the segment and the channel's R taps are staged in
  *   shared memory with coalesced loads along the row, then each thread computes outputs t, t + 256, ...
  *
@@ -39,8 +43,9 @@
  *   tiled 32x64 (2x4) 48 registers, 64x32 (4x2) 58, 32x32 (2x2) 59, 64x64 (4x4) 96, 128x64 (8x4) 120;
  *   smem 119-128 registers for every tile, dynamic shared memory as c1_cuda_smem_bytes says (e.g. 128x128,
  *   R 4, stride 1, bk 16, double-buffered: 2 * (131 * 16 + 4 * 16 * 128) * 4 = 82 KiB);
- *   dw_nwc 38-64 registers scalar, 48-114 float4 (68 for Mamba's R = 4), no shared memory;
- *   dw_ncw 40 registers, (span + R) * 4 bytes of shared memory, at most 48 KiB.
+ *   dw_nwc 40-64 registers scalar, 48-120 float4 (80 for Mamba's R = 4), no shared memory;
+ *   dw_ncw 40 registers, (span + R) * 4 bytes of shared memory, at most 48 KiB;
+ *   16-bit dw_nwc and dw_ncw: see the note at dw_nwc_pick.
  */
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -48,6 +53,7 @@
 #include <mutex>
 
 #include "cuda_conv.h"
+#include "cuda_half.cuh"
 
 typedef long long i64;
 
@@ -424,10 +430,15 @@ extern "C" int c1_cuda_smem_launch(const c1_cuda_conv_args *a, int bm, int bn, i
 
 /* --- depthwise, channels last ------------------------------------------------------------------------- */
 
+/* One thread's W channels of the depthwise kernels: E the stored x/y element, type the fp32 registers,
+ * load_x/store_y move W elements of x/y (16-bit: widened on load, rounded once on store), load_w W fp32
+ * weights or bias values. */
 template <int VEC>
 struct vec_t;
 template <>
 struct vec_t<4> {
+    typedef float E;
+    static constexpr int W = 4;
     typedef float4 type;
     static __device__ __forceinline__ float4 zero() { return make_float4(0.f, 0.f, 0.f, 0.f); }
     static __device__ __forceinline__ float4 load(const float *p) { return __ldg(reinterpret_cast<const float4 *>(p)); }
@@ -436,35 +447,72 @@ struct vec_t<4> {
     {
         return make_float4(fmaf(a.x, b.x, c.x), fmaf(a.y, b.y, c.y), fmaf(a.z, b.z, c.z), fmaf(a.w, b.w, c.w));
     }
+    static __device__ __forceinline__ float4 load_x(const float *p) { return load(p); }
+    static __device__ __forceinline__ float4 load_w(const float *p) { return load(p); }
+    static __device__ __forceinline__ void store_y(float *p, float4 v) { store(p, v); }
 };
 template <>
 struct vec_t<1> {
+    typedef float E;
+    static constexpr int W = 1;
     typedef float type;
     static __device__ __forceinline__ float zero() { return 0.0f; }
     static __device__ __forceinline__ float load(const float *p) { return __ldg(p); }
     static __device__ __forceinline__ void store(float *p, float v) { *p = v; }
     static __device__ __forceinline__ float fma(float a, float b, float c) { return fmaf(a, b, c); }
+    static __device__ __forceinline__ float load_x(const float *p) { return load(p); }
+    static __device__ __forceinline__ float load_w(const float *p) { return load(p); }
+    static __device__ __forceinline__ void store_y(float *p, float v) { store(p, v); }
+};
+/* 16-bit x and y (KIND CONV1D_BF16 or CONV1D_F16), fp32 arithmetic: 4 elements as one 8-byte access, or 1. */
+template <int KIND, int VEC>
+struct vec16_t;
+template <int KIND>
+struct vec16_t<KIND, 4> : vec_t<4> {
+    typedef c1_el<KIND> X;
+    typedef unsigned short E;
+    static __device__ __forceinline__ float4 load_x(const E *p)
+    {
+        const uint2 u = __ldg(reinterpret_cast<const uint2 *>(p));
+        return make_float4(X::widen((E)(u.x & 0xffffu)), X::widen((E)(u.x >> 16)), X::widen((E)(u.y & 0xffffu)),
+                           X::widen((E)(u.y >> 16)));
+    }
+    static __device__ __forceinline__ void store_y(E *p, float4 v)
+    {
+        uint2 u;
+        u.x = (unsigned)X::narrow(v.x) | (unsigned)X::narrow(v.y) << 16;
+        u.y = (unsigned)X::narrow(v.z) | (unsigned)X::narrow(v.w) << 16;
+        *reinterpret_cast<uint2 *>(p) = u;
+    }
+};
+template <int KIND>
+struct vec16_t<KIND, 1> : vec_t<1> {
+    typedef c1_el<KIND> X;
+    typedef unsigned short E;
+    static __device__ __forceinline__ float load_x(const E *p) { return X::widen(__ldg(p)); }
+    static __device__ __forceinline__ void store_y(E *p, float v) { *p = X::narrow(v); }
 };
 
-template <int VEC, int RT>
+template <typename V, int RT>
 __global__ void __launch_bounds__(256)
     dw_nwc_kernel(const c1_cuda_conv_args a, const int run, const i64 groups_c, const i64 runs, const i64 total)
 {
-    typedef vec_t<VEC> V;
     typedef typename V::type T;
+    typedef typename V::E E;
+    constexpr int VEC = V::W;
     const i64 L = a.length, C = a.in_channels, OL = a.out_length, R = a.kernel_size;
     const i64 stride = a.stride, dil = a.dilation, pl = a.pad_left;
     for (i64 t = (i64)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (i64)gridDim.x * blockDim.x) {
         const i64 cq = t % groups_c, rest = t / groups_c, ru = rest % runs, n = rest / runs;
         const i64 c = cq * VEC, o0 = ru * run, o1 = o0 + run < OL ? o0 + run : OL;
-        const float *xb = a.x + n * L * C + c;
-        float *yb = a.y + n * OL * C + c;
-        const T b = a.bias ? V::load(a.bias + c) : V::zero();
+        const E *xb = reinterpret_cast<const E *>(a.x) + n * L * C + c;
+        E *yb = reinterpret_cast<E *>(a.y) + n * OL * C + c;
+        const T b = a.bias ? V::load_w(a.bias + c) : V::zero();
         if constexpr (RT > 0) {
             /* stride 1, dilation 1: output o reads positions o - pl + 0 .. RT-1. */
             T w[RT];
 #pragma unroll
-            for (int r = 0; r < RT; r++) w[r] = V::load(a.w + r * C + c);
+            for (int r = 0; r < RT; r++) w[r] = V::load_w(a.w + r * C + c);
             const i64 first = o0 - pl; /* input position of the run's first tap */
             if (o1 - o0 == run && first >= 0 && first + run - 1 + RT - 1 < L) {
                 /* Interior run: no bounds tests; KCHUNK independent loads in flight per thread, the window
@@ -472,16 +520,16 @@ __global__ void __launch_bounds__(256)
                 constexpr int KCHUNK = 8;
                 T win[RT - 1 + KCHUNK];
 #pragma unroll
-                for (int r = 0; r + 1 < RT; r++) win[r] = V::load(xb + (first + r) * C);
+                for (int r = 0; r + 1 < RT; r++) win[r] = V::load_x(xb + (first + r) * C);
                 for (int ch = 0; ch < run; ch += KCHUNK) {
 #pragma unroll
-                    for (int u = 0; u < KCHUNK; u++) win[RT - 1 + u] = V::load(xb + (first + ch + u + RT - 1) * C);
+                    for (int u = 0; u < KCHUNK; u++) win[RT - 1 + u] = V::load_x(xb + (first + ch + u + RT - 1) * C);
 #pragma unroll
                     for (int u = 0; u < KCHUNK; u++) {
                         T acc = b;
 #pragma unroll
                         for (int r = 0; r < RT; r++) acc = V::fma(win[u + r], w[r], acc);
-                        V::store(yb + (o0 + ch + u) * C, acc);
+                        V::store_y(yb + (o0 + ch + u) * C, acc);
                     }
 #pragma unroll
                     for (int r = 0; r + 1 < RT; r++) win[r] = win[KCHUNK + r];
@@ -492,17 +540,17 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
                 for (int r = 0; r + 1 < RT; r++) {
                     const i64 pos = first + r;
-                    win[r + 1] = pos >= 0 && pos < L ? V::load(xb + pos * C) : V::zero();
+                    win[r + 1] = pos >= 0 && pos < L ? V::load_x(xb + pos * C) : V::zero();
                 }
                 for (i64 o = o0; o < o1; o++) {
 #pragma unroll
                     for (int r = 0; r + 1 < RT; r++) win[r] = win[r + 1];
                     const i64 pos = o - pl + RT - 1;
-                    win[RT - 1] = pos >= 0 && pos < L ? V::load(xb + pos * C) : V::zero();
+                    win[RT - 1] = pos >= 0 && pos < L ? V::load_x(xb + pos * C) : V::zero();
                     T acc = b;
 #pragma unroll
                     for (int r = 0; r < RT; r++) acc = V::fma(win[r], w[r], acc);
-                    V::store(yb + o * C, acc);
+                    V::store_y(yb + o * C, acc);
                 }
             }
         } else {
@@ -511,50 +559,62 @@ __global__ void __launch_bounds__(256)
                 const i64 p0 = o * stride - pl;
                 for (i64 r = 0; r < R; r++) {
                     const i64 pos = p0 + r * dil;
-                    if (pos >= 0 && pos < L) acc = V::fma(V::load(xb + pos * C), V::load(a.w + r * C + c), acc);
+                    if (pos >= 0 && pos < L) acc = V::fma(V::load_x(xb + pos * C), V::load_w(a.w + r * C + c), acc);
                 }
-                V::store(yb + o * C, acc);
+                V::store_y(yb + o * C, acc);
             }
         }
     }
 }
 
-template <int VEC, int RT>
+template <typename V, int RT>
 static void dw_nwc_start(const c1_cuda_conv_args *a, int run, cudaStream_t stream)
 {
-    const i64 groups_c = a->in_channels / VEC, runs = ceil_div(a->out_length, run);
+    const i64 groups_c = a->in_channels / V::W, runs = ceil_div(a->out_length, run);
     const i64 total = a->batch * runs * groups_c;
     const i64 nb = ceil_div(total, 256);
-    dw_nwc_kernel<VEC, RT><<<(unsigned)(nb < kMaxBlocks ? nb : kMaxBlocks), 256, 0, stream>>>(*a, run, groups_c,
-                                                                                              runs, total);
+    dw_nwc_kernel<V, RT><<<(unsigned)(nb < kMaxBlocks ? nb : kMaxBlocks), 256, 0, stream>>>(*a, run, groups_c, runs,
+                                                                                           total);
 }
 
-template <int VEC>
+/* 16-bit resource use (nvcc -O3 -lineinfo -Xptxas -v, CUDA 13.0; no spills, no stack frame), bf16 and f16
+ * alike: dw_nwc scalar 40-60 registers on sm_90 (34-55 on sm_80), 4-wide 46-98 (40-100), 76 (64) for Mamba's
+ * R = 4; dw_ncw 32 registers. */
+template <typename V>
 static void dw_nwc_pick(const c1_cuda_conv_args *a, int run, cudaStream_t stream)
 {
     const bool slide = a->stride == 1 && a->dilation == 1;
     switch (slide ? a->kernel_size : 0) {
-    case 1: dw_nwc_start<VEC, 1>(a, run, stream); break;
-    case 2: dw_nwc_start<VEC, 2>(a, run, stream); break;
-    case 3: dw_nwc_start<VEC, 3>(a, run, stream); break;
-    case 4: dw_nwc_start<VEC, 4>(a, run, stream); break;
-    case 5: dw_nwc_start<VEC, 5>(a, run, stream); break;
-    case 6: dw_nwc_start<VEC, 6>(a, run, stream); break;
-    case 7: dw_nwc_start<VEC, 7>(a, run, stream); break;
-    case 8: dw_nwc_start<VEC, 8>(a, run, stream); break;
-    default: dw_nwc_start<VEC, 0>(a, run, stream); break;
+    case 1: dw_nwc_start<V, 1>(a, run, stream); break;
+    case 2: dw_nwc_start<V, 2>(a, run, stream); break;
+    case 3: dw_nwc_start<V, 3>(a, run, stream); break;
+    case 4: dw_nwc_start<V, 4>(a, run, stream); break;
+    case 5: dw_nwc_start<V, 5>(a, run, stream); break;
+    case 6: dw_nwc_start<V, 6>(a, run, stream); break;
+    case 7: dw_nwc_start<V, 7>(a, run, stream); break;
+    case 8: dw_nwc_start<V, 8>(a, run, stream); break;
+    default: dw_nwc_start<V, 0>(a, run, stream); break;
     }
 }
 
 extern "C" int c1_cuda_dw_nwc_launch(const c1_cuda_conv_args *a, int run, void *stream)
 {
     if (run != 8 && run != 16 && run != 32) return (int)cudaErrorInvalidConfiguration;
-    const bool vec = a->in_channels % 4 == 0 && ((uintptr_t)a->x & 15) == 0 && ((uintptr_t)a->y & 15) == 0 &&
+    /* 4 channels per thread: 16-byte (fp32) or 8-byte (16-bit) x and y accesses, 16-byte fp32 weights */
+    const uintptr_t xy_align = a->dtype == CONV1D_F32 ? 15 : 7;
+    const bool vec = a->in_channels % 4 == 0 && ((uintptr_t)a->x & xy_align) == 0 && ((uintptr_t)a->y & xy_align) == 0 &&
                      ((uintptr_t)a->w & 15) == 0 && (!a->bias || ((uintptr_t)a->bias & 15) == 0);
-    if (vec)
-        dw_nwc_pick<4>(a, run, (cudaStream_t)stream);
-    else
-        dw_nwc_pick<1>(a, run, (cudaStream_t)stream);
+    const cudaStream_t s = (cudaStream_t)stream;
+    switch (a->dtype) {
+    case CONV1D_F32: vec ? dw_nwc_pick<vec_t<4>>(a, run, s) : dw_nwc_pick<vec_t<1>>(a, run, s); break;
+    case CONV1D_BF16:
+        vec ? dw_nwc_pick<vec16_t<CONV1D_BF16, 4>>(a, run, s) : dw_nwc_pick<vec16_t<CONV1D_BF16, 1>>(a, run, s);
+        break;
+    case CONV1D_F16:
+        vec ? dw_nwc_pick<vec16_t<CONV1D_F16, 4>>(a, run, s) : dw_nwc_pick<vec16_t<CONV1D_F16, 1>>(a, run, s);
+        break;
+    default: return (int)cudaErrorInvalidValue;
+    }
     return (int)cudaGetLastError();
 }
 
@@ -562,9 +622,12 @@ extern "C" int c1_cuda_dw_nwc_launch(const c1_cuda_conv_args *a, int run, void *
 
 static const int kDwNcwThreads = 256;
 
+template <int KIND>
 __global__ void __launch_bounds__(256)
     dw_ncw_kernel(const c1_cuda_conv_args a, const int bo, const int span, const i64 segs, const i64 total)
 {
+    typedef c1_el<KIND> X;
+    typedef typename X::E E;
     extern __shared__ __align__(16) float smem[];
     float *xs = smem, *ws = smem + span;
     const i64 L = a.length, C = a.in_channels, OL = a.out_length;
@@ -573,22 +636,22 @@ __global__ void __launch_bounds__(256)
     for (i64 t = blockIdx.x; t < total; t += gridDim.x) {
         const i64 seg = t % segs, row = t / segs, c = row % C;
         const i64 o0 = seg * bo, i0 = o0 * stride - a.pad_left;
-        const float *xr = a.x + row * L;
+        const E *xr = reinterpret_cast<const E *>(a.x) + row * L;
         __syncthreads(); /* the previous segment's readers are done */
         for (int p = tid; p < span; p += kDwNcwThreads) {
             const i64 pos = i0 + p;
-            xs[p] = pos >= 0 && pos < L ? __ldg(xr + pos) : 0.0f;
+            xs[p] = pos >= 0 && pos < L ? X::widen(__ldg(xr + pos)) : 0.0f;
         }
         for (int r = tid; r < R; r += kDwNcwThreads) ws[r] = __ldg(a.w + c * R + r);
         __syncthreads();
         const float b = a.bias ? __ldg(a.bias + c) : 0.0f;
-        float *yr = a.y + row * OL;
+        E *yr = reinterpret_cast<E *>(a.y) + row * OL;
         const int on = (int)(OL - o0 < bo ? OL - o0 : bo);
         for (int o = tid; o < on; o += kDwNcwThreads) {
             float acc = b;
             const float *xo = xs + o * stride;
             for (int r = 0; r < R; r++) acc = fmaf(xo[r * dil], ws[r], acc);
-            yr[o0 + o] = acc;
+            yr[o0 + o] = X::narrow(acc);
         }
     }
 }
@@ -615,7 +678,13 @@ extern "C" int c1_cuda_dw_ncw_launch(const c1_cuda_conv_args *a, int run, void *
     if (bo <= 0) return (int)cudaErrorInvalidConfiguration;
     const int span = (int)((bo - 1) * a->stride + (a->kernel_size - 1) * a->dilation + 1);
     const i64 segs = ceil_div(a->out_length, bo), total = a->batch * a->in_channels * segs;
-    dw_ncw_kernel<<<(unsigned)(total < kMaxBlocks ? total : kMaxBlocks), kDwNcwThreads, smem,
-                    (cudaStream_t)stream>>>(*a, (int)bo, span, segs, total);
+    const unsigned blocks = (unsigned)(total < kMaxBlocks ? total : kMaxBlocks);
+    const cudaStream_t s = (cudaStream_t)stream;
+    switch (a->dtype) {
+    case CONV1D_F32: dw_ncw_kernel<CONV1D_F32><<<blocks, kDwNcwThreads, smem, s>>>(*a, (int)bo, span, segs, total); break;
+    case CONV1D_BF16: dw_ncw_kernel<CONV1D_BF16><<<blocks, kDwNcwThreads, smem, s>>>(*a, (int)bo, span, segs, total); break;
+    case CONV1D_F16: dw_ncw_kernel<CONV1D_F16><<<blocks, kDwNcwThreads, smem, s>>>(*a, (int)bo, span, segs, total); break;
+    default: return (int)cudaErrorInvalidValue;
+    }
     return (int)cudaGetLastError();
 }

@@ -6,7 +6,8 @@
  * Packed weights (made on the host at prepare, uploaded once):
  *   dense kernels (tiled, smem): [g][r][c][k], c < C/G, k < K/G, the output channel fastest, so one tap of
  *                                one input channel is a contiguous row of output-channel weights;
- *   tensor cores (tc):           [g][k][Kp], Kp = R * C/G rounded up to 4, a row r * C/G + c, zeros after;
+ *   tensor cores (tc):           [g][k][Kp], Kp = R * C/G rounded up to 16 bytes (4 fp32 or 8 16-bit
+ *                                elements), a row r * C/G + c, zeros after;
  *   depthwise, channels last:    [r][c], one tap is a contiguous row over channels (float4 loads);
  *   depthwise, channels first:   [c][r], one channel's taps are contiguous (staged in shared memory).
  * The launchers never synchronise; errors of the launch itself are returned (cudaGetLastError after each).
@@ -20,15 +21,19 @@
 extern "C" {
 #endif
 
-/* Sizes and strides of one convolution, all 64-bit; x, y: device tensors in the descriptor's layout. */
+/* Sizes and strides of one convolution, all 64-bit; x, y: device tensors in the descriptor's layout. The
+ * pointers are typed for the fp32 kernels; with dtype CONV1D_BF16 or CONV1D_F16 x and y hold the raw 16-bit
+ * elements, which the launchers reinterpret, and so do w and bias for the tensor-core kernels (the depthwise
+ * kernels take fp32 weights and bias for every dtype). Only those two families take a 16-bit dtype. */
 typedef struct c1_cuda_conv_args {
     const float *x;
     float *y;
     const float *w;    /* packed as above */
-    const float *bias; /* K floats, or NULL */
+    const float *bias; /* K elements, or NULL */
     long long batch, length, in_channels, out_channels, kernel_size, stride, dilation, pad_left, groups;
     long long out_length;
-    int nwc; /* 1: channels last (NWC), 0: channels first (NCW) */
+    int nwc;   /* 1: channels last (NWC), 0: channels first (NCW) */
+    int dtype; /* conv1d_dtype of x, y, w and bias */
 } c1_cuda_conv_args;
 
 /* Tiled kernel straight from global memory: block tile bm x bn (positions x output channels of a group),
@@ -49,8 +54,8 @@ size_t c1_cuda_smem_bytes(const c1_cuda_conv_args *a, int bm, int bn, int bk, in
 int c1_cuda_smem_launch(const c1_cuda_conv_args *a, int bm, int bn, int tm, int tn, int bk, int db,
                         size_t smem_bytes, void *stream);
 
-/* Depthwise (groups == in_channels == out_channels). Channels last: each thread owns 4 consecutive
- * channels (or 1 when the channel count or a pointer is not 16-byte aligned) and `run` consecutive output
+/* Depthwise (groups == in_channels == out_channels), any dtype. Channels last: each thread owns 4 consecutive
+ * channels (or 1 when the channel count or a pointer is not aligned to 4 elements) and `run` consecutive output
  * positions; run is 8, 16 or 32. Channels first: a block of 256 threads owns a row segment of up to 64 * run
  * outputs, its input window and the channel's taps staged in shared memory; c1_cuda_dw_ncw_plan (pure host
  * arithmetic) says how many outputs a block covers and how much shared memory that takes (0 when even a
@@ -60,10 +65,11 @@ long long c1_cuda_dw_ncw_plan(long long kernel_size, long long stride, long long
                               size_t *smem_bytes);
 int c1_cuda_dw_ncw_launch(const c1_cuda_conv_args *a, int run, void *stream);
 
-/* TF32 tensor-core implicit GEMM (cuda_tc.cu, index arithmetic in tc_map.h): block tile bm x bn, warp tile
- * wm x wn; weights packed [g][k][Kp] (tc_map.h). c1_cuda_tc_smem_bytes: the dynamic shared memory a launch
- * takes, 0 for an unknown configuration. c1_cuda_tc_optin is c1_cuda_smem_optin's part for these kernels.
- * Needs compute capability 8.0 or later. */
+/* Tensor-core implicit GEMM (cuda_tc.cu, index arithmetic in tc_map.h): TF32 for a->dtype CONV1D_F32, bf16
+ * and f16 (fp32 accumulation, one rounding at the output) for CONV1D_BF16 and CONV1D_F16; block tile bm x bn,
+ * warp tile wm x wn; weights packed [g][k][Kp] (tc_map.h). c1_cuda_tc_smem_bytes: the dynamic shared memory a
+ * launch takes (the same for every element type), 0 for an unknown configuration. c1_cuda_tc_optin is
+ * c1_cuda_smem_optin's part for these kernels. Needs compute capability 8.0 or later. */
 size_t c1_cuda_tc_smem_bytes(int bm, int bn, int wm, int wn);
 int c1_cuda_tc_optin(int bytes);
 int c1_cuda_tc_launch(const c1_cuda_conv_args *a, int bm, int bn, int wm, int wn, void *stream);
