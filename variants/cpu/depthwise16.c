@@ -368,8 +368,10 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
             dw16_release(s);
             return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the packed weights of variant %s.", v->name);
         }
-        for (int64_t k = 0; k < K; k++) {
-            float *dst = s->wp + k / 8 * bs + k % 8;
+        for (int64_t j = 0; j < nb * 8; j++) { /* lane j of its block holds channel c1_dw_short_lane(g, ncw, j) */
+            const int64_t k = c1_dw_short_lane(g, ncw, j);
+            if (k >= K) continue; /* lanes past the channels stay zero */
+            float *dst = s->wp + j / 8 * bs + j % 8;
             dst[0] = s->bias[k];
             for (int64_t r = 0; r < R; r++) dst[(r + 1) * 8] = widen(s->bf, ncw ? w16[k * R + r] : w16[r * K + k]);
         }
