@@ -2,37 +2,42 @@
  * Depthwise convolutions on bf16 and f16 tensors (num_groups == in_channels == out_channels), one variant per ISA
  * and dtype, each for both layouts:
  *
- *   depthwise_bf16__avx512, depthwise_f16__avx512  vector kernels in depthwise16_avx512.c (16 channels or positions
- *                                                  per vector, from 256 bits of 16-bit elements)
- *   depthwise_bf16__avx2, depthwise_f16__avx2      vector kernels in depthwise16_avx2.c (F16C for f16)
- *   depthwise_bf16__c, depthwise_f16__c            portable C (core/half.h's conversions)
+ *   depthwise_bf16__avx512bf16                     depthwise16_avx512bf16.c: vdpbf16ps, two taps per instruction, at
+ *                                                  stride 1, and vcvtneps2bf16 stores; the AVX-512 kernels elsewhere
+ *   depthwise_bf16__avx512, depthwise_f16__avx512  depthwise16_avx512.inc (16 channels or positions per vector, from
+ *                                                  256 bits of 16-bit elements)
+ *   depthwise_bf16__avx2, depthwise_f16__avx2      depthwise16_avx2.c (F16C for f16)
+ *   depthwise_bf16__c, depthwise_f16__c            portable C, here
  *
- * These layers are memory-bound: a 16-bit tensor moves half the bytes of an fp32 one, and that is the whole gain, so
- * x is read and y written in 16 bits directly. Each kernel widens its loads to fp32 in registers (bf16: the 16 bits
- * shifted into the top of a float, exact; f16: vcvtph2ps, exact), multiplies by weights widened to fp32 at prepare,
- * accumulates in fp32 (the bias added in fp32 too) and rounds once, to nearest even, at the store (bf16 with integer
- * operations, f16 with vcvtps2ph). No pass widens a tensor into a copy.
+ * Memory-bound layers are the point: a 16-bit tensor moves half the bytes of an fp32 one, so x is read and y written
+ * in 16 bits directly. Each kernel widens its loads to fp32 in registers (bf16: the 16 bits shifted into the top of a
+ * float, exact; f16: vcvtph2ps, exact), multiplies by weights widened to fp32 at prepare, accumulates in fp32 (the
+ * bias added in fp32 too) and rounds once, to nearest even, at the store (bf16 with integer operations or
+ * vcvtneps2bf16, f16 with vcvtps2ph). No pass widens a tensor into a copy. The vdpbf16ps kernels multiply bf16 pairs
+ * exactly and accumulate in fp32 as well.
  *
  * NWC vectorises over channels, as the fp32 family (depthwise.c): positions in blocks of C1_DW_NWC_POS_BLOCK by
- * channel blocks sized so the block's weights stay in L1, interior positions [full_lo, full_hi) without clamps, the
- * edges with their taps clamped. The weights are packed per vector of channels (depthwise16.h) so a long kernel's
- * taps are one contiguous run instead of R rows C floats apart.
+ * channel blocks sized so the block's weights stay in L1, interior positions [full_lo, full_hi) without clamps (eight
+ * outputs sliding along the rows at stride 1), the edges with their taps clamped. The weights are packed per vector of
+ * channels (depthwise16.h) so a long kernel's taps are one contiguous run instead of R rows C floats apart.
  *
- * NCW vectorises over positions along a row. Each chunk of a row's outputs first widens the inputs it reads into a
- * window buffer on the stack (L1), zero where the taps fall into the padding and split into the stride's phases, and
- * then every tap of every vector of outputs is one unit-stride fp32 load with the tap's weight broadcast: no edge
- * cases, any stride and dilation, and x is still read once, in 16 bits (the window is a tile in L1, not a widened
- * tensor). A window too large for the buffer (a span of thousands of positions) falls back to a per-output loop.
+ * NCW vectorises over positions along a row. At stride 1 and dilation 1 the AVX-512 kernels read the row directly
+ * (each tap a lane shift of widened input vectors, masked loads for the padding), the AVX2 ones the row's interior;
+ * otherwise each chunk of a row's outputs first widens the inputs it reads into a window buffer on the stack (L1),
+ * zero where the taps fall into the padding and split into the stride's phases, and then every tap of every vector of
+ * outputs is one unit-stride fp32 load with the tap's weight broadcast: no edge cases, any stride and dilation, and x
+ * is still read once, in 16 bits (the window is a tile in L1, not a widened tensor). A window too large for the
+ * buffer (a span of thousands of positions) falls back to a per-output loop.
  *
- * Short rows (decode steps: lengths up to 8, both layouts) take c1_dw16_short_avx2 in both SIMD variants: eight
+ * Short rows (decode steps: lengths up to 8, both layouts) take c1_dw16_short_avx2 in every SIMD variant: eight
  * channels at a time, every position a vector, NCW's rows transposed in registers (depthwise16.h).
  *
  * A channel multiplier (out_channels > in_channels) is refused: the 16-bit kernels compute one output channel per
  * input channel.
  *
  * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block), NCW (batch,
- * channel, position block), short rows (batch elements, channel block). The state is read-only after prepare, so
- * concurrent runs are safe.
+ * channel, position block), short rows (batch elements, channel block). The state is read-only after prepare and
+ * run's buffers are on the stack, so concurrent runs are safe.
  */
 #include <omp.h>
 #include <stdbool.h>
@@ -368,8 +373,10 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
             dw16_release(s);
             return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the packed weights of variant %s.", v->name);
         }
-        for (int64_t k = 0; k < K; k++) {
-            float *dst = s->wp + k / 8 * bs + k % 8;
+        for (int64_t j = 0; j < nb * 8; j++) { /* lane j of its block holds channel c1_dw_short_lane(g, ncw, j) */
+            const int64_t k = c1_dw_short_lane(g, ncw, j);
+            if (k >= K) continue; /* lanes past the channels stay zero */
+            float *dst = s->wp + j / 8 * bs + j % 8;
             dst[0] = s->bias[k];
             for (int64_t r = 0; r < R; r++) dst[(r + 1) * 8] = widen(s->bf, ncw ? w16[k * R + r] : w16[r * K + k]);
         }

@@ -1,7 +1,7 @@
 /*
  * Internal: the bf16 and f16 depthwise family (depthwise16.c holds the variant ops and the portable kernels,
- * depthwise16_avx2.c and depthwise16_avx512.c the vector kernels, depthwise16_avx512bf16.c the bf16 dot-product
- * ones).
+ * depthwise16_avx2.c and depthwise16_avx512.inc the vector kernels, the latter compiled by depthwise16_avx512.c and
+ * by depthwise16_avx512bf16.c, which adds the bf16 dot-product ones).
  *
  * x and y are the raw 16 bits of the descriptor's dtype and are read and written only in 16 bits: each kernel widens
  * what it loads (bf16: the bits shifted into the top half of a float; f16: F16C) and narrows what it stores (to
@@ -162,7 +162,6 @@ void c1_dw16_nwc_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, const f
 void c1_dw16_ncw_fill_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
 void c1_dw16_ncw_taps_avx512(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
                              uint16_t *y, int64_t m);
-
 
 /* depthwise_bf16__avx512bf16 (depthwise16_avx512bf16.c): the AVX-512 kernels above with vcvtneps2bf16 stores, and
  * two on vdpbf16ps, two taps per instruction. NWC at stride 1: channels [c0, c1) with c0 a multiple of 32, wdot the

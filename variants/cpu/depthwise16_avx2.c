@@ -437,10 +437,55 @@ INLINE void short_nwc(const c1_dw_geom *g, __m256 *xq, const uint16_t *x, const 
     }
 }
 
+/* r[l] lane 4h + i <- r[i] lane 4h + l for l, i < 4: the 4x4 transpose within each 128-bit half (an involution). */
+INLINE void transpose4x2(__m256 r[4])
+{
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    r[0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    r[1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    r[2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    r[3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+}
+
+/* NCW with L = OL = 4 (c1_dw_short_paired, Mamba's decode step): each 128-bit load holds two rows, widened to one
+ * vector, so the block's eight rows are four vectors, and the transpose within 128-bit halves gives each position as
+ * a vector with the channels in the lane order 0 2 4 6 1 3 5 7, in which the weights and bias were packed at
+ * prepare; the same transpose takes the outputs back to pairs of rows, four contiguous 128-bit stores. No load or
+ * store spills out of the block, so only a block of fewer than eight rows goes through buffers. As the fp32
+ * family's. */
+INLINE void short_ncw_paired(const c1_dw_geom *g, __m256 *xq, const uint16_t *x, const float *wp, uint16_t *y,
+                             int64_t n0, int64_t n1, int64_t c0, int64_t c1, const bool bf)
+{
+    const int64_t C = g->in_channels, bs = (g->kernel_size + 1) * VL;
+    __m256 *xl = xq + g->pad_left, yt[VL];
+    for (int64_t c = c0; c < c1; c += VL)
+        for (int64_t n = n0; n < n1; n++) { /* the block's weights from L1 after the first batch element */
+            const int64_t nr = min64(c1 - c, VL);
+            const uint16_t *xb = x + (n * C + c) * 4;
+            uint16_t *yb = y + (n * C + c) * 4, bx[4 * VL], by[4 * VL];
+            if (nr < VL) { /* the last block of the channels: through buffers */
+                memset(bx, 0, sizeof bx);
+                memcpy(bx, xb, (size_t)(nr * 4) * sizeof *bx);
+                xb = bx;
+            }
+            __m256 r[4] = {ld8(xb, bf), ld8(xb + VL, bf), ld8(xb + 2 * VL, bf), ld8(xb + 3 * VL, bf)};
+            transpose4x2(r);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) xl[j] = r[j];
+            short_compute(g, xq, wp + c / VL * bs, yt, 4);
+            transpose4x2(yt);
+            st8_rows(nr < VL ? by : yb, VL, yt, 4, bf);
+            if (nr < VL) memcpy(yb, by, (size_t)(nr * 4) * sizeof *by);
+        }
+}
+
 INLINE void short_rows(const c1_dw_geom *g, bool ncw, __m256 *xq, const uint16_t *x, const float *wp, uint16_t *y,
                        int64_t n0, int64_t n1, int64_t c0, int64_t c1, const int OL, const bool bf)
 {
-    if (ncw)
+    if (ncw && c1_dw_short_paired(g))
+        short_ncw_paired(g, xq, x, wp, y, n0, n1, c0, c1, bf);
+    else if (ncw)
         short_ncw(g, xq, x, wp, y, n0, n1, c0, c1, OL, bf);
     else
         for (int64_t n = n0; n < n1; n++) short_nwc(g, xq, x, wp, y, n, c0, c1, OL, bf);
