@@ -62,7 +62,8 @@ int c1_measure_child_cuda(const c1_child_args *a, c1_measurement *m, double t_st
     bool prepared = false;
     m->threads = 1; /* one host thread drives the device */
 
-    conv1d_status st = c1_variant_applies(v, d);
+    /* The yardstick moves the bytes of any dtype: no precision class to match. */
+    conv1d_status st = c1_is_copy_baseline(v) ? CONV1D_OK : c1_variant_applies(v, d);
     if (st != CONV1D_OK) {
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
         goto done;

@@ -192,6 +192,12 @@ static void test_copy_yardstick(void **state)
     c1_copy_baseline.ops->release(st);
     free(y);
     c1_problem_destroy(&p);
+    /* a 16-bit shape has a yardstick too: the copy moves any dtype's bytes, whatever the class */
+    d.dtype = CONV1D_BF16;
+    assert_int_equal(c1_problem_create(&d, 5, 30, &p), CONV1D_OK);
+    assert_int_equal(c1_measure(&c1_copy_baseline, &p, &o, &m), CONV1D_OK);
+    assert_int_equal(m.outcome, C1_OUTCOME_OK);
+    c1_problem_destroy(&p);
 }
 
 /* The same seed gives the same data; a different seed different data; no input is zero. */
