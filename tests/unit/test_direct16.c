@@ -103,7 +103,8 @@ static double check_on(const c1_variant *v, const conv1d_desc *d0, uint64_t *rng
     const int64_t nb = d.has_bias ? d.out_channels : 0;
     guarded gx = guarded_alloc(nx);
     uint16_t *x = gx.p, *w = malloc((size_t)nw * 2 + 2), *b = malloc((size_t)nb * 2 + 2);
-    uint16_t *y = aligned_alloc(64, ((size_t)ny * 2 + 63) / 64 * 64), *y2base = aligned_alloc(64, ((size_t)ny * 2 + 64 + 63) / 64 * 64);
+    uint16_t *y = aligned_alloc(64, ((size_t)ny * 2 + 63) / 64 * 64);
+    uint16_t *y2base = aligned_alloc(64, ((size_t)ny * 2 + 64 + 63) / 64 * 64);
     uint16_t *y2 = y2base ? y2base + 1 : NULL;
     float *xf = malloc((size_t)nx * 4), *wf = malloc((size_t)nw * 4), *bf = malloc((size_t)nb * 4 + 4);
     float *ax = malloc((size_t)nx * 4), *aw = malloc((size_t)nw * 4), *ab = malloc((size_t)nb * 4 + 4);
