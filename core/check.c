@@ -77,7 +77,7 @@ c1_error c1_compare16(const uint16_t *y, conv1d_dtype t, const double *ref, cons
     const double gamma = 4.0 * sqrt((double)(terms > 0 ? terms : 1)) * 0x1p-24;
     sums sm = {0};
     for (int64_t i = 0; i < n; i++) {
-        const double v = t == CONV1D_BF16 ? (double)c1_bf16_to_f32(y[i]) : (double)c1_f16_to_f32(y[i]);
+        const double v = c1_half_to_f32(t, y[i]);
         if (!isfinite(v)) {
             if (e.bad_index < 0) e.bad_index = i;
             continue;

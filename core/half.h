@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "conv1d.h"
+
 static inline uint32_t c1_f32_bits(float f)
 {
     uint32_t u;
@@ -62,6 +64,17 @@ static inline uint16_t c1_f32_to_f16(float f)
     uint32_t r = a - 0x38000000u;
     r += 0xfffu + ((r >> 13) & 1u);
     return (uint16_t)(sign | (r >> 13));
+}
+
+/* One element of a 16-bit dtype t (CONV1D_BF16 or CONV1D_F16) to float (exact), and a float to t. */
+static inline float c1_half_to_f32(conv1d_dtype t, uint16_t h)
+{
+    return t == CONV1D_BF16 ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
+}
+
+static inline uint16_t c1_f32_to_half(conv1d_dtype t, float f)
+{
+    return t == CONV1D_BF16 ? c1_f32_to_bf16(f) : c1_f32_to_f16(f);
 }
 
 /* A double rounded once to bfloat16 or binary16 (to nearest, ties to even), as a reference rounds its exact sum:

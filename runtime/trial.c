@@ -28,8 +28,8 @@ static void fill_random_in(conv1d_dtype t, float *f, void *raw, int64_t n, uint6
     if (t == CONV1D_F32) return;
     uint16_t *h = raw;
     for (int64_t i = 0; i < n; i++) {
-        h[i] = t == CONV1D_BF16 ? c1_f32_to_bf16(f[i]) : c1_f32_to_f16(f[i]);
-        f[i] = t == CONV1D_BF16 ? c1_bf16_to_f32(h[i]) : c1_f16_to_f32(h[i]);
+        h[i] = c1_f32_to_half(t, f[i]);
+        f[i] = c1_half_to_f32(t, h[i]);
     }
 }
 
@@ -102,7 +102,7 @@ void c1_trial_explain(const c1_variant *v, const conv1d_desc *d, const void *y, 
     const uint16_t *h = y;
     const float *f = y;
     const bool narrow = d->dtype != CONV1D_F32;
-#define ELEM(i) (!narrow ? (double)f[i] : d->dtype == CONV1D_BF16 ? (double)c1_bf16_to_f32(h[i]) : (double)c1_f16_to_f32(h[i]))
+#define ELEM(i) (!narrow ? (double)f[i] : (double)c1_half_to_f32(d->dtype, h[i]))
     if (e.bad_index >= 0)
         snprintf(buf, size, "Output element %lld is %g (unwritten or not finite).", (long long)e.bad_index,
                  ELEM(e.bad_index));

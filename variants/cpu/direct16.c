@@ -102,7 +102,7 @@ static bool is_native(const c1_variant *v) { return v->isa == C1_ISA_LEVEL_AVX51
 
 static conv1d_dtype dtype_of(const c1_variant *v) { return v->precision == C1_PREC_F16 ? CONV1D_F16 : CONV1D_BF16; }
 
-static float widen1(conv1d_dtype t, uint16_t h) { return t == CONV1D_BF16 ? c1_bf16_to_f32(h) : c1_f16_to_f32(h); }
+static float widen1(conv1d_dtype t, uint16_t h) { return c1_half_to_f32(t, h); }
 
 /* Bytes of one weight value as the kernels read it: bf16 pairs natively, fp32 after conversion. */
 static int64_t weight_bytes(const c1_variant *v) { return is_native(v) ? 2 : (int64_t)sizeof(float); }

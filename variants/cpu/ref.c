@@ -122,7 +122,7 @@ static float widen(conv1d_dtype t, const void *p, int64_t i)
 {
     if (t == CONV1D_F32) return ((const float *)p)[i];
     const uint16_t h = ((const uint16_t *)p)[i];
-    return t == CONV1D_BF16 ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
+    return c1_half_to_f32(t, h);
 }
 
 static conv1d_status ref_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,

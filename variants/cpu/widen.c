@@ -105,10 +105,9 @@ static conv1d_status widen_prepare(const c1_variant *v, const conv1d_desc *d, co
                      : c1_fail(CONV1D_INTERNAL, "Variant %s names no fp32 CPU variant to wrap.", v->name);
     }
     for (size_t i = 0; i < nw; i++)
-        wf[i] = d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(((const uint16_t *)w)[i]) : c1_f16_to_f32(((const uint16_t *)w)[i]);
+        wf[i] = c1_half_to_f32(d->dtype, ((const uint16_t *)w)[i]);
     for (size_t i = 0; i < nb; i++)
-        wf[nw + i] = d->dtype == CONV1D_BF16 ? c1_bf16_to_f32(((const uint16_t *)bias)[i])
-                                             : c1_f16_to_f32(((const uint16_t *)bias)[i]);
+        wf[nw + i] = c1_half_to_f32(d->dtype, ((const uint16_t *)bias)[i]);
     const conv1d_status st = s->inner->ops->prepare(s->inner, &s->d32, ctx, wf, nb ? wf + nw : NULL, &s->inner_state);
     free(wf);
     if (st != CONV1D_OK) {
