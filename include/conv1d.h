@@ -170,8 +170,9 @@ CONV1D_API double conv1d_desc_min_bytes(const conv1d_desc *d);
  *   3. the results database (options.db_path, else $CONV1D_DB, else results/conv1d.db): the winner stored
  *      for this machine fingerprint and library build for the exact shape, device and the dtype's precision
  *      class (a bf16 plan only ever gets a bf16 variant, an f32 plan an fp32 one);
- *   4. the same database's nearest tuned shape of the same layout and kind (dense, grouped or depthwise),
- *      by the distance documented in runtime/lookup.h, when its winner applies to this shape;
+ *   4. the same database's tuned shapes nearest this one, of the same layout and kind (dense, grouped or
+ *      depthwise; distance in runtime/lookup.h): the applicable variant whose times there were closest to
+ *      each shape's best (weighted geometric mean), then the time models fitted from the database;
  *   5. built-in rules (runtime/lookup.h): depthwise kernels for depthwise shapes, Winograd tiles for wide
  *      stride-1 k=3/5/7 layers, AVX-512 or AVX2 direct tiles for other dense shapes, oneDNN for grouped ones
  *      (bf16 and f16 plans: the native 16-bit depthwise and direct kernels, then oneDNN of the class);
@@ -191,8 +192,9 @@ typedef enum conv1d_device {
 typedef enum conv1d_mode {
     CONV1D_MODE_DB = 0,      /* exported table, results database, then rules (the default) */
     CONV1D_MODE_MEASURE = 1, /* as CONV1D_MODE_DB, but a shape without an exact winner is tuned at plan
-                                time (CPU only): the lookup's choice, the rules' choice, oneDNN and the
-                                variants that won other shapes on this machine are checked and timed (about
+                                time (CPU only): the lookup's choice, the rules' choice, oneDNN, the
+                                variants that did best on the tuned shapes nearby and in the time models,
+                                and those that won other shapes on this machine are checked and timed (about
                                 0.1 s each), and the fastest is stored in the database (created if
                                 missing) for the next plan. A quick tune: `conv1d-tune sweep` is thorough */
     CONV1D_MODE_ESTIMATE = 2 /* exported table and rules only: never opens a database */

@@ -52,10 +52,10 @@ static double log_ratio(int64_t a, int64_t b) { return fabs(log2((double)a / (do
 double c1_shape_distance(const conv1d_desc *a, const conv1d_desc *b)
 {
     if (a->layout != b->layout || kind_of(a) != kind_of(b)) return INFINITY;
-    double dist = log_ratio(a->length, b->length) + log_ratio(a->in_channels, b->in_channels) +
-                  log_ratio(a->out_channels, b->out_channels) + log_ratio(a->kernel_size, b->kernel_size) +
-                  0.5 * log_ratio(a->batch, b->batch) + log_ratio(a->dilation, b->dilation) +
-                  log_ratio(a->num_groups, b->num_groups);
+    double dist = log_ratio(a->batch * a->length, b->batch * b->length) + log_ratio(a->in_channels, b->in_channels) +
+                  log_ratio(a->out_channels, b->out_channels) + 2.0 * log_ratio(a->kernel_size, b->kernel_size) +
+                  log_ratio(a->dilation, b->dilation) + log_ratio(a->num_groups, b->num_groups);
+    if (a->kernel_size != b->kernel_size) dist += 2.0;
     if (a->stride != b->stride) dist += 4.0;
     if ((a->dilation > 1) != (b->dilation > 1)) dist += 4.0;
     if (a->has_bias != b->has_bias) dist += 0.25;
@@ -336,54 +336,167 @@ static const char *reason(char *buf, size_t size)
     return buf;
 }
 
-/* The nearest tuned shape whose winner applies, as the store's winners pass by. */
-typedef struct nearest_scan {
-    const conv1d_desc *d;
-    const char *dev;
-    double best;
-    const c1_variant *v;
-    char *key;
-    size_t key_size;
-} nearest_scan;
+/* ---- the tuned shapes nearest an untuned one -------------------------------------------------------- */
 
-static int nearest_visit(void *ctx, const char *shape_key, const conv1d_desc *t, const char *variant)
+typedef struct neighbour {
+    double distance;
+    char key[CONV1D_DESC_TEXT_MAX];
+    char winner[64];
+} neighbour;
+
+/* The C1_NEIGHBOURS tuned shapes nearest d within C1_NEAREST_MAX_DISTANCE, nearest first, as the store's
+ * winners pass by. */
+typedef struct neighbour_scan {
+    const conv1d_desc *d;
+    neighbour nb[C1_NEIGHBOURS];
+    size_t n;
+    double nearest; /* the nearest tuned shape of d's layout and kind at any distance */
+} neighbour_scan;
+
+static int neighbour_visit(void *ctx, const char *shape_key, const conv1d_desc *t, const char *variant)
 {
-    nearest_scan *n = ctx;
-    const double dist = c1_shape_distance(n->d, t);
-    if (!(dist < n->best)) return 0;
-    const c1_variant *v = c1_variant_find(variant);
-    if (!v || v->precision != c1_precision_of_dtype(n->d->dtype) || strcmp(c1_device_name(v->device), n->dev) != 0 ||
-        c1_variant_applies(v, n->d) != CONV1D_OK)
+    neighbour_scan *ns = ctx;
+    const double dist = c1_shape_distance(ns->d, t);
+    if (dist < ns->nearest) ns->nearest = dist;
+    if (!(dist <= C1_NEAREST_MAX_DISTANCE) || (ns->n == C1_NEIGHBOURS && dist >= ns->nb[ns->n - 1].distance))
         return 0;
-    n->best = dist;
-    n->v = v;
-    snprintf(n->key, n->key_size, "%s", shape_key);
+    size_t j = ns->n < C1_NEIGHBOURS ? ns->n++ : C1_NEIGHBOURS - 1;
+    while (j > 0 && ns->nb[j - 1].distance > dist) {
+        ns->nb[j] = ns->nb[j - 1];
+        j--;
+    }
+    ns->nb[j].distance = dist;
+    snprintf(ns->nb[j].key, sizeof ns->nb[j].key, "%s", shape_key);
+    snprintf(ns->nb[j].winner, sizeof ns->nb[j].winner, "%s", variant);
     return 0;
 }
 
-/* The nearest tuned shape whose winner applies. CONV1D_NOT_FOUND when there is none. */
-static conv1d_status find_nearest(c1_store *s, const conv1d_desc *d, const char *dev, const c1_variant **out,
-                                  char *key, size_t key_size, double *distance)
+/* A variant's standing on the neighbours: the weighted mean of ln(its time / the neighbour's best). */
+typedef struct standing {
+    const c1_variant *v;
+    double sum, weight;
+} standing;
+
+#define MAX_STANDINGS 256
+
+/* The weight of a neighbour at distance `dist`. */
+static double neighbour_weight(double dist) { return exp(-dist / C1_NEIGHBOUR_SCALE); }
+
+/* Adds one neighbour's measurements to the standings of the variants that apply to d. */
+static void add_neighbour(standing *st, size_t *n, const c1_store_variant_time *t, size_t nt, double w,
+                          const conv1d_desc *d, c1_device dev)
 {
-    nearest_scan n = {d, dev, INFINITY, NULL, key, key_size};
+    double best = INFINITY;
+    for (size_t i = 0; i < nt; i++)
+        if (t[i].median_ms < best) best = t[i].median_ms;
+    if (!isfinite(best)) return;
+    for (size_t i = 0; i < nt; i++) {
+        size_t j = 0;
+        while (j < *n && strcmp(st[j].v->name, t[i].variant) != 0) j++;
+        if (j == *n) {
+            const c1_variant *v = c1_variant_find(t[i].variant);
+            if (!v || v->device != dev || v->precision != c1_precision_of_dtype(d->dtype) ||
+                strcmp(v->family, "ref") == 0 || c1_variant_applies(v, d) != CONV1D_OK || *n == MAX_STANDINGS)
+                continue;
+            st[(*n)++] = (standing){v, 0, 0};
+        }
+        /* Measured but not ok: too slow to finish its timing, or failed; charged as C1_NEIGHBOUR_FAILED. */
+        st[j].sum += w * (isfinite(t[i].median_ms) ? log(t[i].median_ms / best) : C1_NEIGHBOUR_FAILED);
+        st[j].weight += w;
+    }
+}
+
+static int by_standing(const void *a, const void *b)
+{
+    const standing *x = a, *y = b;
+    const double sx = x->sum / x->weight, sy = y->sum / y->weight;
+    return (sx > sy) - (sx < sy);
+}
+
+/* Ranks the applicable variants of dev by their standing on the tuned shapes nb[0..nn) near d (lookup.h),
+ * best first, into out[0..max); returns how many were ranked. */
+static size_t rank_neighbours(c1_store *s, const conv1d_desc *d, c1_device dev, const neighbour *nb, size_t nn,
+                              c1_neighbour_pick *out, size_t max)
+{
+    standing *st = malloc(MAX_STANDINGS * sizeof *st);
+    c1_store_variant_time *t = malloc(MAX_STANDINGS * sizeof *t);
+    size_t n = 0, ranked = 0;
+    double total = 0;
+    for (size_t i = 0; st && t && i < nn; i++) {
+        size_t nt = 0;
+        const double w = neighbour_weight(nb[i].distance);
+        total += w;
+        if (c1_store_shape_times(s, c1_machine_fingerprint(), c1_build_info_get()->signature, nb[i].key,
+                                 c1_device_name(dev), c1_precision_name(c1_precision_of_dtype(d->dtype)), t,
+                                 MAX_STANDINGS, &nt) != CONV1D_OK || nt == 0) {
+            /* A database that kept the winners and not the measurements (a merge of winners, a hand-made
+             * file): the winner is all that is known of the neighbour. */
+            snprintf(t[0].variant, sizeof t[0].variant, "%s", nb[i].winner);
+            t[0].median_ms = 1.0;
+            nt = 1;
+        }
+        add_neighbour(st, &n, t, nt, w, d, dev);
+    }
+    if (st) {
+        /* Only variants measured on enough of the neighbourhood are ranked. */
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+            if (st[i].weight >= C1_NEIGHBOUR_COVER * total) st[kept++] = st[i];
+        qsort(st, kept, sizeof *st, by_standing);
+        for (; ranked < kept && ranked < max; ranked++)
+            out[ranked] = (c1_neighbour_pick){st[ranked].v, exp(st[ranked].sum / st[ranked].weight)};
+    }
+    free(st);
+    free(t);
+    c1_clear_error();
+    return ranked;
+}
+
+/* The tuned shapes near d in *ns; *rows gets how many winners the database has for this machine and build. */
+static conv1d_status scan_neighbours(c1_store *s, const conv1d_desc *d, c1_device dev, neighbour_scan *ns,
+                                     int64_t *rows)
+{
+    *ns = (neighbour_scan){.d = d, .n = 0, .nearest = INFINITY};
+    return c1_store_each_winner(s, c1_machine_fingerprint(), c1_build_info_get()->signature, c1_device_name(dev),
+                                c1_precision_name(c1_precision_of_dtype(d->dtype)), neighbour_visit, ns, rows);
+}
+
+/* Step 3: the tuned shapes near d. CONV1D_OK with *v set and the reason appended to explain; else
+ * CONV1D_NOT_FOUND (the reason appended) or the store's failure. */
+static conv1d_status from_neighbours(c1_store *s, const conv1d_desc *d, c1_device dev, const c1_variant **v,
+                                     char *explain, size_t explain_size)
+{
+    neighbour_scan ns;
     int64_t rows = 0;
-    conv1d_status rc = c1_store_each_winner(s, c1_machine_fingerprint(), c1_build_info_get()->signature, dev,
-                                            c1_precision_name(c1_precision_of_dtype(d->dtype)), nearest_visit, &n,
-                                            &rows);
-    const double best = n.best;
-    if (n.v) *out = n.v;
-    if (rc != CONV1D_OK)
-        ; /* the store's sentence stands */
-    else if (rows == 0)
-        rc = c1_fail(CONV1D_NOT_FOUND, "the DB has no winners for this machine (fingerprint %s) and build %s",
-                     c1_machine_fingerprint(), c1_build_info_get()->signature);
-    else if (best == INFINITY)
-        rc = c1_fail(CONV1D_NOT_FOUND, "no tuned shape of the same layout and kind has an applicable winner");
-    else if (best > C1_NEAREST_MAX_DISTANCE)
-        rc = c1_fail(CONV1D_NOT_FOUND, "the nearest tuned shape %s is too far (distance %.2f > %.0f)", key, best,
-                     C1_NEAREST_MAX_DISTANCE);
-    *distance = best;
-    return rc;
+    conv1d_status rc = scan_neighbours(s, d, dev, &ns, &rows);
+    if (rc != CONV1D_OK) return rc;
+    if (rows == 0) {
+        c1_appendf(explain, explain_size, "the DB has no winners for this machine (fingerprint %s) and build %s; ",
+                   c1_machine_fingerprint(), c1_build_info_get()->signature);
+        return CONV1D_NOT_FOUND;
+    }
+    if (ns.n == 0) {
+        if (ns.nearest == INFINITY)
+            c1_appendf(explain, explain_size, "no tuned shape of the same layout and kind; ");
+        else
+            c1_appendf(explain, explain_size, "the nearest tuned shape is too far (distance %.2f > %.0f); ",
+                       ns.nearest, C1_NEAREST_MAX_DISTANCE);
+        return CONV1D_NOT_FOUND;
+    }
+    c1_neighbour_pick picks[2];
+    const size_t ranked = rank_neighbours(s, d, dev, ns.nb, ns.n, picks, 2);
+    if (ranked == 0) {
+        c1_appendf(explain, explain_size, "no applicable variant was measured on the %zu tuned shape%s nearby; ", ns.n,
+                   ns.n == 1 ? "" : "s");
+        return CONV1D_NOT_FOUND;
+    }
+    *v = picks[0].v;
+    c1_appendf(explain, explain_size,
+               "%zu tuned shape%s nearby, the nearest tuned shape %s at distance %.2f: %s at %.2fx %s best", ns.n,
+               ns.n == 1 ? "" : "s", ns.nb[0].key, ns.nb[0].distance, picks[0].v->name, picks[0].ratio,
+               ns.n == 1 ? "its" : "their");
+    if (ranked > 1) c1_appendf(explain, explain_size, ", next %s at %.2fx", picks[1].v->name, picks[1].ratio);
+    return CONV1D_OK;
 }
 
 /* Steps 3 and 4. CONV1D_OK with *v set, or a reason (sentence in explain) to fall through. */
@@ -423,19 +536,13 @@ static conv1d_status from_db(const conv1d_desc *d, const char *key, const char *
         c1_store_close(&s);
         return rc;
     }
-    char near_key[CONV1D_DESC_TEXT_MAX];
-    double dist = INFINITY;
-    rc = find_nearest(&s, d, dev, v, near_key, sizeof near_key, &dist);
-    if (rc == CONV1D_OK)
-        c1_appendf(explain, explain_size, "nearest tuned shape %s at distance %.2f, winner %s", near_key, dist,
-               (*v)->name);
-    else if (rc == CONV1D_NOT_FOUND) {
-        c1_appendf(explain, explain_size, "no nearby tuned shape on this machine and build (%s); ",
-               reason(why, sizeof why));
-        /* The time models speak where no tuned shape is near (results/NOTES.md: on shapes with a near neighbour
-         * the neighbour's winner was the better pick). */
+    const c1_device device = strcmp(dev, "cuda") == 0 ? C1_DEVICE_CUDA : C1_DEVICE_CPU;
+    rc = from_neighbours(&s, d, device, v, explain, explain_size);
+    if (rc == CONV1D_NOT_FOUND) {
+        /* The time models speak where no tuned shape is near (results/NOTES.md: on shapes with near tuned
+         * shapes those shapes' measurements were the better guide). */
         if (from_models(&s, d, dev, v, explain, explain_size) == CONV1D_OK) rc = CONV1D_OK;
-    } else
+    } else if (rc != CONV1D_OK)
         c1_appendf(explain, explain_size, "DB unusable: %s", reason(why, sizeof why));
     c1_store_close(&s);
     return rc;
@@ -536,6 +643,23 @@ size_t c1_model_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1
         c1_store_close(&s);
     }
     if (n == 0) n = rank_table_models(d, dev, out, max);
+    c1_clear_error();
+    return n;
+}
+
+size_t c1_neighbour_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1_neighbour_pick *out, size_t max)
+{
+    size_t n = 0;
+    c1_store s;
+    if (*c1_machine_fingerprint() &&
+        c1_store_open_wait(&s, db_path ? db_path : c1_store_default_path(), false, LOOKUP_BUSY_TIMEOUT_MS) ==
+            CONV1D_OK) {
+        neighbour_scan ns;
+        int64_t rows = 0;
+        if (scan_neighbours(&s, d, dev, &ns, &rows) == CONV1D_OK && ns.n > 0)
+            n = rank_neighbours(&s, d, dev, ns.nb, ns.n, out, max);
+        c1_store_close(&s);
+    }
     c1_clear_error();
     return n;
 }

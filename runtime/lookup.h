@@ -1,23 +1,27 @@
 /*
  * Internal: how conv1d_plan_create chooses a variant (the order is documented in conv1d.h).
  *
- * Time models. A shape without an exact winner and without a near tuned shape (below) is decided by the time
- * models fitted from every variant's measurements on this machine and build (model.h): each applicable variant
- * whose model covers the shape's layout and kind gets a predicted time, and the fastest prediction wins, when
- * at least C1_MODEL_MIN_RANKED variants could be ranked. (Cross-validated on held-out shapes, results/NOTES.md,
- * the models picked worse than a near neighbour's winner, so they come after it.)
- *
- * Nearest tuned shape. Only shapes of the same layout and kind are candidates, where the kind is dense
- * (one group), depthwise (groups == in_channels > 1) or grouped (anything else), because a winner
- * rarely carries over between kinds. Among them the distance is
- *     |log2 ratio| of length, in_channels, out_channels and kernel_size
- *   + 0.5 |log2 ratio| of batch          (batch mostly scales the work, it changes blocking less)
+ * Tuned shapes nearby. A shape without an exact winner is decided by the measurements of the tuned shapes
+ * near it: at most C1_NEIGHBOURS of them within C1_NEAREST_MAX_DISTANCE, of the same layout and kind, where the
+ * kind is dense (one group), depthwise (groups == in_channels > 1) or grouped (anything else), because a
+ * winner rarely carries over between kinds. The distance is
+ *     |log2 ratio| of the rows batch * length, of in_channels and of out_channels
+ *   + 2 |log2 ratio| of kernel_size, + 2 more for any different kernel_size (a Winograd tile fits one size)
  *   + |log2 ratio| of dilation and of groups
  *   + 4 for a different stride, 4 when one is dilated and the other is not (a different loop structure)
- *   + 0.25 for a different bias flag
- * and the closest candidate whose winner applies to the shape (c1_variant_applies) is used, unless it is
- * farther than C1_NEAREST_MAX_DISTANCE (e.g. twice the channels, length and kernel at once, or a different
- * stride plus a little more): the rules below know more than a shape that different.
+ *   + 0.25 for a different bias flag.
+ * Every variant that applies to the shape is ranked by the weighted geometric mean, over the neighbours it
+ * was measured on, of its time over that neighbour's fastest time (weights exp(-distance /
+ * C1_NEIGHBOUR_SCALE); measured but not ok counts as exp(C1_NEIGHBOUR_FAILED)), and the lowest wins: a
+ * variant close to the best on every neighbour beats one that won the nearest and lost the others. A
+ * neighbour without measurements (a database of winners only) counts its winner at 1x. With one neighbour
+ * this is that neighbour's winner, where it applies.
+ *
+ * Time models. A shape with no tuned shape near is decided by the time models fitted from every variant's
+ * measurements on this machine and build (model.h): each applicable variant whose model covers the shape's
+ * layout and kind gets a predicted time, and the fastest prediction wins, when at least C1_MODEL_MIN_RANKED
+ * variants could be ranked. (Cross-validated on held-out shapes, results/NOTES.md, the models picked worse
+ * than the neighbours' measurements, so they come after them.)
  *
  * Rules, when nothing is tuned (chosen from the winners measured on AVX-512 and AVX2 machines):
  *   long kernels: a sub-kernel span (kernel_size-1)*dilation/stride + 1 of at least 16 taps with 16 or more input
@@ -56,6 +60,20 @@
 
 #define C1_NEAREST_MAX_DISTANCE 6.0
 
+/* The neighbourhood of an untuned shape (above): at most this many tuned shapes, weighted exp(-distance /
+ * C1_NEIGHBOUR_SCALE); a variant measured there but not ok (too slow to finish, or failed) counts as
+ * exp(C1_NEIGHBOUR_FAILED) times the best; a variant is ranked only when measured on neighbours holding at
+ * least C1_NEIGHBOUR_COVER of the neighbourhood's weight. */
+#define C1_NEIGHBOURS 4
+#define C1_NEIGHBOUR_SCALE 2.0
+#define C1_NEIGHBOUR_FAILED 1.386294 /* ln 4 */
+#define C1_NEIGHBOUR_COVER 0.5
+
+typedef struct c1_neighbour_pick {
+    const c1_variant *v;
+    double ratio; /* weighted geometric mean over the neighbours of its time / their fastest variant's */
+} c1_neighbour_pick;
+
 /* The time models (model.h) decide a shape without an exact winner only where at least this many of its
  * applicable variants can be ranked; else the nearest tuned shape does. */
 #define C1_MODEL_MIN_RANKED 2
@@ -90,6 +108,11 @@ conv1d_status c1_lookup_choose(const conv1d_desc *d, c1_device dev, conv1d_mode 
 /* The time models' best max candidates for *d (the database's models, else the embedded table's); 0 when
  * no model covers the shape or nothing can be read. */
 size_t c1_model_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1_model_pick *out, size_t max);
+
+/* The best max variants on the tuned shapes near *d in the database (db_path, else the default path), as step
+ * 3 ranks them; 0 when there are none or nothing can be read. */
+size_t c1_neighbour_top(const conv1d_desc *d, c1_device dev, const char *db_path, c1_neighbour_pick *out,
+                        size_t max);
 
 /* CONV1D_MODE_MEASURE after a lookup that was not exact (plan_measure.c): times a few candidates, *v (the
  * lookup's choice) among them, sets *v to the fastest correct one, stores it as the shape's winner in the

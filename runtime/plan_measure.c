@@ -175,6 +175,10 @@ conv1d_status c1_measure_choose(const conv1d_desc *d, c1_device dev, const char 
     c1_model_pick top[MODEL_CANDIDATES];
     const size_t ntop = c1_model_top(d, dev, db_path, top, MODEL_CANDIDATES);
     for (size_t i = 0; i < ntop; i++) add_candidate(cand, &n, top[i].v, d, dev);
+    /* And the best on the tuned shapes nearby. */
+    c1_neighbour_pick near[MODEL_CANDIDATES];
+    const size_t nnear = c1_neighbour_top(d, dev, db_path, near, MODEL_CANDIDATES);
+    for (size_t i = 0; i < nnear; i++) add_candidate(cand, &n, near[i].v, d, dev);
     add_candidate(cand, &n, c1_heuristic_choice(d, dev, why, sizeof why), d, dev);
     const char *peer_name = c1_cpu_peer_name(c1_precision_of_dtype(d->dtype));
     if (peer_name) add_candidate(cand, &n, c1_variant_find(peer_name), d, dev);

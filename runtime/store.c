@@ -445,6 +445,42 @@ conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const c
     return rc;
 }
 
+conv1d_status c1_store_shape_times(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   const char *shape_key, const char *device, const char *precision,
+                                   c1_store_variant_time *out, size_t max, size_t *n)
+{
+    *n = 0;
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(shape_key), AS(device), AS(precision)};
+    sqlite3_stmt *st;
+    /* Oldest first, so that a variant's newest row overwrites its older ones below. */
+    conv1d_status rc = prepare_bind(s,
+                                    "SELECT m.variant, m.status, m.median_ms FROM measurements m JOIN hardware h ON "
+                                    "h.id = m.hardware_id JOIN builds b ON b.id = m.build_id JOIN shapes sh ON "
+                                    "sh.id = m.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 AND sh.key = ?3 "
+                                    "AND m.device = ?4 AND m.precision = ?5 AND m.status <> 'unsupported' "
+                                    "ORDER BY m.id",
+                                    a, 5, &st, "reading a shape's measurements");
+    if (rc != CONV1D_OK) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *variant = (const char *)sqlite3_column_text(st, 0), *status = (const char *)sqlite3_column_text(st, 1);
+        if (!variant || !status) continue;
+        const double ms = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+        size_t i = 0;
+        while (i < *n && strcmp(out[i].variant, variant) != 0) i++;
+        if (i == *n) {
+            if (*n == max) continue;
+            snprintf(out[i].variant, sizeof out[i].variant, "%s", variant);
+            ++*n;
+        }
+        out[i].median_ms = strcmp(status, "ok") == 0 && ms > 0 && isfinite(ms) ? ms : NAN;
+    }
+    if (step != SQLITE_DONE) rc = db_fail(s, "reading a shape's measurements");
+    sqlite3_finalize(st);
+    c1_clear_error();
+    return rc;
+}
+
 bool c1_store_has_models(const c1_store *s) { return s->version >= 2; }
 
 bool c1_store_has_winner_views(const c1_store *s) { return s->version >= 3; }

@@ -136,6 +136,19 @@ conv1d_status c1_store_find_winner(c1_store *s, const char *fingerprint, const c
                                    const char *shape_key, const char *device, const char *precision,
                                    char *variant, size_t variant_size);
 
+/* One variant's newest measurement on one shape (c1_store_shape_times). */
+typedef struct c1_store_variant_time {
+    char variant[64];
+    double median_ms; /* NaN: measured but not ok (too slow, failed, wrong); never for "unsupported" */
+} c1_store_variant_time;
+
+/* Every variant's newest measurement on the shape `shape_key` for this machine, build, device and precision
+ * class, into out[0..max) (*n of them), leaving out variants recorded as not applying ("unsupported"). What
+ * the dispatcher compares variants by on the shapes near an untuned one (lookup.h). */
+conv1d_status c1_store_shape_times(c1_store *s, const char *fingerprint, const char *build_signature,
+                                   const char *shape_key, const char *device, const char *precision,
+                                   c1_store_variant_time *out, size_t max, size_t *n);
+
 /* Whether the file has the models table (schema 2 and later; an older file opened read-only has not). */
 bool c1_store_has_models(const c1_store *s);
 

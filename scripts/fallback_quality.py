@@ -6,13 +6,15 @@ shapes drawn by scripts/gen_shapes.py), a random part of the suite lines (both l
 is held out: a copy of the database loses their measurements and winners and has its time models refitted
 (`conv1d-tune fit`). For each held-out shape the dispatcher picks a variant from the copy (`conv1d-tune
 describe --plan`, which plans exactly as conv1d_plan_create does), and the pick's median is compared with
-the fastest variant's median and oneDNN's on that shape, all three from the same sweep run (every variant
-measured in interleaved rounds), so no re-timing noise enters the ratios. With --compare-nearest the same
-held-out shapes are picked once more without time models (nearest tuned shape, then rules), the dispatcher
-as it was before them.
+the fastest variant's median and oneDNN's on that shape, all three from the same sweep run. A sweep times
+each variant once or a few times, one after another, so a variant caught by a busy moment looks slower
+than it is; with --timed the pick, the sweep's fastest variant and oneDNN are timed again together in one
+`conv1d-tune bench` run (interleaved rounds on the same data) and the ratios come from that run. With
+--compare-nearest the same held-out shapes are picked once more without time models (tuned shapes nearby,
+then rules).
 
     scripts/fallback_quality.py --db DB [--tool build/bin/conv1d-tune] [--hold-out 0.5] [--seed 1]
-                                [--test-from unseen.suite] [--csv OUT.csv] [--compare-nearest]
+                                [--test-from unseen.suite] [--csv OUT.csv] [--compare-nearest] [--timed]
 
 --test-from SUITE holds out only lines of that suite (e.g. the drawn shapes), so the default suite is
 always among what the models learn from, as in a real deployment. Prints per held-out shape the ratio
@@ -63,9 +65,27 @@ def plan(tool, db, key):
     return fields["plan"].strip(), fields["chosen"].strip()
 
 
+def retime(tool, key, variants, budget=1.0, rounds=5):
+    """{variant: median_ms} of variants timed together in one `conv1d-tune bench` run (interleaved rounds, the
+    same data and threads), the ones that were correct and finished."""
+    args = [tool, "bench", "--shape", key, "--csv", "--budget", str(budget), "--rounds", str(rounds)]
+    for v in dict.fromkeys(variants):
+        args += ["--variant", v]
+    r = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "CONV1D_VERBOSE": "0"})
+    if r.returncode != 0:
+        sys.exit(f"fallback_quality: bench failed on {key}: {r.stderr.strip()}")
+    out = {}
+    for row in csv.DictReader(r.stdout.splitlines()):
+        if row["status"] == "ok" and row["median_ms"]:
+            out[row["variant"]] = float(row["median_ms"])
+    return out
+
+
 def decided_by(why):
     if "time model:" in why:
         return "model"
+    if "nearby, the nearest tuned shape" in why:
+        return "neighbours"
     if "nearest tuned shape" in why and "winner" in why:
         return "nearest"
     if "heuristic" in why:
@@ -82,9 +102,10 @@ def percentile(xs, q):
     return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (i - lo)
 
 
-def cross_validate(db, tool, hold_out=0.5, seed=1, test_from=None, use_models=True):
+def cross_validate(db, tool, hold_out=0.5, seed=1, test_from=None, use_models=True, timed=False):
     """Rows (key, pick, best, best_ms, pick_ms, onednn_ms, ratio, vs_onednn, decided, why), one per held-out
-    shape whose pick was measured."""
+    shape. The times are the sweep's, or with `timed` those of the pick, the sweep's fastest variant and oneDNN
+    timed again together in one bench run (best: the faster of the pick and the sweep's fastest there)."""
     src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     shapes, hb = measured(src)
     if not shapes:
@@ -122,6 +143,11 @@ def cross_validate(db, tool, hold_out=0.5, seed=1, test_from=None, use_models=Tr
             times = shapes[key]["times"]
             pick, why = plan(tool, copy, key)
             best = min(times, key=times.get)
+            if timed:
+                times = retime(tool, key, [pick, best] + (["onednn"] if "onednn" in times else []))
+                best = min((v for v in (pick, best) if v in times), key=times.get, default=best)
+                if best not in times:
+                    continue
             pick_ms = times.get(pick)
             if pick_ms is None:
                 rows.append((key, pick, best, times[best], None, times.get("onednn"), None, None, decided_by(why), why))
@@ -175,13 +201,15 @@ def main():
     ap.add_argument("--test-from", help="hold out only lines of this suite file")
     ap.add_argument("--csv", help="write the per-shape rows here")
     ap.add_argument("--compare-nearest", action="store_true",
-                    help="also pick the held-out shapes without time models (nearest shape, then rules)")
+                    help="also pick the held-out shapes without time models (tuned shapes nearby, then rules)")
+    ap.add_argument("--timed", action="store_true",
+                    help="time each pick again beside the sweep's fastest variant and oneDNN in one bench run")
     a = ap.parse_args()
     if not os.path.exists(a.db):
         sys.exit(f"fallback_quality: no database at {a.db}")
     if not 0 < a.hold_out < 1:
         sys.exit("fallback_quality: --hold-out must be between 0 and 1")
-    rows = cross_validate(a.db, a.tool, a.hold_out, a.seed, a.test_from)
+    rows = cross_validate(a.db, a.tool, a.hold_out, a.seed, a.test_from, timed=a.timed)
     if not rows:
         sys.exit(f"fallback_quality: {a.db} has no measurements to hold out")
     print(f"{'ratio':>6} {'vs_dnn':>6}  {'pick':26} {'best':26} {'by':8} shape")
@@ -198,7 +226,7 @@ def main():
     print()
     print(summary(rows, "time models"))
     if a.compare_nearest:
-        print(summary(cross_validate(a.db, a.tool, a.hold_out, a.seed, a.test_from, use_models=False),
+        print(summary(cross_validate(a.db, a.tool, a.hold_out, a.seed, a.test_from, use_models=False, timed=a.timed),
                       "without models"))
 
 

@@ -160,6 +160,76 @@ static void test_nearest_shape(void **state)
 }
 
 /* Untuned shapes of every kind run a non-reference variant that matches the reference. */
+/* Tuned shapes near an untuned one vote (lookup.h): the nearest one's winner, X, is a close second to Y there but
+ * three times slower on the two others, and timed out on a fourth, so Y is chosen; a variant that does not apply
+ * ("unsupported") is no evidence; a DB of winners without measurements still gives the nearest winner. */
+static void test_neighbour_vote(void **state)
+{
+    const char *x = "direct_4x8__c", *y = "onednn";
+    conv1d_desc q = parse("batch=1,length=500,in_channels=32,out_channels=32,kernel_size=3,padding=1");
+    if (!c1_variant_find(y) || c1_variant_applies(c1_variant_find(y), &q) != CONV1D_OK) {
+        print_message("skipped: %s is not in this build or does not apply at this ISA level\n", y);
+        c1_clear_error();
+        return;
+    }
+    char path[160];
+    snprintf(path, sizeof path, "%s/vote.db", dir);
+    c1_store s;
+    assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
+    const c1_build_info *b = c1_build_info_get();
+    c1_store_hardware hw = {.fingerprint = c1_machine_fingerprint(), .record_json = "{}"};
+    c1_store_build bu = {b->signature, b->version, b->compiler, b->onednn, b->cuda, b->cudnn, b->variants};
+    int64_t hw_id, build_id, run_id;
+    assert_int_equal(c1_store_hardware_id(&s, &hw, &hw_id), CONV1D_OK);
+    assert_int_equal(c1_store_build_id(&s, &bu, &build_id), CONV1D_OK);
+    assert_int_equal(c1_store_run_start(&s, hw_id, build_id, "test", &run_id), CONV1D_OK);
+    static const struct {
+        int64_t length;
+        double x_ms, y_ms; /* NaN: timed out */
+    } near[] = {{512, 1.0, 1.05}, {1024, 3.0, 1.0}, {256, 3.0, 1.0}, {2048, NAN, 1.0}};
+    for (int i = 0; i < 4; i++) {
+        conv1d_desc d = q;
+        d.length = near[i].length;
+        int64_t shape_id;
+        assert_int_equal(c1_store_shape_id(&s, &d, &shape_id), CONV1D_OK);
+        const char *names[] = {x, y, "depthwise__c"};
+        const double ms[] = {near[i].x_ms, near[i].y_ms, 0.01};
+        const char *status[] = {isnan(ms[0]) ? "timeout" : "ok", "ok", "unsupported"};
+        for (int v = 0; v < 3; v++) {
+            c1_store_measurement m = {.run_id = run_id, .shape_id = shape_id, .hardware_id = hw_id,
+                                      .build_id = build_id, .variant = names[v], .family = "direct", .device = "cpu",
+                                      .precision = "fp32", .status = status[v], .rel_err = NAN, .rel_l2 = NAN,
+                                      .median_ms = ms[v], .p10_ms = NAN, .p90_ms = NAN, .ci_lo_ms = NAN,
+                                      .ci_hi_ms = NAN, .wall_s = NAN};
+            assert_int_equal(c1_store_add_measurement(&s, &m), CONV1D_OK);
+        }
+        const bool x_wins = near[i].x_ms < near[i].y_ms;
+        c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
+                             .device = "cpu", .precision = "fp32", .variant = x_wins ? x : y,
+                             .median_ms = x_wins ? near[i].x_ms : near[i].y_ms, .p10_ms = NAN, .p90_ms = NAN,
+                             .peer_median_ms = NAN};
+        assert_int_equal(c1_store_set_winner(&s, &w), CONV1D_OK);
+    }
+    assert_int_equal(c1_store_run_finish(&s, run_id, "done"), CONV1D_OK);
+    c1_store_close(&s);
+
+    conv1d_options o = db_options(path, CONV1D_MODE_DB);
+    check_plan(&q, &o, y, "4 tuned shapes nearby, the nearest tuned shape batch=1,length=512,");
+    conv1d_plan *p;
+    assert_int_equal(conv1d_plan_create(&p, &q, &o), CONV1D_OK);
+    print_message("%s\n", conv1d_plan_explain(p));
+    assert_non_null(strstr(conv1d_plan_explain(p), "onednn at 1.0")); /* ln 1.05 weighted: 1.01 or so */
+    assert_non_null(strstr(conv1d_plan_explain(p), "next direct_4x8__c at"));
+    conv1d_plan_destroy(p);
+
+    /* Without the measurements the winners alone vote: three of the four say Y. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM measurements", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    check_plan(&q, &o, y, "tuned shapes nearby");
+}
+
 static void test_untuned_rules(void **state)
 {
     const char *shapes[] = {
@@ -597,6 +667,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_winner),  cmocka_unit_test(test_nearest_shape),
+        cmocka_unit_test(test_neighbour_vote),
         cmocka_unit_test(test_untuned_rules), cmocka_unit_test(test_unusable_dbs),
         cmocka_unit_test(test_locked_db),     cmocka_unit_test(test_forced_variant),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_errors),
