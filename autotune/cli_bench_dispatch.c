@@ -214,7 +214,7 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
         o.db_path = path;
         char hit_v[128], miss_v[128], est_v[128];
         conv1d_desc miss = last;
-        miss.length += 7; /* untuned: the nearest-shape scan reads every winner */
+        miss.length += 7; /* untuned: the neighbour scan reads every winner of its layout and kind */
         conv1d_options est;
         conv1d_options_init(&est);
         est.mode = CONV1D_MODE_ESTIMATE;
@@ -227,7 +227,7 @@ int c1_cmd_bench_dispatch(int argc, char **argv)
         double model = time_create(&miss, &om, 20, model_v, sizeof model_v);
         printf("plan_create, database of %ld tuned shapes (written in %.2f s), best of 20:\n", shapes, t_fill);
         printf("  exact hit          %8.3f ms  (%s)\n  time models        %8.3f ms  (%s; untuned shape, no tuned shape near, "
-               "the same shapes measured and fitted)\n  nearest-shape scan %8.3f ms  (%s; untuned shape, winners only)\n"
+               "the same shapes measured and fitted)\n  neighbour scan     %8.3f ms  (%s; untuned shape, winners only)\n"
                "  estimate mode      %8.3f ms  (%s, no database)\n"
                "  machine fingerprint %7.3f ms  (once per process, on the first plan)\n",
                hit * 1e3, hit_v, model * 1e3, model_v, nearest * 1e3, miss_v, estimate * 1e3, est_v, t_fp * 1e3);

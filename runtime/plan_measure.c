@@ -68,7 +68,7 @@ static void add_proven(const c1_variant **c, int *n, const conv1d_desc *d, c1_de
     proven p = {c, n, d, dev};
     int64_t rows;
     c1_store_each_winner(&s, c1_machine_fingerprint(), c1_build_info_get()->signature, c1_device_name(dev),
-                         c1_precision_name(c1_precision_of_dtype(d->dtype)), proven_visit, &p, &rows);
+                         c1_precision_name(c1_precision_of_dtype(d->dtype)), NULL, proven_visit, &p, &rows);
     c1_store_close(&s);
 }
 

@@ -616,18 +616,24 @@ static bool read_shape(sqlite3_stmt *st, int first, conv1d_desc *d)
     "sh.dilation, sh.num_groups, sh.has_bias, sh.layout, sh.dtype"
 
 conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const char *build_signature,
-                                   const char *device, const char *precision, c1_store_winner_fn fn, void *ctx,
-                                   int64_t *rows)
+                                   const char *device, const char *precision, const conv1d_desc *like,
+                                   c1_store_winner_fn fn, void *ctx, int64_t *rows)
 {
     *rows = 0;
-    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device), AS(precision)};
+    /* The kind as model.h counts it: 0 dense, 1 depthwise, 2 grouped; -1 (with like NULL) any. */
+    const int64_t kind = like ? (int64_t)c1_shape_kind_of(like) : -1;
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device),  AS(precision),
+                     AI(like != NULL), AS(like ? layout_text(like->layout) : ""), AS(like ? conv1d_dtype_name(like->dtype) : ""),
+                     AI(kind)};
     sqlite3_stmt *st;
-    conv1d_status rc = prepare_bind(s,
-                                    "SELECT sh.key, w.variant, " SHAPE_COLUMNS " FROM winners w JOIN hardware h ON "
-                                    "h.id = w.hardware_id JOIN builds b ON b.id = w.build_id JOIN shapes sh ON "
-                                    "sh.id = w.shape_id WHERE h.fingerprint = ?1 AND b.signature = ?2 AND w.device = "
-                                    "?3 AND w.precision = ?4 AND w.stale = 0",
-                                    a, 4, &st, "reading winners");
+    conv1d_status rc = prepare_bind(
+        s,
+        "SELECT sh.key, w.variant, " SHAPE_COLUMNS " FROM winners w JOIN hardware h ON h.id = w.hardware_id JOIN "
+        "builds b ON b.id = w.build_id JOIN shapes sh ON sh.id = w.shape_id WHERE h.fingerprint = ?1 AND "
+        "b.signature = ?2 AND w.device = ?3 AND w.precision = ?4 AND w.stale = 0 AND (?5 = 0 OR (sh.layout = ?6 AND "
+        "sh.dtype = ?7 AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN sh.num_groups = sh.in_channels THEN 1 ELSE 2 "
+        "END) = ?8))",
+        a, 8, &st, "reading winners");
     if (rc != CONV1D_OK) return rc;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -638,6 +644,72 @@ conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const c
         if (fn(ctx, key, &d, variant)) break;
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE) rc = db_fail(s, "reading winners");
+    sqlite3_finalize(st);
+    c1_clear_error();
+    return rc;
+}
+
+conv1d_status c1_store_count_winners(c1_store *s, const char *fingerprint, const char *build_signature,
+                                     const char *device, const char *precision, int64_t limit, int64_t *n)
+{
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device), AS(precision), AI(limit)};
+    /* Only the primary key's columns: SQLite answers from the index alone. */
+    const conv1d_status rc = query_int(s,
+                                       "SELECT count(*) FROM (SELECT 1 FROM winners w WHERE w.hardware_id = (SELECT id "
+                                       "FROM hardware WHERE fingerprint = ?1) AND w.build_id = (SELECT id FROM builds "
+                                       "WHERE signature = ?2) AND w.device = ?3 AND w.precision = ?4 LIMIT ?5)",
+                                       a, 5, n, "counting winners");
+    return rc == CONV1D_NOT_FOUND ? db_fail(s, "counting winners") : rc;
+}
+
+conv1d_status c1_store_each_shape(c1_store *s, const conv1d_desc *like, c1_store_shape_fn fn, void *ctx)
+{
+    const arg a[] = {AS(layout_text(like->layout)), AS(conv1d_dtype_name(like->dtype)),
+                     AI((int64_t)c1_shape_kind_of(like))};
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s,
+                                    "SELECT sh.id, " SHAPE_COLUMNS " FROM shapes sh WHERE sh.layout = ?1 AND "
+                                    "sh.dtype = ?2 AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN sh.num_groups = "
+                                    "sh.in_channels THEN 1 ELSE 2 END) = ?3",
+                                    a, 3, &st, "reading shapes");
+    if (rc != CONV1D_OK) return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        conv1d_desc d;
+        if (read_shape(st, 1, &d) && fn(ctx, sqlite3_column_int64(st, 0), &d)) break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = db_fail(s, "reading shapes");
+    sqlite3_finalize(st);
+    c1_clear_error();
+    return rc;
+}
+
+conv1d_status c1_store_winners_of(c1_store *s, const char *fingerprint, const char *build_signature,
+                                  const char *device, const char *precision, const int64_t *ids, size_t n,
+                                  c1_store_shape_winner_fn fn, void *ctx)
+{
+    if (n == 0) return CONV1D_OK;
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device), AS(precision), AI(ids[0])};
+    sqlite3_stmt *st;
+    conv1d_status rc = prepare_bind(s,
+                                    "SELECT sh.key, w.variant FROM winners w JOIN hardware h ON h.id = w.hardware_id "
+                                    "JOIN builds b ON b.id = w.build_id JOIN shapes sh ON sh.id = w.shape_id WHERE "
+                                    "h.fingerprint = ?1 AND b.signature = ?2 AND w.device = ?3 AND w.precision = ?4 "
+                                    "AND w.shape_id = ?5 AND w.stale = 0",
+                                    a, 5, &st, "reading winners");
+    if (rc != CONV1D_OK) return rc;
+    for (size_t i = 0; i < n && rc == CONV1D_OK; i++) {
+        if (i > 0 && (sqlite3_reset(st) != SQLITE_OK || sqlite3_bind_int64(st, 5, ids[i]) != SQLITE_OK)) {
+            rc = db_fail(s, "reading winners");
+            break;
+        }
+        const int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            const char *key = (const char *)sqlite3_column_text(st, 0), *variant = (const char *)sqlite3_column_text(st, 1);
+            if (key && variant && fn(ctx, i, key, variant)) break;
+        } else if (step != SQLITE_DONE)
+            rc = db_fail(s, "reading winners");
+    }
     sqlite3_finalize(st);
     c1_clear_error();
     return rc;

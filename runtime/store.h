@@ -123,12 +123,31 @@ typedef struct c1_store_winner {
 conv1d_status c1_store_set_winner(c1_store *s, const c1_store_winner *w);
 
 /* Calls fn(ctx, shape key, shape, variant) for each winner of this machine, build, device and precision
- * class (stale rows excluded, damaged shapes skipped) until fn returns non-zero; *rows gets how many winners
- * were read, damaged ones included. */
+ * class (stale rows excluded, damaged shapes skipped), and with `like` only of shapes with its layout, dtype
+ * and kind (model.h), until fn returns non-zero; *rows gets how many winners were read, damaged ones
+ * included. */
 typedef int (*c1_store_winner_fn)(void *ctx, const char *shape_key, const conv1d_desc *shape, const char *variant);
 conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const char *build_signature,
-                                   const char *device, const char *precision, c1_store_winner_fn fn, void *ctx,
-                                   int64_t *rows);
+                                   const char *device, const char *precision, const conv1d_desc *like,
+                                   c1_store_winner_fn fn, void *ctx, int64_t *rows);
+
+/* How many winners this machine and build have for device and precision class, stale ones included, counted
+ * up to `limit` (a cheap look at the index), into *n. */
+conv1d_status c1_store_count_winners(c1_store *s, const char *fingerprint, const char *build_signature,
+                                     const char *device, const char *precision, int64_t limit, int64_t *n);
+
+/* Calls fn(ctx, shape id, shape) for every shape of the file with like's layout, dtype and kind (model.h),
+ * whichever machine measured it (damaged rows skipped), until fn returns non-zero: one pass over the shapes
+ * table, without the per-row joins of c1_store_each_winner (the dispatcher's first look for neighbours). */
+typedef int (*c1_store_shape_fn)(void *ctx, int64_t shape_id, const conv1d_desc *shape);
+conv1d_status c1_store_each_shape(c1_store *s, const conv1d_desc *like, c1_store_shape_fn fn, void *ctx);
+
+/* For ids[0..n): fn(ctx, i, shape key, variant) for each that has a winner of this machine, build, device and
+ * precision class (stale rows excluded), in the order of ids, until fn returns non-zero. */
+typedef int (*c1_store_shape_winner_fn)(void *ctx, size_t i, const char *shape_key, const char *variant);
+conv1d_status c1_store_winners_of(c1_store *s, const char *fingerprint, const char *build_signature,
+                                  const char *device, const char *precision, const int64_t *ids, size_t n,
+                                  c1_store_shape_winner_fn fn, void *ctx);
 
 /* The runtime's lookup: the winner's variant name for this machine and build (stale rows excluded).
  * CONV1D_NOT_FOUND when there is none. `variant` gets a copy of the name. */

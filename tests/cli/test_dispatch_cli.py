@@ -120,4 +120,4 @@ def test_export_errors(tmp_path):
 def test_bench_dispatch_runs():
     r = tool("bench-dispatch", "--iters", "1000", "--shapes", "50")
     assert r.returncode == 0, r.stderr
-    assert "overhead" in r.stdout and "nearest-shape scan" in r.stdout
+    assert "overhead" in r.stdout and "neighbour scan" in r.stdout

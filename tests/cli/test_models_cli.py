@@ -105,6 +105,6 @@ def test_cross_validation(db, tmp_path):
     for row in rows:
         # Both times come from the sweep: the pick is never faster than the fastest variant of its shape.
         assert float(row["pick_over_best"]) >= 1.0
-        assert row["decided_by"] in ("model", "nearest", "rules"), row
+        assert row["decided_by"] in ("model", "neighbours", "rules"), row
         # Three dense shapes remain for training, fewer than a model needs: the models stay silent.
         assert row["decided_by"] != "model", row

@@ -222,6 +222,26 @@ static void test_neighbour_vote(void **state)
     assert_non_null(strstr(conv1d_plan_explain(p), "next direct_4x8__c at"));
     conv1d_plan_destroy(p);
 
+    /* Nearer shapes tuned by another machine (more than the first look takes) hide nothing: the full scan finds
+     * this machine's. */
+    assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
+    c1_store_hardware other = {.fingerprint = "0123456789abcdef", .record_json = "{}"};
+    int64_t other_id;
+    assert_int_equal(c1_store_hardware_id(&s, &other, &other_id), CONV1D_OK);
+    for (int64_t length = 490; length <= 507; length++) {
+        if (length == 500) continue;
+        conv1d_desc d = q;
+        d.length = length;
+        int64_t shape_id;
+        assert_int_equal(c1_store_shape_id(&s, &d, &shape_id), CONV1D_OK);
+        c1_store_winner w = {.hardware_id = other_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
+                             .device = "cpu", .precision = "fp32", .variant = x, .median_ms = 1.0, .p10_ms = NAN,
+                             .p90_ms = NAN, .peer_median_ms = NAN};
+        assert_int_equal(c1_store_set_winner(&s, &w), CONV1D_OK);
+    }
+    c1_store_close(&s);
+    check_plan(&q, &o, y, "4 tuned shapes nearby, the nearest tuned shape batch=1,length=512,");
+
     /* Without the measurements the winners alone vote: three of the four say Y. */
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
