@@ -148,65 +148,6 @@ static int by_median(const void *a, const void *b)
 /* The smallest timing slice worth a child process: a few samples of most kernels. */
 #define MIN_SLICE_S 0.02
 
-/* The confirmation (tuner.h): the CONFIRM_MAX fastest candidates, timed again in CONFIRM_ROUNDS interleaved
- * rounds. However far behind the fastest they were: on this 2-vCPU machine a microsecond kernel measured while
- * the other vCPU was descheduled under its OpenMP barrier came out 10x slower than it is. */
-#define CONFIRM_MAX 4
-#define CONFIRM_ROUNDS 3
-
-static int by_median(const void *a, const void *b);
-
-/* The search's fastest candidates timed again round-robin, A B C A B C ..., each round in a fresh child, and
- * each one's samples pooled over the rounds: a busy moment of a shared machine (the other vCPU descheduled
- * under an OpenMP barrier, a neighbour's burst) then slows one round of every contender rather than all the
- * samples of one, and the pooled median sees through it. A contender that fails a round (wrong, crashed, timed
- * out) keeps that outcome and cannot win. */
-static conv1d_status confirm(c1_candidate *c, int n, const c1_problem *p, const c1_measure_opts *base,
-                             double budget_s, volatile int *stop)
-{
-    c1_candidate **top = malloc((size_t)n * sizeof *top);
-    if (!top) return c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory confirming the fastest candidates.");
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (c[i].measured && c[i].m.outcome == C1_OUTCOME_OK) top[k++] = &c[i];
-    qsort(top, (size_t)k, sizeof *top, by_median);
-    int kept = 0;
-    while (kept < k && kept < CONFIRM_MAX) kept++;
-    conv1d_status rc = CONV1D_OK;
-    double *pool = kept >= 2 ? malloc((size_t)kept * CONFIRM_ROUNDS * C1_MAX_SAMPLES * sizeof *pool) : NULL;
-    c1_measurement *m = kept >= 2 ? malloc(sizeof *m) : NULL;
-    int np[CONFIRM_MAX] = {0};
-    bool failed[CONFIRM_MAX] = {false};
-    if (kept >= 2 && (!pool || !m)) rc = c1_fail(CONV1D_OUT_OF_MEMORY, "Out of memory confirming the fastest candidates.");
-    c1_measure_opts o = *base;
-    o.budget_s = fmax(MIN_SLICE_S, budget_s / 2 / (kept * CONFIRM_ROUNDS));
-    o.run_limit_s = 0; /* a contender is never hopeless; the wall-clock timeout still holds */
-    for (int r = 0; kept >= 2 && r < CONFIRM_ROUNDS && rc == CONV1D_OK && !*stop; r++)
-        for (int i = 0; i < kept && rc == CONV1D_OK && !*stop; i++) {
-            if (failed[i]) continue;
-            if ((rc = c1_measure(top[i]->v, p, &o, m)) != CONV1D_OK) break;
-            if (m->outcome != C1_OUTCOME_OK) {
-                top[i]->m = *m;
-                failed[i] = true;
-                continue;
-            }
-            const int take = m->nsamples < C1_MAX_SAMPLES ? m->nsamples : C1_MAX_SAMPLES;
-            memcpy(pool + (size_t)i * CONFIRM_ROUNDS * C1_MAX_SAMPLES + np[i], m->samples, (size_t)take * sizeof *pool);
-            np[i] += take;
-            if (r == CONFIRM_ROUNDS - 1) { /* the last round's record, with the pooled statistics */
-                double *samples = pool + (size_t)i * CONFIRM_ROUNDS * C1_MAX_SAMPLES;
-                m->time_ms = c1_stats_compute(samples, np[i]);
-                m->nsamples = np[i] < C1_MAX_SAMPLES ? np[i] : C1_MAX_SAMPLES;
-                memcpy(m->samples, samples, (size_t)m->nsamples * sizeof *samples);
-                top[i]->m = *m;
-            }
-        }
-    free(pool);
-    free(m);
-    free(top);
-    return rc;
-}
-
 conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_strategy strategy, double budget_s,
                             const c1_measure_opts *base, uint64_t seed, volatile int *stop)
 {
@@ -221,7 +162,7 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
         heuristic_first(c, n, p, order);
         for (int i = 0; i < n && rc == CONV1D_OK && !*stop; i++) rc = measure_one(&c[order[i]], p, base, slice, &ss);
         free(order);
-        return rc == CONV1D_OK ? confirm(c, n, p, base, budget_s, stop) : rc;
+        return rc;
     }
     if (strategy == C1_STRATEGY_RANDOM) {
         /* Fisher-Yates order by a splitmix64 stream; as many candidates as the budget buys. */
@@ -240,7 +181,7 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
             spent += slice;
         }
         free(order);
-        return rc == CONV1D_OK ? confirm(c, n, p, base, budget_s, stop) : rc;
+        return rc;
     }
     /* Successive halving: rounds of doubling slices over the faster half, budget split evenly per round. */
     c1_candidate **alive = malloc((size_t)n * sizeof *alive);
@@ -262,7 +203,7 @@ conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_stra
         live = (live + 1) / 2;
     }
     free(alive);
-    return rc == CONV1D_OK ? confirm(c, n, p, base, budget_s, stop) : rc;
+    return rc;
 }
 
 size_t c1_device_candidates(c1_device device, const c1_variant **out, size_t max)

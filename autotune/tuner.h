@@ -26,8 +26,7 @@ typedef struct c1_candidate {
 } c1_candidate;
 
 /* Measures candidates on p by `strategy` within budget_s seconds of timing (checks and process start-up
- * are extra), then confirms the result: the 4 fastest candidates are timed again in 3 interleaved rounds,
- * about budget_s/2 more, and their samples pooled (tuner.c says why). Every candidate that was measured has `measured` set. CONV1D_OK unless a child could not
+ * are extra). Every candidate that was measured has `measured` set. CONV1D_OK unless a child could not
  * be started at all. *stop, when set by a signal handler, ends the search early. */
 conv1d_status c1_tune_shape(c1_candidate *c, int n, const c1_problem *p, c1_strategy strategy, double budget_s,
                             const c1_measure_opts *base, uint64_t seed, volatile int *stop);
