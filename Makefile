@@ -304,8 +304,9 @@ bench: deps
 
 # The dispatcher on shapes nobody tuned (scripts/fallback_quality.py): the default suite and CROSSVAL_COUNT
 # shapes drawn from its layers at other batches and lengths (scripts/gen_shapes.py) swept into
-# results/crossval/cv.db (re-running resumes), then half of the drawn shapes held out and picked by models
-# fitted without them. About 15 minutes on a 2-core machine.
+# results/crossval/cv.db (re-running resumes), then half of the drawn shapes held out and picked from a copy
+# without them, against the sweep's times and then with each pick timed again beside the sweep's fastest
+# variant and oneDNN in one bench run. About 22 minutes on a 2-core machine.
 CROSSVAL_COUNT ?= 30
 CROSSVAL_DIR := results/crossval
 .PHONY: crossval
@@ -318,6 +319,9 @@ crossval: deps
 	$(PYTHON) scripts/fallback_quality.py --db $(CROSSVAL_DIR)/cv.db --tool $(TOOL) \
 	    --test-from $(CROSSVAL_DIR)/unseen.suite --hold-out 0.5 --compare-nearest --csv $(CROSSVAL_DIR)/crossval.csv \
 	    | tee $(CROSSVAL_DIR)/crossval.txt
+	$(PYTHON) scripts/fallback_quality.py --db $(CROSSVAL_DIR)/cv.db --tool $(TOOL) \
+	    --test-from $(CROSSVAL_DIR)/unseen.suite --hold-out 0.5 --timed --csv $(CROSSVAL_DIR)/crossval-timed.csv \
+	    | tee $(CROSSVAL_DIR)/crossval-timed.txt
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

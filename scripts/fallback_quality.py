@@ -86,8 +86,6 @@ def decided_by(why):
         return "model"
     if "nearby, the nearest tuned shape" in why:
         return "neighbours"
-    if "nearest tuned shape" in why and "winner" in why:
-        return "nearest"
     if "heuristic" in why:
         return "rules"
     return "other"

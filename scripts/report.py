@@ -676,8 +676,8 @@ def dispatcher_quality(args):
 
 def fig_dispatcher(q, out):
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    for key, label, color in (("models", "time models (then nearest shape, rules)", "#1f77b4"),
-                              ("nearest", "nearest tuned shape, rules (no models)", "#ff7f0e")):
+    for key, label, color in (("models", "tuned shapes nearby, time models, rules", "#1f77b4"),
+                              ("nearest", "tuned shapes nearby, rules (no models)", "#ff7f0e")):
         xs = sorted(q[key])
         if not xs:
             continue
@@ -942,7 +942,7 @@ def make_report(args):
             "Half of the measured suite lines (both layouts) are held out, the time models are refitted without "
             "them, and the dispatcher picks a variant for each held-out shape (scripts/fallback_quality.py). "
             "The curves are the distribution of the pick's median over the fastest variant's, both from the "
-            "same sweep, with the time models and without them (nearest tuned shape, then rules); left of the "
+            "same sweep, with the time models and without them (tuned shapes nearby, then rules); left of the "
             f"dashed line the pick is within 1.1x of the best. {html.escape(q['summary'])}. "
             f"{html.escape(q['summary_nearest'])}."))
     else:
