@@ -664,14 +664,14 @@ conv1d_status c1_store_count_winners(c1_store *s, const char *fingerprint, const
 
 conv1d_status c1_store_each_shape(c1_store *s, const conv1d_desc *like, c1_store_shape_fn fn, void *ctx)
 {
-    const arg a[] = {AS(layout_text(like->layout)), AS(conv1d_dtype_name(like->dtype)),
-                     AI((int64_t)c1_shape_kind_of(like))};
+    const arg a[] = {AI(like != NULL), AS(like ? layout_text(like->layout) : ""),
+                     AS(like ? conv1d_dtype_name(like->dtype) : ""), AI(like ? (int64_t)c1_shape_kind_of(like) : -1)};
     sqlite3_stmt *st;
     conv1d_status rc = prepare_bind(s,
-                                    "SELECT sh.id, " SHAPE_COLUMNS " FROM shapes sh WHERE sh.layout = ?1 AND "
-                                    "sh.dtype = ?2 AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN sh.num_groups = "
-                                    "sh.in_channels THEN 1 ELSE 2 END) = ?3",
-                                    a, 3, &st, "reading shapes");
+                                    "SELECT sh.id, " SHAPE_COLUMNS " FROM shapes sh WHERE ?1 = 0 OR (sh.layout = ?2 "
+                                    "AND sh.dtype = ?3 AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN sh.num_groups = "
+                                    "sh.in_channels THEN 1 ELSE 2 END) = ?4)",
+                                    a, 4, &st, "reading shapes");
     if (rc != CONV1D_OK) return rc;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {

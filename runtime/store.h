@@ -136,9 +136,9 @@ conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const c
 conv1d_status c1_store_count_winners(c1_store *s, const char *fingerprint, const char *build_signature,
                                      const char *device, const char *precision, int64_t limit, int64_t *n);
 
-/* Calls fn(ctx, shape id, shape) for every shape of the file with like's layout, dtype and kind (model.h),
- * whichever machine measured it (damaged rows skipped), until fn returns non-zero: one pass over the shapes
- * table, without the per-row joins of c1_store_each_winner (the dispatcher's first look for neighbours). */
+/* Calls fn(ctx, shape id, shape) for every shape of the file (with like: of its layout, dtype and kind,
+ * model.h), whichever machine measured it (damaged rows skipped), until fn returns non-zero: one pass over the
+ * shapes table, without the per-row joins of c1_store_each_winner (the dispatcher's first look for neighbours). */
 typedef int (*c1_store_shape_fn)(void *ctx, int64_t shape_id, const conv1d_desc *shape);
 conv1d_status c1_store_each_shape(c1_store *s, const conv1d_desc *like, c1_store_shape_fn fn, void *ctx);
 

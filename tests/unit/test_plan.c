@@ -250,6 +250,42 @@ static void test_neighbour_vote(void **state)
     check_plan(&q, &o, y, "tuned shapes nearby");
 }
 
+/* With many tuned shapes the dispatcher keeps the shapes table between plans (lookup.c); a sweep that adds a
+ * nearer shape meanwhile is seen by the next plan. */
+static void test_neighbours_after_a_sweep(void **state)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/many.db", dir);
+    const conv1d_desc q = parse("batch=1,length=500,in_channels=32,out_channels=32,kernel_size=3,padding=1");
+    for (int round = 0; round < 2; round++) {
+        c1_store s;
+        assert_int_equal(c1_store_open(&s, path, true), CONV1D_OK);
+        const c1_build_info *b = c1_build_info_get();
+        c1_store_hardware hw = {.fingerprint = c1_machine_fingerprint(), .record_json = "{}"};
+        c1_store_build bu = {b->signature, b->version, b->compiler, b->onednn, b->cuda, b->cudnn, b->variants};
+        int64_t hw_id, build_id, run_id;
+        assert_int_equal(c1_store_hardware_id(&s, &hw, &hw_id), CONV1D_OK);
+        assert_int_equal(c1_store_build_id(&s, &bu, &build_id), CONV1D_OK);
+        assert_int_equal(c1_store_run_start(&s, hw_id, build_id, "test", &run_id), CONV1D_OK);
+        /* First 300 shapes from length 1000 up (more than the full scan is used for), then one at 501. */
+        for (int i = 0; i < (round == 0 ? 300 : 1); i++) {
+            conv1d_desc d = q;
+            d.length = round == 0 ? 1000 + 10 * i : 501;
+            int64_t shape_id;
+            assert_int_equal(c1_store_shape_id(&s, &d, &shape_id), CONV1D_OK);
+            c1_store_winner w = {.hardware_id = hw_id, .build_id = build_id, .shape_id = shape_id, .run_id = run_id,
+                                 .device = "cpu", .precision = "fp32", .variant = dense_winner, .median_ms = 1.0,
+                                 .p10_ms = NAN, .p90_ms = NAN, .peer_median_ms = NAN};
+            assert_int_equal(c1_store_set_winner(&s, &w), CONV1D_OK);
+        }
+        assert_int_equal(c1_store_run_finish(&s, run_id, "done"), CONV1D_OK);
+        c1_store_close(&s);
+        conv1d_options o = db_options(path, CONV1D_MODE_DB);
+        check_plan(&q, &o, dense_winner,
+                   round == 0 ? "the nearest tuned shape batch=1,length=1000," : "the nearest tuned shape batch=1,length=501,");
+    }
+}
+
 static void test_untuned_rules(void **state)
 {
     const char *shapes[] = {
@@ -687,7 +723,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_winner),  cmocka_unit_test(test_nearest_shape),
-        cmocka_unit_test(test_neighbour_vote),
+        cmocka_unit_test(test_neighbour_vote), cmocka_unit_test(test_neighbours_after_a_sweep),
         cmocka_unit_test(test_untuned_rules), cmocka_unit_test(test_unusable_dbs),
         cmocka_unit_test(test_locked_db),     cmocka_unit_test(test_forced_variant),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_errors),
