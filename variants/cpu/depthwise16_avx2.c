@@ -5,7 +5,7 @@
  * Conversions, fused into the loads and stores:
  *   bf16 -> fp32  zero-extend to 32 bits and shift left 16 (exact)
  *   fp32 -> bf16  to nearest even in integer operations: add 0x7fff plus the lowest kept bit, keep the top 16 (see
- *                 round_bf16 for NaN), then pack the halves, two vectors at a time where several are stored
+ *                 bf16_round.h for NaN), then pack the halves, two vectors at a time where several are stored
  *   f16 <-> fp32  vcvtph2ps, and vcvtps2ph with round to nearest even
  * Every kernel takes the dtype as a constant (bf), so each is compiled once per dtype.
  */
@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bf16_round.h"
 #include "depthwise16.h"
 #include "half.h"
 
@@ -31,23 +32,12 @@ INLINE __m256 widen8(__m128i h, const bool bf)
 
 INLINE __m256 ld8(const uint16_t *p, const bool bf) { return widen8(_mm_loadu_si128((const __m128i *)p), bf); }
 
-/* The bf16 rounding of eight floats, the result in the low half of each 32-bit lane. No NaN case: every output is a
- * sum of products of 16-bit values, so a NaN among them carries a payload whose low 16 bits are zero (a widened
- * 16-bit NaN, or the default NaN, quieted by the FMA that produced it), the rounding add cannot carry out of it, and
- * the top half is that NaN. Infinities stay infinite, and the largest finite values round
- * to infinity, as they should. */
-INLINE __m256i round_bf16(__m256 v)
-{
-    const __m256i u = _mm256_castps_si256(v);
-    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
-}
 
 /* Eight floats rounded once to the 16-bit type, into 128 bits. */
 INLINE __m128i narrow8(__m256 v, const bool bf)
 {
     if (!bf) return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256i r = round_bf16(v);
+    const __m256i r = c1_bf16_round8(v);
     return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
 }
 
@@ -60,7 +50,7 @@ INLINE void st8_rows(uint16_t *y, int64_t step, const __m256 *a, const int n, co
     if (bf)
 #pragma GCC unroll 4
         for (; i + 2 <= n; i += 2) {
-            const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(round_bf16(a[i]), round_bf16(a[i + 1])),
+            const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(c1_bf16_round8(a[i]), c1_bf16_round8(a[i + 1])),
                                                        _MM_SHUFFLE(3, 1, 2, 0));
             if (step == VL) {
                 _mm256_storeu_si256((__m256i *)(y + i * step), h);
@@ -523,7 +513,7 @@ void c1_dw16_short_avx2(const c1_dw_geom *g, bool bf, bool ncw, const uint16_t *
 /* Sixteen bf16 outputs of lanes {0-3, 8-11} (lo) and {4-7, 12-15} (hi), rounded, in order. */
 INLINE __m256i narrow_bf16_split(__m256 lo, __m256 hi)
 {
-    return _mm256_packus_epi32(round_bf16(lo), round_bf16(hi));
+    return _mm256_packus_epi32(c1_bf16_round8(lo), c1_bf16_round8(hi));
 }
 
 /* Outputs [o, o + 16 nv) from xp = x + o - pad_left. */

@@ -31,7 +31,7 @@ INLINE __m512i narrow_pair(__m512 lo, __m512 hi, __m512i idx)
 {
     __m512i h = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
     if (__builtin_expect((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) != 0, 0))
-        h = _mm512_inserti64x4(_mm512_castsi256_si512(narrow_bf16_int(lo)), narrow_bf16_int(hi), 1);
+        h = _mm512_inserti64x4(_mm512_castsi256_si512(c1_bf16_round16(lo)), c1_bf16_round16(hi), 1);
     return _mm512_permutexvar_epi16(idx, h);
 }
 

@@ -2,12 +2,13 @@
  * AVX2 + F16C code of the direct family's conversion kind on 16-bit tensors (direct16.c): the widening of input
  * blocks into fp32 scratch tiles, the narrowing of fp32 tiles (NCW), and the micro-kernels, direct_avx2.c's FMA
  * tiles with a 16-bit store. Widening is exact (bf16: a shift; f16: vcvtph2ps); narrowing rounds to nearest
- * even, as core/half.h does (bf16 has no AVX2 instruction, so the integer form, see round_bf16). Tails of
+ * even, as core/half.h does (bf16 has no AVX2 instruction, so the integer form of bf16_round.h). Tails of
  * fewer than 8 go through core/half.h.
  * Compiled with -mavx2 -mfma -mf16c; called only after the driver's ISA check.
  */
 #include <immintrin.h>
 
+#include "bf16_round.h"
 #include "direct16.h"
 #include "half.h"
 
@@ -28,27 +29,17 @@ void c1_direct16_avx2_widen_f16(const uint16_t *src, float *dst, int64_t n)
     for (; i < n; i++) dst[i] = c1_f16_to_f32(src[i]);
 }
 
-/* 8 floats rounded to bf16, each in the low half of its 32-bit lane: add 0x7fff plus the lowest kept bit, keep
- * the high half. A NaN stays NaN without a special case here: every NaN this family produces has its low 16 bits
- * zero (a bf16 input's payload, or the default NaN of an invalid operation), so the addition cannot carry out of
- * them. First layers pay for this per output, so it is kept to five operations. */
-static inline __m256i round_bf16(__m256 f)
-{
-    const __m256i u = _mm256_castps_si256(f);
-    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    return _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-}
 
 void c1_direct16_avx2_narrow_bf16(const float *src, uint16_t *dst, int64_t n)
 {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
         /* packus interleaves the two inputs by 128-bit lane; the permute puts them back in order. */
-        const __m256i p = _mm256_packus_epi32(round_bf16(_mm256_loadu_ps(src + i)), round_bf16(_mm256_loadu_ps(src + i + 8)));
+        const __m256i p = _mm256_packus_epi32(c1_bf16_round8(_mm256_loadu_ps(src + i)), c1_bf16_round8(_mm256_loadu_ps(src + i + 8)));
         _mm256_storeu_si256((__m256i *)(dst + i), _mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0)));
     }
     for (; i + 8 <= n; i += 8) {
-        const __m256i r = round_bf16(_mm256_loadu_ps(src + i));
+        const __m256i r = c1_bf16_round8(_mm256_loadu_ps(src + i));
         const __m128i p = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
         _mm_storeu_si128((__m128i *)(dst + i), p);
     }
@@ -70,7 +61,7 @@ void c1_direct16_avx2_narrow_f16(const float *src, uint16_t *dst, int64_t n)
 static inline __attribute__((always_inline)) __m128i to16(__m256 v, const int f16)
 {
     if (f16) return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m256i r = round_bf16(v);
+    const __m256i r = c1_bf16_round8(v);
     return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
 }
 
@@ -121,7 +112,7 @@ static inline __attribute__((always_inline)) void tile_w(const c1_direct16_tile 
         /* Whole bf16 rows of 16: one pack and one store for both vectors. */
 #pragma GCC unroll 6
         for (int m = 0; m < M; m++) {
-            const __m256i p = _mm256_packus_epi32(round_bf16(acc[m][0]), round_bf16(acc[m][NV - 1]));
+            const __m256i p = _mm256_packus_epi32(c1_bf16_round8(acc[m][0]), c1_bf16_round8(acc[m][NV - 1]));
             const __m256i h = _mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0));
             if (t->stream)
                 _mm256_stream_si256((__m256i *)(t->y + m * t->y_row), h);

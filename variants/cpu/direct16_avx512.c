@@ -7,6 +7,7 @@
  */
 #include <immintrin.h>
 
+#include "bf16_round.h"
 #include "direct16.h"
 
 static inline __mmask16 tail_mask(int64_t n) { return (__mmask16)((1u << n) - 1); }
@@ -35,23 +36,14 @@ void c1_direct16_avx512_widen_f16(const uint16_t *src, float *dst, int64_t n)
     }
 }
 
-/* 16 floats rounded to bf16, as 16-bit values: add 0x7fff plus the lowest kept bit, keep the high half. NaNs need no
- * special case (see direct16_avx2.c: the family's NaNs have their low 16 bits zero, so nothing carries out). */
-static inline __m256i round_bf16(__m512 f)
-{
-    const __m512i u = _mm512_castps_si512(f);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    return _mm512_cvtepi32_epi16(
-        _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16));
-}
 
 void c1_direct16_avx512_narrow_bf16(const float *src, uint16_t *dst, int64_t n)
 {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(dst + i), round_bf16(_mm512_loadu_ps(src + i)));
+    for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(dst + i), c1_bf16_round16(_mm512_loadu_ps(src + i)));
     if (i < n) {
         const __mmask16 m = tail_mask(n - i);
-        _mm256_mask_storeu_epi16(dst + i, m, round_bf16(_mm512_maskz_loadu_ps(m, src + i)));
+        _mm256_mask_storeu_epi16(dst + i, m, c1_bf16_round16(_mm512_maskz_loadu_ps(m, src + i)));
     }
 }
 
@@ -74,7 +66,7 @@ void c1_direct16_avx512_narrow_f16(const float *src, uint16_t *dst, int64_t n)
 /* 16 sums rounded once to the output type. */
 static inline __attribute__((always_inline)) __m256i to16(__m512 v, const int f16)
 {
-    return f16 ? _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) : round_bf16(v);
+    return f16 ? _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) : c1_bf16_round16(v);
 }
 
 /* direct_avx512.c's M x (16*NV) fp32 tile on widened input, with the starts and stores of direct16.h: the sums

@@ -1,6 +1,7 @@
 /* The conversion wrapper's AVX2 + F16C kernels (widen.h): 8 elements a step, the tail as core/half.h does. */
 #include <immintrin.h>
 
+#include "bf16_round.h"
 #include "half.h"
 #include "widen.h"
 
@@ -21,23 +22,11 @@ static void f16_to_f32(const uint16_t *in, float *out, size_t n)
     for (; i < n; i++) out[i] = c1_f16_to_f32(in[i]);
 }
 
-/* To nearest even on the integer bits: u + 0x7fff + (bit 16 of u), then the high half; a NaN is kept quiet
- * instead (its payload could carry into the exponent). */
-static inline __m256i round_bf16(__m256 v)
-{
-    const __m256i u = _mm256_castps_si256(v);
-    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
-    const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    return _mm256_blendv_epi8(rounded, quiet, nan);
-}
-
 static void f32_to_bf16(const float *in, uint16_t *out, size_t n)
 {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m256i a = round_bf16(_mm256_loadu_ps(in + i)), b = round_bf16(_mm256_loadu_ps(in + i + 8));
+        const __m256i a = c1_bf16_round8_quiet(_mm256_loadu_ps(in + i)), b = c1_bf16_round8_quiet(_mm256_loadu_ps(in + i + 8));
         /* packus works within 128-bit lanes: a0 b0 a1 b1 -> a0 a1 b0 b1 */
         const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
         _mm256_storeu_si256((__m256i *)(out + i), packed);

@@ -1,6 +1,7 @@
 /* The conversion wrapper's AVX-512 kernels (widen.h): 16 elements a step, the tail as core/half.h does. */
 #include <immintrin.h>
 
+#include "bf16_round.h"
 #include "half.h"
 #include "widen.h"
 
@@ -22,19 +23,12 @@ static void f16_to_f32(const uint16_t *in, float *out, size_t n)
     for (; i < n; i++) out[i] = c1_f16_to_f32(in[i]);
 }
 
-/* To nearest even on the integer bits, a NaN kept quiet (see widen_avx2.c). */
+/* To nearest even on the integer bits, a NaN kept quiet (bf16_round.h). */
 static void f32_to_bf16(const float *in, uint16_t *out, size_t n)
 {
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 v = _mm512_loadu_ps(in + i);
-        const __m512i u = _mm512_castps_si512(v);
-        const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
-        const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-        r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-        _mm256_storeu_si256((__m256i *)(out + i), _mm512_cvtepi32_epi16(r));
-    }
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(out + i), c1_bf16_round16_quiet(_mm512_loadu_ps(in + i)));
     for (; i < n; i++) out[i] = c1_f32_to_bf16(in[i]);
 }
 
