@@ -75,32 +75,32 @@ static const c1_variant *first_applicable(const conv1d_desc *d, c1_device dev, c
     return NULL;
 }
 
-/* The first fp32 variant of `family` for `dev`, in registry order, that applies to *d. The hand-written CUDA
- * families are found by name here, never by symbol, so the rules hold whichever of their points a build has. */
-static const c1_variant *first_of_family(const conv1d_desc *d, c1_device dev, const char *family)
-{
-    size_t n;
-    const c1_variant *list = c1_variant_list(&n);
-    for (size_t i = 0; i < n; i++)
-        if (list[i].device == dev && list[i].precision == c1_precision_of_dtype(d->dtype) &&
-            strcmp(list[i].family, family) == 0 &&
-            c1_variant_applies(&list[i], d) == CONV1D_OK)
-            return &list[i];
-    return NULL;
-}
-
-/* The applicable variant of `family` and d's class with the highest ISA level (the first in registry order
- * among equals): the 16-bit rules name families, not points, as every family has few 16-bit variants. */
-static const c1_variant *best_of_family(const conv1d_desc *d, const char *family)
+/* The variant of `family`, device dev and d's precision class that applies to *d: the first in registry order,
+ * or with `highest_isa` the one of the highest ISA level (the first among equals). The hand-written CUDA families
+ * are found by name here, never by symbol, so the rules hold whichever of their points a build has; the 16-bit
+ * rules name families, not points, as every family has few 16-bit variants. */
+static const c1_variant *of_family(const conv1d_desc *d, c1_device dev, const char *family, bool highest_isa)
 {
     size_t n;
     const c1_variant *list = c1_variant_list(&n), *best = NULL;
     for (size_t i = 0; i < n; i++)
-        if (list[i].device == C1_DEVICE_CPU && list[i].precision == c1_precision_of_dtype(d->dtype) &&
+        if (list[i].device == dev && list[i].precision == c1_precision_of_dtype(d->dtype) &&
             strcmp(list[i].family, family) == 0 && (!best || list[i].isa > best->isa) &&
-            c1_variant_applies(&list[i], d) == CONV1D_OK)
+            c1_variant_applies(&list[i], d) == CONV1D_OK) {
             best = &list[i];
+            if (!highest_isa) break;
+        }
     return best;
+}
+
+static const c1_variant *first_of_family(const conv1d_desc *d, c1_device dev, const char *family)
+{
+    return of_family(d, dev, family, false);
+}
+
+static const c1_variant *best_of_family(const conv1d_desc *d, const char *family)
+{
+    return of_family(d, C1_DEVICE_CPU, family, true);
 }
 
 /* The CPU rules of lookup.h for bf16 and f16: the native 16-bit kernels (depthwise, direct; the AVX512_BF16
