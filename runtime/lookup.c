@@ -351,7 +351,7 @@ typedef struct neighbour_scan {
     const conv1d_desc *d;
     neighbour nb[C1_NEIGHBOURS];
     size_t n;
-    double nearest; /* the nearest tuned shape of d's layout and kind at any distance */
+    double nearest; /* the nearest tuned shape of d's layout and kind at any distance; INFINITY: none known */
 } neighbour_scan;
 
 static int neighbour_visit(void *ctx, const char *shape_key, const conv1d_desc *t, const char *variant)
@@ -599,13 +599,11 @@ static conv1d_status each_kept_shape(c1_store *s, const conv1d_desc *like, c1_st
     return rc;
 }
 
-/* The tuned shapes near d in *ns; *rows gets how many winners of d's layout, dtype and kind the database has
- * for this machine and build, or 1 when that was not counted (neighbours were found without a full scan).
- * With many winners, first the nearest shapes of the file, whoever measured them (from the kept copy of the
+/* The tuned shapes near d in *ns (none, and ns->nearest INFINITY, when this machine and build tuned no shape of
+ * d's layout, dtype and kind). With many winners, first the nearest shapes of the file, whoever measured them (from the kept copy of the
  * shapes table above), and then which of them this machine and build tuned (a few lookups); only when that
  * finds too few, or with few winners, every winner of the machine and build (a join per row: 2.9 ms on 5000). */
-static conv1d_status scan_neighbours(c1_store *s, const conv1d_desc *d, c1_device dev, neighbour_scan *ns,
-                                     int64_t *rows)
+static conv1d_status scan_neighbours(c1_store *s, const conv1d_desc *d, c1_device dev, neighbour_scan *ns)
 {
     *ns = (neighbour_scan){.d = d, .n = 0, .nearest = INFINITY};
     const char *device = c1_device_name(dev), *precision = c1_precision_name(c1_precision_of_dtype(d->dtype));
@@ -619,16 +617,11 @@ static conv1d_status scan_neighbours(c1_store *s, const conv1d_desc *d, c1_devic
         rc = c1_store_winners_of(s, c1_machine_fingerprint(), c1_build_info_get()->signature, device, precision,
                                  ss.id, ss.n, winner_taken, &wt);
     }
-    if (rc != CONV1D_OK) return rc;
-    *rows = 1;
-    if (ns->n == C1_NEIGHBOURS || (ns->n > 0 && !ss.more)) return CONV1D_OK;
-    if (tuned == 0) {
-        *rows = 0;
-        return CONV1D_OK;
-    }
+    if (rc != CONV1D_OK || ns->n == C1_NEIGHBOURS || (ns->n > 0 && !ss.more) || tuned == 0) return rc;
     *ns = (neighbour_scan){.d = d, .n = 0, .nearest = INFINITY};
+    int64_t rows;
     return c1_store_each_winner(s, c1_machine_fingerprint(), c1_build_info_get()->signature, device, precision, d,
-                                neighbour_visit, ns, rows);
+                                neighbour_visit, ns, &rows);
 }
 
 /* Step 3: the tuned shapes near d. CONV1D_OK with *v set and the reason appended to explain; else
@@ -637,18 +630,15 @@ static conv1d_status from_neighbours(c1_store *s, const conv1d_desc *d, c1_devic
                                      char *explain, size_t explain_size)
 {
     neighbour_scan ns;
-    int64_t rows = 0;
-    conv1d_status rc = scan_neighbours(s, d, dev, &ns, &rows);
+    conv1d_status rc = scan_neighbours(s, d, dev, &ns);
     if (rc != CONV1D_OK) return rc;
-    if (rows == 0) {
-        c1_appendf(explain, explain_size, "the DB has no tuned %s %s %s shapes for this machine (fingerprint %s) and "
-                   "build %s; ", conv1d_dtype_name(d->dtype), d->layout == CONV1D_LAYOUT_NCW ? "ncw" : "nwc",
-                   c1_shape_kind_name(c1_shape_kind_of(d)), c1_machine_fingerprint(), c1_build_info_get()->signature);
-        return CONV1D_NOT_FOUND;
-    }
     if (ns.n == 0) {
         if (ns.nearest == INFINITY)
-            c1_appendf(explain, explain_size, "no tuned shape of the same layout and kind; ");
+            c1_appendf(explain, explain_size,
+                       "the DB has no tuned %s %s %s shapes for this machine (fingerprint %s) and build %s; ",
+                       conv1d_dtype_name(d->dtype), d->layout == CONV1D_LAYOUT_NCW ? "ncw" : "nwc",
+                       c1_shape_kind_name(c1_shape_kind_of(d)), c1_machine_fingerprint(),
+                       c1_build_info_get()->signature);
         else
             c1_appendf(explain, explain_size, "the nearest tuned shape is too far (distance %.2f > %.0f); ",
                        ns.nearest, C1_NEAREST_MAX_DISTANCE);
@@ -831,8 +821,7 @@ size_t c1_neighbour_top(const conv1d_desc *d, c1_device dev, const char *db_path
     c1_store s;
     if (open_for_lookup(&s, db_path)) {
         neighbour_scan ns;
-        int64_t rows = 0;
-        if (scan_neighbours(&s, d, dev, &ns, &rows) == CONV1D_OK && ns.n > 0)
+        if (scan_neighbours(&s, d, dev, &ns) == CONV1D_OK && ns.n > 0)
             n = rank_neighbours(&s, d, dev, ns.nb, ns.n, out, max);
         c1_store_close(&s);
     }

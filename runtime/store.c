@@ -611,6 +611,15 @@ static bool read_shape(sqlite3_stmt *st, int first, conv1d_desc *d)
     return conv1d_desc_validate(d) == CONV1D_OK;
 }
 
+/* The shapes like a descriptor, for a query whose parameters ?A .. ?D are (whether to filter, layout, dtype, kind
+ * as model.h numbers it): its layout, dtype and kind, or every shape when ?A is 0. */
+#define SHAPE_LIKE(A, B, C, D)                                                                                      \
+    "(?" A " = 0 OR (sh.layout = ?" B " AND sh.dtype = ?" C " AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN "      \
+    "sh.num_groups = sh.in_channels THEN 1 ELSE 2 END) = ?" D "))"
+#define LIKE_ARGS(like)                                                                                             \
+    AI((like) != NULL), AS((like) ? layout_text((like)->layout) : ""), AS((like) ? conv1d_dtype_name((like)->dtype) : ""), \
+        AI((like) ? (int64_t)c1_shape_kind_of(like) : -1)
+
 #define SHAPE_COLUMNS                                                                                               \
     "sh.batch, sh.length, sh.in_channels, sh.out_channels, sh.kernel_size, sh.stride, sh.pad_left, sh.pad_right, " \
     "sh.dilation, sh.num_groups, sh.has_bias, sh.layout, sh.dtype"
@@ -620,19 +629,13 @@ conv1d_status c1_store_each_winner(c1_store *s, const char *fingerprint, const c
                                    c1_store_winner_fn fn, void *ctx, int64_t *rows)
 {
     *rows = 0;
-    /* The kind as model.h counts it: 0 dense, 1 depthwise, 2 grouped; -1 (with like NULL) any. */
-    const int64_t kind = like ? (int64_t)c1_shape_kind_of(like) : -1;
-    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device),  AS(precision),
-                     AI(like != NULL), AS(like ? layout_text(like->layout) : ""), AS(like ? conv1d_dtype_name(like->dtype) : ""),
-                     AI(kind)};
+    const arg a[] = {AS(fingerprint), AS(build_signature), AS(device), AS(precision), LIKE_ARGS(like)};
     sqlite3_stmt *st;
     conv1d_status rc = prepare_bind(
         s,
         "SELECT sh.key, w.variant, " SHAPE_COLUMNS " FROM winners w JOIN hardware h ON h.id = w.hardware_id JOIN "
         "builds b ON b.id = w.build_id JOIN shapes sh ON sh.id = w.shape_id WHERE h.fingerprint = ?1 AND "
-        "b.signature = ?2 AND w.device = ?3 AND w.precision = ?4 AND w.stale = 0 AND (?5 = 0 OR (sh.layout = ?6 AND "
-        "sh.dtype = ?7 AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN sh.num_groups = sh.in_channels THEN 1 ELSE 2 "
-        "END) = ?8))",
+        "b.signature = ?2 AND w.device = ?3 AND w.precision = ?4 AND w.stale = 0 AND " SHAPE_LIKE("5", "6", "7", "8"),
         a, 8, &st, "reading winners");
     if (rc != CONV1D_OK) return rc;
     int step;
@@ -664,13 +667,9 @@ conv1d_status c1_store_count_winners(c1_store *s, const char *fingerprint, const
 
 conv1d_status c1_store_each_shape(c1_store *s, const conv1d_desc *like, c1_store_shape_fn fn, void *ctx)
 {
-    const arg a[] = {AI(like != NULL), AS(like ? layout_text(like->layout) : ""),
-                     AS(like ? conv1d_dtype_name(like->dtype) : ""), AI(like ? (int64_t)c1_shape_kind_of(like) : -1)};
+    const arg a[] = {LIKE_ARGS(like)};
     sqlite3_stmt *st;
-    conv1d_status rc = prepare_bind(s,
-                                    "SELECT sh.id, " SHAPE_COLUMNS " FROM shapes sh WHERE ?1 = 0 OR (sh.layout = ?2 "
-                                    "AND sh.dtype = ?3 AND (CASE WHEN sh.num_groups = 1 THEN 0 WHEN sh.num_groups = "
-                                    "sh.in_channels THEN 1 ELSE 2 END) = ?4)",
+    conv1d_status rc = prepare_bind(s, "SELECT sh.id, " SHAPE_COLUMNS " FROM shapes sh WHERE " SHAPE_LIKE("1", "2", "3", "4"),
                                     a, 4, &st, "reading shapes");
     if (rc != CONV1D_OK) return rc;
     int step;
