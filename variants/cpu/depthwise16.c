@@ -1,6 +1,6 @@
 /*
- * Depthwise convolutions on bf16 and f16 tensors (num_groups == in_channels == out_channels), one variant per ISA
- * and dtype, each for both layouts:
+ * Depthwise convolutions on bf16 and f16 tensors (num_groups == in_channels, out_channels a multiple of it), one
+ * variant per ISA and dtype, each for both layouts:
  *
  *   depthwise_bf16__avx512bf16                     depthwise16_avx512bf16.c: vdpbf16ps, two taps per instruction, at
  *                                                  stride 1, and vcvtneps2bf16 stores; the AVX-512 kernels elsewhere
@@ -32,11 +32,14 @@
  * Short rows (decode steps: lengths up to 8, both layouts) take c1_dw16_short_avx2 in every SIMD variant: eight
  * channels at a time, every position a vector, NCW's rows transposed in registers (depthwise16.h).
  *
- * A channel multiplier (out_channels > in_channels) is refused: the 16-bit kernels compute one output channel per
- * input channel.
+ * A channel multiplier (out_channels = M * in_channels: first layers such as 1 -> 512) reads each input once for its
+ * M output channels: in NWC a small tile of one input channel's taps, widened once, is broadcast against vectors of
+ * its output channels; in NCW one window of an input row feeds the taps of up to 64 of its output rows
+ * (depthwise16.h).
  *
  * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block), NCW (batch,
- * channel, position block), short rows (batch elements, channel block). The state is read-only after prepare and
+ * channel, position block; with a multiplier: batch, input channel, group of output rows, position block), short rows
+ * (batch elements, channel block). The state is read-only after prepare and
  * run's buffers are on the stack, so concurrent runs are safe.
  */
 #include <omp.h>
@@ -59,6 +62,8 @@ typedef void (*nwc_kernel)(const c1_dw_geom *g, bool bf, const uint16_t *x, cons
 typedef void (*fill_kernel)(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
 typedef void (*taps_kernel)(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b,
                             uint16_t *y, int64_t m);
+typedef void (*taps4_kernel)(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, const float *b,
+                             uint16_t *y, int64_t ys, int64_t m);
 
 typedef struct dw16_state {
     c1_dw_geom g;
@@ -78,6 +83,7 @@ typedef struct dw16_state {
                             int64_t o0, int64_t o1);
     fill_kernel fill;
     taps_kernel taps;
+    taps4_kernel taps4; /* NCW with a channel multiplier: four rows of one window */
     float *w, *bias; /* packed as depthwise16.h says */
     bool short_rows;
     float *wp; /* short rows: bias and weights per block of eight channels */
@@ -148,6 +154,53 @@ void c1_dw16_nwc_c(const c1_dw_geom *g, bool bf, const uint16_t *x, const float 
     }
 }
 
+/* acc[j] += a * w[j] for j < n. */
+static inline void axpy_scalar(float *restrict acc, float a, const float *restrict w, int64_t n)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) acc[j] += a * w[j];
+}
+
+/* NWC with a channel multiplier, any M and any kernel size: position by position through the tile (depthwise16.h),
+ * the output channels of each input channel in runs of ACC_CHANNELS accumulated in an fp32 row; a kernel too long
+ * for one position's tile clamps its taps instead. */
+void c1_dw16_nwc_mult_c(const c1_dw_geom *g, bool bf, int vl, const uint16_t *x, const float *w, const float *bias,
+                        uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
+    const int64_t T = c1_dw16_mult_positions(R);
+    const uint16_t *xn = x + n * g->length * C;
+    float xf[C1_DW16_MULT_TILE], acc[ACC_CHANNELS];
+    for (int64_t t0 = o0; t0 < o1; t0 += T > 0 ? T : 1) {
+        const int64_t nt = T > 0 ? min64(T, o1 - t0) : 1;
+        for (int64_t ci = c0 / M; ci * M < c1; ci++) {
+            int64_t r0 = 0, r1 = R;
+            if (T > 0)
+                c1_dw16_mult_fill(g, bf, xn, ci, t0, nt, xf);
+            else
+                c1_dw_taps(g, t0, &r0, &r1);
+            const int64_t kb = c0 > ci * M ? c0 : ci * M, ke = min64(c1, ci * M + M);
+            for (int64_t t = 0; t < nt; t++) {
+                uint16_t *yo = y + (n * g->out_length + t0 + t) * K;
+                for (int64_t cc = kb; cc < ke; cc += ACC_CHANNELS) {
+                    const int64_t ce = min64(ke, cc + ACC_CHANNELS);
+                    for (int64_t k = cc; k < ce; k++) acc[k - cc] = bias[k];
+                    const int64_t i0 = (t0 + t) * g->stride - g->pad_left; /* the input of tap 0 */
+                    for (int64_t r = r0; r < r1; r++) {
+                        const float xv = T > 0 ? xf[t * R + r] : widen(bf, xn[(i0 + r * g->dilation) * C + ci]);
+                        for (int64_t k = cc; k < ce;) { /* runs within one packed vector: contiguous weights */
+                            const int64_t e = min64(ce, (k / vl + 1) * vl);
+                            axpy_scalar(acc + (k - cc), xv, w + (k / vl * R + r) * vl + k % vl, e - k);
+                            k = e;
+                        }
+                    }
+                    narrow_row(bf, acc, yo + cc, ce - cc);
+                }
+            }
+        }
+    }
+}
+
 void c1_dw16_ncw_fill_c(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf)
 {
     const int64_t S = g->stride;
@@ -185,6 +238,12 @@ void c1_dw16_ncw_taps_c(bool bf, const float *buf, const int64_t *off, const flo
         }
         narrow_row(bf, acc, y + t0, nt);
     }
+}
+
+void c1_dw16_ncw_taps4_c(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, const float *b,
+                         uint16_t *y, int64_t ys, int64_t m)
+{
+    for (int64_t j = 0; j < 4; j++) c1_dw16_ncw_taps_c(bf, buf, off, w + j * R, R, b[j], y + j * ys, m);
 }
 
 /* Outputs [o0, o1) of one NCW row whose window does not fit the buffer: each output on its own, taps clamped. */
@@ -247,6 +306,39 @@ static void ncw_window(const dw16_state *s, const uint16_t *x, const float *w, f
     }
 }
 
+/* Outputs [o0, o1) of NCW output rows [k0, k0 + nk) of one input channel (x at its row, y at row k0; a channel
+ * multiplier): each chunk of the input row widened into the window once, for the taps of all nk rows. */
+static void ncw_mult_rows(const dw16_state *s, int64_t k0, int64_t nk, const uint16_t *x, uint16_t *y, int64_t o0,
+                          int64_t o1)
+{
+    const c1_dw_geom *g = &s->g;
+    const int64_t R = g->kernel_size, OL = g->out_length;
+    if (s->ncw_chunk == 0) {
+        for (int64_t j = 0; j < nk; j++)
+            ncw_row_direct(g, s->bf, x, s->w + (k0 + j) * R, s->bias[k0 + j], y + j * OL, o0, o1);
+        return;
+    }
+    float buf[C1_DW16_NCW_BUF] __attribute__((aligned(64)));
+    for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
+        const int64_t m = min64(o1 - o, s->ncw_chunk);
+        const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .len = c1_dw16_phase_len(g, m),
+                                    .m = m};
+        s->fill(g, s->bf, x, win, buf);
+        int64_t j = 0;
+        for (; j + 4 <= nk; j += 4)
+            s->taps4(s->bf, buf, s->tap_off, s->w + (k0 + j) * R, R, s->bias + k0 + j, y + j * OL + o, OL, m);
+        for (; j < nk; j++)
+            s->taps(s->bf, buf, s->tap_off, s->w + (k0 + j) * R, R, s->bias[k0 + j], y + j * OL + o, m);
+    }
+}
+
+/* The portable variants' multiplier kernel (weights packed by 8). */
+static void nwc_mult_c8(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
+                        int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    c1_dw16_nwc_mult_c(g, bf, 8, x, w, bias, y, n, o0, o1, c0, c1);
+}
+
 /* --- variant ops ------------------------------------------------------------------------------------------ */
 
 static conv1d_status dw16_supports(const c1_variant *v, const conv1d_desc *d)
@@ -259,10 +351,6 @@ static conv1d_status dw16_supports(const c1_variant *v, const conv1d_desc *d)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s needs num_groups == in_channels, got %lld group%s for %lld "
                        "channels.", v->name, (long long)d->num_groups, d->num_groups == 1 ? "" : "s",
                        (long long)d->in_channels);
-    if (d->out_channels != d->in_channels)
-        return c1_fail(CONV1D_UNSUPPORTED, "Variant %s computes one output channel per input channel (no channel "
-                       "multiplier), got %lld output channels for %lld input channels.", v->name,
-                       (long long)d->out_channels, (long long)d->in_channels);
     return CONV1D_OK;
 }
 
@@ -288,10 +376,10 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
     dw16_state *s = calloc(1, sizeof *s);
     if (!s) return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the state of variant %s.", v->name);
     const int64_t L = d->length, OL = conv1d_output_length(d), R = d->kernel_size, S = d->stride;
-    const int64_t D = d->dilation, PL = d->pad_left, K = d->out_channels;
+    const int64_t D = d->dilation, PL = d->pad_left, K = d->out_channels, M = K / d->in_channels;
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
     c1_dw_geom *g = &s->g;
-    *g = (c1_dw_geom){.length = L, .out_length = OL, .in_channels = K, .out_channels = K, .mult = 1,
+    *g = (c1_dw_geom){.length = L, .out_length = OL, .in_channels = d->in_channels, .out_channels = K, .mult = M,
                       .kernel_size = R, .stride = S, .dilation = D, .pad_left = PL};
     const int64_t last = L - 1 + PL - (R - 1) * D; /* the largest o*S whose last tap is still inside */
     g->full_hi = last < 0 ? 0 : min64(OL, last / S + 1);
@@ -301,7 +389,7 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
     s->bf = d->dtype == CONV1D_BF16;
     /* The NWC weights' vector length: the kernel's (depthwise16.h). */
     const int64_t VL = v->isa >= C1_ISA_LEVEL_AVX512 ? 16 : 8;
-    s->dot = v->isa == C1_ISA_LEVEL_AVX512BF16 && R >= 2 && S == 1 && (!ncw || D == 1);
+    s->dot = v->isa == C1_ISA_LEVEL_AVX512BF16 && M == 1 && R >= 2 && S == 1 && (!ncw || D == 1);
     /* the dot kernel's blocks are 32 channels */
     s->nwc_channel_block = c1_dw_nwc_channel_block(K, R, s->dot ? 32 : 16);
     switch (v->isa) {
@@ -317,6 +405,18 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
         if (S == 1 && D == 1) s->ncw_interior = c1_dw16_ncw_interior_avx2;
         break;
     default: s->nwc = c1_dw16_nwc_c, s->fill = c1_dw16_ncw_fill_c, s->taps = c1_dw16_ncw_taps_c; break;
+    }
+    s->taps4 = v->isa == C1_ISA_LEVEL_AVX512BF16 ? c1_dw16_ncw_taps4_avx512bf16
+               : v->isa == C1_ISA_LEVEL_AVX512   ? c1_dw16_ncw_taps4_avx512
+               : v->isa == C1_ISA_LEVEL_AVX2     ? c1_dw16_ncw_taps4_avx2
+                                                 : c1_dw16_ncw_taps4_c;
+    if (M > 1) { /* the multiplier's NWC kernels; NCW rows go through the window, one fill for several rows */
+        s->nwc = v->isa == C1_ISA_LEVEL_AVX512BF16 ? c1_dw16_nwc_mult_avx512bf16
+                 : v->isa == C1_ISA_LEVEL_AVX512   ? c1_dw16_nwc_mult_avx512
+                 : v->isa == C1_ISA_LEVEL_AVX2     ? c1_dw16_nwc_mult_avx2
+                                                   : nwc_mult_c8;
+        s->ncw_direct = NULL;
+        s->ncw_interior = NULL;
     }
     const int64_t nvec = (K + VL - 1) / VL;
     s->w = c1_alloc_floats((size_t)(ncw ? K * R : nvec * VL * R)); /* zeroed: lanes past K stay zero */
@@ -429,6 +529,19 @@ static conv1d_status dw16_run(const void *state, const void *x_arg, void *y_arg,
                     else
                         s->nwc(g, s->bf, x, s->w, s->bias, y, n, o0, o1, c0, c1);
                 }
+    } else if (g->mult > 1) {
+        /* work items: (batch element, input channel, group of its output rows, position block) */
+        const int64_t C = g->in_channels, M = g->mult, JB = C1_DW16_NCW_MULT_ROWS, njb = (M + JB - 1) / JB;
+        const int64_t PB = C1_DW16_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
+#pragma omp parallel for collapse(4) schedule(static) if (team)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t jb = 0; jb < njb; jb++)
+                    for (int64_t pb = 0; pb < npb; pb++) {
+                        const int64_t k0 = c * M + jb * JB, nk = min64(M - jb * JB, JB);
+                        ncw_mult_rows(s, k0, nk, x + (n * C + c) * L, y + (n * K + k0) * OL, pb * PB,
+                                      min64(OL, pb * PB + PB));
+                    }
     } else {
         const int64_t PB = C1_DW16_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
 #pragma omp parallel for collapse(3) schedule(static) if (team)

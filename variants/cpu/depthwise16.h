@@ -124,6 +124,43 @@ static inline bool c1_dw16_short_fits(const c1_dw_geom *g)
            span <= C1_DW16_SHORT_SPAN && g->pad_left + g->length <= C1_DW16_SHORT_SPAN;
 }
 
+/* A channel multiplier M > 1 (first layers: 1 -> 32, 1 -> 512; output channel k reads input channel k / M).
+ *
+ * NWC: the R taps of a tile of up to C1_DW16_MULT_POS output positions of one input channel are widened into an fp32
+ * tile on the stack, xf[t*R + r] = x[o*S - pad_left + r*D] for output o = o0 + t, zero where the tap falls into the
+ * padding; every vector of that input channel's M output channels then reads each (position, tap) as one broadcast
+ * from the tile, against the packed weights (the NWC packing above, by output channel). The tile is read from x once
+ * for M output channels, and no tap is clamped. The vector kernels need M a multiple of their vector length (so no
+ * vector of output channels straddles two input channels) and at least one position per tile; otherwise they hand
+ * the block to the portable kernel.
+ * NCW: each chunk of an input row is widened into the window once (as without a multiplier) and then feeds the taps
+ * of C1_DW16_NCW_MULT_ROWS output rows. */
+#define C1_DW16_MULT_TILE 4096
+#define C1_DW16_MULT_POS 48
+#define C1_DW16_NCW_MULT_ROWS 64
+
+/* Positions per tile for R taps: 0 when not even one fits. */
+static inline int64_t c1_dw16_mult_positions(int64_t R)
+{
+    const int64_t t = C1_DW16_MULT_TILE / R;
+    return t > C1_DW16_MULT_POS ? C1_DW16_MULT_POS : t;
+}
+
+/* The tile of input channel ci for outputs [o0, o0 + nt) of batch element xn (x at that batch element). */
+static inline void c1_dw16_mult_fill(const c1_dw_geom *g, bool bf, const uint16_t *xn, int64_t ci, int64_t o0,
+                                     int64_t nt, float *xf)
+{
+    const int64_t C = g->in_channels, R = g->kernel_size, L = g->length;
+    for (int64_t t = 0; t < nt; t++) {
+        const int64_t i0 = (o0 + t) * g->stride - g->pad_left;
+        for (int64_t r = 0; r < R; r++) {
+            const int64_t i = i0 + r * g->dilation;
+            const uint16_t h = i >= 0 && i < L ? xn[i * C + ci] : 0; /* +0 in both types */
+            xf[t * R + r] = bf ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
+        }
+    }
+}
+
 /*
  * The kernels; bf: the dtype is bf16 (else f16).
  *
@@ -138,6 +175,28 @@ void c1_dw16_nwc_c(const c1_dw_geom *g, bool bf, const uint16_t *x, const float 
 void c1_dw16_ncw_fill_c(const c1_dw_geom *g, bool bf, const uint16_t *x, c1_dw16_window win, float *buf);
 void c1_dw16_ncw_taps_c(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, float b, uint16_t *y,
                         int64_t m);
+
+/* NWC with a channel multiplier (g->mult > 1): the nwc kernels' arguments, channels [c0, c1) output channels with c0
+ * a multiple of 16. The portable kernel takes the weights' packing vector length vl (8 or 16: the variant's). */
+void c1_dw16_nwc_mult_c(const c1_dw_geom *g, bool bf, int vl, const uint16_t *x, const float *w, const float *bias,
+                        uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_nwc_mult_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                           uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_nwc_mult_avx512(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                             uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+void c1_dw16_nwc_mult_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                                 uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
+
+/* NCW with a channel multiplier: ncw_taps for four output rows of one window, row j's taps at w + j*R, its bias b[j],
+ * its outputs at y + j*ys. */
+void c1_dw16_ncw_taps4_c(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, const float *b,
+                         uint16_t *y, int64_t ys, int64_t m);
+void c1_dw16_ncw_taps4_avx2(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, const float *b,
+                            uint16_t *y, int64_t ys, int64_t m);
+void c1_dw16_ncw_taps4_avx512(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, const float *b,
+                              uint16_t *y, int64_t ys, int64_t m);
+void c1_dw16_ncw_taps4_avx512bf16(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R,
+                                  const float *b, uint16_t *y, int64_t ys, int64_t m);
 
 void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
                       int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);

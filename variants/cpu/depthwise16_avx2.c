@@ -183,6 +183,100 @@ void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const flo
     if (cfull < c1) c1_dw16_nwc_c(g, bf, x, w, bias, y, n, o0, o1, cfull, c1);
 }
 
+/* ---- NWC with a channel multiplier: broadcasts from the tile (depthwise16.h) ---- */
+
+/* P positions (tile rows xt, xt + R, ...) of NV vectors of output channels (NV 1 or 2; wk their packed weights, the
+ * second vector's R*VL floats on), yo at the first position's first channel: P*NV accumulators, each tap two weight
+ * loads and P broadcasts for P*NV FMAs. Six by two fills the sixteen ymm registers. */
+INLINE void mult_rows(const float *xt, int64_t R, const float *wk, __m256 b0, __m256 b1, uint16_t *yo, int64_t K,
+                      const int P, const int NV, const bool bf)
+{
+    __m256 a[6][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < P; i++) a[i][0] = b0, a[i][1] = b1;
+    for (int64_t r = 0; r < R; r++) {
+        const __m256 w0 = _mm256_load_ps(wk + r * VL), w1 = NV == 2 ? _mm256_load_ps(wk + (R + r) * VL) : w0;
+#pragma GCC unroll 6
+        for (int i = 0; i < P; i++) {
+            const __m256 xb = _mm256_broadcast_ss(xt + i * R + r);
+            a[i][0] = _mm256_fmadd_ps(xb, w0, a[i][0]);
+            if (NV == 2) a[i][1] = _mm256_fmadd_ps(xb, w1, a[i][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < P; i++) st8_rows(yo + i * K, VL, a[i], NV, bf);
+}
+
+/* nt tile rows of the output channels [kb, ke) of one input channel (whole vectors). */
+INLINE void mult_tile(const float *xf, int64_t nt, int64_t R, const float *w, const float *bias, uint16_t *yo,
+                      int64_t K, int64_t kb, int64_t ke, const bool bf)
+{
+    for (int64_t k = kb; k < ke; k += 2 * VL) {
+        const bool two = ke - k >= 2 * VL;
+        const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
+        const float *wk = w + k * R;
+        int64_t t = 0;
+        if (two) {
+            for (; t + 6 <= nt; t += 6) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 6, 2, bf);
+            for (; t < nt; t++) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 1, 2, bf);
+        } else {
+            for (; t + 6 <= nt; t += 6) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 6, 1, bf);
+            for (; t < nt; t++) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 1, 1, bf);
+        }
+    }
+}
+
+/* mult_tile with the kernel size a constant for 1 to 10 taps (first layers: wav2vec2's 10, EnCodec's 7): the taps
+ * unrolled, every tile offset a displacement. */
+static void mult_tile_taps(const float *xf, int64_t nt, int64_t R, const float *w, const float *bias, uint16_t *yo,
+                           int64_t K, int64_t kb, int64_t ke, const bool bf)
+{
+#define MULT_TILE_R(t)                                                                                                 \
+    case t:                                                                                                            \
+        if (bf)                                                                                                        \
+            mult_tile(xf, nt, t, w, bias, yo, K, kb, ke, true);                                                        \
+        else                                                                                                           \
+            mult_tile(xf, nt, t, w, bias, yo, K, kb, ke, false);                                                       \
+        return;
+    switch (R) {
+        MULT_TILE_R(1) MULT_TILE_R(2) MULT_TILE_R(3) MULT_TILE_R(4) MULT_TILE_R(5) MULT_TILE_R(6) MULT_TILE_R(7)
+        MULT_TILE_R(8) MULT_TILE_R(9) MULT_TILE_R(10)
+    }
+#undef MULT_TILE_R
+    if (bf)
+        mult_tile(xf, nt, R, w, bias, yo, K, kb, ke, true);
+    else
+        mult_tile(xf, nt, R, w, bias, yo, K, kb, ke, false);
+}
+
+INLINE void nwc_mult(const c1_dw_geom *g, const uint16_t *x, const float *w, const float *bias, uint16_t *y, int64_t n,
+                     int64_t o0, int64_t o1, int64_t c0, int64_t c1, const bool bf)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
+    const int64_t T = c1_dw16_mult_positions(R);
+    const uint16_t *xn = x + n * g->length * C;
+    float xf[C1_DW16_MULT_TILE] __attribute__((aligned(32)));
+    for (int64_t t0 = o0; t0 < o1; t0 += T) {
+        const int64_t nt = min64(T, o1 - t0);
+        uint16_t *yo = y + (n * g->out_length + t0) * K;
+        for (int64_t ci = c0 / M; ci * M < c1; ci++) {
+            c1_dw16_mult_fill(g, bf, xn, ci, t0, nt, xf);
+            mult_tile_taps(xf, nt, R, w, bias, yo, K, c0 > ci * M ? c0 : ci * M, min64(c1, ci * M + M), bf);
+        }
+    }
+}
+
+void c1_dw16_nwc_mult_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
+                           uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    if (g->mult % VL != 0 || c1_dw16_mult_positions(g->kernel_size) == 0)
+        c1_dw16_nwc_mult_c(g, bf, VL, x, w, bias, y, n, o0, o1, c0, c1);
+    else if (bf)
+        nwc_mult(g, x, w, bias, y, n, o0, o1, c0, c1, true);
+    else
+        nwc_mult(g, x, w, bias, y, n, o0, o1, c0, c1, false);
+}
+
 /* ---- NCW: vectors over positions, through the window buffer (depthwise16.h) ---- */
 
 /* Phase p, positions [j0, j1) of the window, all inside the row, scalar. */
@@ -293,6 +387,44 @@ void c1_dw16_ncw_taps_avx2(bool bf, const float *buf, const int64_t *off, const 
         taps(buf, off, w, R, b, y, m, true);
     else
         taps(buf, off, w, R, b, y, m, false);
+}
+
+/* Four output rows of one window (a channel multiplier): a pass of three vectors of outputs loads each tap's three
+ * input vectors once for the four rows and broadcasts each row's weight once for the three, twelve accumulators and
+ * seven loads per twelve FMAs (one row at a time is a load per FMA). The rest of the chunk, row by row. */
+INLINE void taps4(const float *buf, const int64_t *off, const float *w, int64_t R, const float *b, uint16_t *y,
+                  int64_t ys, int64_t m, const bool bf)
+{
+    int64_t t = 0;
+    for (; t + 3 * VL <= m; t += 3 * VL) {
+        __m256 a[4][3];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) a[j][0] = a[j][1] = a[j][2] = _mm256_broadcast_ss(b + j);
+        for (int64_t r = 0; r < R; r++) {
+            const float *xp = buf + off[r] + t;
+            const __m256 x0 = _mm256_loadu_ps(xp), x1 = _mm256_loadu_ps(xp + VL), x2 = _mm256_loadu_ps(xp + 2 * VL);
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m256 wv = _mm256_broadcast_ss(w + j * R + r);
+                a[j][0] = _mm256_fmadd_ps(x0, wv, a[j][0]);
+                a[j][1] = _mm256_fmadd_ps(x1, wv, a[j][1]);
+                a[j][2] = _mm256_fmadd_ps(x2, wv, a[j][2]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) st8_rows(y + j * ys + t, VL, a[j], 3, bf);
+    }
+    if (t < m)
+        for (int j = 0; j < 4; j++) taps(buf + t, off, w + j * R, R, b[j], y + j * ys + t, m - t, bf);
+}
+
+void c1_dw16_ncw_taps4_avx2(bool bf, const float *buf, const int64_t *off, const float *w, int64_t R, const float *b,
+                            uint16_t *y, int64_t ys, int64_t m)
+{
+    if (bf)
+        taps4(buf, off, w, R, b, y, ys, m, true);
+    else
+        taps4(buf, off, w, R, b, y, ys, m, false);
 }
 
 /* ---- Short rows (decode steps: input and output lengths up to C1_DW16_SHORT_MAX_LEN, both layouts) ----
