@@ -89,6 +89,8 @@ typedef struct c1_measurement {
     int threads;
     int buffer_sets;      /* input/output sets rotated through while timing */
     int runs_per_sample;  /* runs averaged into one sample (short kernels) */
+    long timed_faults;    /* page faults (minor and major) of the child during the timed samples: 0 unless the
+                             variant itself maps fresh memory while it runs */
     double wall_s;        /* the child's whole life */
     char impl[128];       /* what a library chose (oneDNN impl_info), or "" */
     char message[256];    /* why it was not ok, one sentence */
