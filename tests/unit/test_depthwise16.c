@@ -353,9 +353,9 @@ static conv1d_desc mult_desc(int64_t batch, int64_t channels, int64_t m, int64_t
 
 /* A channel multiplier: multipliers that are and are not multiples of the vector lengths (8, 16) and of the pair of
  * vectors the kernels take (16, 32), one to three input channels (so blocks of output channels start mid input
- * channel), kernel sizes 1 to 33, strides 1-5, dilation 1-2, lengths from one position to past the NWC tile
+ * channel), kernel sizes 1 to 33, strides 1-5, dilation 1-2, lengths from one position to past the NWC run
  * (C1_DW16_MULT_POS positions) and the NCW window's chunk and position block, every padding, both layouts; then
- * wav2vec2's and EnCodec's first layers, and a kernel too long for one position's tile. */
+ * wav2vec2's and EnCodec's first layers, a span that shortens the run, and a kernel too long for one position's run. */
 static void test_channel_multiplier(void **unused)
 {
     static const int64_t mults[] = {2, 3, 8, 16, 24, 32, 40, 64, 96};
@@ -376,9 +376,12 @@ static void test_channel_multiplier(void **unused)
         conv1d_desc d = mult_desc(2, 1, 512, 1600, 10, 5, 1, PAD_NONE, 1, (conv1d_layout)lay); /* wav2vec2 */
         check_both(d, &rng);
         check_both(mult_desc(1, 1, 32, 700, 7, 1, 1, PAD_BOTH, 1, (conv1d_layout)lay), &rng); /* EnCodec */
-        check_both(mult_desc(1, 2, 16, 4300, C1_DW16_MULT_TILE + 3, 1, 1, PAD_NONE, 0, (conv1d_layout)lay), &rng);
+        check_both(mult_desc(1, 2, 16, 4300, C1_DW16_MULT_RUN + 3, 1, 1, PAD_NONE, 0, (conv1d_layout)lay), &rng);
+        /* a span that leaves room for 46 positions per run */
+        check_both(mult_desc(1, 1, 16, 4200, 2, 1, 4050, PAD_NONE, 1, (conv1d_layout)lay), &rng);
     }
-    assert_int_equal(c1_dw16_mult_positions(C1_DW16_MULT_TILE + 3), 0);
+    const c1_dw_geom too_long = {.kernel_size = C1_DW16_MULT_RUN + 3, .dilation = 1, .stride = 1};
+    assert_int_equal(c1_dw16_mult_positions(&too_long), 0);
 }
 
 /* The portable kernels' branch-free f16 conversions equal core/half.h's: every f16 value widened, and floats every 61

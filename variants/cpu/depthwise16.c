@@ -161,22 +161,22 @@ static inline void axpy_scalar(float *restrict acc, float a, const float *restri
     for (int64_t j = 0; j < n; j++) acc[j] += a * w[j];
 }
 
-/* NWC with a channel multiplier, any M and any kernel size: position by position through the tile (depthwise16.h),
+/* NWC with a channel multiplier, any M and any kernel size: position by position through the run (depthwise16.h),
  * the output channels of each input channel in runs of ACC_CHANNELS accumulated in an fp32 row; a kernel too long
- * for one position's tile clamps its taps instead. */
+ * for one position's run clamps its taps instead. */
 void c1_dw16_nwc_mult_c(const c1_dw_geom *g, bool bf, int vl, const uint16_t *x, const float *w, const float *bias,
                         uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
 {
     const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
-    const int64_t T = c1_dw16_mult_positions(R);
+    const int64_t T = c1_dw16_mult_positions(g), S = g->stride, D = g->dilation;
     const uint16_t *xn = x + n * g->length * C;
-    float xf[C1_DW16_MULT_TILE], acc[ACC_CHANNELS];
+    float xs[C1_DW16_MULT_RUN], acc[ACC_CHANNELS];
     for (int64_t t0 = o0; t0 < o1; t0 += T > 0 ? T : 1) {
         const int64_t nt = T > 0 ? min64(T, o1 - t0) : 1;
         for (int64_t ci = c0 / M; ci * M < c1; ci++) {
             int64_t r0 = 0, r1 = R;
             if (T > 0)
-                c1_dw16_mult_fill(g, bf, xn, ci, t0, nt, xf);
+                c1_dw16_mult_fill(g, bf, xn, ci, t0, nt, xs);
             else
                 c1_dw_taps(g, t0, &r0, &r1);
             const int64_t kb = c0 > ci * M ? c0 : ci * M, ke = min64(c1, ci * M + M);
@@ -185,9 +185,9 @@ void c1_dw16_nwc_mult_c(const c1_dw_geom *g, bool bf, int vl, const uint16_t *x,
                 for (int64_t cc = kb; cc < ke; cc += ACC_CHANNELS) {
                     const int64_t ce = min64(ke, cc + ACC_CHANNELS);
                     for (int64_t k = cc; k < ce; k++) acc[k - cc] = bias[k];
-                    const int64_t i0 = (t0 + t) * g->stride - g->pad_left; /* the input of tap 0 */
+                    const int64_t i0 = (t0 + t) * S - g->pad_left; /* the input of tap 0 */
                     for (int64_t r = r0; r < r1; r++) {
-                        const float xv = T > 0 ? xf[t * R + r] : widen(bf, xn[(i0 + r * g->dilation) * C + ci]);
+                        const float xv = T > 0 ? xs[t * S + r * D] : widen(bf, xn[(i0 + r * D) * C + ci]);
                         for (int64_t k = cc; k < ce;) { /* runs within one packed vector: contiguous weights */
                             const int64_t e = min64(ce, (k / vl + 1) * vl);
                             axpy_scalar(acc + (k - cc), xv, w + (k / vl * R + r) * vl + k % vl, e - k);

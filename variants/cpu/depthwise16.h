@@ -126,38 +126,38 @@ static inline bool c1_dw16_short_fits(const c1_dw_geom *g)
 
 /* A channel multiplier M > 1 (first layers: 1 -> 32, 1 -> 512; output channel k reads input channel k / M).
  *
- * NWC: the R taps of a tile of up to C1_DW16_MULT_POS output positions of one input channel are widened into an fp32
- * tile on the stack, xf[t*R + r] = x[o*S - pad_left + r*D] for output o = o0 + t, zero where the tap falls into the
- * padding; every vector of that input channel's M output channels then reads each (position, tap) as one broadcast
- * from the tile, against the packed weights (the NWC packing above, by output channel). The tile is read from x once
- * for M output channels, and no tap is clamped. The vector kernels need M a multiple of their vector length (so no
- * vector of output channels straddles two input channels) and at least one position per tile; otherwise they hand
- * the block to the portable kernel.
+ * NWC: the inputs that a tile of up to C1_DW16_MULT_POS output positions reads from one input channel are widened
+ * into a run on the stack, xs[j] = x[o0*S - pad_left + j] (zero in the padding), so output o0 + t at tap r reads
+ * xs[t*S + r*D]; every vector of that input channel's M output channels then takes each (position, tap) as one
+ * broadcast from the run, against the packed weights (the NWC packing above, by output channel). The inputs are read
+ * from x once for M output channels, and no tap is clamped. The vector kernels need M a multiple of their vector
+ * length (so no vector of output channels straddles two input channels) and a run of at least one position;
+ * otherwise they hand the block to the portable kernel.
  * NCW: each chunk of an input row is widened into the window once (as without a multiplier) and then feeds the taps
  * of C1_DW16_NCW_MULT_ROWS output rows. */
-#define C1_DW16_MULT_TILE 4096
-#define C1_DW16_MULT_POS 48
+#define C1_DW16_MULT_RUN 4096
+#define C1_DW16_MULT_POS 96
 #define C1_DW16_NCW_MULT_ROWS 64
 
-/* Positions per tile for R taps: 0 when not even one fits. */
-static inline int64_t c1_dw16_mult_positions(int64_t R)
+/* Positions per run: 0 when not even one position's span fits. */
+static inline int64_t c1_dw16_mult_positions(const c1_dw_geom *g)
 {
-    const int64_t t = C1_DW16_MULT_TILE / R;
+    const int64_t span = (g->kernel_size - 1) * g->dilation + 1;
+    if (span > C1_DW16_MULT_RUN) return 0;
+    const int64_t t = (C1_DW16_MULT_RUN - span) / g->stride + 1;
     return t > C1_DW16_MULT_POS ? C1_DW16_MULT_POS : t;
 }
 
-/* The tile of input channel ci for outputs [o0, o0 + nt) of batch element xn (x at that batch element). */
+/* The run of input channel ci for outputs [o0, o0 + nt) of batch element xn (x at that batch element). */
 static inline void c1_dw16_mult_fill(const c1_dw_geom *g, bool bf, const uint16_t *xn, int64_t ci, int64_t o0,
-                                     int64_t nt, float *xf)
+                                     int64_t nt, float *xs)
 {
-    const int64_t C = g->in_channels, R = g->kernel_size, L = g->length;
-    for (int64_t t = 0; t < nt; t++) {
-        const int64_t i0 = (o0 + t) * g->stride - g->pad_left;
-        for (int64_t r = 0; r < R; r++) {
-            const int64_t i = i0 + r * g->dilation;
-            const uint16_t h = i >= 0 && i < L ? xn[i * C + ci] : 0; /* +0 in both types */
-            xf[t * R + r] = bf ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
-        }
+    const int64_t C = g->in_channels, L = g->length, i0 = o0 * g->stride - g->pad_left;
+    const int64_t n = (nt - 1) * g->stride + (g->kernel_size - 1) * g->dilation + 1;
+    for (int64_t j = 0; j < n; j++) {
+        const int64_t i = i0 + j;
+        const uint16_t h = i >= 0 && i < L ? xn[i * C + ci] : 0; /* +0 in both types */
+        xs[j] = bf ? c1_bf16_to_f32(h) : c1_f16_to_f32(h);
     }
 }
 

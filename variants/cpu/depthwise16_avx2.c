@@ -183,22 +183,24 @@ void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const flo
     if (cfull < c1) c1_dw16_nwc_c(g, bf, x, w, bias, y, n, o0, o1, cfull, c1);
 }
 
-/* ---- NWC with a channel multiplier: broadcasts from the tile (depthwise16.h) ---- */
+/* ---- NWC with a channel multiplier: broadcasts from the run of one input channel (depthwise16.h) ---- */
 
-/* P positions (tile rows xt, xt + R, ...) of NV vectors of output channels (NV 1 or 2; wk their packed weights, the
+/* P positions (xt, xt + S, ... in the run) of NV vectors of output channels (NV 1 or 2; wk their packed weights, the
  * second vector's R*VL floats on), yo at the first position's first channel: P*NV accumulators, each tap two weight
  * loads and P broadcasts for P*NV FMAs. Six by two fills the sixteen ymm registers. */
-INLINE void mult_rows(const float *xt, int64_t R, const float *wk, __m256 b0, __m256 b1, uint16_t *yo, int64_t K,
-                      const int P, const int NV, const bool bf)
+INLINE void mult_rows(const float *xt, int64_t S, const int64_t D, const int64_t R, const float *wk, __m256 b0,
+                      __m256 b1, uint16_t *yo, int64_t K, const int P, const int NV, const bool bf)
 {
+    const float *xp[6];
     __m256 a[6][2];
 #pragma GCC unroll 6
-    for (int i = 0; i < P; i++) a[i][0] = b0, a[i][1] = b1;
+    for (int i = 0; i < P; i++) xp[i] = xt + i * S, a[i][0] = b0, a[i][1] = b1;
+#pragma GCC unroll 10
     for (int64_t r = 0; r < R; r++) {
         const __m256 w0 = _mm256_load_ps(wk + r * VL), w1 = NV == 2 ? _mm256_load_ps(wk + (R + r) * VL) : w0;
 #pragma GCC unroll 6
         for (int i = 0; i < P; i++) {
-            const __m256 xb = _mm256_broadcast_ss(xt + i * R + r);
+            const __m256 xb = _mm256_broadcast_ss(xp[i] + r * D);
             a[i][0] = _mm256_fmadd_ps(xb, w0, a[i][0]);
             if (NV == 2) a[i][1] = _mm256_fmadd_ps(xb, w1, a[i][1]);
         }
@@ -207,61 +209,69 @@ INLINE void mult_rows(const float *xt, int64_t R, const float *wk, __m256 b0, __
     for (int i = 0; i < P; i++) st8_rows(yo + i * K, VL, a[i], NV, bf);
 }
 
-/* nt tile rows of the output channels [kb, ke) of one input channel (whole vectors). */
-INLINE void mult_tile(const float *xf, int64_t nt, int64_t R, const float *w, const float *bias, uint16_t *yo,
-                      int64_t K, int64_t kb, int64_t ke, const bool bf)
+/* nt positions of the output channels [kb, ke) of one input channel (whole vectors) from its run xs. */
+INLINE void mult_tile(const float *xs, int64_t nt, int64_t S, const int64_t D, const int64_t R, const float *w,
+                      const float *bias, uint16_t *yo, int64_t K, int64_t kb, int64_t ke, const bool bf)
 {
-    for (int64_t k = kb; k < ke; k += 2 * VL) {
-        const bool two = ke - k >= 2 * VL;
-        const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
-        const float *wk = w + k * R;
-        int64_t t = 0;
-        if (two) {
-            for (; t + 6 <= nt; t += 6) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 6, 2, bf);
-            for (; t < nt; t++) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 1, 2, bf);
-        } else {
-            for (; t + 6 <= nt; t += 6) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 6, 1, bf);
-            for (; t < nt; t++) mult_rows(xf + t * R, R, wk, b0, b1, yo + t * K + k, K, 1, 1, bf);
+    /* positions outermost: six rows are written whole before the next six */
+    int64_t t = 0;
+    for (; t + 6 <= nt; t += 6)
+        for (int64_t k = kb; k < ke; k += 2 * VL) {
+            const bool two = ke - k >= 2 * VL;
+            const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
+            if (two)
+                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 6, 2, bf);
+            else
+                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 6, 1, bf);
         }
-    }
+    for (; t < nt; t++)
+        for (int64_t k = kb; k < ke; k += 2 * VL) {
+            const bool two = ke - k >= 2 * VL;
+            const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
+            if (two)
+                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 1, 2, bf);
+            else
+                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 1, 1, bf);
+        }
 }
 
-/* mult_tile with the kernel size a constant for 1 to 10 taps (first layers: wav2vec2's 10, EnCodec's 7): the taps
- * unrolled, every tile offset a displacement. */
-static void mult_tile_taps(const float *xf, int64_t nt, int64_t R, const float *w, const float *bias, uint16_t *yo,
-                           int64_t K, int64_t kb, int64_t ke, const bool bf)
+/* mult_tile with the kernel size a constant for 1 to 10 taps (first layers: wav2vec2's 10, EnCodec's 7) and dilation
+ * 1 a constant: the taps unrolled, every run offset a displacement. */
+static void mult_tile_taps(const float *xs, int64_t nt, const c1_dw_geom *g, const float *w, const float *bias,
+                           uint16_t *yo, int64_t kb, int64_t ke, const bool bf)
 {
+    const int64_t S = g->stride, D = g->dilation, R = g->kernel_size, K = g->out_channels;
 #define MULT_TILE_R(t)                                                                                                 \
     case t:                                                                                                            \
-        if (bf)                                                                                                        \
-            mult_tile(xf, nt, t, w, bias, yo, K, kb, ke, true);                                                        \
+        if (D == 1)                                                                                                    \
+            mult_tile(xs, nt, S, 1, t, w, bias, yo, K, kb, ke, bf);                                                    \
         else                                                                                                           \
-            mult_tile(xf, nt, t, w, bias, yo, K, kb, ke, false);                                                       \
+            mult_tile(xs, nt, S, D, t, w, bias, yo, K, kb, ke, bf);                                                    \
         return;
     switch (R) {
         MULT_TILE_R(1) MULT_TILE_R(2) MULT_TILE_R(3) MULT_TILE_R(4) MULT_TILE_R(5) MULT_TILE_R(6) MULT_TILE_R(7)
         MULT_TILE_R(8) MULT_TILE_R(9) MULT_TILE_R(10)
     }
 #undef MULT_TILE_R
-    if (bf)
-        mult_tile(xf, nt, R, w, bias, yo, K, kb, ke, true);
-    else
-        mult_tile(xf, nt, R, w, bias, yo, K, kb, ke, false);
+    mult_tile(xs, nt, S, D, R, w, bias, yo, K, kb, ke, bf);
 }
 
-INLINE void nwc_mult(const c1_dw_geom *g, const uint16_t *x, const float *w, const float *bias, uint16_t *y, int64_t n,
+static void nwc_mult(const c1_dw_geom *g, const uint16_t *x, const float *w, const float *bias, uint16_t *y, int64_t n,
                      int64_t o0, int64_t o1, int64_t c0, int64_t c1, const bool bf)
 {
-    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size;
-    const int64_t T = c1_dw16_mult_positions(R);
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult;
+    const int64_t T = c1_dw16_mult_positions(g);
     const uint16_t *xn = x + n * g->length * C;
-    float xf[C1_DW16_MULT_TILE] __attribute__((aligned(32)));
+    float xs[C1_DW16_MULT_RUN] __attribute__((aligned(32)));
     for (int64_t t0 = o0; t0 < o1; t0 += T) {
         const int64_t nt = min64(T, o1 - t0);
         uint16_t *yo = y + (n * g->out_length + t0) * K;
         for (int64_t ci = c0 / M; ci * M < c1; ci++) {
-            c1_dw16_mult_fill(g, bf, xn, ci, t0, nt, xf);
-            mult_tile_taps(xf, nt, R, w, bias, yo, K, c0 > ci * M ? c0 : ci * M, min64(c1, ci * M + M), bf);
+            c1_dw16_mult_fill(g, bf, xn, ci, t0, nt, xs);
+            if (bf)
+                mult_tile_taps(xs, nt, g, w, bias, yo, c0 > ci * M ? c0 : ci * M, min64(c1, ci * M + M), true);
+            else
+                mult_tile_taps(xs, nt, g, w, bias, yo, c0 > ci * M ? c0 : ci * M, min64(c1, ci * M + M), false);
         }
     }
 }
@@ -269,12 +279,10 @@ INLINE void nwc_mult(const c1_dw_geom *g, const uint16_t *x, const float *w, con
 void c1_dw16_nwc_mult_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias,
                            uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
 {
-    if (g->mult % VL != 0 || c1_dw16_mult_positions(g->kernel_size) == 0)
+    if (g->mult % VL != 0 || c1_dw16_mult_positions(g) == 0)
         c1_dw16_nwc_mult_c(g, bf, VL, x, w, bias, y, n, o0, o1, c0, c1);
-    else if (bf)
-        nwc_mult(g, x, w, bias, y, n, o0, o1, c0, c1, true);
     else
-        nwc_mult(g, x, w, bias, y, n, o0, o1, c0, c1, false);
+        nwc_mult(g, x, w, bias, y, n, o0, o1, c0, c1, bf);
 }
 
 /* ---- NCW: vectors over positions, through the window buffer (depthwise16.h) ---- */
