@@ -91,6 +91,10 @@ typedef struct dw16_state {
      * (depthwise16.h), NWC per block of 32 channels, NCW per row */
     bool dot;
     uint32_t *wdot;
+    /* NCW with a channel multiplier at AVX512_BF16: pairs of taps from the window (c1_dw16_ncw_mult_dot_avx512bf16)
+     * in chunks of pair_chunk outputs, each row's weights paired (wpair, R2 = ceil(R / 2) per row); 0: not used */
+    int64_t pair_chunk;
+    uint32_t *wpair;
 } dw16_state;
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -319,6 +323,18 @@ static void ncw_mult_rows(const dw16_state *s, int64_t k0, int64_t nk, const uin
         return;
     }
     float buf[C1_DW16_NCW_BUF] __attribute__((aligned(64)));
+    if (s->pair_chunk > 0) {
+        uint32_t P[C1_DW16_PAIR_BUF] __attribute__((aligned(64)));
+        const int64_t R2 = (R + 1) / 2;
+        for (int64_t o = o0; o < o1; o += s->pair_chunk) {
+            const int64_t m = min64(o1 - o, s->pair_chunk);
+            const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen,
+                                        .len = c1_dw16_phase_len(g, m), .m = m};
+            s->fill(g, s->bf, x, win, buf);
+            c1_dw16_ncw_mult_dot_avx512bf16(buf, s->tap_off, R, s->wpair + k0 * R2, s->bias + k0, y + o, OL, nk, m, P);
+        }
+        return;
+    }
     for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
         const int64_t m = min64(o1 - o, s->ncw_chunk);
         const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .len = c1_dw16_phase_len(g, m),
@@ -363,6 +379,7 @@ static void dw16_release(void *state)
     free(s->wp);
     free(s->tap_off);
     free(s->wdot);
+    free(s->wpair);
     free(s);
 }
 
@@ -490,6 +507,23 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
                 return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the tap offsets of variant %s.", v->name);
             }
             for (int64_t r = 0; r < R; r++) s->tap_off[r] = c1_dw16_tap_offset(g, r, s->plen);
+            /* a multiplier at AVX512_BF16: the paired taps, in chunks whose pairs fit C1_DW16_PAIR_BUF lanes in
+             * whole passes of 64 outputs */
+            const int64_t R2 = (R + 1) / 2, pc = min64(s->ncw_chunk, C1_DW16_PAIR_BUF / R2 / 64 * 64);
+            if (v->isa == C1_ISA_LEVEL_AVX512BF16 && M > 1 && R >= 2 && pc >= 64) {
+                s->wpair = malloc((size_t)(K * R2) * sizeof *s->wpair);
+                if (!s->wpair) {
+                    dw16_release(s);
+                    return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the paired weights of variant %s.",
+                                   v->name);
+                }
+                for (int64_t k = 0; k < K; k++)
+                    for (int64_t p = 0; p < R2; p++) {
+                        const uint32_t odd = 2 * p + 1 < R ? w16[k * R + 2 * p + 1] : 0u;
+                        s->wpair[k * R2 + p] = (uint32_t)w16[k * R + 2 * p] | odd << 16;
+                    }
+                s->pair_chunk = pc;
+            }
         }
     }
     *state = s;

@@ -134,7 +134,8 @@ static inline bool c1_dw16_short_fits(const c1_dw_geom *g)
  * length (so no vector of output channels straddles two input channels) and a run of at least one position;
  * otherwise they hand the block to the portable kernel.
  * NCW: each chunk of an input row is widened into the window once (as without a multiplier) and then feeds the taps
- * of C1_DW16_NCW_MULT_ROWS output rows. */
+ * of C1_DW16_NCW_MULT_ROWS output rows, four at a time; at AVX512_BF16 in pairs of taps for vdpbf16ps
+ * (c1_dw16_ncw_mult_dot_avx512bf16). */
 #define C1_DW16_MULT_RUN 4096
 #define C1_DW16_MULT_POS 96
 #define C1_DW16_NCW_MULT_ROWS 64
@@ -237,6 +238,12 @@ void c1_dw16_ncw_taps_avx512bf16(bool bf, const float *buf, const int64_t *off, 
                                  uint16_t *y, int64_t m);
 void c1_dw16_ncw_row_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, float b,
                                 uint16_t *y, int64_t o0, int64_t o1);
+/* NCW with a channel multiplier at AVX512_BF16: nk output rows of one chunk's window (buf, off as for ncw_taps, m
+ * outputs), row j's taps paired as wp[j*R2 + s] = tap 2s (low) | tap 2s + 1 or zero (high), R2 = ceil(R / 2), its bias
+ * b[j], its outputs at y + j*ys; P a 64-byte aligned scratch of R2 * (m rounded up to 16) lanes. */
+#define C1_DW16_PAIR_BUF 4096
+void c1_dw16_ncw_mult_dot_avx512bf16(const float *buf, const int64_t *off, int64_t R, const uint32_t *wp,
+                                     const float *b, uint16_t *y, int64_t ys, int64_t nk, int64_t m, uint32_t *P);
 void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const float *w, const uint32_t *wdot,
                                 const float *bias, uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0,
                                 int64_t c1);

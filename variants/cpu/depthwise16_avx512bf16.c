@@ -297,3 +297,70 @@ void c1_dw16_ncw_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const ui
         ncw_dot_taps(W, wp, R, b, y + o, m);
     }
 }
+
+/* ---- NCW with a channel multiplier: pairs of taps from the window, shared by four output rows ----
+ *
+ * The fp32 window of a chunk (depthwise16.h) holds each tap's inputs as a unit-stride run, so the pair of taps
+ * (2s, 2s + 1) of output t is (buf[off[2s] + t], buf[off[2s + 1] + t]) at any stride and dilation: one pass narrows
+ * them (exactly: they were widened from bf16) into 32-bit lanes of pairs, P[s*mp + t], once per chunk for all the
+ * rows of the input channel; each row's weights are paired alike at prepare. A pass of four vectors of outputs then
+ * loads each pair's four vectors once for four rows, sixteen dot products of two taps each. */
+#define PAIR_ROWS 4
+
+INLINE void pair_rows(const uint32_t *P, int64_t mp, int64_t R2, const uint32_t *wp, const float *b, uint16_t *y,
+                      int64_t ys, int64_t m, const int NR)
+{
+    int64_t t = 0;
+    for (; t + 4 * VL <= m; t += 4 * VL) {
+        __m512 a[PAIR_ROWS][4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) a[j][0] = a[j][1] = a[j][2] = a[j][3] = _mm512_set1_ps(b[j]);
+        for (int64_t s = 0; s < R2; s++) {
+            __m512bh xv[4];
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) xv[i] = (__m512bh)_mm512_load_si512(P + s * mp + t + i * VL);
+#pragma GCC unroll 4
+            for (int j = 0; j < NR; j++) {
+                const __m512bh wv = (__m512bh)_mm512_set1_epi32((int)wp[j * R2 + s]);
+#pragma GCC unroll 4
+                for (int i = 0; i < 4; i++) a[j][i] = _mm512_dpbf16_ps(a[j][i], xv[i], wv);
+            }
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) st(y + j * ys + t + i * VL, a[j][i], 0xffff, true, true);
+    }
+    for (; t < m; t += VL) {
+        __m512 a[PAIR_ROWS];
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) a[j] = _mm512_set1_ps(b[j]);
+        for (int64_t s = 0; s < R2; s++) {
+            const __m512bh xv = (__m512bh)_mm512_load_si512(P + s * mp + t);
+#pragma GCC unroll 4
+            for (int j = 0; j < NR; j++)
+                a[j] = _mm512_dpbf16_ps(a[j], xv, (__m512bh)_mm512_set1_epi32((int)wp[j * R2 + s]));
+        }
+        const __mmask16 keep = lanes(m - t);
+#pragma GCC unroll 4
+        for (int j = 0; j < NR; j++) st(y + j * ys + t, a[j], keep, false, true);
+    }
+}
+
+void c1_dw16_ncw_mult_dot_avx512bf16(const float *buf, const int64_t *off, int64_t R, const uint32_t *wp,
+                                     const float *b, uint16_t *y, int64_t ys, int64_t nk, int64_t m, uint32_t *P)
+{
+    const int64_t R2 = (R + 1) / 2, mp = (m + VL - 1) / VL * VL;
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (int64_t s = 0; s < R2; s++) {
+        const float *e = buf + off[2 * s], *o = 2 * s + 1 < R ? buf + off[2 * s + 1] : NULL;
+        for (int64_t t = 0; t < mp; t += VL) {
+            const __m512i lo = _mm512_srli_epi32(_mm512_loadu_si512(e + t), 16);
+            const __m512i hi = o ? _mm512_and_si512(_mm512_loadu_si512(o + t), high) : _mm512_setzero_si512();
+            _mm512_store_si512(P + s * mp + t, _mm512_or_si512(lo, hi));
+        }
+    }
+    int64_t j = 0;
+    for (; j + PAIR_ROWS <= nk; j += PAIR_ROWS) pair_rows(P, mp, R2, wp + j * R2, b + j, y + j * ys, ys, m, PAIR_ROWS);
+    for (; j < nk; j++) pair_rows(P, mp, R2, wp + j * R2, b + j, y + j * ys, ys, m, 1);
+}
