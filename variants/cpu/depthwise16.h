@@ -132,7 +132,8 @@ static inline bool c1_dw16_short_fits(const c1_dw_geom *g)
  * broadcast from the run, against the packed weights (the NWC packing above, by output channel). The inputs are read
  * from x once for M output channels, and no tap is clamped. The vector kernels need M a multiple of their vector
  * length (so no vector of output channels straddles two input channels) and a run of at least one position;
- * otherwise they hand the block to the portable kernel.
+ * otherwise they hand the block to the portable kernel. At AVX512_BF16 with M >= 64 the taps go in pairs for
+ * vdpbf16ps (c1_dw16_nwc_mult_dot_avx512bf16).
  * NCW: each chunk of an input row is widened into the window once (as without a multiplier) and then feeds the taps
  * of C1_DW16_NCW_MULT_ROWS output rows, four at a time; at AVX512_BF16 in pairs of taps for vdpbf16ps
  * (c1_dw16_ncw_mult_dot_avx512bf16). */
@@ -244,6 +245,16 @@ void c1_dw16_ncw_row_avx512bf16(const c1_dw_geom *g, bool bf, const uint16_t *x,
 #define C1_DW16_PAIR_BUF 4096
 void c1_dw16_ncw_mult_dot_avx512bf16(const float *buf, const int64_t *off, int64_t R, const uint32_t *wp,
                                      const float *b, uint16_t *y, int64_t ys, int64_t nk, int64_t m, uint32_t *P);
+/* NWC with a channel multiplier at AVX512_BF16 (M a multiple of 16, R >= 2, at least one position per tile of
+ * pairs): the nwc kernels' arguments but the weights, paired per vector of 16 output channels (wpn: pair s of
+ * channel k, tap 2s low and tap 2s + 1 or zero high, at (k/16 * R2 + s) * 16 + k % 16). */
+static inline int64_t c1_dw16_pair_positions(int64_t R)
+{
+    const int64_t t = C1_DW16_PAIR_BUF / ((R + 1) / 2);
+    return t > C1_DW16_MULT_POS ? C1_DW16_MULT_POS : t;
+}
+void c1_dw16_nwc_mult_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wpn, const float *bias,
+                                     uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const float *w, const uint32_t *wdot,
                                 const float *bias, uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0,
                                 int64_t c1);

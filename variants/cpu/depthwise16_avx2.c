@@ -213,26 +213,20 @@ INLINE void mult_rows(const float *xt, int64_t S, const int64_t D, const int64_t
 INLINE void mult_tile(const float *xs, int64_t nt, int64_t S, const int64_t D, const int64_t R, const float *w,
                       const float *bias, uint16_t *yo, int64_t K, int64_t kb, int64_t ke, const bool bf)
 {
-    /* positions outermost: six rows are written whole before the next six */
-    int64_t t = 0;
-    for (; t + 6 <= nt; t += 6)
-        for (int64_t k = kb; k < ke; k += 2 * VL) {
-            const bool two = ke - k >= 2 * VL;
-            const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
-            if (two)
-                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 6, 2, bf);
-            else
-                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 6, 1, bf);
+    /* one vector pair at a time over all the positions: its weights stay in L1 (all of a 1 -> 512 layer's are 20 KB) */
+    for (int64_t k = kb; k < ke; k += 2 * VL) {
+        const bool two = ke - k >= 2 * VL;
+        const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
+        const float *wk = w + k * R;
+        int64_t t = 0;
+        if (two) {
+            for (; t + 6 <= nt; t += 6) mult_rows(xs + t * S, S, D, R, wk, b0, b1, yo + t * K + k, K, 6, 2, bf);
+            for (; t < nt; t++) mult_rows(xs + t * S, S, D, R, wk, b0, b1, yo + t * K + k, K, 1, 2, bf);
+        } else {
+            for (; t + 6 <= nt; t += 6) mult_rows(xs + t * S, S, D, R, wk, b0, b1, yo + t * K + k, K, 6, 1, bf);
+            for (; t < nt; t++) mult_rows(xs + t * S, S, D, R, wk, b0, b1, yo + t * K + k, K, 1, 1, bf);
         }
-    for (; t < nt; t++)
-        for (int64_t k = kb; k < ke; k += 2 * VL) {
-            const bool two = ke - k >= 2 * VL;
-            const __m256 b0 = _mm256_loadu_ps(bias + k), b1 = two ? _mm256_loadu_ps(bias + k + VL) : b0;
-            if (two)
-                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 1, 2, bf);
-            else
-                mult_rows(xs + t * S, S, D, R, w + k * R, b0, b1, yo + t * K + k, K, 1, 1, bf);
-        }
+    }
 }
 
 /* mult_tile with the kernel size a constant for 1 to 10 taps (first layers: wav2vec2's 10, EnCodec's 7) and dilation

@@ -364,3 +364,68 @@ void c1_dw16_ncw_mult_dot_avx512bf16(const float *buf, const int64_t *off, int64
     for (; j + PAIR_ROWS <= nk; j += PAIR_ROWS) pair_rows(P, mp, R2, wp + j * R2, b + j, y + j * ys, ys, m, PAIR_ROWS);
     for (; j < nk; j++) pair_rows(P, mp, R2, wp + j * R2, b + j, y + j * ys, ys, m, 1);
 }
+
+/* ---- NWC with a channel multiplier: pairs of taps broadcast against pairs of weights ----
+ *
+ * For a tile of up to T positions of one input channel, Q[t*R2 + s] holds the bf16 pair of taps (2s, 2s + 1) of
+ * output o0 + t (zero in the padding and past the last tap), so each (position, pair) is one 32-bit broadcast against
+ * the paired weights of a vector of output channels (wpn: per vector of 16 output channels, pair s's 16 lanes at
+ * (k/16 * R2 + s) * 16): eight positions by two vectors, sixteen dot products of two taps each per pair. */
+INLINE void pair_mult_rows(const uint32_t *q, int64_t R2, const uint32_t *wk, __m512 b0, __m512 b1, uint16_t *yo,
+                           int64_t K, const int P, const int NV)
+{
+    __m512 a[8][2];
+#pragma GCC unroll 8
+    for (int i = 0; i < P; i++) a[i][0] = b0, a[i][1] = b1;
+    for (int64_t s = 0; s < R2; s++) {
+        const __m512bh w0 = (__m512bh)_mm512_load_si512(wk + s * VL);
+        const __m512bh w1 = NV == 2 ? (__m512bh)_mm512_load_si512(wk + (R2 + s) * VL) : w0;
+#pragma GCC unroll 8
+        for (int i = 0; i < P; i++) {
+            const __m512bh xb = (__m512bh)_mm512_set1_epi32((int)q[i * R2 + s]);
+            a[i][0] = _mm512_dpbf16_ps(a[i][0], xb, w0);
+            if (NV == 2) a[i][1] = _mm512_dpbf16_ps(a[i][1], xb, w1);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < P; i++) {
+        st(yo + i * K, a[i][0], 0xffff, true, true);
+        if (NV == 2) st(yo + i * K + VL, a[i][1], 0xffff, true, true);
+    }
+}
+
+void c1_dw16_nwc_mult_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const uint32_t *wpn, const float *bias,
+                                     uint16_t *y, int64_t n, int64_t o0, int64_t o1, int64_t c0, int64_t c1)
+{
+    const int64_t C = g->in_channels, K = g->out_channels, M = g->mult, R = g->kernel_size, L = g->length;
+    const int64_t S = g->stride, D = g->dilation, R2 = (R + 1) / 2, T = c1_dw16_pair_positions(R);
+    const uint16_t *xn = x + n * L * C;
+    uint32_t Q[C1_DW16_PAIR_BUF];
+    for (int64_t t0 = o0; t0 < o1; t0 += T) {
+        const int64_t nt = min64(T, o1 - t0);
+        uint16_t *yo = y + (n * g->out_length + t0) * K;
+        for (int64_t ci = c0 / M; ci * M < c1; ci++) {
+            for (int64_t t = 0; t < nt; t++)
+                for (int64_t s = 0; s < R2; s++) {
+                    const int64_t i = (t0 + t) * S - g->pad_left + 2 * s * D, i2 = i + D;
+                    const uint32_t lo = i >= 0 && i < L ? xn[i * C + ci] : 0u;
+                    const uint32_t hi = 2 * s + 1 < R && i2 >= 0 && i2 < L ? xn[i2 * C + ci] : 0u;
+                    Q[t * R2 + s] = lo | hi << 16;
+                }
+            const int64_t kb = c0 > ci * M ? c0 : ci * M, ke = min64(c1, ci * M + M);
+            for (int64_t k = kb; k < ke; k += 2 * VL) { /* a vector pair over all positions (its weights in L1) */
+                const bool two = ke - k >= 2 * VL;
+                const __m512 b0 = _mm512_loadu_ps(bias + k), b1 = two ? _mm512_loadu_ps(bias + k + VL) : b0;
+                const uint32_t *wk = wpn + k * R2;
+                int64_t t = 0;
+                if (two) {
+                    for (; t + 8 <= nt; t += 8) pair_mult_rows(Q + t * R2, R2, wk, b0, b1, yo + t * K + k, K, 8, 2);
+                    for (; t < nt; t++) pair_mult_rows(Q + t * R2, R2, wk, b0, b1, yo + t * K + k, K, 1, 2);
+                } else {
+                    for (; t + 8 <= nt; t += 8) pair_mult_rows(Q + t * R2, R2, wk, b0, b1, yo + t * K + k, K, 8, 1);
+                    for (; t < nt; t++) pair_mult_rows(Q + t * R2, R2, wk, b0, b1, yo + t * K + k, K, 1, 1);
+                }
+            }
+        }
+    }
+}
