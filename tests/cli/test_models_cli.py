@@ -108,3 +108,27 @@ def test_cross_validation(db, tmp_path):
         assert row["decided_by"] in ("model", "neighbours", "rules"), row
         # Three dense shapes remain for training, fewer than a model needs: the models stay silent.
         assert row["decided_by"] != "model", row
+
+
+def test_sweep_agreement(db, tmp_path):
+    """scripts/sweep_agreement.py: a sweep agrees with itself everywhere; where the other sweep timed one shape's
+    winner twice as slow as its own fastest, that shape's comparison says 2.00."""
+    script = [sys.executable, str(ROOT / "scripts" / "sweep_agreement.py")]
+    r = subprocess.run(script + [str(db), str(db)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    n = 2 * len(SHAPES)
+    assert f"{n} comparisons, within 1.1x 100%, p90 1.00x, worst 1.00x" in r.stdout, r.stdout
+    other = tmp_path / "other.db"
+    shutil.copy(db, other)
+    con = sqlite3.connect(other)
+    # the first shape's fastest variant in the copy: twice as slow as the copy's next fastest
+    sid, = con.execute("SELECT id FROM shapes ORDER BY id LIMIT 1").fetchone()
+    rows = con.execute("SELECT id, median_ms FROM measurements WHERE shape_id = ? AND status = 'ok' AND "
+                       "median_ms > 0 ORDER BY median_ms", (sid,)).fetchall()
+    con.execute("UPDATE measurements SET median_ms = ? WHERE id = ?", (2 * rows[1][1], rows[0][0]))
+    con.commit()
+    con.close()
+    r = subprocess.run(script + [str(db), str(other)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^  2\.00 ", r.stdout, re.M), r.stdout
+    assert re.search(rf"{n} comparisons, within 1\.1x \d+%, p90 [\d.]+x, worst 2\.00x", r.stdout), r.stdout

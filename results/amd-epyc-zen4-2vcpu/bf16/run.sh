@@ -1,5 +1,6 @@
 #!/bin/bash
-# How these files were made (2026-12-07, the Zen 4 of this folder, nothing else running): per shape of
+# How these files were made (2026-12-07, re-run after the measurement stopped paying page faults in timed runs;
+# the Zen 4 of this folder, nothing else running): per shape of
 # shapes.suite and layout, `bench` of the f32 class then of the bf16 class back to back, at the CPU's best level
 # (avx512bf16) and capped to avx2 (the first, third, fourth and fifth shapes), then scripts/dtype_summary.py.
 #   results/amd-epyc-zen4-2vcpu/bf16/run.sh OUTDIR      (from the repository root)
