@@ -20,7 +20,7 @@ if [ -n "${BENCH_ISA:-}" ]; then
     read -r -a levels <<<"$BENCH_ISA"
 else
     levels=("${cpu_levels[0]}")
-    [ "${cpu_levels[0]}" = avx512 ] && levels+=(avx2)
+    case "${cpu_levels[0]}" in avx512*) levels+=(avx2) ;; esac # avx512 and avx512bf16 alike
 fi
 read -r -a dtypes <<<"${BENCH_DTYPES-bf16}"
 for isa in "${levels[@]}"; do

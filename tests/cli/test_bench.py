@@ -96,3 +96,32 @@ def test_copy_yardstick():
     assert c["gflops"] == "" and c["rel_err"] == ""
     table = bench("--shape", SHAPE, "--budget", "0.05", "--rounds", "1", "--variant", "onednn", "--copy")
     assert table.returncode == 0 and "%copy" in table.stdout and "yardstick" in table.stdout
+
+
+@pytest.mark.parametrize("levels,expect", [("avx512bf16 avx512 avx2 c", ["avx512bf16", "avx2"]),
+                                           ("avx512 avx2 c", ["avx512", "avx2"]), ("avx2 c", ["avx2"])])
+def test_bench_script_levels(tmp_path, levels, expect):
+    """scripts/bench.sh (make bench) runs the CPU's best ISA level and, on any AVX-512 machine (AVX512_BF16 ones
+    included), the AVX2 level too: checked with a stand-in for the tool that reports the given levels and records
+    the CONV1D_ISA of each bench call."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "tool"
+    fake.write_text(f"""#!/bin/sh
+if [ "$1" = hw ]; then echo "{levels}"; exit 0; fi
+echo "$CONV1D_ISA $*" >> {calls}
+echo "{COLUMNS}"
+echo "ref,ref,cpu,fp32,ok,1,1,1,1,1,0"
+""")
+    fake.chmod(0o755)
+    suite = tmp_path / "one.suite"
+    suite.write_text("# one shape\n" + SHAPE + "\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {k: v for k, v in os.environ.items() if k not in ("BENCH_ISA", "BENCH_DTYPES", "CONV1D_ISA")}
+    env["BENCH_DTYPES"] = ""
+    script = os.path.join(root, "scripts", "bench.sh")
+    r = subprocess.run(["bash", script, str(fake), str(suite), str(tmp_path / "out")], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    isas = [line.split()[0] for line in calls.read_text().splitlines()]
+    assert sorted(set(isas)) == sorted(expect), isas
+    assert len(isas) == 2 * len(expect)  # both layouts per level
