@@ -59,6 +59,9 @@ static const char *const bench_usage =
     "  --csv               CSV: variant,family,device,precision,status,median_ms,p10_ms,p90_ms,gflops,gbs,rel_err\n"
     "  --help\n";
 
+/* Page faults in a variant's timed samples (all rounds) above which the table says so: a few are threads' stacks. */
+#define C1_BENCH_FAULTS_NOTED 64
+
 typedef struct row {
     const c1_variant *v;
     c1_measurement m;   /* the first round's check, then the pooled timing */
@@ -287,7 +290,10 @@ int c1_cmd_bench(int argc, char **argv)
                     best_name = w->v->name;
                 }
                 /* A variant that stops being ok in a later round (a crash, a timeout) is reported so. */
-                if (r == 0 || m->outcome != C1_OUTCOME_OK) w->m = *m;
+                if (r == 0 || m->outcome != C1_OUTCOME_OK)
+                    w->m = *m;
+                else
+                    w->m.timed_faults += m->timed_faults; /* over the rounds */
                 memcpy(w->samples + w->nsamples, m->samples, (size_t)m->nsamples * sizeof(double));
                 w->nsamples += m->nsamples;
             }
@@ -400,8 +406,15 @@ int c1_cmd_bench(int argc, char **argv)
             }
             const double peer = w->v->precision >= 0 && w->v->precision < C1_PREC_COUNT ? peer_ms[w->v->precision] : 0;
             if (peer > 0) snprintf(vs, sizeof vs, "%.2fx", peer / w->t.median);
+            /* a variant that maps fresh memory while it runs pays page faults in its times: say how many */
+            char note[sizeof w->m.impl + 64];
+            if (w->m.timed_faults > C1_BENCH_FAULTS_NOTED)
+                snprintf(note, sizeof note, "%s%s%ld page faults while timed", w->m.impl, w->m.impl[0] ? "; " : "",
+                         w->m.timed_faults);
+            else
+                snprintf(note, sizeof note, "%s", w->m.impl);
             printf("%-26s %-11s %10.4g %10.4g %10.4g %9.2f %8.2f %6s %6s %8s %9.2g  %s\n", w->v->name, "ok",
-                   w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, ofcopy, vs, w->m.error.rel_max, w->m.impl);
+                   w->t.median, w->t.p10, w->t.p90, gflops, gbs, roof, ofcopy, vs, w->m.error.rel_max, note);
         }
     }
     for (size_t i = 0; i < nrows; i++) free(rows[i].samples);
