@@ -222,9 +222,13 @@ static void test_no_faults_while_timing(void **state)
     assert_int_equal(c1_measure(&c1_copy_baseline, &p, &o, &m), CONV1D_OK);
     if (m.outcome != C1_OUTCOME_OK) fail_msg("outcome %d: %s", (int)m.outcome, m.message);
     assert_true(m.buffer_sets >= 4);
-    /* a first touch of one set's output alone is 1500 faults; a few are the threads' and the clock's own pages */
-    if (m.timed_faults > 16)
-        fail_msg("%ld page faults during the timed runs over %d sets", m.timed_faults, m.buffer_sets);
+    /* The first touch of one set's output alone is 1500 faults (10503 in all before the sets were written ahead).
+     * A few are the threads' own pages, and under AddressSanitizer its runtime's (shadow, quarantine: up to 134
+     * seen), so the bound is a quarter of one set. */
+    const long set_pages = (long)(conv1d_output_elems(&d) * (int64_t)sizeof(float) / 4096);
+    if (m.timed_faults > set_pages / 4)
+        fail_msg("%ld page faults during the timed runs over %d sets (one set is %ld pages)", m.timed_faults,
+                 m.buffer_sets, set_pages);
     c1_problem_destroy(&p);
 }
 
