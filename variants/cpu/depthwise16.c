@@ -33,14 +33,14 @@
  * channels at a time, every position a vector, NCW's rows transposed in registers (depthwise16.h).
  *
  * A channel multiplier (out_channels = M * in_channels: first layers such as 1 -> 512) reads each input once for its
- * M output channels: in NWC a small tile of one input channel's taps, widened once, is broadcast against vectors of
+ * M output channels: in NWC the run of one input channel's inputs, widened once, is broadcast against vectors of
  * its output channels; in NCW one window of an input row feeds the taps of up to 64 of its output rows
  * (depthwise16.h).
  *
  * Threads: one OpenMP loop over independent work items, NWC (batch, position block, channel block), NCW (batch,
  * channel, position block; with a multiplier: batch, input channel, group of output rows, position block), short rows
- * (batch elements, channel block). The state is read-only after prepare and
- * run's buffers are on the stack, so concurrent runs are safe.
+ * (batch elements, channel block). The state is read-only after prepare and run's buffers are on the stack, so
+ * concurrent runs are safe.
  */
 #include <omp.h>
 #include <stdbool.h>
@@ -268,6 +268,13 @@ static void ncw_row_direct(const c1_dw_geom *g, bool bf, const uint16_t *x, cons
 static void ncw_window(const dw16_state *s, const uint16_t *x, const float *w, float b, uint16_t *y, int64_t o0,
                        int64_t o1, float *buf);
 
+/* The window of the m outputs from output o (c1_dw16_window). */
+static inline c1_dw16_window window_at(const dw16_state *s, int64_t o, int64_t m)
+{
+    return (c1_dw16_window){.i0 = o * s->g.stride - s->g.pad_left, .plen = s->plen, .len = c1_dw16_phase_len(&s->g, m),
+                            .m = m};
+}
+
 /* Outputs [o0, o1) of NCW row k (x, y at that row): chunk by chunk through the window buffer. */
 static void ncw_row(const dw16_state *s, int64_t k, const uint16_t *x, uint16_t *y, int64_t o0, int64_t o1)
 {
@@ -304,9 +311,7 @@ static void ncw_window(const dw16_state *s, const uint16_t *x, const float *w, f
 {
     const c1_dw_geom *g = &s->g;
     for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
-        const int64_t m = min64(o1 - o, s->ncw_chunk);
-        const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .len = c1_dw16_phase_len(g, m),
-                                    .m = m};
+        const c1_dw16_window win = window_at(s, o, min64(o1 - o, s->ncw_chunk));
         s->fill(g, s->bf, x, win, buf);
         s->taps(s->bf, buf, s->tap_off, w, g->kernel_size, b, y + o, win.m);
     }
@@ -325,28 +330,21 @@ static void ncw_mult_rows(const dw16_state *s, int64_t k0, int64_t nk, const uin
         return;
     }
     float buf[C1_DW16_NCW_BUF] __attribute__((aligned(64)));
-    if (s->pair_chunk > 0) {
-        uint32_t P[C1_DW16_PAIR_BUF] __attribute__((aligned(64)));
-        const int64_t R2 = (R + 1) / 2;
-        for (int64_t o = o0; o < o1; o += s->pair_chunk) {
-            const int64_t m = min64(o1 - o, s->pair_chunk);
-            const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen,
-                                        .len = c1_dw16_phase_len(g, m), .m = m};
-            s->fill(g, s->bf, x, win, buf);
-            c1_dw16_ncw_mult_dot_avx512bf16(buf, s->tap_off, R, s->wpair + k0 * R2, s->bias + k0, y + o, OL, nk, m, P);
-        }
-        return;
-    }
-    for (int64_t o = o0; o < o1; o += s->ncw_chunk) {
-        const int64_t m = min64(o1 - o, s->ncw_chunk);
-        const c1_dw16_window win = {.i0 = o * g->stride - g->pad_left, .plen = s->plen, .len = c1_dw16_phase_len(g, m),
-                                    .m = m};
+    uint32_t P[C1_DW16_PAIR_BUF] __attribute__((aligned(64))); /* the pairs of taps, at AVX512_BF16 */
+    const int64_t chunk = s->pair_chunk > 0 ? s->pair_chunk : s->ncw_chunk;
+    for (int64_t o = o0; o < o1; o += chunk) {
+        const c1_dw16_window win = window_at(s, o, min64(o1 - o, chunk));
         s->fill(g, s->bf, x, win, buf);
+        if (s->pair_chunk > 0) {
+            c1_dw16_ncw_mult_dot_avx512bf16(buf, s->tap_off, R, s->wpair + k0 * ((R + 1) / 2), s->bias + k0, y + o,
+                                            OL, nk, win.m, P);
+            continue;
+        }
         int64_t j = 0;
         for (; j + 4 <= nk; j += 4)
-            s->taps4(s->bf, buf, s->tap_off, s->w + (k0 + j) * R, R, s->bias + k0 + j, y + j * OL + o, OL, m);
+            s->taps4(s->bf, buf, s->tap_off, s->w + (k0 + j) * R, R, s->bias + k0 + j, y + j * OL + o, OL, win.m);
         for (; j < nk; j++)
-            s->taps(s->bf, buf, s->tap_off, s->w + (k0 + j) * R, R, s->bias[k0 + j], y + j * OL + o, m);
+            s->taps(s->bf, buf, s->tap_off, s->w + (k0 + j) * R, R, s->bias[k0 + j], y + j * OL + o, win.m);
     }
 }
 
