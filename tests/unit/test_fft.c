@@ -74,27 +74,25 @@ static void check_applies(const c1_variant *v, const conv1d_desc *d, uint64_t *r
     check(v, d, rng);
 }
 
-/* The whole-sequence size: the smallest 2^a 3^b 5^c >= span with a >= 1. */
+/* The whole-sequence size: the smallest 2^a, 3 2^a, 5 2^a or 9 2^a >= span with a >= 1. */
+static bool good_size_form(int64_t n)
+{
+    if (n % 2) return false;
+    while (n % 2 == 0) n /= 2;
+    return n == 1 || n == 3 || n == 5 || n == 9;
+}
+
 static void test_good_size(void **unused)
 {
     for (int64_t span = 1; span <= 5000; span++) {
         const int64_t n = c1_fft_good_size(span);
-        assert_true(n >= span && n % 2 == 0);
-        int64_t m = n;
-        while (m % 2 == 0) m /= 2;
-        while (m % 3 == 0) m /= 3;
-        while (m % 5 == 0) m /= 5;
-        assert_int_equal(m, 1);
-        for (int64_t k = span; k < n; k++) { /* nothing smaller qualifies */
-            int64_t q = k;
-            if (q % 2) continue;
-            while (q % 2 == 0) q /= 2;
-            while (q % 3 == 0) q /= 3;
-            while (q % 5 == 0) q /= 5;
-            if (q == 1) fail_msg("span %lld: %lld chosen, %lld is smaller", (long long)span, (long long)n, (long long)k);
-        }
+        assert_true(n >= span && good_size_form(n));
+        for (int64_t k = span; k < n; k++) /* nothing smaller qualifies */
+            if (good_size_form(k))
+                fail_msg("span %lld: %lld chosen, %lld is smaller", (long long)span, (long long)n, (long long)k);
     }
-    assert_int_equal(c1_fft_good_size(16385), 17280);
+    assert_int_equal(c1_fft_good_size(4013), 4096); /* not 4050 = 2 3^4 5^2: Hyena's 1966 samples, 2048 taps */
+    assert_int_equal(c1_fft_good_size(16385), 18432);
     assert_int_equal(c1_fft_good_size(1 << 20), 1 << 20);
 }
 

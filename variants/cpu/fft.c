@@ -97,14 +97,14 @@ static int ilog2(int64_t v) { return 63 - __builtin_clzll((unsigned long long)v)
 
 int64_t c1_fft_good_size(int64_t span)
 {
+    static const int64_t odd[] = {1, 3, 5, 9};
     int64_t best = INT64_MAX;
     if (span < 2) span = 2;
-    for (int64_t p5 = 1; p5 < best && p5 <= INT64_MAX / 5; p5 *= 5)
-        for (int64_t p3 = p5; p3 < best && p3 <= INT64_MAX / 3; p3 *= 3) {
-            int64_t n = p3 * 2;
-            while (n < span && n <= INT64_MAX / 2) n *= 2;
-            if (n >= span && n < best) best = n;
-        }
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        int64_t n = 2 * odd[i];
+        while (n < span && n <= INT64_MAX / 2) n *= 2;
+        if (n >= span && n < best) best = n;
+    }
     return best;
 }
 
