@@ -399,13 +399,49 @@ static void test_nwc_multiplier_stream(void **unused)
     const c1_variant *nt = c1_variant_find("depthwise_nt__avx2");
     conv1d_desc d = dw_desc(1, 1, 32, 100, 7, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NCW);
     assert_int_equal(nt->ops->supports(nt, &d), CONV1D_UNSUPPORTED);
-    assert_string_equal(conv1d_last_error(), "Variant depthwise_nt__avx2 streams its output, so it takes NWC only.");
+    assert_string_equal(conv1d_last_error(),
+                        "Variant depthwise_nt__avx2 needs in NCW a stride of at least 3, a channel multiplier that is "
+                        "a multiple of 8 (four rows of one alignment at this output length) and at most 10 taps, got "
+                        "stride 1, multiplier 32, 7 taps.");
+    d = dw_desc(1, 1, 8, 301, 10, 3, 1, PAD_NONE, 0, CONV1D_LAYOUT_NCW); /* 98 outputs: rows 4 apart share it */
+    assert_int_equal(nt->ops->supports(nt, &d), CONV1D_UNSUPPORTED);
+    assert_string_equal(conv1d_last_error(),
+                        "Variant depthwise_nt__avx2 needs in NCW a stride of at least 3, a channel multiplier that is "
+                        "a multiple of 16 (four rows of one alignment at this output length) and at most 10 taps, got "
+                        "stride 3, multiplier 8, 10 taps.");
     d = dw_desc(1, 3, 8, 100, 11, 1, 1, PAD_SYMMETRIC, 1, CONV1D_LAYOUT_NWC);
     assert_int_equal(nt->ops->supports(nt, &d), CONV1D_UNSUPPORTED);
     assert_string_equal(conv1d_last_error(),
                         "Variant depthwise_nt__avx2 needs a channel multiplier that is a multiple of 8, output "
                         "channels a multiple of 16 and at most 10 taps, got multiplier 8, 24 output channels, 11 "
                         "taps.");
+}
+
+/* The streaming variant in NCW (the phase split at strides 3 and more): output lengths of every residue mod 8, so
+ * that the four rows of a call are 1, 2, 4 or 8 rows apart (c1_dw_ncw_stream_period), around a pass of 24 outputs
+ * past the rows' first 64-byte boundary and around the position block; every tap count it takes; multipliers of one
+ * and two groups of rows; outputs 64-byte aligned and not. */
+static void test_ncw_multiplier_stream(void **unused)
+{
+    uint64_t rng = 0x57e5ull;
+    const int64_t outs[] = {1, 23, 37, 40, 61, 66, 100, 1003, C1_DW_NCW_POS_BLOCK + 13};
+    const int nouts = (int)(sizeof outs / sizeof outs[0]);
+    int idx = 0, streamed = 0;
+    const c1_variant *nt = c1_variant_find("depthwise_nt__avx2");
+    for (int i = 0; i < nouts; i++)
+        for (int64_t k = 1; k <= C1_DW_MULT_REG_TAPS; k++, idx++) {
+            const int64_t S = 3 + idx % 4, D = 1 + (idx % 3 == 2), channels = 1 + idx % 3;
+            conv1d_desc d = dw_desc(1 + idx % 2, channels, 1, (outs[i] - 1) * S + (k - 1) * D + 1, k, S, D, idx % NPAD,
+                                    (idx / 2) & 1, CONV1D_LAYOUT_NCW);
+            d.out_channels = channels * 4 * c1_dw_ncw_stream_period(conv1d_output_length(&d)) * (1 + idx % 2);
+            assert_int_equal(conv1d_desc_validate(&d), CONV1D_OK);
+            assert_int_equal(nt->ops->supports(nt, &d), CONV1D_OK);
+            streamed++;
+            align_y = idx % 3 != 0;
+            check_all(&d, &rng);
+        }
+    align_y = false;
+    assert_int_equal(streamed, nouts * C1_DW_MULT_REG_TAPS);
 }
 
 static void test_random_depthwise(void **unused)
@@ -591,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_nwc_multiplier_stream),
         cmocka_unit_test(test_random_depthwise),
         cmocka_unit_test(test_ncw_phase_split),
+        cmocka_unit_test(test_ncw_multiplier_stream),
         cmocka_unit_test(test_short_rows),
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_refuses_non_depthwise),

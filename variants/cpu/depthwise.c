@@ -3,8 +3,10 @@
  *
  *   depthwise__avx512, depthwise__avx2  vector kernels in depthwise_avx512.c / depthwise_avx2.c
  *   depthwise__c                        portable C for the baseline x86-64, auto-vectorised
- *   depthwise_nt__avx2      (p0 = 1)    the AVX2 NWC multiplier kernel with streaming stores (first layers whose
- *                                       output leaves the cache; depthwise.h says where it applies)
+ *   depthwise_nt__avx2      (p0 = 1)    the AVX2 multiplier kernels with streaming stores (first layers whose
+ *                                       output leaves the cache; depthwise.h says where they apply): NWC's
+ *                                       register form, and in NCW the phase split's four rows with rows grouped
+ *                                       by their alignment
  *
  * NWC vectorises over channels: each output position accumulates its taps' input rows (contiguous channels)
  * times the taps' weight vectors. NCW vectorises over positions: each (batch, channel) row is a 1-D signal
@@ -69,6 +71,9 @@ typedef struct dw_state {
      * tap_phase[r] at o + tap_off[r] */
     bool phases;
     int64_t plen, jlo;
+    /* The rows of a phase-kernel call: k, k + row_period, ... (depthwise_nt__avx2's rows of one alignment; else 1);
+     * w and bias then hold the rows in the order of the calls, four at a time. */
+    int64_t row_period;
     int64_t tap_phase[C1_DW_PHASE_MAX_TAPS], tap_off[C1_DW_PHASE_MAX_TAPS];
     void (*phase_kernel)(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
                          int nrows, int64_t o0, int64_t o1);
@@ -137,8 +142,17 @@ static conv1d_status dw_supports(const c1_variant *v, const conv1d_desc *d)
     if (v->params[0] == 1) {
         /* The streaming variant: only where it streams (depthwise.h), else it would time depthwise__avx2 again. */
         const int64_t mult = d->out_channels / d->in_channels;
-        if (d->layout != CONV1D_LAYOUT_NWC)
-            return c1_fail(CONV1D_UNSUPPORTED, "Variant %s streams its output, so it takes NWC only.", v->name);
+        if (d->layout == CONV1D_LAYOUT_NCW) {
+            const int64_t P = c1_dw_ncw_stream_period(conv1d_output_length(d));
+            if (d->stride < 3 || mult % (4 * P) != 0 || d->kernel_size > C1_DW_MULT_REG_TAPS)
+                return c1_fail(CONV1D_UNSUPPORTED,
+                               "Variant %s needs in NCW a stride of at least 3, a channel multiplier that is a multiple "
+                               "of %lld (four rows of one alignment at this output length) and at most %d taps, got "
+                               "stride %lld, multiplier %lld, %lld taps.",
+                               v->name, (long long)(4 * P), C1_DW_MULT_REG_TAPS, (long long)d->stride, (long long)mult,
+                               (long long)d->kernel_size);
+            return CONV1D_OK;
+        }
         if (mult % 8 != 0 || d->out_channels % 16 != 0 || d->kernel_size > C1_DW_MULT_REG_TAPS)
             return c1_fail(CONV1D_UNSUPPORTED,
                            "Variant %s needs a channel multiplier that is a multiple of 8, output channels a multiple "
@@ -158,6 +172,28 @@ static void dw_release(void *state)
     free(s->wp);
     free(s->bias);
     free(s);
+}
+
+/* Puts the rows of w (K x R) and bias in the order run_ncw_phases calls them, four rows row_period apart a call. */
+static bool group_rows(dw_state *s)
+{
+    const int64_t K = s->g.out_channels, R = s->g.kernel_size, P = s->row_period;
+    float *w = c1_alloc_floats((size_t)(K * R)), *bias = c1_alloc_floats((size_t)K);
+    if (!w || !bias) {
+        free(w);
+        free(bias);
+        return false;
+    }
+    for (int64_t i = 0; i < K; i++) {
+        const int64_t kb = i / 4, k = kb / P * 4 * P + kb % P + i % 4 * P;
+        memcpy(w + i * R, s->w + k * R, (size_t)R * sizeof(float));
+        bias[i] = s->bias[k];
+    }
+    free(s->w);
+    free(s->bias);
+    s->w = w;
+    s->bias = bias;
+    return true;
 }
 
 static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
@@ -251,8 +287,14 @@ static conv1d_status dw_prepare(const c1_variant *v, const conv1d_desc *d, const
         s->plen = OL + hi - lo;
         s->ws_bytes = (size_t)(d->batch * d->in_channels * S * s->plen) * sizeof(float) + 64;
         s->phase_kernel = v->isa == C1_ISA_LEVEL_AVX512 ? c1_dw_ncw_phase_taps_avx512
+                          : v->params[0] == 1             ? c1_dw_ncw_phase_taps_stream_avx2
                           : v->isa == C1_ISA_LEVEL_AVX2   ? c1_dw_ncw_phase_taps_avx2
                                                       : c1_dw_ncw_phase_taps;
+        s->row_period = v->params[0] == 1 ? c1_dw_ncw_stream_period(OL) : 1;
+        if (s->row_period > 1 && !group_rows(s)) {
+            dw_release(s);
+            return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the weights of variant %s.", v->name);
+        }
     }
     *state = s;
     return CONV1D_OK;
@@ -277,20 +319,22 @@ static void run_ncw_phases(const dw_state *s, const float *x, float *y, float *x
                     dst[j] = i >= 0 && i < L ? xr[i] : 0.0f;
                 }
         }
-    /* Up to four output channels of one input channel per task, so each loaded input vector feeds four rows. */
-    const int64_t rows = M % 4 == 0 ? 4 : 1, nkb = K / rows;
+    /* Up to four output channels of one input channel per task, so each loaded input vector feeds four rows: k, k + P,
+     * k + 2P, k + 3P for the kb-th task (P = row_period), whose weights and bias are w and bias's kb-th four. */
+    const int64_t rows = M % 4 == 0 ? 4 : 1, nkb = K / rows, P = s->row_period;
     const int64_t PB = C1_DW_NCW_POS_BLOCK, npb = (OL + PB - 1) / PB;
 #pragma omp parallel for collapse(3) schedule(static) if (team)
     for (int64_t n = 0; n < N; n++)
         for (int64_t kb = 0; kb < nkb; kb++)
             for (int64_t pb = 0; pb < npb; pb++) {
-                const int64_t k = kb * rows;
+                const int64_t k = kb / P * rows * P + kb % P;
                 const float *tap[C1_DW_PHASE_MAX_TAPS];
                 float *yr[4];
                 const float *row = xp + (n * C + k / M) * S * plen;
                 for (int64_t r = 0; r < R; r++) tap[r] = row + s->tap_phase[r] * plen + s->tap_off[r] - jlo;
-                for (int64_t j = 0; j < rows; j++) yr[j] = y + (n * K + k + j) * OL;
-                s->phase_kernel(tap, s->w + k * R, R, s->bias + k, yr, (int)rows, pb * PB, min64(OL, pb * PB + PB));
+                for (int64_t j = 0; j < rows; j++) yr[j] = y + (n * K + k + j * P) * OL;
+                s->phase_kernel(tap, s->w + kb * rows * R, R, s->bias + kb * rows, yr, (int)rows, pb * PB,
+                                min64(OL, pb * PB + PB));
             }
 }
 

@@ -176,6 +176,19 @@ void c1_dw_ncw_phase_taps_avx512(const float *const *tap, const float *w, int64_
                                  int nrows, int64_t o0, int64_t o1);
 void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t R, const float *b, float *const *y,
                                int nrows, int64_t o0, int64_t o1);
+/* depthwise_nt__avx2 in NCW (stride 3 or more, through the phase split): c1_dw_ncw_phase_taps_avx2 for four rows whose
+ * outputs share their alignment, with streaming stores from the rows' first 64-byte boundary on (first layers whose
+ * output leaves the cache: wav2vec2's 1 -> 512 writes 6.5 MB). The four rows of a call are k, k + P, k + 2P, k + 3P,
+ * P = c1_dw_ncw_stream_period(out_length): rows P apart start 32 bytes apart times a whole number, whatever the
+ * length. So the variant takes multipliers of 4P and at most C1_DW_MULT_REG_TAPS taps (the passes' constants). */
+void c1_dw_ncw_phase_taps_stream_avx2(const float *const *tap, const float *w, int64_t R, const float *b,
+                                      float *const *y, int nrows, int64_t o0, int64_t o1);
+static inline int64_t c1_dw_ncw_stream_period(int64_t out_length)
+{
+    int64_t p = 8;
+    while (p > 1 && (out_length * (p / 2)) % 8 == 0) p /= 2;
+    return p;
+}
 void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                     int64_t o0, int64_t o1, int64_t c0, int64_t c1);
 /* depthwise_nt__avx2: c1_dw_nwc_mult_avx2's register form (mult a multiple of 8, up to C1_DW_MULT_REG_TAPS taps)

@@ -618,7 +618,7 @@ INLINE void phase_rows_pass(const float *const *tap, const __m256 *wb, int64_t r
  * registers, 7 loads per 12 FMAs. In L2, one thread, wav2vec2's first layer over 2000 samples: 0.063 ms with two
  * vectors and the broadcast weights from wb (10 loads per 8 FMAs), 0.050 with this, 0.045 for the NWC form. */
 INLINE void phase_rows_pass3(const float *const *tap, const float *w, const float *b, float *const *y, int64_t o,
-                             const int R)
+                             const int R, const bool stream)
 {
     __m256 a[4][3];
     const float *wj[4];
@@ -644,7 +644,12 @@ INLINE void phase_rows_pass3(const float *const *tap, const float *w, const floa
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++)
 #pragma GCC unroll 3
-        for (int v = 0; v < 3; v++) _mm256_storeu_ps(y[j] + o + v * VL, a[j][v]);
+        for (int v = 0; v < 3; v++) {
+            if (stream)
+                _mm256_stream_ps(y[j] + o + v * VL, a[j][v]);
+            else
+                _mm256_storeu_ps(y[j] + o + v * VL, a[j][v]);
+        }
 }
 
 /* Passes of three vectors at a constant tap count, then of NV vectors from wb, the last partial vector masked. */
@@ -656,7 +661,7 @@ INLINE void phase_rows_all(const float *const *tap, const float *w, int64_t rt, 
         for (int j = 0; j < 4; j++) wb[4 * r + j] = _mm256_broadcast_ss(w + j * rt + r);
     int64_t o = o0;
     if (R)
-        for (; o + 3 * VL <= o1; o += 3 * VL) phase_rows_pass3(tap, w, b, y, o, R);
+        for (; o + 3 * VL <= o1; o += 3 * VL) phase_rows_pass3(tap, w, b, y, o, R, false);
     for (; o + NV * VL <= o1; o += NV * VL) phase_rows_pass(tap, wb, rt, b, y, o, R, NV, VL);
     for (; o + VL <= o1; o += VL) phase_rows_pass(tap, wb, rt, b, y, o, R, 1, VL);
     if (o < o1) phase_rows_pass(tap, wb, rt, b, y, o, R, 1, o1 - o);
@@ -682,6 +687,36 @@ void c1_dw_ncw_phase_taps_avx2(const float *const *tap, const float *w, int64_t 
         phase_four_rows(tap, w, R, b, y, o0, o1);
     else
         c1_dw_ncw_phase_taps(tap, w, R, b, y, nrows, o0, o1);
+}
+
+/* Passes of three vectors with streaming stores over [o0, o1), a whole number of passes from 32-byte aligned rows. */
+INLINE void phase_rows_stream(const float *const *tap, const float *w, const float *b, float *const *y, int64_t o0,
+                              int64_t o1, const int R)
+{
+    for (int64_t o = o0; o < o1; o += 3 * VL) phase_rows_pass3(tap, w, b, y, o, R, true);
+}
+
+void c1_dw_ncw_phase_taps_stream_avx2(const float *const *tap, const float *w, int64_t R, const float *b,
+                                      float *const *y, int nrows, int64_t o0, int64_t o1)
+{
+    /* Positions before the rows' first 64-byte boundary, then whole passes streamed, then the rest plain. */
+    const int64_t head = (int64_t)((64 - (uintptr_t)(y[0] + o0) % 64) % 64 / sizeof(float));
+    bool aligned = nrows == 4 && R <= C1_DW_PHASE_REG_TAPS && (uintptr_t)(y[0] + o0) % sizeof(float) == 0;
+    for (int j = 1; j < nrows; j++) aligned = aligned && (uintptr_t)(y[j] + o0) % 64 == (uintptr_t)(y[0] + o0) % 64;
+    if (!aligned || o1 - o0 < head + 3 * VL) {
+        c1_dw_ncw_phase_taps_avx2(tap, w, R, b, y, nrows, o0, o1);
+        return;
+    }
+    const int64_t s0 = o0 + head, s1 = s0 + (o1 - s0) / (3 * VL) * (3 * VL);
+    phase_four_rows(tap, w, R, b, y, o0, s0);
+    switch (R) {
+#define STREAM_R(t)                                                                                                        case t: phase_rows_stream(tap, w, b, y, s0, s1, t); break;
+        STREAM_R(1) STREAM_R(2) STREAM_R(3) STREAM_R(4) STREAM_R(5) STREAM_R(6) STREAM_R(7) STREAM_R(8) STREAM_R(9)
+        STREAM_R(10)
+#undef STREAM_R
+    }
+    phase_four_rows(tap, w, R, b, y, s1, o1);
+    _mm_sfence();
 }
 
 /* ---- Short rows (decode steps: lengths up to C1_DW_SHORT_MAX_LEN in NCW, C1_DW_SHORT_MAX_LEN_NWC in NWC) ----
