@@ -169,10 +169,11 @@ static const c1_variant *cpu_rules(const conv1d_desc *d, const char **rule)
     static const char *const fft[] = {"fft_b256_m__avx512", "fft_b1024_m__avx512", "fft_b4096_m__avx512",
                                       "fft_whole_m__avx512", "fft_b256_m__avx2", "fft_whole_m__avx2", NULL};
     /* Winograd tiles by kernel size (index), for wide stride-1 dense layers. */
-    static const char *const winograd[][3] = {
+    static const char *const winograd[][5] = {
         [3] = {"winograd_f4r3__avx512", "winograd_f4r3__avx2", NULL},
         [5] = {"winograd_f4r5__avx512", "winograd_f4r5__avx2", NULL},
-        [7] = {"winograd_f2r7__avx512", "winograd_f2r7__avx2", NULL},
+        /* F(3,7) takes up to 400 channels a group (its error), F(2,7) the wider ones */
+        [7] = {"winograd_f3r7__avx512", "winograd_f3r7__avx2", "winograd_f2r7__avx512", "winograd_f2r7__avx2", NULL},
     };
     /* Long kernels, measured against the best direct or depthwise kernel (results/NOTES.md): the FFT ties at about
      * 9-16 sub-signal taps with 48 channels a group or dense with 256, at 130-190 depthwise. */

@@ -30,8 +30,8 @@
  *                         first that applies; else the rules below
  *   depthwise          -> depthwise__avx512, else depthwise__avx2, else depthwise__c
  *   dense, stride 1, kernel_size 3, 5 or 7, in and out channels >= 128
- *                      -> winograd_f4r3 / winograd_f4r5 / winograd_f2r7 (__avx512, else __avx2), where the tile
- *                         stays in the fp32 error class; else the dense rules below
+ *                      -> winograd_f4r3 / winograd_f4r5 / winograd_f3r7, else f2r7 (__avx512, else __avx2),
+ *                         where the tile stays in the fp32 error class; else the dense rules below
  *   dense, in and out channels >= 64, or a first layer (in_channels <= 8)
  *                      -> direct_8x48__avx512 / direct_6x32__avx512, else direct_6x16__avx2, else onednn
  *   other dense        -> direct_6x32__avx512, else direct_6x16__avx2, else onednn
