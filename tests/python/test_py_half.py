@@ -114,7 +114,7 @@ def test_a_forced_variant_of_the_class_sees_the_same_bits(dtype, variant, k, mon
     plan is made) gets the same 16-bit tensors through the package."""
     dt = np_dtype(dtype)
     monkeypatch.setenv("CONV1D_VARIANT", variant)
-    desc = ct.Desc(batch=2, length=150, in_channels=16, out_channels=24, kernel_size=k, padding=k // 2, bias=True,
+    desc = ct.Desc(batch=2, length=150, in_channels=32, out_channels=24, kernel_size=k, padding=k // 2, bias=True,
                    dtype=dtype)
     try:
         plan = ct.Plan(desc, mode="estimate")

@@ -33,6 +33,14 @@ typedef struct widen_state {
 static size_t round_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
 
 /* The fp32 variant a wrapper's name names ("x_bf16__isa" -> "x__isa"), or NULL. */
+/* The 16-bit check (c1_compare16) allows each output half a unit in the last place plus 4 sqrt(terms) 2^-24 of its
+ * sum of absolute terms: a direct sum's rounding. A Winograd tile's transforms round more (F(6,3) about 2.5x a
+ * direct sum at 256 channels, F(3,7) about 10x), which that allowance covers only for longer sums: with one input
+ * channel an f16 F(6,3) output landed 0.515 units from the reference. From 32 channels a group on, the allowance
+ * is at least 2.7x the largest tile's error (winograd.c's table), and a layer that narrow gains nothing from
+ * Winograd anyway. */
+#define C1_WIDEN_WINOGRAD_MIN_CHANNELS 32
+
 static const c1_variant *inner_of(const c1_variant *v)
 {
     const char *sep = strstr(v->name, "__"), *tag = v->precision == C1_PREC_BF16 ? "_bf16" : "_f16";
@@ -52,6 +60,12 @@ static conv1d_status widen_supports(const c1_variant *v, const conv1d_desc *d)
     if (d->dtype == CONV1D_F32)
         return c1_fail(CONV1D_UNSUPPORTED, "Variant %s computes %s tensors, got f32.", v->name,
                        c1_precision_name(v->precision));
+    const int64_t cg = d->in_channels / d->num_groups;
+    if (strcmp(in->family, "winograd") == 0 && cg < C1_WIDEN_WINOGRAD_MIN_CHANNELS)
+        return c1_fail(CONV1D_UNSUPPORTED,
+                       "Variant %s needs at least %d input channels a group, got %lld: below that Winograd's transforms "
+                       "round more than the 16-bit check allows a sum of so few terms.",
+                       v->name, C1_WIDEN_WINOGRAD_MIN_CHANNELS, (long long)cg);
     conv1d_desc d32 = *d;
     d32.dtype = CONV1D_F32;
     return c1_variant_applies(in, &d32);
