@@ -21,8 +21,9 @@ convolution of the same 16-bit inputs: every output within one rounding of an fp
 c1_compare16 bound); the largest error as a fraction of that bound is reported for both sides.
 
 Timing: both are checked against each other first (float32: the fp32 class's thresholds), then timed in alternating
-blocks (tuned, torch, torch, tuned, ...), each block one untimed call then enough calls for about
---seconds / (2 * --blocks); the median per-call time over the blocks is reported with the 10th and 90th
+blocks (tuned, torch, torch, tuned, ...), each block one untimed call (for calls under 50 ms) then enough calls
+for about --seconds / (2 * --blocks); a side whose one call outlasts --seconds is timed in one block, so a shape
+PyTorch takes half a minute a call for costs a few calls, not --blocks times two; the median per-call time over the blocks is reported with the 10th and 90th
 percentiles, and the ratio is the median over block pairs of torch's time over libconv1d's in the same pair
 (adjacent blocks see the same load from other work on the machine). One further torch call runs with oneDNN's
 verbose mode on, and the primitives it executed (implementation, source format, milliseconds) are kept: the
@@ -153,6 +154,11 @@ def check16(y, ref, absum, terms, dtype):
     return int(bad.sum()), float(np.max(np.where(np.isfinite(y), diff / bound, np.inf), initial=0.0))
 
 
+# A call at least this long needs no untimed call before its block: the other side's spinning threads cost it
+# nothing measurable.
+MIN_UNTIMED_S = 0.05
+
+
 def time_pair(fa, fb, seconds, blocks):
     """(median, p10, p90) per-call seconds of fa and of fb, timed in alternating blocks, and the median over
     the blocks of fb's time over fa's in the same block pair: a pair of adjacent blocks sees the same load
@@ -160,11 +166,18 @@ def time_pair(fa, fb, seconds, blocks):
     import numpy as np
     est = []
     for f in (fa, fb):
+        t0 = time.perf_counter()
         f()
+        first = time.perf_counter() - t0
+        if first > seconds:  # one call outlasts the budget: it is its own estimate
+            est.append(first)
+            continue
         t0 = time.perf_counter()
         f()
         f()
         est.append((time.perf_counter() - t0) / 2)
+    if max(est) > seconds:
+        blocks = 1  # a side whose one call outlasts the budget (PyTorch on a k = 8192 layer: 35 s) is timed once
     block_s = seconds / (2 * blocks)
     reps = [max(1, int(block_s / max(e, 1e-7))) for e in est]
     samples = ([], [])
@@ -172,7 +185,8 @@ def time_pair(fa, fb, seconds, blocks):
         order = (0, 1) if blk % 2 == 0 else (1, 0)
         for which in order:
             f, n = (fa, fb)[which], reps[which]
-            f()  # untimed: the other side's OpenMP threads may still be spinning
+            if est[which] < MIN_UNTIMED_S:
+                f()  # untimed: the other side's OpenMP threads may still be spinning
             t0 = time.perf_counter()
             for _ in range(n):
                 f()

@@ -390,3 +390,33 @@ def test_package_copied_out_of_the_tree_says_where_it_looked(tmp_path):
         assert "libconv1d not found" in r.stdout and "CONV1D_LIB" in r.stdout and "make install" in r.stdout
     else:  # an installed one (make install into the loader's path) was found
         assert "libconv1d" in r.stdout
+
+
+def _vs_torch_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("vs_torch", ROOT / "scripts" / "vs_torch.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_vs_torch_times_a_side_slower_than_its_budget_in_one_block():
+    """scripts/vs_torch.py's alternating blocks: a side whose one call outlasts --seconds gets one timed block,
+    no untimed call before it, so the pair costs a few of its calls; a fast pair keeps every block."""
+    import time
+    vs = _vs_torch_module()
+    calls = {"fast": 0, "slow": 0}
+
+    def fast():
+        calls["fast"] += 1
+
+    def slow():
+        calls["slow"] += 1
+        time.sleep(0.06)
+
+    (fm, _, _), (sm, _, _), ratio = vs.time_pair(fast, slow, seconds=0.05, blocks=10)
+    assert calls["slow"] == 2, calls  # the estimate and the one timed block
+    assert sm >= 0.06 and fm < sm and ratio > 1
+    calls.update(fast=0, slow=0)
+    vs.time_pair(fast, fast, seconds=0.01, blocks=4)
+    assert calls["fast"] >= 3 + 4 * 2, calls  # the estimates, then an untimed and a timed call each block
