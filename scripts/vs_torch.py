@@ -23,8 +23,8 @@ c1_compare16 bound); the largest error as a fraction of that bound is reported f
 Timing: both are checked against each other first (float32: the fp32 class's thresholds), then timed in alternating
 blocks (tuned, torch, torch, tuned, ...), each block one untimed call (for calls under 50 ms) then enough calls
 for about --seconds / (2 * --blocks); a side whose one call outlasts --seconds is timed in one block, so a shape
-PyTorch takes half a minute a call for costs a few calls, not --blocks times two; the median per-call time over the blocks is reported with the 10th and 90th
-percentiles, and the ratio is the median over block pairs of torch's time over libconv1d's in the same pair
+PyTorch takes half a minute a call for costs a few calls, not --blocks times two; the median per-call time over
+the blocks is reported with the 10th and 90th percentiles, and the ratio is the median over block pairs of torch's time over libconv1d's in the same pair
 (adjacent blocks see the same load from other work on the machine). One further torch call runs with oneDNN's
 verbose mode on, and the primitives it executed (implementation, source format, milliseconds) are kept: the
 reason a pair is slow is usually there (reorders of the input and weights around a blocked-format kernel, or

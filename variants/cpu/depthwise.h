@@ -185,9 +185,7 @@ void c1_dw_ncw_phase_taps_stream_avx2(const float *const *tap, const float *w, i
                                       float *const *y, int nrows, int64_t o0, int64_t o1);
 static inline int64_t c1_dw_ncw_stream_period(int64_t out_length)
 {
-    int64_t p = 8;
-    while (p > 1 && (out_length * (p / 2)) % 8 == 0) p /= 2;
-    return p;
+    return 8 >> __builtin_ctzll((unsigned long long)out_length | 8); /* 8 / gcd(out_length, 8) */
 }
 void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const float *bias, float *y, int64_t n,
                     int64_t o0, int64_t o1, int64_t c0, int64_t c1);

@@ -701,7 +701,7 @@ void c1_dw_ncw_phase_taps_stream_avx2(const float *const *tap, const float *w, i
 {
     /* Positions before the rows' first 64-byte boundary, then whole passes streamed, then the rest plain. */
     const int64_t head = (int64_t)((64 - (uintptr_t)(y[0] + o0) % 64) % 64 / sizeof(float));
-    bool aligned = nrows == 4 && R <= C1_DW_PHASE_REG_TAPS && (uintptr_t)(y[0] + o0) % sizeof(float) == 0;
+    bool aligned = nrows == 4 && R <= C1_DW_PHASE_REG_TAPS;
     for (int j = 1; j < nrows; j++) aligned = aligned && (uintptr_t)(y[j] + o0) % 64 == (uintptr_t)(y[0] + o0) % 64;
     if (!aligned || o1 - o0 < head + 3 * VL) {
         c1_dw_ncw_phase_taps_avx2(tap, w, R, b, y, nrows, o0, o1);

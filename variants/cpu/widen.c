@@ -32,7 +32,6 @@ typedef struct widen_state {
 
 static size_t round_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN; }
 
-/* The fp32 variant a wrapper's name names ("x_bf16__isa" -> "x__isa"), or NULL. */
 /* The 16-bit check (c1_compare16) allows each output half a unit in the last place plus 4 sqrt(terms) 2^-24 of its
  * sum of absolute terms: a direct sum's rounding. A Winograd tile's transforms round more (F(6,3) about 2.5x a
  * direct sum at 256 channels, F(3,7) about 10x), which that allowance covers only for longer sums: with one input
@@ -41,6 +40,7 @@ static size_t round_up(size_t n) { return (n + WS_ALIGN - 1) / WS_ALIGN * WS_ALI
  * Winograd anyway. */
 #define C1_WIDEN_WINOGRAD_MIN_CHANNELS 32
 
+/* The fp32 variant a wrapper's name names ("x_bf16__isa" -> "x__isa"), or NULL. */
 static const c1_variant *inner_of(const c1_variant *v)
 {
     const char *sep = strstr(v->name, "__"), *tag = v->precision == C1_PREC_BF16 ? "_bf16" : "_f16";
