@@ -125,7 +125,7 @@ static void heuristic_first(const c1_candidate *c, int n, const c1_problem *p, i
     const c1_variant **v = calloc((size_t)n, sizeof *v);
     if (v) {
         for (int i = 0; i < n; i++) v[i] = c[i].v;
-        first = c1_rules_choice_index(v, n, &p->d);
+        first = c1_rules_choice_index(v, n, &p->data.d);
         free(v);
     }
     int k = 0;

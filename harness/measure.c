@@ -43,24 +43,16 @@ void c1_measure_opts_init(c1_measure_opts *o)
 }
 
 
-/* The problem's data as the trial engine (runtime/trial.h) knows it. */
-static c1_trial_data data_of(const c1_problem *p)
-{
-    return (c1_trial_data){.d = p->d, .x = p->x, .w = p->w, .b = p->b, .xf = p->xf, .wf = p->wf, .bf = p->bf};
-}
-
 static int ref_child(void *arg, void *shared)
 {
     const c1_problem *p = arg;
-    const c1_trial_data t = data_of(p);
-    return c1_trial_reference(&t, shared, p->absum) == CONV1D_OK ? 0 : 1;
+    return c1_trial_reference(&p->data, shared, p->absum) == CONV1D_OK ? 0 : 1;
 }
 
 void c1_problem_destroy(c1_problem *p)
 {
-    const size_t ny = (size_t)conv1d_output_elems(&p->d);
-    c1_trial_data t = data_of(p);
-    c1_trial_data_destroy(&t);
+    const size_t ny = (size_t)conv1d_output_elems(&p->data.d);
+    c1_trial_data_destroy(&p->data);
     c1_shared_free(p->ref, ny * sizeof(double));
     c1_shared_free(p->absum, ny * sizeof(double));
     memset(p, 0, sizeof *p);
@@ -71,9 +63,8 @@ conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double time
     memset(p, 0, sizeof *p);
     conv1d_status st = conv1d_desc_validate(d);
     if (st != CONV1D_OK) return st;
-    c1_trial_data t;
-    if ((st = c1_trial_data_create(d, seed, &t)) != CONV1D_OK) return st;
-    *p = (c1_problem){.d = t.d, .seed = seed, .x = t.x, .w = t.w, .b = t.b, .xf = t.xf, .wf = t.wf, .bf = t.bf};
+    if ((st = c1_trial_data_create(d, seed, &p->data)) != CONV1D_OK) return st;
+    p->seed = seed;
     const size_t ny = (size_t)conv1d_output_elems(d);
     p->ref = c1_shared_alloc(ny * sizeof(double));
     if (d->dtype != CONV1D_F32) p->absum = c1_shared_alloc(ny * sizeof(double));
@@ -182,9 +173,9 @@ void c1_child_set_message(c1_measurement *m, c1_outcome outcome, const char *pre
  * the reason in m->message) when it fails the precision class's check. */
 bool c1_child_check_output(const c1_variant *v, const c1_problem *p, const void *ys, c1_measurement *m)
 {
-    if (c1_trial_compare(v, &p->d, ys, p->ref, p->absum, &m->error)) return true;
+    if (c1_trial_compare(v, &p->data.d, ys, p->ref, p->absum, &m->error)) return true;
     m->outcome = C1_OUTCOME_WRONG;
-    c1_trial_explain(v, &p->d, ys, p->ref, m->error, m->message, sizeof m->message);
+    c1_trial_explain(v, &p->data.d, ys, p->ref, m->error, m->message, sizeof m->message);
     return false;
 }
 
@@ -231,7 +222,7 @@ static int measure_child(void *arg, void *shared)
     const c1_problem *p = a->p;
     const c1_measure_opts *o = a->o;
     c1_measurement *m = shared;
-    const conv1d_desc *d = &p->d;
+    const conv1d_desc *d = &p->data.d;
     const double t_start = c1_now_s();
     m->outcome = C1_OUTCOME_FAILED;
 
@@ -255,7 +246,7 @@ static int measure_child(void *arg, void *shared)
         return 0;
     }
     void *state = NULL;
-    st = v->ops->prepare(v, d, NULL, p->w, p->b, &state);
+    st = v->ops->prepare(v, d, NULL, p->data.w, p->data.b, &state);
     if (st != CONV1D_OK) {
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         return 0;
@@ -288,7 +279,7 @@ static int measure_child(void *arg, void *shared)
         snprintf(m->message, sizeof m->message, "Out of memory for %d buffer sets of %zu bytes.", sets, xb + yb);
         goto done;
     }
-    for (int s = 0; s < sets; s++) memcpy((char *)xs + s * xstep, p->x, xb);
+    for (int s = 0; s < sets; s++) memcpy((char *)xs + s * xstep, p->data.x, xb);
     /* Every output set written once here, so no timed run pays the kernel's first touch of its pages: the warm-up
      * below may end before it has visited every set, and a run that faults in a fresh megabyte of output measures
      * the page allocator (several times the kernel's own time on microsecond layers). */

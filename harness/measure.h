@@ -28,6 +28,7 @@
 #include "check.h"
 #include "verdict.h"
 #include "hwinfo.h"
+#include "trial.h"
 #include "variant.h"
 
 /* What happened to a variant on a shape. Stored by name in the results DB: never renumber. */
@@ -50,16 +51,14 @@ const char *c1_outcome_name(c1_outcome o);
 /* Order statistics of timing samples (milliseconds). */
 /* c1_stats and c1_stats_compute: core/verdict.h. */
 
-/* A problem shared by every measurement of one shape. For the 16-bit dtypes the random values are rounded
- * to the dtype first, so x, w, b and their float copies hold the same numbers, and the reference is exact
- * on what the variant reads: the check sees only the variant's accumulation and its output rounding. */
+/* A problem shared by every measurement of one shape: the trial engine's seeded data (runtime/trial.h: for
+ * the 16-bit dtypes the values are rounded to the dtype first, so the reference is exact on what a variant
+ * reads) and its double reference, computed once in a child and mapped shared. */
 typedef struct c1_problem {
-    conv1d_desc d;
+    c1_trial_data data;
     uint64_t seed;
-    void *x, *w, *b;     /* elements of d.dtype, as variants take them; b is NULL without bias */
-    float *xf, *wf, *bf; /* the same values as float (widened exactly); the same pointers as x, w, b for f32 */
-    double *ref;         /* shared mapping: filled by a child so the reference may use every core */
-    double *absum;       /* 16-bit dtypes: the reference on |x|, |w|, |b| (c1_compare16's bound); else NULL */
+    double *ref;   /* shared mapping: filled by a child so the reference may use every core */
+    double *absum; /* 16-bit dtypes: the reference on |x|, |w|, |b| (c1_compare16's bound); else NULL */
 } c1_problem;
 
 conv1d_status c1_problem_create(const conv1d_desc *d, uint64_t seed, double timeout_s, c1_problem *p);

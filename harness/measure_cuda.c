@@ -52,7 +52,7 @@ int c1_measure_child_cuda(const c1_child_args *a, c1_measurement *m, double t_st
     const c1_variant *v = a->v;
     const c1_problem *p = a->p;
     const c1_measure_opts *o = a->o;
-    const conv1d_desc *d = &p->d;
+    const conv1d_desc *d = &p->data.d;
     void *state = NULL, *ws = NULL;
     char *xs = NULL, *ys = NULL;
     float *host_y = NULL;
@@ -68,7 +68,7 @@ int c1_measure_child_cuda(const c1_child_args *a, c1_measurement *m, double t_st
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "");
         goto done;
     }
-    st = v->ops->prepare(v, d, NULL, p->w, p->b, &state);
+    st = v->ops->prepare(v, d, NULL, p->data.w, p->data.b, &state);
     if (st != CONV1D_OK) {
         c1_child_set_message(m, st == CONV1D_UNSUPPORTED ? C1_OUTCOME_UNSUPPORTED : C1_OUTCOME_FAILED, "prepare: ");
         goto done;
@@ -113,7 +113,7 @@ int c1_measure_child_cuda(const c1_child_args *a, c1_measurement *m, double t_st
     GPU_TRY("cudaEventCreate", cudaEventCreate(&ev0));
     GPU_TRY("cudaEventCreate", cudaEventCreate(&ev1));
     for (int s = 0; s < sets; s++)
-        GPU_TRY("cudaMemcpy(input upload)", cudaMemcpy(xs + (size_t)s * xstep, p->x, xb, cudaMemcpyHostToDevice));
+        GPU_TRY("cudaMemcpy(input upload)", cudaMemcpy(xs + (size_t)s * xstep, p->data.x, xb, cudaMemcpyHostToDevice));
     /* Every set's output starts as NaN too, so a later run cannot be mistaken for a checked one. */
     GPU_TRY("cudaMemset(NaN poison)", cudaMemset(ys, 0xFF, ystep * (size_t)sets));
     /* A pageable upload may still be in flight when cudaMemcpy returns. */

@@ -192,11 +192,11 @@ static void test_copy_yardstick(void **state)
     c1_problem_destroy(&p16);
     /* and it really copies: run it here on a longer output than input */
     void *st = NULL;
-    assert_int_equal(c1_copy_baseline.ops->prepare(&c1_copy_baseline, &d, NULL, p.w, p.b, &st), CONV1D_OK);
+    assert_int_equal(c1_copy_baseline.ops->prepare(&c1_copy_baseline, &d, NULL, p.data.w, p.data.b, &st), CONV1D_OK);
     const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
     float *y = malloc((size_t)(nx > ny ? nx : ny) * sizeof *y);
-    assert_int_equal(c1_copy_baseline.ops->run(st, p.x, y, NULL), CONV1D_OK);
-    for (int64_t i = 0; i < (nx < ny ? nx : ny); i++) assert_true(y[i] == p.xf[i]);
+    assert_int_equal(c1_copy_baseline.ops->run(st, p.data.x, y, NULL), CONV1D_OK);
+    for (int64_t i = 0; i < (nx < ny ? nx : ny); i++) assert_true(y[i] == p.data.xf[i]);
     for (int64_t i = nx; i < ny; i++) assert_true(y[i] == 0.0f);
     c1_copy_baseline.ops->release(st);
     free(y);
@@ -241,9 +241,9 @@ static void test_problem_data(void **state)
     assert_int_equal(c1_problem_create(&d, 1, 30, &b), CONV1D_OK);
     assert_int_equal(c1_problem_create(&d, 2, 30, &c), CONV1D_OK);
     const int64_t nx = conv1d_input_elems(&d), ny = conv1d_output_elems(&d);
-    assert_memory_equal(a.x, b.x, (size_t)nx * sizeof(float));
-    assert_true(memcmp(a.x, c.x, (size_t)nx * sizeof(float)) != 0);
-    for (int64_t i = 0; i < nx; i++) assert_true(a.xf[i] != 0.0f && a.xf[i] >= -1 && a.xf[i] < 1);
+    assert_memory_equal(a.data.x, b.data.x, (size_t)nx * sizeof(float));
+    assert_true(memcmp(a.data.x, c.data.x, (size_t)nx * sizeof(float)) != 0);
+    for (int64_t i = 0; i < nx; i++) assert_true(a.data.xf[i] != 0.0f && a.data.xf[i] >= -1 && a.data.xf[i] < 1);
     double sum = 0;
     for (int64_t i = 0; i < ny; i++) sum += fabs(a.ref[i]);
     assert_true(sum > 0);
@@ -315,9 +315,9 @@ static void test_sixteen_bit_check(void **state)
         const bool bf = types[t] == CONV1D_BF16;
         c1_problem p;
         assert_int_equal(c1_problem_create(&d, 7, 30, &p), CONV1D_OK);
-        const uint16_t *x = p.x;
+        const uint16_t *x = p.data.x;
         for (int64_t i = 0; i < conv1d_input_elems(&d); i++)
-            assert_true(p.xf[i] == (bf ? c1_bf16_to_f32(x[i]) : c1_f16_to_f32(x[i])) && p.xf[i] != 0.0f);
+            assert_true(p.data.xf[i] == (bf ? c1_bf16_to_f32(x[i]) : c1_f16_to_f32(x[i])) && p.data.xf[i] != 0.0f);
         assert_non_null(p.absum);
         c1_measure_opts o;
         c1_measure_opts_init(&o);
