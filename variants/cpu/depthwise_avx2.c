@@ -142,8 +142,11 @@ void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const f
         for (; o + 6 <= f1; o += 6) {
             const float *xo = xn + (o - g->pad_left) * C;
             float *yo = yn + o * C;
-            for (int64_t c = c0; c < cfull; c += VL)
+            const bool ahead = o + 12 <= f1; /* the next six positions are interior too */
+            for (int64_t c = c0; c < cfull; c += VL) {
+                if (ahead && c % 16 == 0) c1_dw_prefetch_next_six(xo + c, C, g->kernel_size, sizeof *xo);
                 nwc_six_slide(g, xo + c, w + c, _mm256_loadu_ps(bias + c), yo + c, true, all);
+            }
             if (cfull < c1)
                 nwc_six_slide(g, xo + cfull, w + cfull, _mm256_maskload_ps(bias + cfull, tail), yo + cfull, false,
                               tail);
