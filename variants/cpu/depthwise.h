@@ -22,15 +22,15 @@
  * about an L1's worth of bytes; never narrower than 64 channels. */
 #define C1_DW_NWC_WEIGHT_BYTES 32768
 
-/* The stride-1 NWC kernels slide six positions at a time along rows `row` elements of `elem` bytes apart, channels
- * innermost. Each new six starts six new input rows (R + 5 to R + 10 from the current six's first, x), and the
- * hardware prefetchers, which follow each row only once it has been read a while, leave the start of every row to
- * wait on memory. Called once per cache line of channels, this fetches the next six's new rows into L2 one block
- * ahead. Only where the next six are interior too (their rows exist). */
-static inline void c1_dw_prefetch_next_six(const void *x, int64_t row, int64_t R, size_t elem)
+/* The stride-1 NWC kernels slide P positions (six or eight) at a time along rows `row` elements of `elem` bytes apart,
+ * channels innermost. Each new group of P starts P new input rows (R + P - 1 to R + 2P - 2 from the current group's
+ * first, x), and the hardware prefetchers, which follow a row only once it has been read for a while, leave the start
+ * of every row waiting on memory. Called once per cache line of channels, this fetches the next group's new rows
+ * into L2 one group ahead. Only where the next group is interior too (its rows exist). */
+static inline void c1_dw_prefetch_next(const void *x, int64_t row, int64_t R, int P, size_t elem)
 {
-    const char *p = (const char *)x + (size_t)((R + 5) * row) * elem;
-    for (int j = 0; j < 6; j++) __builtin_prefetch(p + (size_t)(j * row) * elem, 0, 2);
+    const char *p = (const char *)x + (size_t)((R + P - 1) * row) * elem;
+    for (int j = 0; j < P; j++) __builtin_prefetch(p + (size_t)(j * row) * elem, 0, 2);
 }
 
 /* The widest NWC channel block for a kernel size: a multiple of 16. */

@@ -155,7 +155,7 @@ INLINE void nwc_block(const c1_dw_geom *g, const uint16_t *x, const float *w, co
                 uint16_t *yo = yn + (o + p) * C;
                 const bool ahead = o + 12 * D <= f1; /* the next six positions are interior too */
                 for (int64_t c = c0; c < cfull; c += VL) {
-                    if (ahead && c % 32 == 0) c1_dw_prefetch_next_six(xo + c, D * C, R, sizeof *xo);
+                    if (ahead && c % 32 == 0) c1_dw_prefetch_next(xo + c, D * C, R, 6, sizeof *xo);
                     const __m256 b = _mm256_loadu_ps(bias + c);
                     if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
                         nwc_six_slide(xo + c, D * C, w + c * R, b, yo + c, D * C, 4, bf);

@@ -135,10 +135,11 @@ static inline __attribute__((always_inline)) void nwc_eight_slide(const float *x
 static inline __attribute__((always_inline)) void nwc_group(const c1_dw_geom *g, const float *xo, int64_t xs,
                                                             const float *w, int64_t ws, const float *bias, float *yo,
                                                             int64_t ys, int64_t c0, int64_t c1, const bool slide,
-                                                            const int64_t R)
+                                                            const int64_t R, const bool ahead)
 {
     int64_t c = c0;
     for (; c + VL <= c1; c += VL) {
+        if (ahead) c1_dw_prefetch_next(xo + c, xs, R, 8, sizeof *xo);
         const __m512 b = _mm512_loadu_ps(bias + c);
         if (slide)
             nwc_eight_slide(xo + c, xs, w + c, ws, b, yo + c, ys, 0xffff, true, R);
@@ -178,13 +179,14 @@ void c1_dw_nwc_avx512(const c1_dw_geom *g, const float *x, const float *w, const
         for (; o + 8 * D <= f1; o += 8 * D)
             for (int64_t p = 0; p < D; p++) {
                 const float *xo = xn + (o + p - g->pad_left) * C;
+                const bool ahead = o + 16 * D <= f1; /* the next eight positions are interior too */
                 if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
-                    nwc_group(g, xo, D * C, w, C, bias, yn + (o + p) * C, D * C, c0, c1, true, 4);
+                    nwc_group(g, xo, D * C, w, C, bias, yn + (o + p) * C, D * C, c0, c1, true, 4, ahead);
                 else
-                    nwc_group(g, xo, D * C, w, C, bias, yn + (o + p) * C, D * C, c0, c1, true, R);
+                    nwc_group(g, xo, D * C, w, C, bias, yn + (o + p) * C, D * C, c0, c1, true, R, ahead);
             }
     for (; o + 8 <= f1; o += 8)
-        nwc_group(g, xn + (o * g->stride - g->pad_left) * C, 0, w, C, bias, yn + o * C, C, c0, c1, false, R);
+        nwc_group(g, xn + (o * g->stride - g->pad_left) * C, 0, w, C, bias, yn + o * C, C, c0, c1, false, R, false);
     for (; o < o1; o++)
         for (int64_t c = c0; c < c1; c += VL) {
             const __mmask16 m = lanes(c1 - c);
@@ -212,7 +214,7 @@ void c1_dw_nwc_buffered_avx512(const c1_dw_geom *g, const float *x, const float 
     int64_t o = o0;
     for (; o + 8 * D <= o1; o += 8 * D)
         for (int64_t p = 0; p < D; p++)
-            nwc_group(g, buf + (o + p - o0) * bs, D * bs, wb, bs, bc, yc + (o + p) * C, D * C, 0, cw, true, R);
+            nwc_group(g, buf + (o + p - o0) * bs, D * bs, wb, bs, bc, yc + (o + p) * C, D * C, 0, cw, true, R, false);
     for (; o < o1; o++)
         for (int64_t c = 0; c < cw; c += VL) {
             const __mmask16 m = lanes(cw - c);
