@@ -162,7 +162,7 @@ static void test_registered(void **unused)
     for (size_t i = 0; i < nvariants; i++) print_message("checking %s\n", variants[i]->name);
 }
 
-static const int64_t channel_counts[] = {1, 15, 16, 17, 33, 100};
+static const int64_t channel_counts[] = {1, 15, 16, 17, 31, 33, 100};
 static const int64_t kernel_sizes[] = {1, 2, 3, 4, 5, 7, 33};
 #define NCHANNELS (int)(sizeof channel_counts / sizeof channel_counts[0])
 #define NKERNELS (int)(sizeof kernel_sizes / sizeof kernel_sizes[0])

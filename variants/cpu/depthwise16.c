@@ -442,13 +442,16 @@ static conv1d_status dw16_prepare(const c1_variant *v, const conv1d_desc *d, con
         dw16_release(s);
         return c1_fail(CONV1D_OUT_OF_MEMORY, "Could not allocate the fp32 weights of variant %s.", v->name);
     }
+    /* AVX2 bf16 NWC without a multiplier: whole blocks of sixteen channels in the lane order of vpunpck[lh]wd */
+    const bool halves = !ncw && s->bf && M == 1 && v->isa == C1_ISA_LEVEL_AVX2;
     for (int64_t k = 0; k < K; k++) {
         if (d->has_bias) s->bias[k] = widen(s->bf, b16[k]);
+        const int64_t j = k % 16, kk = halves && k / 16 < K / 16 ? k - j + j % 8 / 4 * 8 + j / 8 * 4 + j % 4 : k;
         for (int64_t r = 0; r < R; r++) {
             if (ncw)
                 s->w[k * R + r] = widen(s->bf, w16[k * R + r]);
             else /* the tensor's (kernel_size, 1, out_channels): tap r of channel k at r*K + k */
-                s->w[(k / VL * R + r) * VL + k % VL] = widen(s->bf, w16[r * K + k]);
+                s->w[(kk / VL * R + r) * VL + kk % VL] = widen(s->bf, w16[r * K + k]);
         }
     }
     if (s->dot) {

@@ -12,7 +12,9 @@
  *   NWC  per vector of VL channels, its taps contiguous: channel k's tap r at w[(k / VL) * R * VL + r * VL + k % VL]
  *        (VL = 8 for the portable and AVX2 kernels, 16 for AVX-512), so the taps of one vector of channels are one
  *        run of R * VL floats: the tensor's [tap][channel] rows, C floats apart, would put a long kernel's weights
- *        into a few L1 sets;
+ *        into a few L1 sets; the AVX2 bf16 kernels without a multiplier take each whole block of sixteen channels
+ *        in the lane order of vpunpck[lh]wd (depthwise16_avx2.c): its first vector holds channels 0-3 and 8-11 of
+ *        the block, its second 4-7 and 12-15 (a last block of fewer than sixteen stays in order);
  *   NCW  one row of R taps per channel, as the tensor has them.
  * The bias is K floats, zeros without one.
  */

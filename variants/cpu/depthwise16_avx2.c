@@ -134,6 +134,124 @@ INLINE void nwc_six_slide(const uint16_t *xp, int64_t xs, const float *wc, __m25
     st8_rows(yo, ys, a, 6, bf);
 }
 
+/* ---- NWC bf16: sixteen channels from 256 bits ----
+ *
+ * vpunpck[lh]wd against zeros widens 256 bits of bf16 (channels c to c + 15) into two vectors of floats, the low one
+ * holding channels {0-3, 8-11} of the sixteen and the high one {4-7, 12-15}, and the rounded sums of those lanes
+ * pack back into the channels' order with one vpackusdw (narrow_bf16_split): one load and two shuffles widen sixteen
+ * channels and one pack and a 32-byte store narrow them, where ld8 takes a vpmovzxwd and a shift for eight and
+ * st8_rows a pack, a permute and an extract per sixteen. The kernel was bound by those operations, not by memory.
+ * Whole blocks of sixteen channels have their weights packed in that lane order (depthwise16.h): the low half's
+ * vector first, wb at the block's first tap, the high half's R * VL floats on. */
+
+/* Sixteen bf16 outputs of lanes {0-3, 8-11} (lo) and {4-7, 12-15} (hi), rounded, in order. */
+INLINE __m256i narrow_bf16_split(__m256 lo, __m256 hi)
+{
+    return _mm256_packus_epi32(c1_bf16_round8(lo), c1_bf16_round8(hi));
+}
+
+/* The low (H = 0) or high (H = 1) half of sixteen bf16 channels, widened. */
+INLINE __m256 widen_half(__m256i h, const int H)
+{
+    const __m256i z = _mm256_setzero_si256();
+    return _mm256_castsi256_ps(H ? _mm256_unpackhi_epi16(z, h) : _mm256_unpacklo_epi16(z, h));
+}
+
+INLINE __m256i ld16(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* The bias of a block of sixteen channels in the halves' lane order. */
+INLINE void bias16(const float *b, __m256 *lo, __m256 *hi)
+{
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + VL);
+    *lo = _mm256_permute2f128_ps(b0, b1, 0x20);
+    *hi = _mm256_permute2f128_ps(b0, b1, 0x31);
+}
+
+/* nwc_one for a block of sixteen channels. */
+INLINE void nwc16_one(const c1_dw_geom *g, const uint16_t *xn, const float *wb, __m256 blo, __m256 bhi, uint16_t *yo,
+                      int64_t o)
+{
+    const int64_t C = g->in_channels, R = g->kernel_size, step = g->dilation * C;
+    int64_t r0, r1;
+    c1_dw_taps(g, o, &r0, &r1);
+    const uint16_t *xp = xn + (o * g->stride - g->pad_left + r0 * g->dilation) * C;
+    __m256 lo = blo, hi = bhi;
+    for (int64_t r = r0; r < r1; r++, xp += step) {
+        const __m256i h = ld16(xp);
+        lo = _mm256_fmadd_ps(widen_half(h, 0), _mm256_load_ps(wb + r * VL), lo);
+        hi = _mm256_fmadd_ps(widen_half(h, 1), _mm256_load_ps(wb + (R + r) * VL), hi);
+    }
+    _mm256_storeu_si256((__m256i *)yo, narrow_bf16_split(lo, hi));
+}
+
+/* P positions of a block of sixteen channels, one half at a time (2P accumulators would not fit the sixteen ymm
+ * registers beside the rows): the low half's sums, rounded, wait in `done` for the high half's pass, which packs
+ * and stores each row whole. Sliding (stride 1, P = 6): each tap loads one new row, as nwc_six_slide; otherwise
+ * (P = 8) every position loads its own rows, as nwc_eight. */
+INLINE void nwc16_pass(const uint16_t *xp, int64_t xs, int64_t sc, const float *wh, __m256 b, int64_t R, const int P,
+                       const bool slide, const int H, __m256i *done, uint16_t *yo, int64_t ys)
+{
+    __m256 a[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < P; i++) a[i] = b;
+    if (slide) {
+        __m256 w0 = widen_half(ld16(xp), H), w1 = widen_half(ld16(xp + xs), H), w2 = widen_half(ld16(xp + 2 * xs), H);
+        __m256 w3 = widen_half(ld16(xp + 3 * xs), H), w4 = widen_half(ld16(xp + 4 * xs), H);
+        xp += 5 * xs;
+#pragma GCC unroll 4
+        for (int64_t r = 0; r < R; r++, xp += xs) {
+            const __m256 w5 = widen_half(ld16(xp), H), wv = _mm256_load_ps(wh + r * VL);
+            a[0] = _mm256_fmadd_ps(w0, wv, a[0]);
+            a[1] = _mm256_fmadd_ps(w1, wv, a[1]);
+            a[2] = _mm256_fmadd_ps(w2, wv, a[2]);
+            a[3] = _mm256_fmadd_ps(w3, wv, a[3]);
+            a[4] = _mm256_fmadd_ps(w4, wv, a[4]);
+            a[5] = _mm256_fmadd_ps(w5, wv, a[5]);
+            w0 = w1;
+            w1 = w2;
+            w2 = w3;
+            w3 = w4;
+            w4 = w5;
+        }
+    } else {
+        for (int64_t r = 0; r < R; r++, xp += xs) {
+            const __m256 wv = _mm256_load_ps(wh + r * VL);
+#pragma GCC unroll 8
+            for (int i = 0; i < P; i++) a[i] = _mm256_fmadd_ps(widen_half(ld16(xp + i * sc), H), wv, a[i]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < P; i++) {
+        const __m256i r = c1_bf16_round8(a[i]);
+        if (H)
+            _mm256_storeu_si256((__m256i *)(yo + i * ys), _mm256_packus_epi32(done[i], r));
+        else
+            done[i] = r;
+    }
+}
+
+/* Six positions of a block of sixteen channels at stride 1 (positions D apart), as nwc_six_slide. */
+INLINE void nwc16_six_slide(const uint16_t *xp, int64_t xs, const float *wb, const float *bias, uint16_t *yo, int64_t ys,
+                            const int64_t R)
+{
+    __m256 blo, bhi;
+    __m256i done[8];
+    bias16(bias, &blo, &bhi);
+    nwc16_pass(xp, xs, 0, wb, blo, R, 6, true, 0, done, yo, ys);
+    nwc16_pass(xp, xs, 0, wb + R * VL, bhi, R, 6, true, 1, done, yo, ys);
+}
+
+/* Eight positions of a block of sixteen channels, all taps inside the input (xp at the first position's tap 0). */
+INLINE void nwc16_eight(const c1_dw_geom *g, const uint16_t *xp, const float *wb, const float *bias, uint16_t *yo)
+{
+    const int64_t C = g->in_channels, R = g->kernel_size;
+    __m256 blo, bhi;
+    __m256i done[8];
+    bias16(bias, &blo, &bhi);
+    nwc16_pass(xp, g->dilation * C, g->stride * C, wb, blo, R, 8, false, 0, done, yo, C);
+    nwc16_pass(xp, g->dilation * C, g->stride * C, wb + R * VL, bhi, R, 8, false, 1, done, yo, C);
+}
+
 /* Whole vectors of channels [c0, cfull) of batch element n, positions [o0, o1); the tail channels are the portable
  * kernel's (the caller's). Positions outermost, channels innermost: each input row is read as one contiguous run of
  * the block's channels. */
@@ -144,20 +262,35 @@ INLINE void nwc_block(const c1_dw_geom *g, const uint16_t *x, const float *w, co
     const uint16_t *xn = x + n * g->length * C;
     uint16_t *yn = y + n * g->out_length * C;
     const int64_t f0 = clamp64(g->full_lo, o0, o1), f1 = clamp64(g->full_hi, f0, o1);
+    /* bf16: whole blocks of sixteen channels [c0, c16) in the halves' form, a last vector of eight as f16's */
+    const int64_t c16 = bf ? c0 + (cfull - c0) / 16 * 16 : c0;
     int64_t o = o0;
-    for (; o < f0; o++)
-        for (int64_t c = c0; c < cfull; c += VL)
+    for (; o < f0; o++) {
+        for (int64_t c = c0; c < c16; c += 16) {
+            __m256 blo, bhi;
+            bias16(bias + c, &blo, &bhi);
+            nwc16_one(g, xn + c, w + c * R, blo, bhi, yn + o * C + c, o);
+        }
+        for (int64_t c = c16; c < cfull; c += VL)
             nwc_one(g, xn + c, w + c * R, _mm256_loadu_ps(bias + c), yn + o * C + c, o, bf);
+    }
     if (g->stride == 1)
         for (; o + 6 * D <= f1; o += 6 * D)
             for (int64_t p = 0; p < D; p++) {
                 const uint16_t *xo = xn + (o + p - g->pad_left) * C;
                 uint16_t *yo = yn + (o + p) * C;
                 const bool ahead = o + 12 * D <= f1; /* the next six positions are interior too */
-                for (int64_t c = c0; c < cfull; c += VL) {
+                for (int64_t c = c0; c < c16; c += 16) {
+                    if (ahead && c % 32 == 0) c1_dw_prefetch_next(xo + c, D * C, R, 6, sizeof *xo);
+                    if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
+                        nwc16_six_slide(xo + c, D * C, w + c * R, bias + c, yo + c, D * C, 4);
+                    else
+                        nwc16_six_slide(xo + c, D * C, w + c * R, bias + c, yo + c, D * C, R);
+                }
+                for (int64_t c = c16; c < cfull; c += VL) {
                     if (ahead && c % 32 == 0) c1_dw_prefetch_next(xo + c, D * C, R, 6, sizeof *xo);
                     const __m256 b = _mm256_loadu_ps(bias + c);
-                    if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
+                    if (R == 4)
                         nwc_six_slide(xo + c, D * C, w + c * R, b, yo + c, D * C, 4, bf);
                     else
                         nwc_six_slide(xo + c, D * C, w + c * R, b, yo + c, D * C, R, bf);
@@ -165,12 +298,19 @@ INLINE void nwc_block(const c1_dw_geom *g, const uint16_t *x, const float *w, co
             }
     for (; o + 8 <= f1; o += 8) {
         const uint16_t *xo = xn + (o * g->stride - g->pad_left) * C;
-        for (int64_t c = c0; c < cfull; c += VL)
+        for (int64_t c = c0; c < c16; c += 16) nwc16_eight(g, xo + c, w + c * R, bias + c, yn + o * C + c);
+        for (int64_t c = c16; c < cfull; c += VL)
             nwc_eight(g, xo + c, w + c * R, _mm256_loadu_ps(bias + c), yn + o * C + c, bf);
     }
-    for (; o < o1; o++)
-        for (int64_t c = c0; c < cfull; c += VL)
+    for (; o < o1; o++) {
+        for (int64_t c = c0; c < c16; c += 16) {
+            __m256 blo, bhi;
+            bias16(bias + c, &blo, &bhi);
+            nwc16_one(g, xn + c, w + c * R, blo, bhi, yn + o * C + c, o);
+        }
+        for (int64_t c = c16; c < cfull; c += VL)
             nwc_one(g, xn + c, w + c * R, _mm256_loadu_ps(bias + c), yn + o * C + c, o, bf);
+    }
 }
 
 void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
@@ -645,12 +785,6 @@ void c1_dw16_short_avx2(const c1_dw_geom *g, bool bf, bool ncw, const uint16_t *
  * two vpunpck[lh]wd against zeros (the 16 bits land in the top of each float): the low unpack holds the positions
  * 0-3 and 8-11 of the sixteen, the high one 4-7 and 12-15, the two sums of those lanes round and vpackusdw packs them
  * back into the positions' order, so neither a shift per widening nor a permute per store is needed. */
-
-/* Sixteen bf16 outputs of lanes {0-3, 8-11} (lo) and {4-7, 12-15} (hi), rounded, in order. */
-INLINE __m256i narrow_bf16_split(__m256 lo, __m256 hi)
-{
-    return _mm256_packus_epi32(c1_bf16_round8(lo), c1_bf16_round8(hi));
-}
 
 /* Outputs [o, o + 16 nv) from xp = x + o - pad_left. */
 INLINE void row_bf16(const uint16_t *xp, const float *w, int64_t R, __m256 bv, uint16_t *y, const int nv)
