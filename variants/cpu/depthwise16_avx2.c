@@ -252,6 +252,20 @@ INLINE void nwc16_eight(const c1_dw_geom *g, const uint16_t *xp, const float *wb
     nwc16_pass(xp, g->dilation * C, g->stride * C, wb + R * VL, bhi, R, 8, false, 1, done, yo, C);
 }
 
+/* One output position (yo at its row) over the channels [c0, cfull), taps clamped: bf16's blocks of sixteen [c0, c16)
+ * in halves, then vectors of eight. The edges, and what the groups of six or eight leave. */
+INLINE void nwc_row(const c1_dw_geom *g, const uint16_t *xn, const float *w, const float *bias, uint16_t *yo, int64_t o,
+                    int64_t c0, int64_t c16, int64_t cfull, const bool bf)
+{
+    const int64_t R = g->kernel_size;
+    for (int64_t c = c0; c < c16; c += 16) {
+        __m256 blo, bhi;
+        bias16(bias + c, &blo, &bhi);
+        nwc16_one(g, xn + c, w + c * R, blo, bhi, yo + c, o);
+    }
+    for (int64_t c = c16; c < cfull; c += VL) nwc_one(g, xn + c, w + c * R, _mm256_loadu_ps(bias + c), yo + c, o, bf);
+}
+
 /* Whole vectors of channels [c0, cfull) of batch element n, positions [o0, o1); the tail channels are the portable
  * kernel's (the caller's). Positions outermost, channels innermost: each input row is read as one contiguous run of
  * the block's channels. */
@@ -265,15 +279,7 @@ INLINE void nwc_block(const c1_dw_geom *g, const uint16_t *x, const float *w, co
     /* bf16: whole blocks of sixteen channels [c0, c16) in the halves' form, a last vector of eight as f16's */
     const int64_t c16 = bf ? c0 + (cfull - c0) / 16 * 16 : c0;
     int64_t o = o0;
-    for (; o < f0; o++) {
-        for (int64_t c = c0; c < c16; c += 16) {
-            __m256 blo, bhi;
-            bias16(bias + c, &blo, &bhi);
-            nwc16_one(g, xn + c, w + c * R, blo, bhi, yn + o * C + c, o);
-        }
-        for (int64_t c = c16; c < cfull; c += VL)
-            nwc_one(g, xn + c, w + c * R, _mm256_loadu_ps(bias + c), yn + o * C + c, o, bf);
-    }
+    for (; o < f0; o++) nwc_row(g, xn, w, bias, yn + o * C, o, c0, c16, cfull, bf);
     if (g->stride == 1)
         for (; o + 6 * D <= f1; o += 6 * D)
             for (int64_t p = 0; p < D; p++) {
@@ -302,15 +308,7 @@ INLINE void nwc_block(const c1_dw_geom *g, const uint16_t *x, const float *w, co
         for (int64_t c = c16; c < cfull; c += VL)
             nwc_eight(g, xo + c, w + c * R, _mm256_loadu_ps(bias + c), yn + o * C + c, bf);
     }
-    for (; o < o1; o++) {
-        for (int64_t c = c0; c < c16; c += 16) {
-            __m256 blo, bhi;
-            bias16(bias + c, &blo, &bhi);
-            nwc16_one(g, xn + c, w + c * R, blo, bhi, yn + o * C + c, o);
-        }
-        for (int64_t c = c16; c < cfull; c += VL)
-            nwc_one(g, xn + c, w + c * R, _mm256_loadu_ps(bias + c), yn + o * C + c, o, bf);
-    }
+    for (; o < o1; o++) nwc_row(g, xn, w, bias, yn + o * C, o, c0, c16, cfull, bf);
 }
 
 void c1_dw16_nwc_avx2(const c1_dw_geom *g, bool bf, const uint16_t *x, const float *w, const float *bias, uint16_t *y,
