@@ -24,14 +24,16 @@
 
 /* The stride-1 NWC kernels slide P positions (six or eight) at a time along rows `row` elements of `elem` bytes apart,
  * channels innermost. Each new group of P starts P new input rows (R + P - 1 to R + 2P - 2 from the current group's
- * first, x), and the hardware prefetchers, which follow a row only once it has been read for a while, leave the start
- * of every row waiting on memory. Called once per cache line of channels, this fetches the next group's new rows into
- * L2 one group ahead. Only where the next group is interior too (its rows exist). (Fetching the next group's output
- * lines for writing as well, PREFETCHW, made bf16 Mamba at AVX2 slower: p10 1.65-1.89 ms against 1.53-1.54.) */
-static inline void c1_dw_prefetch_next(const void *x, int64_t row, int64_t R, int P, size_t elem)
+ * first, x at channel 0 of it), and the hardware prefetchers, which follow a row only once it has been read for a
+ * while, leave the start of every row waiting on memory. Called for each vector of channels from c, this fetches
+ * the next group's new rows into L2 one group ahead, once per cache line of channels. Only where the next group
+ * is interior too (its rows exist). (Fetching the next group's output lines for writing as well, PREFETCHW, made
+ * bf16 Mamba at AVX2 slower: p10 1.65-1.89 ms against 1.53-1.54.) */
+static inline void c1_dw_prefetch_next(const void *x, int64_t c, int64_t row, int64_t R, int P, size_t elem)
 {
+    if ((size_t)c * elem % 64 != 0) return;
     const size_t step = (size_t)row * elem;
-    const char *xp = (const char *)x + (size_t)(R + P - 1) * step;
+    const char *xp = (const char *)x + (size_t)c * elem + (size_t)(R + P - 1) * step;
     /* An instruction, not __builtin_prefetch: GCC 12's dead-code pass deletes a block of four or more of those. */
     for (int j = 0; j < P; j++) __asm__ volatile("prefetcht1 %0" : : "m"(*(xp + (size_t)j * step)));
 }

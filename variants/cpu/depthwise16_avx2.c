@@ -287,14 +287,14 @@ INLINE void nwc_block(const c1_dw_geom *g, const uint16_t *x, const float *w, co
                 uint16_t *yo = yn + (o + p) * C;
                 const bool ahead = o + 12 * D <= f1; /* the next six positions are interior too */
                 for (int64_t c = c0; c < c16; c += 16) {
-                    if (ahead && c % 32 == 0) c1_dw_prefetch_next(xo + c, D * C, R, 6, sizeof *xo);
+                    if (ahead) c1_dw_prefetch_next(xo, c, D * C, R, 6, sizeof *xo);
                     if (R == 4) /* Mamba's d_conv: the taps unrolled, the window shifts by renaming */
                         nwc16_six_slide(xo + c, D * C, w + c * R, bias + c, yo + c, D * C, 4);
                     else
                         nwc16_six_slide(xo + c, D * C, w + c * R, bias + c, yo + c, D * C, R);
                 }
                 for (int64_t c = c16; c < cfull; c += VL) {
-                    if (ahead && c % 32 == 0) c1_dw_prefetch_next(xo + c, D * C, R, 6, sizeof *xo);
+                    if (ahead) c1_dw_prefetch_next(xo, c, D * C, R, 6, sizeof *xo);
                     const __m256 b = _mm256_loadu_ps(bias + c);
                     if (R == 4)
                         nwc_six_slide(xo + c, D * C, w + c * R, b, yo + c, D * C, 4, bf);

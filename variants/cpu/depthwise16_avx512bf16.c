@@ -121,7 +121,7 @@ void c1_dw16_nwc_dot_avx512bf16(const c1_dw_geom *g, const uint16_t *x, const fl
             uint16_t *yo = yn + (o + p) * C;
             const bool ahead = o + 12 * D <= f1; /* the next six positions are interior too */
             for (int64_t c = c0; c < cdot; c += 32) {
-                if (ahead) c1_dw_prefetch_next(xo + c, D * C, R, 6, sizeof *xo);
+                if (ahead) c1_dw_prefetch_next(xo, c, D * C, R, 6, sizeof *xo);
                 const __m512 b0 = _mm512_loadu_ps(bias + c), b1 = _mm512_loadu_ps(bias + c + 16);
                 const __m512 blo = _mm512_permutex2var_ps(b0, lo_ch, b1), bhi = _mm512_permutex2var_ps(b0, hi_ch, b1);
                 nwc_dot_six(xo + c, D * C, wdot + c / 32 * P2 * 32, R, blo, bhi, yo + c, D * C, order);

@@ -144,7 +144,7 @@ void c1_dw_nwc_avx2(const c1_dw_geom *g, const float *x, const float *w, const f
             float *yo = yn + o * C;
             const bool ahead = o + 12 <= f1; /* the next six positions are interior too */
             for (int64_t c = c0; c < cfull; c += VL) {
-                if (ahead && c % 16 == 0) c1_dw_prefetch_next(xo + c, C, g->kernel_size, 6, sizeof *xo);
+                if (ahead) c1_dw_prefetch_next(xo, c, C, g->kernel_size, 6, sizeof *xo);
                 nwc_six_slide(g, xo + c, w + c, _mm256_loadu_ps(bias + c), yo + c, true, all);
             }
             if (cfull < c1)

@@ -139,7 +139,7 @@ static inline __attribute__((always_inline)) void nwc_group(const c1_dw_geom *g,
 {
     int64_t c = c0;
     for (; c + VL <= c1; c += VL) {
-        if (ahead) c1_dw_prefetch_next(xo + c, xs, R, 8, sizeof *xo);
+        if (ahead) c1_dw_prefetch_next(xo, c, xs, R, 8, sizeof *xo);
         const __m512 b = _mm512_loadu_ps(bias + c);
         if (slide)
             nwc_eight_slide(xo + c, xs, w + c, ws, b, yo + c, ys, 0xffff, true, R);
