@@ -117,6 +117,37 @@ static void test_tile_and_block_edges(void **unused)
     }
 }
 
+/* Blocks that span phases and images: short rows (fewer tiles than a GEMM row tile), batches, dilations whose
+ * phases differ in length (the output length not a multiple of the dilation), blocks of one tile, of MR and of
+ * more than two row tiles, both layouts. */
+static void test_blocks_across_rows(void **unused)
+{
+    TU_SKIP_WITHOUT_VARIANTS(nvariants, "winograd");
+    uint64_t rng = 0xb10cull;
+    for (size_t k = 0; k < nvariants; k++) {
+        const c1_variant *v = variants[k];
+        const int64_t m = v->params[0], r = v->params[1], mr = v->params[2];
+        const int64_t blocks[] = {1, mr, 2 * mr + 1};
+        const int64_t outs[] = {1, m + 1, 3 * m + 2};
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
+            for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++)
+                for (int64_t dilation = 1; dilation <= 3; dilation++) {
+                    test_ctx.force_blocking[0] = blocks[b];
+                    conv1d_desc d = tu_base_desc(outs[i] + dilation * (r - 1), 5, 19, r);
+                    d.dilation = dilation;
+                    d.batch = 3 + (int64_t)(i % 2);
+                    d.pad_left = (int64_t)(b % 2);
+                    d.pad_right = (int64_t)(i % 2);
+                    d.has_bias = (int)((b + i) & 1);
+                    d.layout = (b + i + (size_t)dilation) % 2 ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+                    check(v, &d, &rng);
+                    d.layout = d.layout == CONV1D_LAYOUT_NCW ? CONV1D_LAYOUT_NWC : CONV1D_LAYOUT_NCW;
+                    check(v, &d, &rng);
+                }
+        test_ctx = *c1_kernel_ctx_machine();
+    }
+}
+
 /* Dilation (phases), every padding kind including padding wider than the kernel and a window wholly in the
  * padding, groups from dense to depthwise. */
 static void test_dilation_padding_groups(void **unused)
@@ -224,6 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transforms_match_direct_evaluation),
         cmocka_unit_test(test_tile_and_block_edges),
+        cmocka_unit_test(test_blocks_across_rows),
         cmocka_unit_test(test_dilation_padding_groups),
         cmocka_unit_test(test_random_descriptors),
         cmocka_unit_test(test_error_table),

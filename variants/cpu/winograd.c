@@ -21,6 +21,8 @@
  * Padding: a tile row outside the input points at a row of zeros, so there is no padded copy and the edge
  * tiles run the same code. Dilation d: the outputs split into d phases, o = p + q*d; the tiles of one phase
  * take every d-th input row, which is a dense stride-1 convolution on that phase's sub-signal, read in place.
+ * A block is any tb consecutive tiles of the batch, numbered image by image and phase by phase, so that short
+ * rows and many phases still give the GEMMs whole row tiles.
  * Stride > 1 is not supported: a polyphase split of a k=3 stride-2 layer leaves an F(m,2) on the even taps and
  * a single tap on the odd ones, at best (m+1)/m + 1 multiplies per output instead of 3 (1.33x for m = 4) before
  * the transforms, while the direct family already runs those layers well (results/NOTES.md).
@@ -165,6 +167,8 @@ typedef struct wino_state {
     const c1_winograd_isa *isa;
     c1_winograd_sparse bt, at;
     int64_t out_len, cg, kg, nkb;
+    /* Tiles of one image, phase by phase (c1 below): the first `rem` phases have t1 tiles each, the rest t2. */
+    int64_t rem, t1, t2, img_tiles;
     int64_t cp, kp; /* row strides of V and M (channels rounded up to 16) */
     int64_t tb;     /* tiles per block */
     float *u;       /* [alpha][G][nkb][Cg][NR] */
@@ -222,10 +226,36 @@ static void wino_release(void *state)
     free(s);
 }
 
-/* Tiles of one phase: ceil(ceil(OL / d) / m) for the longest (first) phase. */
-static int64_t tiles_per_phase(const wino_state *s)
+/* Where tile g of the whole batch lies: image n, phase p, tile t of that phase. The tiles are numbered image by
+ * image and phase by phase, so a block of consecutive tiles may span several phases and images: a batch of short
+ * rows (64 images of 38 positions at dilation 3: 2-3 tiles of F(6,3) per phase) still fills the GEMM's MR rows,
+ * which blocks within one phase did not. */
+typedef struct tile_pos {
+    int64_t n, p, t;
+} tile_pos;
+
+static tile_pos tile_at(const wino_state *s, int64_t g)
 {
-    return ceil_div(ceil_div(s->out_len, s->d.dilation), s->m);
+    tile_pos tp = {.n = g / s->img_tiles};
+    const int64_t r = g % s->img_tiles, head = s->rem * s->t1;
+    if (r < head) {
+        tp.p = r / s->t1;
+        tp.t = r % s->t1;
+    } else {
+        tp.p = s->rem + (r - head) / s->t2;
+        tp.t = (r - head) % s->t2;
+    }
+    return tp;
+}
+
+/* Phase p of OL = q0*d + rem outputs has q0 + 1 of them for p < rem and q0 for the rest. */
+static void count_tiles(wino_state *s)
+{
+    const int64_t dil = s->d.dilation, q0 = s->out_len / dil;
+    s->rem = s->out_len % dil;
+    s->t1 = ceil_div(q0 + 1, s->m);
+    s->t2 = ceil_div(q0, s->m);
+    s->img_tiles = s->rem * s->t1 + (dil - s->rem) * s->t2;
 }
 
 /* Tiles per block from ctx's L2, or as ctx forces it. */
@@ -236,9 +266,9 @@ static void choose_blocking(wino_state *s, const c1_kernel_ctx *ctx)
                              (d->layout == CONV1D_LAYOUT_NCW ? s->m * d->out_channels * (int64_t)sizeof(float) : 0);
     int64_t tb = ctx->l2_bytes / 2 / per_tile;
     tb = min64(max64(tb, s->mr), 16 * (int64_t)s->mr) / s->mr * s->mr;
-    const int64_t threads = omp_get_max_threads(), tiles = tiles_per_phase(s), streams = d->batch * d->dilation;
+    const int64_t threads = omp_get_max_threads(), tiles = d->batch * s->img_tiles;
     tb = min64(tb, ceil_div(tiles, s->mr) * s->mr);
-    while (tb > s->mr && streams * ceil_div(tiles, tb) < 4 * threads) tb = max64(s->mr, tb / 2 / s->mr * s->mr);
+    while (tb > s->mr && ceil_div(tiles, tb) < 4 * threads) tb = max64(s->mr, tb / 2 / s->mr * s->mr);
     s->tb = ctx->force_blocking[0] > 0 ? ctx->force_blocking[0] : tb;
 }
 
@@ -311,6 +341,7 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
                     }
                 }
 
+    count_tiles(s);
     choose_blocking(s, c1_kernel_ctx_or_machine(ctx));
     s->slots = omp_get_max_threads();
     s->slot_bytes = align_up((size_t)alpha * (size_t)s->tb * (size_t)(s->cp + s->kp) * sizeof(float));
@@ -328,30 +359,31 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
 
 static size_t wino_workspace_bytes(const void *state) { return ((const wino_state *)state)->ws_bytes; }
 
-/* One block: tiles [t_begin, t_end) of phase p of image n. x is NWC; y is NWC, or NCW through ybuf. */
-static void run_block(const wino_state *s, const float *x, float *y, float *slot, int64_t n, int64_t p,
-                      int64_t t_begin, int64_t t_end)
+/* One block: tiles [g0, g1) of the batch (tile_at). x is NWC; y is NWC, or NCW through ybuf. */
+static void run_block(const wino_state *s, const float *x, float *y, float *slot, int64_t g0, int64_t g1)
 {
     const conv1d_desc *d = &s->d;
     const int64_t L = d->length, C = d->in_channels, K = d->out_channels, G = d->num_groups, dil = d->dilation;
     const int64_t OL = s->out_len, m = s->m, alpha = s->alpha, tb = s->tb, cp = s->cp, kp = s->kp;
-    const int64_t Cg = s->cg, Kg = s->kg, nr = s->nr, mr = s->mr, nkb = s->nkb, nt = t_end - t_begin;
+    const int64_t Cg = s->cg, Kg = s->kg, nr = s->nr, mr = s->mr, nkb = s->nkb, nt = g1 - g0;
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
     float *V = slot, *M = slot + alpha * tb * cp, *ybuf = M + alpha * tb * kp;
 
-    /* 1. Input transform: row j of tile t is input position p + (t*m + j)*d - pad_left. */
+    /* 1. Input transform: row j of tile t of phase p is input position p + (t*m + j)*d - pad_left. */
     const float *rows[C1_WINOGRAD_MAX_ALPHA];
     for (int64_t t = 0; t < nt; t++) {
-        const int64_t base = p + (t_begin + t) * m * dil - d->pad_left;
+        const tile_pos tp = tile_at(s, g0 + t);
+        const float *xn = x + tp.n * L * C;
+        const int64_t base = tp.p + tp.t * m * dil - d->pad_left;
         for (int64_t j = 0; j < alpha; j++) {
             const int64_t pos = base + j * dil;
-            rows[j] = pos >= 0 && pos < L ? x + (n * L + pos) * C : s->zeros;
+            rows[j] = pos >= 0 && pos < L ? xn + pos * C : s->zeros;
         }
         /* The next tile's new rows, first touched here: ask for them one tile ahead of the transform. */
         for (int64_t j = alpha; j < alpha + m; j++) {
             const int64_t pos = base + j * dil;
             if (pos < 0 || pos >= L) continue;
-            const char *row = (const char *)(x + (n * L + pos) * C);
+            const char *row = (const char *)(xn + pos * C);
             for (int64_t off = 0; off < C * (int64_t)sizeof(float); off += 64) __builtin_prefetch(row + off);
         }
         s->isa->in(&s->bt, rows, V + t * cp, tb * cp, C);
@@ -374,25 +406,34 @@ static void run_block(const wino_state *s, const float *x, float *y, float *slot
     /* 3. Output transform, with the bias, into y (NWC) or the slot's NWC block (NCW). */
     float *out[C1_WINOGRAD_MAX_ALPHA];
     for (int64_t t = 0; t < nt; t++) {
-        const int64_t q0 = (t_begin + t) * m;
+        const tile_pos tp = tile_at(s, g0 + t);
         int valid = 0;
         for (int64_t i = 0; i < m; i++) {
-            const int64_t o = p + (q0 + i) * dil;
+            const int64_t o = tp.p + (tp.t * m + i) * dil;
             if (o >= OL) break;
-            out[valid++] = ncw ? ybuf + (t * m + i) * K : y + (n * OL + o) * K;
+            out[valid++] = ncw ? ybuf + (t * m + i) * K : y + (tp.n * OL + o) * K;
         }
         s->isa->out(&s->at, M + t * kp, tb * kp, s->bias, out, valid, K);
     }
     if (!ncw) return;
 
-    /* NCW: the block's outputs are o = p + q*d for q in [q_begin, q_end). */
-    const int64_t q_begin = t_begin * m, q_end = min64(t_end * m, ceil_div(OL - p, dil));
-    float *yn = y + n * K * OL;
-    if (dil == 1) {
-        c1_direct_avx2_transpose(ybuf, K, yn + q_begin, OL, q_end - q_begin, K);
-    } else {
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t q = q_begin; q < q_end; q++) yn[k * OL + p + q * dil] = ybuf[(q - q_begin) * K + k];
+    /* NCW: each run of the block's tiles in one phase of one image holds outputs o = p + q*d for q in
+     * [q_begin, q_end), at ybuf row (q - q_begin) from the run's first tile. */
+    for (int64_t a = 0, b; a < nt; a = b) {
+        const tile_pos ta = tile_at(s, g0 + a);
+        for (b = a + 1; b < nt; b++) {
+            const tile_pos tn = tile_at(s, g0 + b);
+            if (tn.n != ta.n || tn.p != ta.p) break;
+        }
+        const int64_t q_begin = ta.t * m, q_end = min64((ta.t + b - a) * m, ceil_div(OL - ta.p, dil));
+        const float *yb = ybuf + a * m * K;
+        float *yn = y + ta.n * K * OL;
+        if (dil == 1) {
+            c1_direct_avx2_transpose(yb, K, yn + q_begin, OL, q_end - q_begin, K);
+        } else {
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t q = q_begin; q < q_end; q++) yn[k * OL + ta.p + q * dil] = yb[(q - q_begin) * K + k];
+        }
     }
 }
 
@@ -402,7 +443,6 @@ static conv1d_status wino_run(const void *state, const void *x_arg, void *y_arg,
     float *y = y_arg;
     const wino_state *s = state;
     const conv1d_desc *d = &s->d;
-    const int64_t N = d->batch, dil = d->dilation, OL = s->out_len;
     char *ws = (char *)(((uintptr_t)workspace + WS_ALIGN - 1) & ~(uintptr_t)(WS_ALIGN - 1));
     const int nthreads = (int)min64(omp_get_max_threads(), s->slots);
 
@@ -412,16 +452,12 @@ static conv1d_status wino_run(const void *state, const void *x_arg, void *y_arg,
     }
     char *slots = ws + s->xt_bytes;
 
-    /* Tasks: (image, phase, block of tiles); a phase shorter than the first has empty trailing blocks. */
-    const int64_t nblocks = ceil_div(tiles_per_phase(s), s->tb), ntasks = N * dil * nblocks;
+    /* Tasks: blocks of tb consecutive tiles of the batch (tile_at). */
+    const int64_t tiles = d->batch * s->img_tiles, ntasks = ceil_div(tiles, s->tb);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int64_t task = 0; task < ntasks; task++) {
-        const int64_t b = task % nblocks, p = task / nblocks % dil, n = task / nblocks / dil;
-        const int64_t tiles = p < OL ? ceil_div(ceil_div(OL - p, dil), s->m) : 0;
-        const int64_t t_begin = b * s->tb, t_end = min64(tiles, t_begin + s->tb);
-        if (t_begin >= t_end) continue;
         float *slot = (float *)(slots + (size_t)omp_get_thread_num() * s->slot_bytes);
-        run_block(s, x, y, slot, n, p, t_begin, t_end);
+        run_block(s, x, y, slot, task * s->tb, min64(tiles, (task + 1) * s->tb));
     }
     return CONV1D_OK;
 }
