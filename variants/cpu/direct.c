@@ -18,6 +18,10 @@
  * kbc, shrink until there are enough (batch, group, position block, channel-block chunk) tasks for the OpenMP
  * team; tasks are numbered with the channel-block chunk innermost, so a thread's consecutive tasks share input.
  *
+ * Short rows of many images (decode steps): when it takes a quarter fewer kernel calls, a row tile is MR images at
+ * one output position instead (batch_rows), the input rows a whole image apart; blocks of ob images, and the tap
+ * range of a position's window is the same for every image, so edge positions run whole tiles too.
+ *
  * Edges: only output positions whose window crosses the padding are special. They run one row at a time
  * through the same kernels with the tap range clamped to the input, so no padded copy of x is ever made.
  * When taps and channels are contiguous in both x and wp (one group, dilation 1, no kc split) the tap and
@@ -54,7 +58,8 @@ typedef struct direct_state {
     int mr, nr;
     int64_t out_len, cg, kg; /* output positions, input and output channels per group */
     int64_t nkb;             /* NR-wide output-channel blocks per group */
-    int64_t kc, ob;          /* input-channel block, position block */
+    int64_t kc, ob;          /* input-channel block, row block (positions, or images with batch_rows) */
+    bool batch_rows;         /* a row tile is MR images at one output position, not MR positions of one image */
     int64_t kbc;             /* output-channel blocks one task walks per row tile */
     bool stream;             /* non-temporal stores of full output blocks (p2 = 1) */
     bool ncw_store;          /* NCW: kernels store channels-first tiles into y, no NWC output in the workspace */
@@ -182,8 +187,14 @@ static void choose_blocking(direct_state *s, c1_isa_level isa, const c1_kernel_c
     const int64_t force_kc = ctx->force_blocking[0], force_ob = ctx->force_blocking[1], force_kbc = ctx->force_blocking[2];
 
     s->kc = force_kc > 0 ? min64(force_kc, s->cg) : kc_for(s->cg, R, s->nr, l2);
-    /* Transposed stores need the whole sum in registers, so one input-channel block. */
-    s->ncw_store = d->layout == CONV1D_LAYOUT_NCW && isa == C1_ISA_LEVEL_AVX512 && s->kc == s->cg;
+    /* Short rows, many images (decode steps): tiles of MR images at one position when that takes a quarter fewer
+     * kernel calls than tiles of positions, whose short rows leave most of MR empty and run every position whose
+     * window crosses the padding one row at a time. */
+    const int64_t N = d->batch, OL = s->out_len, mr = s->mr;
+    s->batch_rows = N > 1 && 4 * OL * ceil_div(N, mr) <= 3 * N * ceil_div(OL, mr);
+    const int64_t rows = s->batch_rows ? N : OL, outer = s->batch_rows ? OL : N;
+    /* Transposed stores need the whole sum in registers, so one input-channel block, and a tile of positions. */
+    s->ncw_store = d->layout == CONV1D_LAYOUT_NCW && isa == C1_ISA_LEVEL_AVX512 && s->kc == s->cg && !s->batch_rows;
 
     /* Output-channel blocks per row tile (see the top of the file): the row tile's input stays in L1 across
      * them, and y is written in longer runs, which is what few-channel layers are bound by. */
@@ -193,12 +204,14 @@ static void choose_blocking(direct_state *s, c1_isa_level isa, const c1_kernel_c
     /* Channels-first stores fill a channel's cache lines only over consecutive row tiles of that channel. */
     if (s->ncw_store) kbc = 1;
 
-    int64_t ob = l2 / 4 / (max64(d->stride, 1) * s->kc * (int64_t)sizeof(float));
-    ob = min64(max64(ob, s->mr), 16 * (int64_t)s->mr) / s->mr * s->mr;
-    const int64_t threads = omp_get_max_threads(), bg = d->batch * d->num_groups;
-    while (ob > s->mr && bg * ceil_div(s->nkb, kbc) * ceil_div(s->out_len, ob) < 4 * threads)
-        ob = max64(s->mr, ob / 2 / s->mr * s->mr);
-    while (kbc > 1 && bg * ceil_div(s->nkb, kbc) * ceil_div(s->out_len, ob) < 4 * threads) {
+    /* A row's new input: stride rows of kc channels along a row of positions, a whole window across images. */
+    const int64_t row_in = s->batch_rows ? R : max64(d->stride, 1);
+    int64_t ob = l2 / 4 / (row_in * s->kc * (int64_t)sizeof(float));
+    ob = min64(max64(ob, mr), 16 * mr) / mr * mr;
+    const int64_t threads = omp_get_max_threads(), bg = outer * d->num_groups;
+    while (ob > mr && bg * ceil_div(s->nkb, kbc) * ceil_div(rows, ob) < 4 * threads)
+        ob = max64(mr, ob / 2 / mr * mr);
+    while (kbc > 1 && bg * ceil_div(s->nkb, kbc) * ceil_div(rows, ob) < 4 * threads) {
         int64_t chunks = ceil_div(s->nkb, kbc) + 1;
         while (ceil_div(s->nkb, chunks) >= kbc) chunks++; /* ends at chunks = nkb, i.e. kbc 1, at the latest */
         kbc = ceil_div(s->nkb, chunks);
@@ -275,8 +288,9 @@ static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, c
         if (!s->ncw_store) s->ws_bytes += align_up((size_t)conv1d_output_elems(d) * sizeof(float));
     }
     snprintf(s->info, sizeof s->info,
-             "%dx%d %s%s, kc %lld of %lld, %lld positions and %lld of %lld NR blocks per task%s", s->mr, s->nr,
+             "%dx%d %s%s, kc %lld of %lld, %lld %s and %lld of %lld NR blocks per task%s", s->mr, s->nr,
              c1_isa_level_name(v->isa), s->stream ? " streaming" : "", (long long)s->kc, (long long)Cg, (long long)s->ob,
+             s->batch_rows ? "images at one position" : "positions",
              (long long)s->kbc, (long long)s->nkb,
              nwc               ? ""
              : s->ncw_store    ? ", ncw: x transposed, y stored transposed"
@@ -309,54 +323,66 @@ void c1_direct_ncw_to_nwc(const conv1d_desc *d, const float *x, float *xt, c1_di
                           min64(cb, C - i * cb), min64(lb, L - j * lb));
 }
 
+/* The taps [r_lo, r_hi) of output position o that land inside the input; none when its window lies wholly in the
+ * padding. */
+static void tap_range(const direct_state *s, int64_t o, int64_t *r_lo, int64_t *r_hi)
+{
+    const conv1d_desc *d = &s->d;
+    const int64_t i0 = o * d->stride - d->pad_left, dil = d->dilation;
+    *r_lo = 0;
+    *r_hi = d->kernel_size;
+    if (o >= s->lo && o < s->hi) return;
+    *r_lo = i0 >= 0 ? 0 : ceil_div(-i0, dil);
+    *r_hi = i0 > d->length - 1 ? 0 : min64(d->kernel_size, (d->length - 1 - i0) / dil + 1);
+    if (*r_hi <= *r_lo) *r_lo = *r_hi = 0;
+}
+
 /* The convolution on NWC tensors into y; with y_ncw, the AVX-512 kernels store transposed tiles straight into
- * y_ncw (one input-channel block) or each task transposes its own block of y, still in cache, into y_ncw. */
+ * y_ncw (one input-channel block) or each task transposes its own block of y, still in cache, into y_ncw.
+ * A task is (outer index, group, block of ob rows, chunk of kbc output-channel blocks): rows are the positions of
+ * image `outer`, or with batch_rows the images at position `outer`. */
 static void run_nwc(const direct_state *s, const float *x, float *y, float *y_ncw)
 {
     const conv1d_desc *d = &s->d;
     const int64_t L = d->length, C = d->in_channels, K = d->out_channels, R = d->kernel_size, G = d->num_groups;
-    const int64_t stride = d->stride, dil = d->dilation, pl = d->pad_left, OL = s->out_len;
+    const int64_t stride = d->stride, dil = d->dilation, pl = d->pad_left, OL = s->out_len, N = d->batch;
     const int64_t Cg = s->cg, Kg = s->kg, nr = s->nr, mr = s->mr, nkb = s->nkb, kc = s->kc, ob = s->ob;
-    const int64_t kbc = s->kbc, nkt = ceil_div(nkb, kbc), nob = ceil_div(OL, ob), ncb = ceil_div(Cg, kc);
-    const int64_t ntasks = d->batch * G * nob * nkt;
+    const bool batch_rows = s->batch_rows;
+    const int64_t nrows = batch_rows ? N : OL, nouter = batch_rows ? OL : N;
+    const int64_t kbc = s->kbc, nkt = ceil_div(nkb, kbc), nob = ceil_div(nrows, ob), ncb = ceil_div(Cg, kc);
+    const int64_t ntasks = nouter * G * nob * nkt;
     const bool stream = s->stream && (uintptr_t)y % 64 == 0;
     const bool ncw_store = y_ncw && s->ncw_store;
 
 #pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < ntasks; task++) {
-        const int64_t kt = task % nkt, b = task / nkt % nob, g = task / nkt / nob % G, n = task / nkt / nob / G;
-        const int64_t o_begin = b * ob, o_end = min64(OL, o_begin + ob);
+        const int64_t kt = task % nkt, b = task / nkt % nob, g = task / nkt / nob % G, a = task / nkt / nob / G;
+        const int64_t u_begin = b * ob, u_end = min64(nrows, u_begin + ob);
         const int64_t kb_begin = kt * kbc, kb_end = min64(nkb, kb_begin + kbc);
-        const int64_t in_end = min64(o_end, s->hi);
-        const float *xn = x + n * L * C + g * Cg;
-        float *yn = y + n * OL * K + g * Kg;
         for (int64_t cb = 0; cb < ncb; cb++) {
             const int64_t c0 = cb * kc;
             c1_direct_tile t = {
-                .x_row = stride * C,
+                .x_row = batch_rows ? L * C : stride * C,
                 .x_tap = dil * C,
                 .w_tap = Cg * nr,
-                .y_row = ncw_store ? OL : K,
+                .y_row = ncw_store ? OL : batch_rows ? OL * K : K,
                 .ncw = ncw_store,
             };
-            for (int64_t o = o_begin, rows; o < o_end; o += rows) {
-                const int64_t i0 = o * stride - pl;
-                int64_t r_lo = 0, r_hi = R;
-                if (o >= s->lo && o < in_end) {
-                    rows = min64(mr, in_end - o);
-                } else {
-                    /* An edge row: only the taps that land inside the input. */
-                    rows = 1;
-                    r_lo = i0 >= 0 ? 0 : ceil_div(-i0, dil);
-                    r_hi = i0 > L - 1 ? 0 : min64(R, (L - 1 - i0) / dil + 1);
-                    if (r_hi <= r_lo) r_lo = r_hi = 0; /* the window lies wholly in the padding */
-                }
-                const float *xt = r_hi > r_lo ? xn + (i0 + r_lo * dil) * C + c0 : xn;
+            for (int64_t u = u_begin, rows; u < u_end; u += rows) {
+                const int64_t n = batch_rows ? u : a, o = batch_rows ? a : u;
+                int64_t r_lo, r_hi;
+                tap_range(s, o, &r_lo, &r_hi);
+                /* Positions whose window crosses the padding go one row at a time; images at one position share
+                 * their taps. */
+                rows = batch_rows || (o >= s->lo && o < s->hi) ? min64(mr, u_end - u) : 1;
+                if (!batch_rows && rows > 1) rows = min64(rows, s->hi - o);
+                const float *xn = x + n * L * C + g * Cg;
+                const float *xt = r_hi > r_lo ? xn + (o * stride - pl + r_lo * dil) * C + c0 : xn;
                 for (int64_t kb = kb_begin; kb < kb_end; kb++) {
                     t.x = xt;
                     t.w = s->wp + (((g * nkb + kb) * R + r_lo) * Cg + c0) * nr;
                     t.init = cb == 0 ? s->bias + (g * nkb + kb) * nr : NULL;
-                    t.y = ncw_store ? y_ncw + (n * K + g * Kg + kb * nr) * OL + o : yn + o * K + kb * nr;
+                    t.y = ncw_store ? y_ncw + (n * K + g * Kg + kb * nr) * OL + o : y + (n * OL + o) * K + g * Kg + kb * nr;
                     t.taps = r_hi - r_lo;
                     t.kc = min64(kc, Cg - c0);
                     t.nvalid = (int)min64(nr, Kg - kb * nr);
@@ -369,8 +395,13 @@ static void run_nwc(const direct_state *s, const float *x, float *y, float *y_nc
         if (stream) _mm_sfence();
         if (y_ncw && !ncw_store) {
             const int64_t k0 = g * Kg + kb_begin * nr, k1 = g * Kg + min64(Kg, kb_end * nr);
-            s->transpose(y + (n * OL + o_begin) * K + k0, K, y_ncw + (n * K + k0) * OL + o_begin, OL,
-                         o_end - o_begin, k1 - k0);
+            if (!batch_rows) {
+                s->transpose(y + (a * OL + u_begin) * K + k0, K, y_ncw + (a * K + k0) * OL + u_begin, OL,
+                             u_end - u_begin, k1 - k0);
+            } else {
+                for (int64_t n = u_begin; n < u_end; n++)
+                    for (int64_t k = k0; k < k1; k++) y_ncw[(n * K + k) * OL + a] = y[(n * OL + a) * K + k];
+            }
         }
     }
 }
