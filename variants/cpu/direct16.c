@@ -35,6 +35,9 @@
  * channels fuse into one loop whenever the dilation is 1 and one channel block covers the group, grouped
  * layers included.
  *
+ * Short rows of many images (decode steps): tiles of MR images at one position (batch_rows), as in direct.c; the
+ * conversion kind widens each image's window into the scratch tile, one image after another.
+ *
  * Several input-channel blocks (wide layers, where the weight panel would not stay in L2): the partial sums
  * of the earlier blocks wait in the per-thread fp32 tile, never in y, so the output is rounded only once.
  *
@@ -69,7 +72,8 @@ typedef struct d16_state {
     int mr, nr;
     int64_t out_len, cg, kg; /* output positions, input and output channels per group */
     int64_t nkb;             /* NR-wide output-channel blocks per group */
-    int64_t kc, ob, kbc;     /* input-channel block, position block, output-channel blocks per task */
+    int64_t kc, ob, kbc;     /* input-channel block, row block, output-channel blocks per task */
+    bool batch_rows;         /* rows are images at one output position (direct.c), not positions of one image */
     int64_t lo, hi;          /* output rows [lo, hi) have their whole window inside the input */
     int64_t span_pos;        /* input positions a position block reads at most */
     /* native */
@@ -175,16 +179,22 @@ static void choose_blocking(d16_state *s, const c1_variant *v, const c1_kernel_c
     const int64_t xbytes = s->native ? 2 : (int64_t)sizeof(float);
 
     s->kc = kc_for(v, s->cg, R, ctx);
+    /* Short rows of many images: tiles of MR images at one position, as in direct.c. */
+    const int64_t N = d->batch, OL = s->out_len, mr = s->mr, span = d->dilation * (R - 1);
+    s->batch_rows = N > 1 && 4 * OL * ceil_div(N, mr) <= 3 * N * ceil_div(OL, mr);
+    const int64_t rows = s->batch_rows ? N : OL, outer = s->batch_rows ? OL : N;
     const int64_t panel = R * s->kc * s->nr * weight_bytes(v);
     int64_t kbc = min64(s->nkb, max64(1, l2 / 8 / panel));
     kbc = ceil_div(s->nkb, ceil_div(s->nkb, kbc));
 
-    int64_t ob = l2 / 4 / (max64(d->stride, 1) * s->kc * xbytes);
-    ob = min64(max64(ob, s->mr), 16 * (int64_t)s->mr) / s->mr * s->mr;
-    const int64_t threads = omp_get_max_threads(), bg = d->batch * d->num_groups;
-    while (ob > s->mr && bg * ceil_div(s->nkb, kbc) * ceil_div(s->out_len, ob) < 4 * threads)
-        ob = max64(s->mr, ob / 2 / s->mr * s->mr);
-    while (kbc > 1 && bg * ceil_div(s->nkb, kbc) * ceil_div(s->out_len, ob) < 4 * threads) {
+    /* A row's new input: stride positions along a row of positions, a whole window across images. */
+    const int64_t row_in = s->batch_rows ? span + 1 : max64(d->stride, 1);
+    int64_t ob = l2 / 4 / (row_in * s->kc * xbytes);
+    ob = min64(max64(ob, mr), 16 * mr) / mr * mr;
+    const int64_t threads = omp_get_max_threads(), bg = outer * d->num_groups;
+    while (ob > mr && bg * ceil_div(s->nkb, kbc) * ceil_div(rows, ob) < 4 * threads)
+        ob = max64(mr, ob / 2 / mr * mr);
+    while (kbc > 1 && bg * ceil_div(s->nkb, kbc) * ceil_div(rows, ob) < 4 * threads) {
         int64_t chunks = ceil_div(s->nkb, kbc) + 1;
         while (ceil_div(s->nkb, chunks) >= kbc) chunks++;
         kbc = ceil_div(s->nkb, chunks);
@@ -192,12 +202,12 @@ static void choose_blocking(d16_state *s, const c1_variant *v, const c1_kernel_c
     s->kbc = ctx->force_blocking[2] > 0 ? min64(ctx->force_blocking[2], s->nkb) : kbc;
     s->ob = ctx->force_blocking[1] > 0 ? ctx->force_blocking[1] : ob;
 
-    const int64_t span = d->dilation * (R - 1);
     const int64_t last = d->length - 1 + d->pad_left - span; /* the largest o*stride with a full window */
     s->lo = min64(s->out_len, ceil_div(d->pad_left, d->stride));
     s->hi = last < 0 ? 0 : min64(s->out_len, last / d->stride + 1);
     if (s->hi < s->lo) s->hi = s->lo;
-    s->span_pos = min64(d->length, (s->ob - 1) * d->stride + span + 1);
+    /* Input positions one image's rows of a block read (all ob images' windows with batch_rows). */
+    s->span_pos = s->batch_rows ? s->ob * min64(d->length, span + 1) : min64(d->length, (s->ob - 1) * d->stride + span + 1);
     s->flat = s->native && d->num_groups == 1 && d->dilation == 1 && s->kc == s->cg;
 
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
@@ -344,10 +354,11 @@ static conv1d_status d16_prepare(const c1_variant *v, const conv1d_desc *d, cons
         pack_widened(s, w);
 
     const bool nwc = d->layout == CONV1D_LAYOUT_NWC;
-    snprintf(s->info, sizeof s->info, "%dx%d %s %s%s, kc %lld of %lld, %lld positions and %lld of %lld NR blocks per task%s%s",
+    snprintf(s->info, sizeof s->info, "%dx%d %s %s%s, kc %lld of %lld, %lld %s and %lld of %lld NR blocks per task%s%s",
              s->mr, s->nr, s->native ? "vdpbf16ps" : "fp32 kernels on widened input", c1_isa_level_name(v->isa),
              s->stream ? " streaming" : "",
-             (long long)s->kc, (long long)s->cg, (long long)s->ob, (long long)s->kbc, (long long)s->nkb,
+             (long long)s->kc, (long long)s->cg, (long long)s->ob, s->batch_rows ? "images at one position" : "positions",
+             (long long)s->kbc, (long long)s->nkb,
              s->flat ? ", taps and channels as one run" : "",
              nwc ? "" : ", ncw: transposed in and out");
     *state = s;
@@ -415,14 +426,18 @@ static void widen_block(const d16_state *s, const uint16_t *x, int64_t n, int64_
     }
 }
 
+/* A task is (outer index, group, block of ob rows, chunk of kbc output-channel blocks): rows are the positions of
+ * image `outer`, or with batch_rows the images at position `outer` (direct.c). */
 static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *ws)
 {
     const conv1d_desc *d = &s->d;
     const int64_t L = d->length, C = d->in_channels, K = d->out_channels, R = d->kernel_size, G = d->num_groups;
-    const int64_t stride = d->stride, dil = d->dilation, pl = d->pad_left, OL = s->out_len;
+    const int64_t stride = d->stride, dil = d->dilation, pl = d->pad_left, OL = s->out_len, N = d->batch;
     const int64_t Cg = s->cg, Kg = s->kg, nr = s->nr, mr = s->mr, nkb = s->nkb, kc = s->kc, ob = s->ob;
-    const int64_t kbc = s->kbc, nkt = ceil_div(nkb, kbc), nob = ceil_div(OL, ob), ncb = ceil_div(Cg, kc);
-    const int64_t ntasks = d->batch * G * nob * nkt, arow = kbc * nr, span = dil * (R - 1);
+    const bool batch_rows = s->batch_rows;
+    const int64_t nrows = batch_rows ? N : OL, nouter = batch_rows ? OL : N;
+    const int64_t kbc = s->kbc, nkt = ceil_div(nkb, kbc), nob = ceil_div(nrows, ob), ncb = ceil_div(Cg, kc);
+    const int64_t ntasks = nouter * G * nob * nkt, arow = kbc * nr, span = dil * (R - 1);
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
     const bool stream = s->stream && (uintptr_t)y % 32 == 0;
 
@@ -433,55 +448,65 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
         char *tws = ws + (size_t)omp_get_thread_num() * s->thread_bytes;
         float *acc = (float *)(tws + s->acc_off), *yt = (float *)(tws + s->yt_off);
         float *xs = (float *)(tws + s->xs_off), *xtmp = (float *)(tws + s->xtmp_off);
-        int64_t held = -1; /* conversion kind: the (image, group, position block, channel block) xs holds */
+        int64_t held = -1; /* conversion kind: the (outer, group, row block, channel block) xs holds */
 #pragma omp for schedule(static)
         for (int64_t task = 0; task < ntasks; task++) {
-            const int64_t kt = task % nkt, b = task / nkt % nob, g = task / nkt / nob % G, n = task / nkt / nob / G;
-            const int64_t o_begin = b * ob, o_end = min64(OL, o_begin + ob);
+            const int64_t kt = task % nkt, b = task / nkt % nob, g = task / nkt / nob % G, a = task / nkt / nob / G;
+            const int64_t u_begin = b * ob, u_end = min64(nrows, u_begin + ob);
             const int64_t kb_begin = kt * kbc, kb_end = min64(nkb, kb_begin + kbc);
             const int64_t k0 = kb_begin * nr, ncols = min64(Kg, kb_end * nr) - k0;
-            const int64_t in_end = min64(o_end, s->hi);
-            const uint16_t *xn = x + n * L * C + g * Cg;
-            uint16_t *yn = y + n * OL * K + g * Kg;
+            /* The output positions of the block, and the input positions [p0, p1) one image of it reads. */
+            const int64_t o_first = batch_rows ? a : u_begin, o_last = batch_rows ? a : u_end - 1;
+            const int64_t p0 = max64(0, o_first * stride - pl);
+            const int64_t p1 = max64(p0, min64(L, o_last * stride - pl + span + 1));
             for (int64_t cb = 0; cb < ncb; cb++) {
                 const int64_t c0 = cb * kc, kcb = min64(kc, Cg - c0);
                 const bool last = cb == ncb - 1;
-                /* The input positions this block reads, clipped to the input. */
-                const int64_t p0 = max64(0, o_begin * stride - pl);
-                const int64_t p1 = max64(p0, min64(L, (o_end - 1) * stride - pl + span + 1));
                 if (!s->native) {
-                    const int64_t key = ((n * G + g) * nob + b) * ncb + cb;
-                    if (key != held) widen_block(s, x, n, g, c0, kcb, p0, p1 - p0, xs, xtmp);
+                    const int64_t key = ((a * G + g) * nob + b) * ncb + cb;
+                    if (key != held) {
+                        if (batch_rows) /* each image's window, one after another */
+                            for (int64_t n = u_begin; n < u_end; n++)
+                                widen_block(s, x, n, g, c0, kcb, p0, p1 - p0, xs + (n - u_begin) * (p1 - p0) * kcb, xtmp);
+                        else
+                            widen_block(s, x, a, g, c0, kcb, p0, p1 - p0, xs, xtmp);
+                    }
                     held = key;
                 }
-                for (int64_t o = o_begin, rows; o < o_end; o += rows) {
+                for (int64_t u = u_begin, rows; u < u_end; u += rows) {
+                    const int64_t n = batch_rows ? u : a, o = batch_rows ? a : u;
                     const int64_t i0 = o * stride - pl;
                     int64_t r_lo = 0, r_hi = R;
-                    if (o >= s->lo && o < in_end) {
-                        rows = min64(mr, in_end - o);
+                    if (batch_rows || (o >= s->lo && o < s->hi)) {
+                        rows = min64(mr, u_end - u);
+                        if (!batch_rows) rows = min64(rows, s->hi - o);
                     } else {
-                        /* An edge row: only the taps that land inside the input. */
                         rows = 1;
+                    }
+                    if (o < s->lo || o >= s->hi) {
+                        /* An edge position: only the taps that land inside the input (the same for every image). */
                         r_lo = i0 >= 0 ? 0 : ceil_div(-i0, dil);
                         r_hi = i0 > L - 1 ? 0 : min64(R, (L - 1 - i0) / dil + 1);
                         if (r_hi <= r_lo) r_lo = r_hi = 0; /* the window lies wholly in the padding */
                     }
                     const bool any = r_hi > r_lo;
-                    float *at = s->tile_acc ? acc + (o - o_begin) * arow : NULL;
+                    const uint16_t *xn = x + n * L * C + g * Cg;
+                    float *at = s->tile_acc ? acc + (u - u_begin) * arow : NULL;
                     for (int64_t kb = kb_begin; kb < kb_end; kb++) {
                         c1_direct16_tile t = {
                             .init = cb == 0 ? s->bias + (g * nkb + kb) * nr : NULL,
                             .acc = at ? at + (kb - kb_begin) * nr : NULL,
                             .acc_row = arow,
-                            .y = last && !ncw ? yn + o * K + kb * nr : NULL,
-                            .y_row = K,
+                            .y = last && !ncw ? y + (n * OL + o) * K + g * Kg + kb * nr : NULL,
+                            .y_row = batch_rows ? OL * K : K,
                             .nvalid = (int)min64(nr, Kg - kb * nr),
                         };
                         t.stream = stream && last && t.nvalid == nr;
                         if (!s->native) {
-                            t.x = any ? xs + (i0 + r_lo * dil - p0) * kcb : xs;
+                            const float *xu = batch_rows ? xs + (u - u_begin) * (p1 - p0) * kcb : xs;
+                            t.x = any ? xu + (i0 + r_lo * dil - p0) * kcb : xu;
                             t.w = s->wp + (((g * nkb + kb) * R + r_lo) * Cg + c0) * nr;
-                            t.x_row = stride * kcb;
+                            t.x_row = batch_rows ? (p1 - p0) * kcb : stride * kcb;
                             t.x_tap = dil * kcb;
                             t.w_tap = Cg * nr;
                             t.taps = r_hi - r_lo;
@@ -497,13 +522,13 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
                             const int64_t f = r_lo * Cg, ph = f & 1;
                             t.x = any ? xn + (i0 + r_lo) * C : xn;
                             t.w = s->wp16[ph] + (kb * s->npf + (f + ph) / 2) * 2 * nr;
-                            t.x_row = stride * C;
+                            t.x_row = batch_rows ? L * C : stride * C;
                             t.taps = any ? 1 : 0;
                             t.kc = (r_hi - r_lo) * Cg;
                         } else {
                             t.x = any ? xn + (i0 + r_lo * dil) * C + c0 : xn;
                             t.w = s->wp16[0] + ((((g * nkb + kb) * R + r_lo) * s->pc) + c0 / 2) * 2 * nr;
-                            t.x_row = stride * C;
+                            t.x_row = batch_rows ? L * C : stride * C;
                             t.x_tap = dil * C;
                             t.w_tap = s->pc * 2 * nr;
                             t.taps = r_hi - r_lo;
@@ -515,11 +540,18 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
             }
             /* Non-temporal stores are weakly ordered: make them visible before the team's barrier. */
             if (stream) _mm_sfence();
-            if (ncw) {
-                const int64_t nrows = o_end - o_begin;
-                c1_direct_avx2_transpose(acc, arow, yt, nrows, nrows, ncols);
+            if (ncw && !batch_rows) {
+                const int64_t nr_ = u_end - u_begin;
+                c1_direct_avx2_transpose(acc, arow, yt, nr_, nr_, ncols);
                 for (int64_t k = 0; k < ncols; k++)
-                    s->narrow(yt + k * nrows, y + (n * K + g * Kg + k0 + k) * OL + o_begin, nrows);
+                    s->narrow(yt + k * nr_, y + (a * K + g * Kg + k0 + k) * OL + u_begin, nr_);
+            } else if (ncw) {
+                /* Each image's channels at position a: narrowed in a row, then a column of y. */
+                uint16_t *h = (uint16_t *)yt;
+                for (int64_t n = u_begin; n < u_end; n++) {
+                    s->narrow(acc + (n - u_begin) * arow, h, ncols);
+                    for (int64_t k = 0; k < ncols; k++) y[(n * K + g * Kg + k0 + k) * OL + a] = h[k];
+                }
             }
         }
     }
