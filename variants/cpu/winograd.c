@@ -431,8 +431,14 @@ static void run_block(const wino_state *s, const float *x, float *y, float *slot
         if (dil == 1) {
             c1_direct_avx2_transpose(yb, K, yn + q_begin, OL, q_end - q_begin, K);
         } else {
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t q = q_begin; q < q_end; q++) yn[k * OL + ta.p + q * dil] = yb[(q - q_begin) * K + k];
+            /* Through M, free once the output transform has read it (alpha*tb*kp >= tb*m*K floats): a transpose
+             * in registers, then each channel's outputs d apart. */
+            const int64_t nq = q_end - q_begin;
+            c1_direct_avx2_transpose(yb, K, M, nq, nq, K);
+            for (int64_t k = 0; k < K; k++) {
+                float *yk = yn + k * OL + ta.p + q_begin * dil;
+                for (int64_t q = 0; q < nq; q++) yk[q * dil] = M[k * nq + q];
+            }
         }
     }
 }
