@@ -115,54 +115,29 @@ static void test_channel_and_position_blocks(void **unused)
     }
 }
 
-/* Short rows of many images (decode steps), where a row tile is MR images at one position: batches around MR,
- * output lengths 1 to MR - 1, edge positions (causal and two-sided padding), stride and dilation, forced
- * channel and image blocks, groups, both layouts; the streaming twins on whole 16-channel blocks. */
+/* Short rows of many images (decode steps), where a row tile is MR images at one position (tu_short_rows_case); one
+ * output position must run that way. */
 static void test_batch_rows(void **unused)
 {
     uint64_t rng = 0xba7c4ull;
     for (size_t k = 0; k < nvariants; k++) {
         const c1_variant *v = variants[k];
-        const int64_t mr = v->params[0], nr = v->params[1], R = 3;
-        const int64_t batches[] = {2, mr + 1, 2 * mr + 3};
-        const int64_t outs[] = {1, 2, mr - 1};
-        for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++)
-            for (size_t j = 0; j < sizeof outs / sizeof outs[0]; j++)
-                for (int pad = 0; pad < 3; pad++) {
-                    const int64_t stride = 1 + (int64_t)((i + j) % 2), dilation = 1 + (int64_t)(pad == 1);
-                    const int64_t kcs[] = {0, 3}, obs[] = {0, 1, mr + 1};
-                    test_ctx.force_blocking[0] = kcs[(i + (size_t)pad) % 2];
-                    test_ctx.force_blocking[1] = obs[(j + (size_t)pad) % 3];
-                    conv1d_desc d = tu_base_desc(1, 7, pad == 2 ? 32 : 2 * nr + 3, R);
-                    d.batch = batches[i];
-                    d.stride = stride;
-                    d.dilation = dilation;
-                    if (pad == 1) d.pad_left = dilation * (R - 1); /* causal: every position an edge */
-                    if (pad == 2) d.pad_left = d.pad_right = 1;
-                    /* The input length that gives outs[j] outputs. */
-                    d.length = (outs[j] - 1) * stride + dilation * (R - 1) + 1 - d.pad_left - d.pad_right;
-                    if (d.length < 1) d.length = 1;
-                    if (outs[j] < 1 || conv1d_output_length(&d) != outs[j]) continue;
-                    d.has_bias = (int)((i + j) & 1);
-                    for (int layout = 0; layout < 2; layout++) {
-                        d.layout = layout ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
-                        d.num_groups = 1 + (int64_t)((i + j + (size_t)layout) % 2 && pad != 2);
-                        if (d.num_groups == 2) d.in_channels = 8, d.out_channels = 2 * nr + 2;
-                        else d.in_channels = 7, d.out_channels = pad == 2 ? 32 : 2 * nr + 3;
-                        char impl[160] = "";
-                        if (c1_variant_applies(v, &d) != CONV1D_OK) {
-                            check(v, &d, &rng); /* fails unless a streaming variant declines */
-                            continue;
-                        }
-                        const double err = tu_variant_error_ctx(v, &d, &test_ctx, &rng, impl, sizeof impl);
-                        char text[CONV1D_DESC_TEXT_MAX];
-                        conv1d_desc_format(&d, text, sizeof text);
-                        if (err > 1e-5) fail_msg("%s on %s: error %g of max|ref| (%s)", v->name, text, err, impl);
-                        if (outs[j] == 1 && !strstr(impl, "images at one position"))
-                            fail_msg("%s on %s: one output position of %lld images, but tiles of positions (%s)",
-                                     v->name, text, (long long)d.batch, impl);
-                    }
-                }
+        conv1d_desc d;
+        int got;
+        for (int q = 0; (got = tu_short_rows_case(q, v->params[0], v->params[1], &d, test_ctx.force_blocking)); q++) {
+            if (got < 0) continue;
+            char impl[160] = "", text[CONV1D_DESC_TEXT_MAX];
+            conv1d_desc_format(&d, text, sizeof text);
+            if (c1_variant_applies(v, &d) != CONV1D_OK) {
+                check(v, &d, &rng); /* fails unless a streaming variant declines */
+                continue;
+            }
+            const double err = tu_variant_error_ctx(v, &d, &test_ctx, &rng, impl, sizeof impl);
+            if (err > 1e-5) fail_msg("%s on %s: error %g of max|ref| (%s)", v->name, text, err, impl);
+            if (conv1d_output_length(&d) == 1 && !strstr(impl, "images at one position"))
+                fail_msg("%s on %s: one output position of %lld images, but tiles of positions (%s)", v->name, text,
+                         (long long)d.batch, impl);
+        }
         test_ctx = *c1_kernel_ctx_machine();
     }
 }

@@ -344,47 +344,26 @@ static bool runs_batch_rows(const c1_variant *v, const conv1d_desc *d)
     return yes;
 }
 
-/* Short rows of many images (decode steps), where a row tile is MR images at one position: batches around MR,
- * output lengths 1 to MR - 1, edge positions (causal and two-sided padding), stride and dilation, odd input
- * channels, forced channel and image blocks (partial sums kept in fp32), groups, both layouts; the streaming twins
- * on whole 16-channel blocks. */
+/* Short rows of many images (decode steps), where a row tile is MR images at one position (tu_short_rows_case), odd
+ * input channels included; one output position must run that way. */
 static void test_batch_rows(void **unused)
 {
     TU_SKIP_WITHOUT_VARIANTS(nvariants, "16-bit direct");
     uint64_t rng = 0xba7c4ull;
     for (size_t k = 0; k < nvariants; k++) {
         const c1_variant *v = variants[k];
-        const int64_t mr = v->params[0], nr = v->params[1], R = 3;
-        const int64_t batches[] = {2, mr + 1, 2 * mr + 3};
-        const int64_t outs[] = {1, 2, mr - 1};
-        for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++)
-            for (size_t j = 0; j < sizeof outs / sizeof outs[0]; j++)
-                for (int pad = 0; pad < 3; pad++)
-                    for (int layout = 0; layout < 2; layout++) {
-                        const size_t c = i + j + (size_t)pad + (size_t)layout;
-                        const int64_t kcs[] = {0, 3}, obs[] = {0, 1, mr + 1};
-                        test_ctx.force_blocking[0] = kcs[c % 2];
-                        test_ctx.force_blocking[1] = obs[(j + (size_t)pad) % 3];
-                        conv1d_desc d = tu_base_desc(1, 7, pad == 2 ? 32 : 2 * nr + 3, R);
-                        d.dtype = dtype_of(v);
-                        d.batch = batches[i];
-                        d.stride = 1 + (int64_t)((i + j) % 2);
-                        d.dilation = 1 + (int64_t)(pad == 1);
-                        if (pad == 1) d.pad_left = d.dilation * (R - 1); /* causal: every position an edge */
-                        if (pad == 2) d.pad_left = d.pad_right = 1;
-                        d.length = (outs[j] - 1) * d.stride + d.dilation * (R - 1) + 1 - d.pad_left - d.pad_right;
-                        if (d.length < 1) d.length = 1;
-                        if (outs[j] < 1 || conv1d_output_length(&d) != outs[j]) continue;
-                        d.has_bias = (int)(c & 1);
-                        d.layout = layout ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
-                        if (c % 3 == 1 && pad != 2) d.num_groups = 2, d.in_channels = 8, d.out_channels = 2 * nr + 2;
-                        if (check(v, &d, &rng) < 0) continue; /* a streaming variant declined */
-                        char text[CONV1D_DESC_TEXT_MAX];
-                        conv1d_desc_format(&d, text, sizeof text);
-                        if (outs[j] == 1 && !runs_batch_rows(v, &d))
-                            fail_msg("%s on %s: one output position of %lld images, but tiles of positions", v->name,
-                                     text, (long long)d.batch);
-                    }
+        conv1d_desc d;
+        int got;
+        for (int q = 0; (got = tu_short_rows_case(q, v->params[0], v->params[1], &d, test_ctx.force_blocking)); q++) {
+            if (got < 0) continue;
+            d.dtype = dtype_of(v);
+            if (check(v, &d, &rng) < 0) continue; /* a streaming variant declined */
+            char text[CONV1D_DESC_TEXT_MAX];
+            conv1d_desc_format(&d, text, sizeof text);
+            if (conv1d_output_length(&d) == 1 && !runs_batch_rows(v, &d))
+                fail_msg("%s on %s: one output position of %lld images, but tiles of positions", v->name, text,
+                         (long long)d.batch);
+        }
         test_ctx = *c1_kernel_ctx_machine();
     }
 }

@@ -60,6 +60,33 @@ static inline conv1d_desc tu_base_desc(int64_t length, int64_t in_channels, int6
     return d;
 }
 
+/* Case q of the direct families' batch-rows tests (decode steps, where a row tile is MR images at one position):
+ * batches 2, MR + 1 and 2MR + 3; output lengths 1, 2 and MR - 1; k3 over 7 input channels, padding none, causal at
+ * dilation 2 (every position an edge) or one each side (with 32 output channels: whole blocks for the streaming
+ * twins), stride 1 or 2; both layouts; groups of 4 -> nr + 1 channels on a third of them; forced channel blocks
+ * (kc 3) and image blocks (1, MR + 1) in force[0] and force[1]. Returns 0 past the last case, -1 for a case with
+ * no input length giving its outputs, else 1. */
+static inline int tu_short_rows_case(int q, int64_t mr, int64_t nr, conv1d_desc *d, int64_t force[2])
+{
+    const int64_t batches[] = {2, mr + 1, 2 * mr + 3}, outs[] = {1, 2, mr - 1}, kcs[] = {0, 3}, obs[] = {0, 1, mr + 1};
+    if (q >= 3 * 3 * 3 * 2) return 0;
+    const int i = q / 18, j = q / 6 % 3, pad = q / 2 % 3, layout = q % 2, c = i + j + pad + layout, R = 3;
+    force[0] = kcs[c % 2];
+    force[1] = obs[(j + pad) % 3];
+    *d = tu_base_desc(1, 7, pad == 2 ? 32 : 2 * nr + 3, R);
+    d->batch = batches[i];
+    d->stride = 1 + (i + j) % 2;
+    d->dilation = pad == 1 ? 2 : 1;
+    if (pad == 1) d->pad_left = d->dilation * (R - 1);
+    if (pad == 2) d->pad_left = d->pad_right = 1;
+    d->length = (outs[j] - 1) * d->stride + d->dilation * (R - 1) + 1 - d->pad_left - d->pad_right;
+    if (d->length < 1) d->length = 1;
+    d->has_bias = c & 1;
+    d->layout = layout ? CONV1D_LAYOUT_NCW : CONV1D_LAYOUT_NWC;
+    if (c % 3 == 1 && pad != 2) d->num_groups = 2, d->in_channels = 8, d->out_channels = 2 * nr + 2;
+    return outs[j] >= 1 && conv1d_output_length(d) == outs[j] ? 1 : -1;
+}
+
 /* 64-byte aligned NaNs, as a caller's large buffers usually are, so aligned and streaming paths are taken. */
 static inline float *tu_nan_floats(int64_t n)
 {
