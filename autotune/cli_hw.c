@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_info.h"
 #include "cli.h"
 #include "hwinfo.h"
 #include "measure.h"
@@ -122,8 +123,11 @@ static void print_summary(const c1_hwinfo *hw, const char *fp)
         printf("%-14snot built with CUDA\n", "cuda:");
         return;
     }
-    printf("%-14sruntime %s, driver %s, cuDNN %s\n", "cuda:", cuda_version_text(hw->cuda_runtime_version, b),
-           cuda_version_text(hw->cuda_driver_version, b2), cudnn_version_text(hw->cudnn_version, b3));
+    /* Without a GPU cuDNN is not loaded (hwinfo.c): the version is the build's. */
+    printf("%-14sruntime %s, driver %s, cuDNN %s%s\n", "cuda:", cuda_version_text(hw->cuda_runtime_version, b),
+           cuda_version_text(hw->cuda_driver_version, b2),
+           hw->gpu_count > 0 ? cudnn_version_text(hw->cudnn_version, b3) : c1_build_info_get()->cudnn,
+           hw->gpu_count > 0 ? "" : " (built with)");
     if (hw->gpu_count == 0) printf("%-14snone (%s)\n", "gpus:", hw->cuda_error);
     for (int i = 0; i < hw->gpu_count; i++) {
         const c1_hw_gpu *g = &hw->gpus[i];

@@ -69,7 +69,7 @@ typedef struct c1_hwinfo {
     int cuda_compiled;
     int cuda_driver_version;  /* CUDA's encoding, 1000*major + 10*minor; 0 when no driver is installed */
     int cuda_runtime_version; /* same encoding */
-    int cudnn_version;        /* cudnnGetVersion(): 10000*major + 100*minor + patch for cuDNN 9 */
+    int cudnn_version;        /* cudnnGetVersion(): 10000*major + 100*minor + patch for cuDNN 9; 0 without a GPU */
     char cuda_error[256];     /* why there is no GPU ("" when gpu_count > 0 or without CUDA) */
     int gpu_count;            /* GPUs listed in gpus[] (at most C1_HW_MAX_GPUS) */
     c1_hw_gpu gpus[C1_HW_MAX_GPUS];
