@@ -21,8 +21,8 @@
  * Padding: a tile row outside the input points at a row of zeros, so there is no padded copy and the edge
  * tiles run the same code. Dilation d: the outputs split into d phases, o = p + q*d; the tiles of one phase
  * take every d-th input row, which is a dense stride-1 convolution on that phase's sub-signal, read in place.
- * A block is any tb consecutive tiles of the batch, numbered image by image and phase by phase, so that short
- * rows and many phases still give the GEMMs whole row tiles.
+ * Blocks are runs of tile rows across phases and images (count_tiles), so that short rows and many phases still
+ * give the GEMMs whole row tiles.
  * Stride > 1 is not supported: a polyphase split of a k=3 stride-2 layer leaves an F(m,2) on the even taps and
  * a single tap on the odd ones, at best (m+1)/m + 1 multiplies per output instead of 3 (1.33x for m = 4) before
  * the transforms, while the direct family already runs those layers well (results/NOTES.md).
@@ -167,8 +167,10 @@ typedef struct wino_state {
     const c1_winograd_isa *isa;
     c1_winograd_sparse bt, at;
     int64_t out_len, cg, kg, nkb;
-    /* Tiles of one image, phase by phase (c1 below): the first `rem` phases have t1 tiles each, the rest t2. */
-    int64_t rem, t1, t2, img_tiles;
+    /* Tile rows (below): each image has t1 of them, rows t < t2 hold a tile of every phase, a last row t2 < t1 only
+     * the first rem phases'. */
+    int64_t rem, t1, t2;
+    int64_t rb; /* tile rows per block; tb = rb * dilation tiles at most */
     int64_t cp, kp; /* row strides of V and M (channels rounded up to 16) */
     int64_t tb;     /* tiles per block */
     float *u;       /* [alpha][G][nkb][Cg][NR] */
@@ -226,50 +228,45 @@ static void wino_release(void *state)
     free(s);
 }
 
-/* Where tile g of the whole batch lies: image n, phase p, tile t of that phase. The tiles are numbered image by
- * image and phase by phase, so a block of consecutive tiles may span several phases and images: a batch of short
- * rows (64 images of 38 positions at dilation 3: 2-3 tiles of F(6,3) per phase) still fills the GEMM's MR rows,
- * which blocks within one phase did not. */
-typedef struct tile_pos {
-    int64_t n, p, t;
-} tile_pos;
-
-static tile_pos tile_at(const wino_state *s, int64_t g)
-{
-    tile_pos tp = {.n = g / s->img_tiles};
-    const int64_t r = g % s->img_tiles, head = s->rem * s->t1;
-    if (r < head) {
-        tp.p = r / s->t1;
-        tp.t = r % s->t1;
-    } else {
-        tp.p = s->rem + (r - head) / s->t2;
-        tp.t = (r - head) % s->t2;
-    }
-    return tp;
-}
-
-/* Phase p of OL = q0*d + rem outputs has q0 + 1 of them for p < rem and q0 for the rest. */
+/* Tile rows: tile t of every phase of one image, o = p + (t*m + i)*d for p < d and i < m, i.e. the m*d consecutive
+ * output positions from t*m*d. A block is any rb consecutive tile rows of the batch (numbered image by image), so a
+ * block covers one run of consecutive positions per image it touches: short rows and many phases (64 images of 38
+ * positions at dilation 3: 2-3 tiles of F(6,3) per phase) still fill the GEMM's MR rows, which blocks within one
+ * phase of one image did not, and in NCW each run goes to y in one transpose. Phase p of OL = q0*d + rem outputs
+ * has q0 + 1 of them for p < rem and q0 for the rest, so t1 = ceil((q0 + 1)/m) rows, of which the first
+ * t2 = ceil(q0/m) hold every phase. */
 static void count_tiles(wino_state *s)
 {
     const int64_t dil = s->d.dilation, q0 = s->out_len / dil;
     s->rem = s->out_len % dil;
     s->t1 = ceil_div(q0 + 1, s->m);
     s->t2 = ceil_div(q0, s->m);
-    s->img_tiles = s->rem * s->t1 + (dil - s->rem) * s->t2;
 }
 
-/* Tiles per block from ctx's L2, or as ctx forces it. */
+/* Tiles per block from ctx's L2, or as ctx forces it, in whole tile rows. */
 static void choose_blocking(wino_state *s, const c1_kernel_ctx *ctx)
 {
     const conv1d_desc *d = &s->d;
+    const int64_t dil = d->dilation;
     const int64_t per_tile = (int64_t)s->alpha * (s->cp + s->kp) * (int64_t)sizeof(float) +
                              (d->layout == CONV1D_LAYOUT_NCW ? s->m * d->out_channels * (int64_t)sizeof(float) : 0);
     int64_t tb = ctx->l2_bytes / 2 / per_tile;
     tb = min64(max64(tb, s->mr), 16 * (int64_t)s->mr) / s->mr * s->mr;
-    const int64_t threads = omp_get_max_threads(), tiles = d->batch * s->img_tiles;
-    tb = min64(tb, ceil_div(tiles, s->mr) * s->mr);
-    while (tb > s->mr && ceil_div(tiles, tb) < 4 * threads) tb = max64(s->mr, tb / 2 / s->mr * s->mr);
-    s->tb = ctx->force_blocking[0] > 0 ? ctx->force_blocking[0] : tb;
+    const int64_t threads = omp_get_max_threads(), rows = d->batch * s->t1;
+    const int64_t rmin = min64(rows, ceil_div(s->mr, dil)); /* a whole GEMM row tile where there are enough */
+    int64_t rb = min64(max64(rmin, tb / dil), rows);
+    while (rb > rmin && ceil_div(rows, rb) < 4 * threads) rb = max64(rmin, rb / 2);
+    /* Of rb down to half of it, the most rows whose rb*d tiles leave the least of the last GEMM row tile empty
+     * (dilation 5, MR 8: 8 rows of 40 tiles rather than 9 of 45, whose sixth row tile ran 5 of 8 rows). */
+    int64_t best = rb, best_empty = ceil_div(rb * dil, s->mr) * s->mr - rb * dil;
+    for (int64_t c = rb - 1; c > rb / 2 && c >= rmin && best_empty > 0; c--) {
+        const int64_t empty = ceil_div(c * dil, s->mr) * s->mr - c * dil;
+        if (empty * best < best_empty * c) best = c, best_empty = empty; /* a smaller empty fraction */
+    }
+    rb = best;
+    if (ctx->force_blocking[0] > 0) rb = max64(1, ctx->force_blocking[0] / dil);
+    s->rb = rb;
+    s->tb = rb * dil;
 }
 
 static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
@@ -359,35 +356,43 @@ static conv1d_status wino_prepare(const c1_variant *v, const conv1d_desc *d, con
 
 static size_t wino_workspace_bytes(const void *state) { return ((const wino_state *)state)->ws_bytes; }
 
-/* One block: tiles [g0, g1) of the batch (tile_at). x is NWC; y is NWC, or NCW through ybuf. */
-static void run_block(const wino_state *s, const float *x, float *y, float *slot, int64_t g0, int64_t g1)
+/* One block: tile rows [r0, r1) of the batch. x is NWC; y is NWC, or NCW through ybuf, whose row
+ * (r - r0)*m*d + j holds position t*m*d + j of tile row r (image r / t1, t = r % t1). The three steps walk the
+ * block's tiles in the same order: row by row, phase by phase. */
+static void run_block(const wino_state *s, const float *x, float *y, float *slot, int64_t r0, int64_t r1)
 {
     const conv1d_desc *d = &s->d;
     const int64_t L = d->length, C = d->in_channels, K = d->out_channels, G = d->num_groups, dil = d->dilation;
     const int64_t OL = s->out_len, m = s->m, alpha = s->alpha, tb = s->tb, cp = s->cp, kp = s->kp;
-    const int64_t Cg = s->cg, Kg = s->kg, nr = s->nr, mr = s->mr, nkb = s->nkb, nt = g1 - g0;
+    const int64_t Cg = s->cg, Kg = s->kg, nr = s->nr, mr = s->mr, nkb = s->nkb, t1 = s->t1;
     const bool ncw = d->layout == CONV1D_LAYOUT_NCW;
     float *V = slot, *M = slot + alpha * tb * cp, *ybuf = M + alpha * tb * kp;
+#define FOR_EACH_TILE(body)                                                                                           \
+    for (int64_t r = r0, tl = 0; r < r1; r++) {                                                                       \
+        const int64_t n = r / t1, t = r % t1, phases = t < s->t2 ? dil : s->rem;                                      \
+        for (int64_t p = 0; p < phases; p++, tl++) body                                                               \
+    }
 
     /* 1. Input transform: row j of tile t of phase p is input position p + (t*m + j)*d - pad_left. */
     const float *rows[C1_WINOGRAD_MAX_ALPHA];
-    for (int64_t t = 0; t < nt; t++) {
-        const tile_pos tp = tile_at(s, g0 + t);
-        const float *xn = x + tp.n * L * C;
-        const int64_t base = tp.p + tp.t * m * dil - d->pad_left;
+    int64_t nt = 0;
+    FOR_EACH_TILE({
+        const float *xn = x + n * L * C;
+        const int64_t base = p + t * m * dil - d->pad_left;
         for (int64_t j = 0; j < alpha; j++) {
             const int64_t pos = base + j * dil;
             rows[j] = pos >= 0 && pos < L ? xn + pos * C : s->zeros;
         }
-        /* The next tile's new rows, first touched here: ask for them one tile ahead of the transform. */
+        /* The rows this phase's next tile adds, first touched one tile row later: ask for them now. */
         for (int64_t j = alpha; j < alpha + m; j++) {
             const int64_t pos = base + j * dil;
             if (pos < 0 || pos >= L) continue;
             const char *row = (const char *)(xn + pos * C);
             for (int64_t off = 0; off < C * (int64_t)sizeof(float); off += 64) __builtin_prefetch(row + off);
         }
-        s->isa->in(&s->bt, rows, V + t * cp, tb * cp, C);
-    }
+        s->isa->in(&s->bt, rows, V + tl * cp, tb * cp, C);
+        nt = tl + 1;
+    })
 
     /* 2. The alpha GEMMs on the direct micro-kernels (one tap, the whole group's channels). */
     c1_direct_tile tile = {.x_row = cp, .x_tap = 0, .w_tap = 0, .y_row = kp, .taps = 1, .kc = Cg, .init = s->zeros};
@@ -405,41 +410,24 @@ static void run_block(const wino_state *s, const float *x, float *y, float *slot
 
     /* 3. Output transform, with the bias, into y (NWC) or the slot's NWC block (NCW). */
     float *out[C1_WINOGRAD_MAX_ALPHA];
-    for (int64_t t = 0; t < nt; t++) {
-        const tile_pos tp = tile_at(s, g0 + t);
+    FOR_EACH_TILE({
         int valid = 0;
         for (int64_t i = 0; i < m; i++) {
-            const int64_t o = tp.p + (tp.t * m + i) * dil;
+            const int64_t o = p + (t * m + i) * dil;
             if (o >= OL) break;
-            out[valid++] = ncw ? ybuf + (t * m + i) * K : y + (tp.n * OL + o) * K;
+            out[valid++] = ncw ? ybuf + ((r - r0) * m + i) * dil * K + p * K : y + (n * OL + o) * K;
         }
-        s->isa->out(&s->at, M + t * kp, tb * kp, s->bias, out, valid, K);
-    }
+        s->isa->out(&s->at, M + tl * kp, tb * kp, s->bias, out, valid, K);
+    })
+#undef FOR_EACH_TILE
     if (!ncw) return;
 
-    /* NCW: each run of the block's tiles in one phase of one image holds outputs o = p + q*d for q in
-     * [q_begin, q_end), at ybuf row (q - q_begin) from the run's first tile. */
-    for (int64_t a = 0, b; a < nt; a = b) {
-        const tile_pos ta = tile_at(s, g0 + a);
-        for (b = a + 1; b < nt; b++) {
-            const tile_pos tn = tile_at(s, g0 + b);
-            if (tn.n != ta.n || tn.p != ta.p) break;
-        }
-        const int64_t q_begin = ta.t * m, q_end = min64((ta.t + b - a) * m, ceil_div(OL - ta.p, dil));
-        const float *yb = ybuf + a * m * K;
-        float *yn = y + ta.n * K * OL;
-        if (dil == 1) {
-            c1_direct_avx2_transpose(yb, K, yn + q_begin, OL, q_end - q_begin, K);
-        } else {
-            /* Through M, free once the output transform has read it (alpha*tb*kp >= tb*m*K floats): a transpose
-             * in registers, then each channel's outputs d apart. */
-            const int64_t nq = q_end - q_begin;
-            c1_direct_avx2_transpose(yb, K, M, nq, nq, K);
-            for (int64_t k = 0; k < K; k++) {
-                float *yk = yn + k * OL + ta.p + q_begin * dil;
-                for (int64_t q = 0; q < nq; q++) yk[q * dil] = M[k * nq + q];
-            }
-        }
+    /* NCW: the block's rows of one image are one run of positions, transposed into y at once. */
+    for (int64_t ra = r0, rz; ra < r1; ra = rz) {
+        const int64_t n = ra / t1;
+        rz = min64(r1, (n + 1) * t1);
+        const int64_t o0 = ra % t1 * m * dil, o1 = min64(OL, ((rz - 1) % t1 + 1) * m * dil);
+        c1_direct_avx2_transpose(ybuf + (ra - r0) * m * dil * K, K, y + n * K * OL + o0, OL, o1 - o0, K);
     }
 }
 
@@ -458,12 +446,12 @@ static conv1d_status wino_run(const void *state, const void *x_arg, void *y_arg,
     }
     char *slots = ws + s->xt_bytes;
 
-    /* Tasks: blocks of tb consecutive tiles of the batch (tile_at). */
-    const int64_t tiles = d->batch * s->img_tiles, ntasks = ceil_div(tiles, s->tb);
+    /* Tasks: blocks of rb consecutive tile rows of the batch. */
+    const int64_t rows = d->batch * s->t1, ntasks = ceil_div(rows, s->rb);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int64_t task = 0; task < ntasks; task++) {
         float *slot = (float *)(slots + (size_t)omp_get_thread_num() * s->slot_bytes);
-        run_block(s, x, y, slot, task * s->tb, min64(tiles, (task + 1) * s->tb));
+        run_block(s, x, y, slot, task * s->rb, min64(rows, (task + 1) * s->rb));
     }
     return CONV1D_OK;
 }
