@@ -18,7 +18,8 @@ typedef struct c1_kernel_ctx {
     c1_isa_level isa;                      /* the effective level: a variant's own is at most this */
     int64_t l1d_bytes, l2_bytes, l3_bytes; /* one instance of each cache level, never 0 */
     /* Forced blocking, for tests (0: the family's own choice): direct {kc, ob, kbc} (input channels per
-     * block, output positions per block, output-channel blocks per task), winograd {tiles per block},
+     * block, output positions per block (images per block where a tile holds images), output-channel blocks
+     * per task), winograd {tiles per block, in whole tile rows of dilation tiles: at least one row},
      * fft {rows per task, output-channel parts}. */
     int64_t force_blocking[3];
     bool fft_estimate; /* FFT plans by FFTW_ESTIMATE even for the measuring variants (quick tests) */
