@@ -191,7 +191,7 @@ static void choose_blocking(direct_state *s, c1_isa_level isa, const c1_kernel_c
      * kernel calls than tiles of positions, whose short rows leave most of MR empty and run every position whose
      * window crosses the padding one row at a time. */
     const int64_t N = d->batch, OL = s->out_len, mr = s->mr;
-    s->batch_rows = N > 1 && 4 * OL * ceil_div(N, mr) <= 3 * N * ceil_div(OL, mr);
+    s->batch_rows = c1_direct_batch_rows(N, OL, mr);
     const int64_t rows = s->batch_rows ? N : OL, outer = s->batch_rows ? OL : N;
     /* Transposed stores need the whole sum in registers, so one input-channel block, and a tile of positions. */
     s->ncw_store = d->layout == CONV1D_LAYOUT_NCW && isa == C1_ISA_LEVEL_AVX512 && s->kc == s->cg && !s->batch_rows;
@@ -219,11 +219,7 @@ static void choose_blocking(direct_state *s, c1_isa_level isa, const c1_kernel_c
     s->kbc = force_kbc > 0 ? min64(force_kbc, s->nkb) : kbc;
     s->ob = force_ob > 0 ? force_ob : ob;
 
-    const int64_t span = d->dilation * (R - 1);
-    const int64_t last = d->length - 1 + d->pad_left - span; /* the largest o*stride with a full window */
-    s->lo = min64(s->out_len, ceil_div(d->pad_left, d->stride));
-    s->hi = last < 0 ? 0 : min64(s->out_len, last / d->stride + 1);
-    if (s->hi < s->lo) s->hi = s->lo;
+    c1_direct_interior(d, s->out_len, &s->lo, &s->hi);
 }
 
 static conv1d_status direct_prepare(const c1_variant *v, const conv1d_desc *d, const c1_kernel_ctx *ctx,
@@ -323,20 +319,6 @@ void c1_direct_ncw_to_nwc(const conv1d_desc *d, const float *x, float *xt, c1_di
                           min64(cb, C - i * cb), min64(lb, L - j * lb));
 }
 
-/* The taps [r_lo, r_hi) of output position o that land inside the input; none when its window lies wholly in the
- * padding. */
-static void tap_range(const direct_state *s, int64_t o, int64_t *r_lo, int64_t *r_hi)
-{
-    const conv1d_desc *d = &s->d;
-    const int64_t i0 = o * d->stride - d->pad_left, dil = d->dilation;
-    *r_lo = 0;
-    *r_hi = d->kernel_size;
-    if (o >= s->lo && o < s->hi) return;
-    *r_lo = i0 >= 0 ? 0 : ceil_div(-i0, dil);
-    *r_hi = i0 > d->length - 1 ? 0 : min64(d->kernel_size, (d->length - 1 - i0) / dil + 1);
-    if (*r_hi <= *r_lo) *r_lo = *r_hi = 0;
-}
-
 /* The convolution on NWC tensors into y; with y_ncw, the AVX-512 kernels store transposed tiles straight into
  * y_ncw (one input-channel block) or each task transposes its own block of y, still in cache, into y_ncw.
  * A task is (outer index, group, block of ob rows, chunk of kbc output-channel blocks): rows are the positions of
@@ -371,11 +353,8 @@ static void run_nwc(const direct_state *s, const float *x, float *y, float *y_nc
             for (int64_t u = u_begin, rows; u < u_end; u += rows) {
                 const int64_t n = batch_rows ? u : a, o = batch_rows ? a : u;
                 int64_t r_lo, r_hi;
-                tap_range(s, o, &r_lo, &r_hi);
-                /* Positions whose window crosses the padding go one row at a time; images at one position share
-                 * their taps. */
-                rows = batch_rows || (o >= s->lo && o < s->hi) ? min64(mr, u_end - u) : 1;
-                if (!batch_rows && rows > 1) rows = min64(rows, s->hi - o);
+                c1_direct_tap_range(d, s->lo, s->hi, o, &r_lo, &r_hi);
+                rows = c1_direct_tile_rows(batch_rows, s->lo, s->hi, o, mr, u_end - u);
                 const float *xn = x + n * L * C + g * Cg;
                 const float *xt = r_hi > r_lo ? xn + (o * stride - pl + r_lo * dil) * C + c0 : xn;
                 for (int64_t kb = kb_begin; kb < kb_end; kb++) {

@@ -52,6 +52,52 @@ typedef void (*c1_direct_transpose_fn)(const float *src, ptrdiff_t ss, float *ds
 void c1_direct_avx2_transpose(const float *src, ptrdiff_t ss, float *dst, ptrdiff_t ds, int64_t rows, int64_t cols);
 
 
+/* ---- rows of the drivers (direct.c, direct16.c) ----
+ * A row tile is MR output positions of one image, or, for short rows of many images (decode steps), MR images at
+ * one output position (batch_rows): chosen when that takes a quarter fewer kernel calls. Positions [lo, hi) have
+ * their whole window inside the input; the others (edges) clip their taps, the same way for every image. */
+static inline int64_t c1_direct_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static inline bool c1_direct_batch_rows(int64_t batch, int64_t out_len, int64_t mr)
+{
+    return batch > 1 && 4 * out_len * c1_direct_ceil_div(batch, mr) <= 3 * batch * c1_direct_ceil_div(out_len, mr);
+}
+
+/* The interior positions [lo, hi) of d's out_len outputs. */
+static inline void c1_direct_interior(const conv1d_desc *d, int64_t out_len, int64_t *lo, int64_t *hi)
+{
+    const int64_t last = d->length - 1 + d->pad_left - d->dilation * (d->kernel_size - 1); /* largest full o*stride */
+    const int64_t l = c1_direct_ceil_div(d->pad_left, d->stride);
+    *lo = l < out_len ? l : out_len;
+    *hi = last < 0 ? 0 : last / d->stride + 1 < out_len ? last / d->stride + 1 : out_len;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* The taps [r_lo, r_hi) of output position o that land inside the input: all of them inside [lo, hi), none when
+ * the window lies wholly in the padding. */
+static inline void c1_direct_tap_range(const conv1d_desc *d, int64_t lo, int64_t hi, int64_t o, int64_t *r_lo,
+                                       int64_t *r_hi)
+{
+    const int64_t i0 = o * d->stride - d->pad_left, dil = d->dilation, R = d->kernel_size;
+    *r_lo = 0;
+    *r_hi = R;
+    if (o >= lo && o < hi) return;
+    *r_lo = i0 >= 0 ? 0 : c1_direct_ceil_div(-i0, dil);
+    *r_hi = i0 > d->length - 1 ? 0 : (d->length - 1 - i0) / dil + 1 < R ? (d->length - 1 - i0) / dil + 1 : R;
+    if (*r_hi <= *r_lo) *r_lo = *r_hi = 0;
+}
+
+/* Rows of the tile at output position o with `left` rows of the block to go: up to MR images, or up to MR interior
+ * positions, or one edge position. */
+static inline int64_t c1_direct_tile_rows(bool batch_rows, int64_t lo, int64_t hi, int64_t o, int64_t mr,
+                                          int64_t left)
+{
+    int64_t rows = left < mr ? left : mr;
+    if (batch_rows) return rows;
+    if (o < lo || o >= hi) return 1;
+    return rows < hi - o ? rows : hi - o;
+}
+
 /* x (NCW) into xt (NWC), tiled and OpenMP-parallel: how the direct and Winograd families take NCW input. */
 void c1_direct_ncw_to_nwc(const conv1d_desc *d, const float *x, float *xt, c1_direct_transpose_fn transpose);
 

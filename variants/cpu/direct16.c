@@ -181,7 +181,7 @@ static void choose_blocking(d16_state *s, const c1_variant *v, const c1_kernel_c
     s->kc = kc_for(v, s->cg, R, ctx);
     /* Short rows of many images: tiles of MR images at one position, as in direct.c. */
     const int64_t N = d->batch, OL = s->out_len, mr = s->mr, span = d->dilation * (R - 1);
-    s->batch_rows = N > 1 && 4 * OL * ceil_div(N, mr) <= 3 * N * ceil_div(OL, mr);
+    s->batch_rows = c1_direct_batch_rows(N, OL, mr);
     const int64_t rows = s->batch_rows ? N : OL, outer = s->batch_rows ? OL : N;
     const int64_t panel = R * s->kc * s->nr * weight_bytes(v);
     int64_t kbc = min64(s->nkb, max64(1, l2 / 8 / panel));
@@ -202,10 +202,7 @@ static void choose_blocking(d16_state *s, const c1_variant *v, const c1_kernel_c
     s->kbc = ctx->force_blocking[2] > 0 ? min64(ctx->force_blocking[2], s->nkb) : kbc;
     s->ob = ctx->force_blocking[1] > 0 ? ctx->force_blocking[1] : ob;
 
-    const int64_t last = d->length - 1 + d->pad_left - span; /* the largest o*stride with a full window */
-    s->lo = min64(s->out_len, ceil_div(d->pad_left, d->stride));
-    s->hi = last < 0 ? 0 : min64(s->out_len, last / d->stride + 1);
-    if (s->hi < s->lo) s->hi = s->lo;
+    c1_direct_interior(d, s->out_len, &s->lo, &s->hi);
     /* Input positions one image's rows of a block read (all ob images' windows with batch_rows). */
     s->span_pos = s->batch_rows ? s->ob * min64(d->length, span + 1) : min64(d->length, (s->ob - 1) * d->stride + span + 1);
     s->flat = s->native && d->num_groups == 1 && d->dilation == 1 && s->kc == s->cg;
@@ -476,19 +473,9 @@ static void run_tasks(const d16_state *s, const uint16_t *x, uint16_t *y, char *
                 for (int64_t u = u_begin, rows; u < u_end; u += rows) {
                     const int64_t n = batch_rows ? u : a, o = batch_rows ? a : u;
                     const int64_t i0 = o * stride - pl;
-                    int64_t r_lo = 0, r_hi = R;
-                    if (batch_rows || (o >= s->lo && o < s->hi)) {
-                        rows = min64(mr, u_end - u);
-                        if (!batch_rows) rows = min64(rows, s->hi - o);
-                    } else {
-                        rows = 1;
-                    }
-                    if (o < s->lo || o >= s->hi) {
-                        /* An edge position: only the taps that land inside the input (the same for every image). */
-                        r_lo = i0 >= 0 ? 0 : ceil_div(-i0, dil);
-                        r_hi = i0 > L - 1 ? 0 : min64(R, (L - 1 - i0) / dil + 1);
-                        if (r_hi <= r_lo) r_lo = r_hi = 0; /* the window lies wholly in the padding */
-                    }
+                    int64_t r_lo, r_hi;
+                    c1_direct_tap_range(d, s->lo, s->hi, o, &r_lo, &r_hi);
+                    rows = c1_direct_tile_rows(batch_rows, s->lo, s->hi, o, mr, u_end - u);
                     const bool any = r_hi > r_lo;
                     const uint16_t *xn = x + n * L * C + g * Cg;
                     float *at = s->tile_acc ? acc + (u - u_begin) * arow : NULL;
